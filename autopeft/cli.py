@@ -1,0 +1,123 @@
+"""The ``autopeft`` command line.
+
+    autopeft spaces list
+    autopeft spaces check spaces/minilm-layers.yaml --model minilm
+    autopeft build --model minilm --config '{"method": "lora", "lora.r": 8}' [--space FILE] [--out DIR]
+
+Every error autopeft knows about prints one line (``autopeft: error: ...``) and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from autopeft import __version__
+from autopeft.errors import AutopeftError, ConfigError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own usage errors: one line, exit 2
+        self.exit(2, f"autopeft: error: {message} (see {self.prog} --help)\n")
+
+
+def space_dirs() -> list[Path]:
+    """Where ``spaces list`` looks: ./spaces, then the spaces/ shipped beside the package."""
+    dirs = [Path.cwd() / "spaces", Path(__file__).resolve().parent.parent / "spaces"]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def cmd_spaces_list(args: argparse.Namespace) -> int:
+    from autopeft.space import load_space
+
+    files = sorted({p.resolve(): p for d in space_dirs() for p in d.glob("*.yaml")}.values())
+    if not files:
+        print("no space files found in ./spaces")
+        return 0
+    width = max(len(str(p.name)) for p in files)
+    for path in files:
+        try:
+            spec = load_space(path)
+            print(f"{path.name:<{width}}  {len(spec.dimensions):>2} dimensions  {spec.description or spec.name}")
+        except AutopeftError as exc:
+            print(f"{path.name:<{width}}  INVALID: {exc}")
+    return 0
+
+
+def cmd_spaces_check(args: argparse.Namespace) -> int:
+    from autopeft.checks import check_space_file
+
+    report = check_space_file(args.file, args.model)
+    print(report.text())
+    return 0
+
+
+def _parse_json(text: str, what: str) -> Any:
+    source = Path(text)
+    if source.suffix == ".json" and source.is_file():
+        text = source.read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} is not valid JSON ({exc.msg} at column {exc.colno}): {text[:60]!r}") from exc
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from autopeft.checks import build_from_cli
+
+    config = _parse_json(args.config, "--config")
+    result = build_from_cli(args.model, config, space_file=args.space, num_labels=args.num_labels, out=args.out)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="autopeft", description="Search the Pareto front of PEFT configurations.")
+    parser.add_argument("--version", action="version", version=f"autopeft {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    spaces = sub.add_parser("spaces", help="list search spaces or check one against a model")
+    spaces_sub = spaces.add_subparsers(dest="spaces_command", required=True, parser_class=_Parser)
+    spaces_sub.add_parser("list", help="list the space files in ./spaces").set_defaults(func=cmd_spaces_list)
+    check = spaces_sub.add_parser("check", help="check a space file against a model (no weights needed)")
+    check.add_argument("file", help="a space YAML file, e.g. spaces/minilm-layers.yaml")
+    check.add_argument("--model", required=True,
+                       help="minilm, flan-t5-small|base|large|xl, a local folder or a Hub id")
+    check.set_defaults(func=cmd_spaces_check)
+
+    b = sub.add_parser("build", help="build one configuration on a model; print its parameter counts")
+    b.add_argument("--model", required=True, help="minilm, a local folder or a Hub id")
+    b.add_argument("--config", required=True, help="the configuration as JSON (or a .json file)")
+    b.add_argument("--space", help="check the configuration is in this space first")
+    b.add_argument("--num-labels", type=int, default=None, help="classes of the head (encoders); default 2")
+    b.add_argument("--out", help="also export the (untrained) adapter to this folder")
+    b.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except AutopeftError as exc:
+        print(f"autopeft: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autopeft: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

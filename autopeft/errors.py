@@ -1,0 +1,83 @@
+"""Typed errors. Every error autopeft raises on purpose derives from :class:`AutopeftError`.
+
+The CLI prints ``str(error)`` as one line and exits with code 2, so messages are one line
+and name the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MISSING: Any = object()
+
+
+class AutopeftError(Exception):
+    """Base class: a user-facing, one-line error."""
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split())
+
+
+class SpaceError(AutopeftError):
+    """A search-space file (or text) is malformed or does not fit the model.
+
+    Carries where (``file``, ``line``), what (``field``, ``value``) and what is ``allowed``.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        value: Any = _MISSING,
+        allowed: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.field = field
+        self.value = None if value is _MISSING else value
+        self.has_value = value is not _MISSING
+        self.allowed = allowed
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = self.file or "<space>"
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [f"{where}:"]
+        if self.field:
+            parts.append(f"field '{self.field}':")
+        parts.append(self.reason)
+        if self.has_value:
+            parts.append(f"(got {self.value!r})")
+        text = " ".join(parts)
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        return text
+
+
+class SelectorError(AutopeftError):
+    """A layer selector such as ``encoder.blocks[1/2:]`` is malformed or names no layer."""
+
+
+class ConfigError(AutopeftError):
+    """A configuration is not a member of its space, or a method option is invalid."""
+
+
+class MethodError(AutopeftError):
+    """An unknown PEFT method, or a method that cannot apply to this model."""
+
+
+class ModelGraphError(AutopeftError):
+    """The model's structure is unsupported or lacks what a space names."""
+
+
+class ModelLoadError(AutopeftError):
+    """A model cannot be loaded (offline, missing folder, unknown name)."""
+
+
+class ExportError(AutopeftError):
+    """An adapter folder cannot be written or read back."""

@@ -1,0 +1,61 @@
+"""PEFT methods, registered by name; :func:`build` turns a configuration into a trainable model.
+
+>>> from autopeft.methods import build                         # doctest: +SKIP
+>>> built = build(model, {"method": "lora", "lora.r": 8, "lora.modules": "qv"})  # doctest: +SKIP
+>>> built.trainable_params                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autopeft.errors import ConfigError
+from autopeft.methods import beft, bitfit, dora, full, ia3, ln_tuning, lora, prefix_tuning, prompt_tuning  # noqa: F401
+from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method, method_names, register_method
+from autopeft.model_graph import ModelGraph
+
+__all__ = ["BuiltModel", "Method", "build", "get_method", "method_names", "parse_config", "register_method",
+           "split_config"]
+
+
+def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
+    """``{"method": "lora", "lora.r": 8, "learning_rate": 1e-3}`` -> (Lora, {"r": 8, "learning_rate": 1e-3}).
+
+    Keys are ``<method>.<option>`` or a global option; a key for another method is an error.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a configuration must be a mapping, got {type(config).__name__}")
+    if "method" not in config:
+        raise ConfigError(f"configuration has no 'method' key; allowed methods: {', '.join(method_names())}")
+    method = get_method(config["method"])
+    options: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "method":
+            continue
+        prefix, _, rest = key.partition(".")
+        if not rest:
+            if key not in GLOBAL_OPTIONS:
+                raise ConfigError(f"unknown option {key!r}; allowed: '<method>.<option>' or {', '.join(GLOBAL_OPTIONS)}")
+            options[key] = value
+        elif prefix == method.name:
+            method.option(rest)
+            options[rest] = value
+        elif prefix in method_names():
+            raise ConfigError(f"option {key!r} belongs to method {prefix!r}, but the method is {method.name!r}")
+        else:
+            raise ConfigError(f"unknown option {key!r}; allowed prefixes: {', '.join(method_names())}")
+    return method, options
+
+
+def parse_config(config: Mapping[str, Any], graph: ModelGraph) -> tuple[Method, dict[str, Any]]:
+    """Check a configuration against the model; return the method and its full option set."""
+    method, raw = split_config(config)
+    return method, method.parse(raw, graph)
+
+
+def build(model: Any, config: Mapping[str, Any], graph: ModelGraph | None = None) -> BuiltModel:
+    """Apply the configuration's method to ``model`` (in place) and return the trainable model."""
+    graph = graph or ModelGraph.from_model(model)
+    method, options = parse_config(config, graph)
+    return method.build(model, graph, options)

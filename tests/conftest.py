@@ -1,0 +1,120 @@
+"""Fixtures: tiny T5 and tiny BERT checkpoints built from configs in seconds, with a tiny tokenizer.
+
+Nothing is downloaded: HF_HUB_OFFLINE is set for the whole session, so a test that would reach
+for the Hub fails fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+WORDS = ("good bad fine great awful okay movie film plot actor sad happy news sport tech the a is was "
+         "positive negative neutral yes no").split()
+SPECIALS = ["<pad>", "</s>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def make_tokenizer() -> Any:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(SPECIALS + list(WORDS))}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A T5 with 3 encoder and 2 decoder blocks (unequal, to catch shared block indices)."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    path = tmp_path_factory.mktemp("tiny-t5")
+    tokenizer = make_tokenizer()
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=16, d_ff=32, d_kv=8, num_heads=2, num_layers=3,
+        num_decoder_layers=2, feed_forward_proj="gated-gelu", decoder_start_token_id=0,
+        pad_token_id=0, eos_token_id=1, relative_attention_num_buckets=8,
+    )
+    torch.manual_seed(0)
+    T5ForConditionalGeneration(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A headless BERT (like MiniLM's checkpoint): loading it as a classifier adds a fresh head."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = make_tokenizer()
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=3,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                        pad_token_id=0)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_t5_dir: Path, tiny_bert_dir: Path) -> dict[str, Path]:
+    return {"t5": tiny_t5_dir, "bert": tiny_bert_dir}
+
+
+def make_batch(kind: str, tokenizer: Any) -> dict[str, Any]:
+    """A fixed batch of 4 examples for a seq2seq (``t5``) or classifier (``bert``) model."""
+    import torch
+
+    texts = ["the movie was good", "the plot is bad", "a fine actor", "the news was sad"]
+    enc = tokenizer(texts, padding=True, return_tensors="pt")
+    batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    if kind == "t5":
+        labels = tokenizer(["positive", "negative", "neutral", "negative"], return_tensors="pt")["input_ids"]
+        batch["labels"] = labels
+    else:
+        batch["labels"] = torch.tensor([0, 1, 2, 1])
+    return batch
+
+
+def train_steps(model: Any, batch: dict[str, Any], lr: float, steps: int = 3) -> list[float]:
+    """A bare AdamW loop (the runner arrives with the runner issue); returns the loss per step."""
+    import torch
+
+    torch.manual_seed(0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = model(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(float(loss))
+    model.eval()
+    return losses
+
+
+@pytest.fixture(scope="session")
+def batch_for() -> Callable[[str, Any], dict[str, Any]]:
+    return make_batch
+
+
+@pytest.fixture(scope="session")
+def trainer() -> Callable[..., list[float]]:
+    return train_steps

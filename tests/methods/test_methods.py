@@ -1,0 +1,137 @@
+"""Every registered method on tiny T5 and tiny BERT: builds, trains, counts, exports, reloads.
+
+The table below must name every registered method: a new method gets this suite for free
+once it adds one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from autopeft.errors import MethodError
+from autopeft.export import export, read_manifest
+from autopeft.methods import build, method_names
+from autopeft.model_graph import ModelGraph
+from autopeft.models import load_model, load_tokenizer
+
+#: method -> (options for the test, learning rate for 3 visible steps)
+OPTIONS: dict[str, dict[str, Any]] = {
+    "lora": {"lora.r": 4, "lora.modules": "qv", "lora.alpha_ratio": 2.0},
+    "dora": {"dora.r": 2, "dora.modules": "attention"},
+    "ia3": {},
+    "prompt_tuning": {"prompt_tuning.num_virtual_tokens": 5, "prompt_tuning.init": "random"},
+    "prefix_tuning": {"prefix_tuning.num_virtual_tokens": 4},
+    "ln_tuning": {},
+    "bitfit": {},
+    "beft": {"beft.modules": "attention"},
+    "full": {},
+}
+NOT_APPLICABLE = {("bitfit", "t5")}  # T5 has no biases: tested as an error below
+CASES = [
+    pytest.param(m, kind, id=f"{m}-{kind}")
+    for m in OPTIONS for kind in ("t5", "bert") if (m, kind) not in NOT_APPLICABLE
+]
+NUM_LABELS = 3
+
+
+def test_table_covers_every_registered_method() -> None:
+    assert sorted(OPTIONS) == sorted(method_names())
+
+
+def _load(kind: str, tiny_models: dict[str, Path]) -> Any:
+    torch.manual_seed(1234)  # the classifier head is freshly initialised on every load
+    return load_model(str(tiny_models[kind]), num_labels=NUM_LABELS)
+
+
+def _outputs(model: Any, batch: dict[str, Any]) -> torch.Tensor:
+    with torch.no_grad():
+        return model(**batch).logits
+
+
+@pytest.mark.parametrize(("method", "kind"), CASES)
+def test_build_train_export_reload(
+    method: str, kind: str, tiny_models: dict[str, Path], tmp_path: Path,
+    batch_for: Callable[..., dict[str, Any]], trainer: Callable[..., list[float]],
+) -> None:
+    from peft import PeftModel
+
+    model = _load(kind, tiny_models)
+    config = {"method": method, **OPTIONS[method], "learning_rate": 5e-2}
+    built = build(model, config)
+    assert 0 < built.trainable_params <= built.total_params
+    names = built.trainable_names()
+    if kind == "bert" and method != "full":
+        assert any("classifier" in n for n in names), "the classification head must train"
+
+    batch = batch_for(kind, load_tokenizer(str(tiny_models[kind])))
+    before = {n: p.detach().clone() for n, p in built.model.named_parameters() if p.requires_grad}
+    losses = trainer(built.model, batch, lr=built.learning_rate)
+    assert len(set(losses)) > 1, f"loss did not change: {losses}"
+    changed = [n for n, p in built.model.named_parameters() if n in before and not torch.equal(p, before[n])]
+    assert changed, "no trainable parameter moved"
+    frozen_moved = [n for n, p in built.model.named_parameters() if not p.requires_grad and n in before]
+    assert not frozen_moved
+
+    expected = _outputs(built.model, batch)
+    folder = export(built, tmp_path / "adapter", model_id=str(tiny_models[kind]), configuration=config,
+                    metrics={"accuracy": 0.5})
+    manifest = read_manifest(folder)
+    assert manifest["configuration"] == config
+    assert manifest["trainable_params"] == built.trainable_params
+    assert manifest["metrics"] == {"accuracy": 0.5}
+
+    if method == "full":
+        assert not (folder / "adapter_config.json").exists()
+        from transformers import AutoModelForSeq2SeqLM, AutoModelForSequenceClassification
+
+        cls = AutoModelForSeq2SeqLM if kind == "t5" else AutoModelForSequenceClassification
+        reloaded = cls.from_pretrained(folder).eval()
+    else:
+        assert (folder / "adapter_config.json").is_file()
+        base = _load(kind, tiny_models)
+        torch.manual_seed(999)  # a different head init must not matter: the head is saved
+        reloaded = PeftModel.from_pretrained(base, str(folder)).eval()
+    torch.testing.assert_close(_outputs(reloaded, batch), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_bitfit_on_t5_points_to_beft(tiny_models: dict[str, Path]) -> None:
+    model = _load("t5", tiny_models)
+    with pytest.raises(MethodError, match="beft"):
+        build(model, {"method": "bitfit"})
+
+
+def _head_params(model: Any, kind: str) -> int:
+    return 16 * NUM_LABELS + NUM_LABELS if kind == "bert" else 0
+
+
+@pytest.mark.parametrize("kind", ["t5", "bert"])
+def test_lora_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
+    model = _load(kind, tiny_models)
+    graph = ModelGraph.from_model(model)
+    # every block: q and v are 16 -> 16 linears; LoRA adds r * (in + out) each
+    blocks = graph.block_ids()
+    expected = 4 * (16 + 16) * 2 * len(blocks) + _head_params(model, kind)
+    built = build(model, {"method": "lora", "lora.r": 4, "lora.modules": "qv"}, graph)
+    assert built.trainable_params == expected
+
+
+@pytest.mark.parametrize("kind", ["t5", "bert"])
+def test_ia3_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
+    model = _load(kind, tiny_models)
+    graph = ModelGraph.from_model(model)
+    # keys and values scale their 16 outputs; the second feed-forward linear scales its d_ff = 32 inputs
+    expected = len(graph.block_ids()) * (16 + 16 + 32) + _head_params(model, kind)
+    built = build(model, {"method": "ia3"}, graph)
+    assert built.trainable_params == expected
+
+
+@pytest.mark.parametrize("kind", ["t5", "bert"])
+def test_prompt_tuning_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
+    model = _load(kind, tiny_models)
+    built = build(model, {"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": 7})
+    assert built.trainable_params == 7 * 16 + _head_params(model, kind)
