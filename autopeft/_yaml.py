@@ -120,7 +120,7 @@ def load_yaml(text: str, source: str) -> Any:
     """
     last = count_lines(text)
     try:
-        return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+        return yaml.load(text, Loader=LineLoader)
     except DuplicateKeyError as exc:
         raise SpaceError(
             f"duplicate key {exc.key!r} at line {exc.second} (first at line {exc.first})",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from autopeft.errors import AutopeftError, SpaceError
 from autopeft.methods import get_method, method_names, parse_config
@@ -50,12 +50,12 @@ class SpaceCheck:
 
 def _values(dim: DimensionSpec) -> list[tuple[str, Any]]:
     """(field, value) pairs whose every value an option parser must accept."""
-    kind = dim.type
+    kind, d = dim.type, cast(Any, dim)
     if kind in ("categorical", "per_layer"):
-        return [("choices", c) for c in dim.choices]
+        return [("choices", c) for c in d.choices]
     if kind == "constant":
-        return [("value", dim.value)]
-    return [("low", dim.low), ("high", dim.high)]
+        return [("value", dim.default_value())]
+    return [("low", d.low), ("high", d.high)]
 
 
 def _fail(spec: SpaceSpec, dim: DimensionSpec, field: str, reason: str, value: Any, allowed: str | None) -> SpaceError:

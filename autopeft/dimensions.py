@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autopeft._yaml import Fields, is_number
-from autopeft.errors import ConfigError
-from autopeft.selectors import Selector, SelectorError, parse_selector
+from autopeft.errors import ConfigError, SelectorError
+from autopeft.selectors import Selector, parse_selector
 
 #: Values a categorical or per-layer choice may take.
 Scalar = str | int | float | bool
@@ -462,10 +462,10 @@ class PerLayerSpec(DimensionSpec):
         return out
 
     def count(self) -> int:
-        return len(self.choices) ** len(self.blocks)
+        return int(len(self.choices) ** len(self.blocks))
 
     def moves(self, value: Any) -> list[Any]:
-        order, out = self._order, []
+        order, out = self._order, list[Any]()
         for block in self.blocks:
             rank = next(i for i, c in enumerate(order) if same(c, value[block]))
             if self.ordinal:

@@ -65,8 +65,9 @@ def resolve(name: str) -> str:
 def _offline_message(name: str, source: str, exc: BaseException) -> str:
     if Path(source).exists():
         return f"cannot load model {name!r} from folder {source}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-    if source.startswith((".", "/")) or os.sep in source and not _looks_like_hub_id(source):
-        return f"model folder {source!r} does not exist; allowed: a local folder, a Hub id or one of {', '.join(ALIASES)}"
+    if source.startswith((".", "/")) or (os.sep in source and not _looks_like_hub_id(source)):
+        allowed = f"a local folder, a Hub id or one of {', '.join(ALIASES)}"
+        return f"model folder {source!r} does not exist; allowed: {allowed}"
     return (
         f"cannot load model {name!r}: it is not a local folder and the Hugging Face Hub is unreachable "
         f"({type(exc).__name__}). Download it where the Hub is reachable (huggingface-cli download {source} "
@@ -109,14 +110,14 @@ def _quiet() -> Iterator[None]:
     import transformers
 
     level = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     logging.getLogger("transformers").setLevel(logging.ERROR)
     try:
         yield
     finally:
         transformers.logging.set_verbosity(level)
-        transformers.logging.enable_progress_bar()
+        transformers.logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def load_config(name: str, *, allow_known_shape: bool = True) -> Any:

@@ -17,8 +17,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-WORDS = ("good bad fine great awful okay movie film plot actor sad happy news sport tech the a is was "
-         "positive negative neutral yes no").split()
+WORDS = [
+    "good", "bad", "fine", "great", "awful", "okay", "movie", "film", "plot", "actor", "sad", "happy",
+    "news", "sport", "tech", "the", "a", "is", "was", "positive", "negative", "neutral", "yes", "no",
+]
 SPECIALS = ["<pad>", "</s>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -105,7 +107,7 @@ def train_steps(model: Any, batch: dict[str, Any], lr: float, steps: int = 3) ->
         loss.backward()
         opt.step()
         opt.zero_grad()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     return losses
 

@@ -36,7 +36,8 @@ def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
         prefix, _, rest = key.partition(".")
         if not rest:
             if key not in GLOBAL_OPTIONS:
-                raise ConfigError(f"unknown option {key!r}; allowed: '<method>.<option>' or {', '.join(GLOBAL_OPTIONS)}")
+                allowed = f"'<method>.<option>' or {', '.join(GLOBAL_OPTIONS)}"
+                raise ConfigError(f"unknown option {key!r}; allowed: {allowed}")
             options[key] = value
         elif prefix == method.name:
             method.option(rest)

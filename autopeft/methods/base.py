@@ -105,9 +105,11 @@ class Method(ABC):
 
     def check_model(self, graph: ModelGraph) -> None:
         """Raise MethodError when the method cannot apply to this model at all."""
+        return None
 
     def check_combination(self, options: dict[str, Any], graph: ModelGraph) -> None:
         """Raise ConfigError when options conflict with each other."""
+        return None
 
     # ---- building and saving -------------------------------------------------------------
     @abstractmethod

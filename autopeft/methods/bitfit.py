@@ -70,7 +70,7 @@ class BitFit(Method):
             bias.data.copy_(bias0)
         peft_model = get_peft_model(model, beft_config(graph, sorted(original)))
         for path, delta in deltas.items():
-            layer = peft_model.base_model.model.get_submodule(path)
+            layer: Any = peft_model.base_model.model.get_submodule(path)  # type: ignore[union-attr]
             layer.beft_bias["default"].data.copy_(delta)
         peft_model.save_pretrained(str(folder))
 

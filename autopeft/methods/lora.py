@@ -18,7 +18,14 @@ from peft import LoraConfig
 from autopeft.errors import ConfigError
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import (
-    Option, dropout, layers, module_set, per_layer_ranks, positive_float, positive_int, rank_or_zero,
+    Option,
+    dropout,
+    layers,
+    module_set,
+    per_layer_ranks,
+    positive_float,
+    positive_int,
+    rank_or_zero,
 )
 from autopeft.methods.targets import compact_targets
 from autopeft.model_graph import ModelGraph

@@ -122,5 +122,7 @@ def per_layer_ranks(option: str, value: Any, graph: ModelGraph | None) -> dict[s
                 f"option {option!r} names blocks {unknown} the model lacks; allowed: {', '.join(graph.block_ids())}"
             )
     if not any(ranks.values()):
-        raise ConfigError(f"option {option!r}: every rank is 0, so no block is adapted; allowed: at least one rank >= 1")
+        raise ConfigError(
+            f"option {option!r}: every rank is 0, so no block is adapted; allowed: at least one rank >= 1"
+        )
     return ranks

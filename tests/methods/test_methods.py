@@ -31,7 +31,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "beft": {"beft.modules": "attention"},
     "full": {},
 }
-NOT_APPLICABLE = {("bitfit", "t5")}  # T5 has no biases: tested as an error below
+#: T5 has no biases; BERT attention takes no past key values: both tested as errors below
+NOT_APPLICABLE = {("bitfit", "t5"), ("prefix_tuning", "bert")}
 CASES = [
     pytest.param(m, kind, id=f"{m}-{kind}")
     for m in OPTIONS for kind in ("t5", "bert") if (m, kind) not in NOT_APPLICABLE
@@ -103,6 +104,12 @@ def test_bitfit_on_t5_points_to_beft(tiny_models: dict[str, Path]) -> None:
     model = _load("t5", tiny_models)
     with pytest.raises(MethodError, match="beft"):
         build(model, {"method": "bitfit"})
+
+
+def test_prefix_tuning_on_bert_points_to_prompt_tuning(tiny_models: dict[str, Path]) -> None:
+    model = _load("bert", tiny_models)
+    with pytest.raises(MethodError, match="prompt_tuning"):
+        build(model, {"method": "prefix_tuning"})
 
 
 def _head_params(model: Any, kind: str) -> int:
