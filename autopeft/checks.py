@@ -52,7 +52,7 @@ def _values(dim: DimensionSpec) -> list[tuple[str, Any]]:
     """(field, value) pairs whose every value an option parser must accept."""
     kind, d = dim.type, cast(Any, dim)
     if kind in ("categorical", "per_layer"):
-        return [("choices", c) for c in d.choices]
+        return [(f"choices[{i}]", c) for i, c in enumerate(d.choices)]
     if kind == "constant":
         return [("value", dim.default_value())]
     return [("low", d.low), ("high", d.high)]

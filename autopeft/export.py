@@ -109,11 +109,7 @@ def _set_base_model(folder: Path, base_ref: str) -> None:
 def _space_record(space: SpaceSpec | None) -> dict[str, Any] | None:
     if space is None:
         return None
-    record: dict[str, Any] = {"name": space.name, "file": space.source}
-    path = Path(space.source)
-    if path.is_file():
-        record["yaml"] = path.read_text()
-    return record
+    return {"name": space.name, "file": space.source, "yaml": space.text}
 
 
 def _jsonable(value: Any) -> Any:

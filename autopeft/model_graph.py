@@ -216,7 +216,7 @@ class ModelGraph:
         if not matched:
             raise ModelGraphError(
                 f"module set {module_set!r} names no module of this {self.architecture.name} model; "
-                f"its roles are {', '.join(present)}"
+                f"allowed: module sets over its roles {', '.join(present)}"
             )
         return matched
 
