@@ -81,3 +81,15 @@ class ModelLoadError(AutopeftError):
 
 class ExportError(AutopeftError):
     """An adapter folder cannot be written or read back."""
+
+
+class TaskError(AutopeftError):
+    """An unknown task, a dataset that cannot be read, a missing column, labels outside the label set."""
+
+
+class RecipeError(AutopeftError):
+    """A recipe file is malformed, or its parts (model, task, space) do not fit together."""
+
+
+class TrialError(AutopeftError):
+    """A trial cannot start (bad fidelity, configuration outside the space); failures inside a trial are records."""
