@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from autopeft.errors import ConfigError
-from autopeft.methods import beft, bitfit, dora, full, ia3, ln_tuning, lora, prefix_tuning, prompt_tuning  # noqa: F401
+from autopeft.methods import (  # noqa: F401
+    beft, bitfit, dora, full, head_only, ia3, ln_tuning, lora, prefix_tuning, prompt_tuning,
+)
 from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method, method_names, register_method
 from autopeft.model_graph import ModelGraph
 

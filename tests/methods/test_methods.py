@@ -30,9 +30,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "bitfit": {},
     "beft": {"beft.modules": "attention"},
     "full": {},
+    "head_only": {},
 }
 #: T5 has no biases; BERT attention takes no past key values: both tested as errors below
-NOT_APPLICABLE = {("bitfit", "t5"), ("prefix_tuning", "bert")}
+NOT_APPLICABLE = {("bitfit", "t5"), ("prefix_tuning", "bert"), ("head_only", "t5")}
 CASES = [
     pytest.param(m, kind, id=f"{m}-{kind}")
     for m in OPTIONS for kind in ("t5", "bert") if (m, kind) not in NOT_APPLICABLE
@@ -70,13 +71,14 @@ def test_build_train_export_reload(
         assert any("classifier" in n for n in names), "the classification head must train"
 
     batch = batch_for(kind, load_tokenizer(str(tiny_models[kind])))
-    before = {n: p.detach().clone() for n, p in built.model.named_parameters() if p.requires_grad}
+    before = {n: p.detach().clone() for n, p in built.model.named_parameters()}
     losses = trainer(built.model, batch, lr=built.learning_rate)
     assert len(set(losses)) > 1, f"loss did not change: {losses}"
-    changed = [n for n, p in built.model.named_parameters() if n in before and not torch.equal(p, before[n])]
+    params = dict(built.model.named_parameters())
+    changed = [n for n, p in params.items() if p.requires_grad and not torch.equal(p, before[n])]
     assert changed, "no trainable parameter moved"
-    frozen_moved = [n for n, p in built.model.named_parameters() if not p.requires_grad and n in before]
-    assert not frozen_moved
+    frozen_moved = [n for n, p in params.items() if not p.requires_grad and not torch.equal(p, before[n])]
+    assert not frozen_moved, frozen_moved
 
     expected = _outputs(built.model, batch)
     folder = export(built, tmp_path / "adapter", model_id=str(tiny_models[kind]), configuration=config,
@@ -86,7 +88,7 @@ def test_build_train_export_reload(
     assert manifest["trainable_params"] == built.trainable_params
     assert manifest["metrics"] == {"accuracy": 0.5}
 
-    if method == "full":
+    if method in ("full", "head_only"):
         assert not (folder / "adapter_config.json").exists()
         from transformers import AutoModelForSeq2SeqLM, AutoModelForSequenceClassification
 
@@ -104,6 +106,17 @@ def test_bitfit_on_t5_points_to_beft(tiny_models: dict[str, Path]) -> None:
     model = _load("t5", tiny_models)
     with pytest.raises(MethodError, match="beft"):
         build(model, {"method": "bitfit"})
+
+
+def test_head_only_needs_a_head(tiny_models: dict[str, Path]) -> None:
+    with pytest.raises(MethodError, match="classification head"):
+        build(_load("t5", tiny_models), {"method": "head_only"})
+
+
+def test_head_only_trains_exactly_the_head(tiny_models: dict[str, Path]) -> None:
+    built = build(_load("bert", tiny_models), {"method": "head_only"})
+    assert built.trainable_params == 16 * NUM_LABELS + NUM_LABELS
+    assert all(n.startswith("classifier.") for n in built.trainable_names())
 
 
 def test_prefix_tuning_on_bert_points_to_prompt_tuning(tiny_models: dict[str, Path]) -> None:
