@@ -20,9 +20,8 @@ from typing import Any
 
 import yaml
 
-from autopeft.errors import SpaceError
+from autopeft.errors import _MISSING, SpaceError  # one sentinel, so SpaceError sees "no value"
 
-_MISSING: Any = object()
 _BREAKS = "\n\x85\u2028\u2029"
 
 
@@ -55,6 +54,18 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
 class LineLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that builds :class:`LineDict` / :class:`LineList` and rejects duplicate keys."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's scalar constructors fail with plain Python errors on bad input (``2001-13-45``,
+        # ``!!int abc``, ``!!bool maybe``); make each a marked YAML error at the offending node.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            what = repr(node.value) if isinstance(node, yaml.ScalarNode) else "this collection"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what} is not a valid {kind}", node.start_mark
+            ) from None
+
     def construct_document(self, node: yaml.Node) -> Any:
         # Deep construction makes self-referencing anchors an error instead of a cyclic object.
         data = self.construct_object(node, deep=True)
@@ -65,6 +76,9 @@ class LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> Iterator[LineDict]:
+    if not isinstance(node, yaml.MappingNode):  # e.g. ``!!map text``
+        raise yaml.constructor.ConstructorError(None, None, f"expected a mapping node, but found {node.id}",
+                                                node.start_mark)
     data = LineDict(line=node.start_mark.line + 1)
     yield data
     merge = "tag:yaml.org,2002:merge"
@@ -89,6 +103,9 @@ def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> Iterator[L
 
 
 def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> Iterator[LineList]:
+    if not isinstance(node, yaml.SequenceNode):  # e.g. ``!!seq text``
+        raise yaml.constructor.ConstructorError(None, None, f"expected a sequence node, but found {node.id}",
+                                                node.start_mark)
     data = LineList(line=node.start_mark.line + 1)
     yield data
     data.extend(loader.construct_object(child, deep=True) for child in node.value)

@@ -27,6 +27,7 @@ from autopeft.selectors import Selector, parse_selector
 #: Values a categorical or per-layer choice may take.
 Scalar = str | int | float | bool
 _COMMON = ("name", "type", "when", "description")
+_INT64_MAX = 2**63 - 1
 
 
 def same(a: object, b: object) -> bool:
@@ -241,15 +242,23 @@ class _RangeSpec(DimensionSpec):
             return 0.0
         if self.log:
             return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        if self._too_wide():  # high - low overflows to inf; halves do not
+            return (value / 2 - self.low / 2) / (self.high / 2 - self.low / 2)
         return (value - self.low) / (self.high - self.low)
 
     def _from_unit(self, unit: float) -> float:
         unit = min(max(float(unit), 0.0), 1.0)
         if self.log:
             value = math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
+        elif self._too_wide():
+            value = self.low * (1 - unit) + self.high * unit
         else:
             value = self.low + unit * (self.high - self.low)
         return min(max(value, self.low), self.high)
+
+    def _too_wide(self) -> bool:
+        span = self.high - self.low
+        return isinstance(span, float) and math.isinf(span)
 
     def _midpoint(self) -> float:
         if self.log:
@@ -317,7 +326,10 @@ class IntegerSpec(_RangeSpec):
         if self.log:  # widen by half a unit so that the end points get their fair share after rounding
             x = math.exp(rng.uniform(math.log(self.low - 0.5), math.log(self.high + 0.5)))
             return self._snap(x)
-        return self.low + self.step * int(rng.integers(self.count()))
+        n = self.count()
+        if n > _INT64_MAX:  # beyond numpy's integers(); a float draw is uniform enough at this size
+            return self.low + self.step * min(int(rng.uniform(0.0, float(n))), n - 1)
+        return self.low + self.step * int(rng.integers(n))
 
     def check(self, value: Any) -> Any:
         if not is_number(value) or not (isinstance(value, numbers.Integral) or float(value).is_integer()):
@@ -370,10 +382,9 @@ class FloatSpec(_RangeSpec):
     def check(self, value: Any) -> Any:
         if not is_number(value):
             raise self._bad(value, "not a finite number", f"a number in {self._range()}")
-        number = float(value)
-        if not self.low <= number <= self.high:
+        if not self.low <= value <= self.high:  # compared before float(), which overflows for huge ints
             raise self._bad(value, "outside the range", f"a number in {self._range()}")
-        return number
+        return float(value)
 
     def count(self) -> int | float:
         return 1 if self.low == self.high else math.inf

@@ -286,6 +286,8 @@ class Space:
         if vec.shape != (len(self.feature_names),):
             raise ConfigError(f"a vector of space {self.spec.name!r} has {len(self.feature_names)} features, "
                               f"got shape {vec.shape}")
+        if not np.isfinite(vec).all():  # NaN has no nearest member
+            raise ConfigError(f"a vector of space {self.spec.name!r} must be finite, got {vec.tolist()!r}")
         out: dict[str, Any] = {}
         for dim, cols in zip(self.dimensions, self._slices, strict=True):
             if self.is_active(dim, out):

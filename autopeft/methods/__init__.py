@@ -12,7 +12,16 @@ from typing import Any
 
 from autopeft.errors import ConfigError
 from autopeft.methods import (  # noqa: F401
-    beft, bitfit, dora, full, head_only, ia3, ln_tuning, lora, prefix_tuning, prompt_tuning,
+    beft,
+    bitfit,
+    dora,
+    full,
+    head_only,
+    ia3,
+    ln_tuning,
+    lora,
+    prefix_tuning,
+    prompt_tuning,
 )
 from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method, method_names, register_method
 from autopeft.model_graph import ModelGraph
