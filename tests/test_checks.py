@@ -115,5 +115,5 @@ def test_bad_reference_config_points_at_its_line(minilm: ModelGraph) -> None:
 def test_all_zero_default_ranks_are_refused(minilm: ModelGraph) -> None:
     text = HEAD + "  - {name: method, type: constant, value: lora}\n" \
                   "  - {name: lora.ranks, type: per_layer, layers: encoder, choices: [0, 8]}\n"
-    with pytest.raises(SpaceError, match="default configuration.*every rank is 0"):
+    with pytest.raises(SpaceError, match=r"default configuration.*every rank is 0"):
         check(text, minilm)

@@ -38,12 +38,14 @@ def test_spaces_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
 
 BAD_SPACES = {
     "unknown-method": "  - {name: method, type: categorical, choices: [lora, nope]}\n",
-    "unknown-option": "  - {name: method, type: constant, value: lora}\n  - {name: lora.x, type: integer, low: 1, high: 2}\n",
+    "unknown-option": "  - {name: method, type: constant, value: lora}\n"
+                      "  - {name: lora.x, type: integer, low: 1, high: 2}\n",
     "missing-module": "  - {name: method, type: constant, value: lora}\n"
                       "  - {name: lora.modules, type: categorical, choices: [cross_attention]}\n",
     "missing-layer": "  - {name: method, type: constant, value: lora}\n"
                      "  - {name: lora.ranks, type: per_layer, layers: 'encoder.blocks[:9]', choices: [0, 4]}\n",
-    "rank-zero": "  - {name: method, type: constant, value: lora}\n  - {name: lora.r, type: integer, low: 0, high: 4}\n",
+    "rank-zero": "  - {name: method, type: constant, value: lora}\n"
+                 "  - {name: lora.r, type: integer, low: 0, high: 4}\n",
     "condition-on-missing": "  - {name: method, type: constant, value: lora}\n"
                             "  - {name: lora.r, type: integer, low: 1, high: 4, when: {methd: lora}}\n",
     "duplicate-names": "  - {name: method, type: constant, value: lora}\n"

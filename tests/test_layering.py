@@ -13,7 +13,8 @@ import pytest
 def test_pure_module_imports_no_torch(module: str) -> None:
     code = (f"import sys, {module}; "
             f"from autopeft.space import parse_space; "
-            f"parse_space('name: s\\nreferences: [full_finetune]\\ndimensions:\\n  - {{name: m, type: constant, value: 1}}\\n'); "
+            "parse_space('name: s\\nreferences: [full_finetune]\\n"
+            "dimensions:\\n  - {name: m, type: constant, value: 1}\\n'); "
             f"bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
             f"print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -96,7 +96,7 @@ def test_bert_roles(bert: Any) -> None:
 
 def test_module_set_naming_what_the_model_lacks(bert: Any) -> None:
     graph = ModelGraph.from_model(bert)
-    with pytest.raises(ModelGraphError, match="cross_attention.*allowed: module sets over its roles attn.q"):
+    with pytest.raises(ModelGraphError, match=r"cross_attention.*allowed: module sets over its roles attn\.q"):
         graph.select("cross_attention")
 
 

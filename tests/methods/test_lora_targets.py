@@ -78,12 +78,12 @@ def test_rank_zero_everywhere_is_refused(t5: Any) -> None:
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True])
 def test_rank_must_be_positive(t5: Any, bad: Any) -> None:
-    with pytest.raises(ConfigError, match="lora.r"):
+    with pytest.raises(ConfigError, match=r"lora\.r"):
         build(t5, {"method": "lora", "lora.r": bad})
 
 
 def test_unknown_block_in_ranks(t5: Any) -> None:
-    with pytest.raises(ConfigError, match="decoder.7"):
+    with pytest.raises(ConfigError, match=r"decoder\.7"):
         build(t5, {"method": "lora", "lora.ranks": {"encoder.0": 4, "decoder.7": 4}})
 
 
