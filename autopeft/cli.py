@@ -3,6 +3,7 @@
     autopeft spaces list
     autopeft spaces check spaces/minilm-layers.yaml --model minilm
     autopeft build --model minilm --config '{"method": "lora", "lora.r": 8}' [--space FILE] [--out DIR]
+    autopeft trial [--recipe search/default.yaml] --config '{"method": "ia3"}' [--steps N] [--test]
 
 Every error autopeft knows about prints one line (``autopeft: error: ...``) and exits with 2.
 """
@@ -81,6 +82,28 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "search" / "default.yaml"
+
+
+def _recipe_path(value: str | None) -> Path:
+    if value:
+        return Path(value)
+    local = Path.cwd() / "search" / "default.yaml"
+    return local if local.is_file() else DEFAULT_RECIPE
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    from autopeft.trial_cli import run_trial_command
+
+    record = run_trial_command(
+        recipe=_recipe_path(args.recipe), config=_parse_json(args.config, "--config"), steps=args.steps,
+        train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
+        data=args.data, text_fields=args.text_fields, label_field=args.label_field, n_train=args.n_train,
+    )
+    print(json.dumps(record.to_dict()))
+    return 0 if record.ok else 1
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autopeft", description="Search the Pareto front of PEFT configurations.")
     parser.add_argument("--version", action="version", version=f"autopeft {__version__}")
@@ -102,6 +125,21 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--num-labels", type=int, default=None, help="classes of the head (encoders); default 2")
     b.add_argument("--out", help="also export the (untrained) adapter to this folder")
     b.set_defaults(func=cmd_build)
+
+    t = sub.add_parser("trial", help="fine-tune and evaluate one configuration; print one JSON record")
+    t.add_argument("--recipe", help="a recipe YAML (default: search/default.yaml, the offline default)")
+    t.add_argument("--config", required=True, help="the configuration as JSON (or a .json file)")
+    t.add_argument("--steps", type=int, help="training steps (default: the recipe's fidelity)")
+    t.add_argument("--train-fraction", type=float, help="share of the training split to use, in (0, 1]")
+    t.add_argument("--seed", type=int, help="training seed (default: the recipe's)")
+    t.add_argument("--test", action="store_true", help="also score the test split (kept out of searches)")
+    t.add_argument("--model", help="override the recipe's model")
+    t.add_argument("--task", help="override the recipe's task with a registered task")
+    t.add_argument("--data", help="override the task with a local CSV / JSONL / Parquet file")
+    t.add_argument("--text-fields", help="with --data: text column(s), comma-separated")
+    t.add_argument("--label-field", help="with --data: the label column")
+    t.add_argument("--n-train", type=int, help="training examples (data scale: 100, 1000, 10000)")
+    t.set_defaults(func=cmd_trial)
     return parser
 
 

@@ -1,0 +1,189 @@
+"""Recipes (``search/*.yaml``): what a trial or a search runs — model, task, space, data, fidelity, training.
+
+::
+
+    name: default
+    model: minilm                         # alias, local folder or Hub id
+    task: tweets-sentiment                # a registered task, or a file:
+                                          # {file: data.csv, text_fields: [text], label_field: label}
+    space: ../spaces/minilm-layers.yaml   # relative to this file
+    data: {seed: 0, n_train: 1000, n_validation: 500, n_test: 1000}
+    fidelity: {steps: 60, train_fraction: 1.0}
+    training: {batch_size: 16, max_length: 64}
+    seed: 0
+
+Every problem is a one-line :class:`RecipeError` naming the file, line, field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autopeft._yaml import Fields, load_yaml
+from autopeft.errors import AutopeftError, RecipeError, SpaceError
+from autopeft.runner.config import TrainingConfig
+from autopeft.trial import Fidelity
+
+TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed")
+DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
+FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
+                    "metric")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How the task's rows are split: the split seed and the split sizes (``None`` = the task's default)."""
+
+    seed: int = 0
+    n_train: int | None = None
+    n_validation: int | None = None
+    n_test: int | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    source: str
+    name: str
+    model: str
+    task: str | Mapping[str, Any]
+    space: str
+    data: DataConfig = field(default_factory=DataConfig)
+    fidelity: Fidelity = field(default_factory=lambda: Fidelity(steps=60))
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    seed: int = 0
+    description: str | None = None
+    text: str = ""
+
+    @property
+    def task_name(self) -> str:
+        if isinstance(self.task, str):
+            return self.task
+        return str(self.task.get("name") or Path(str(self.task["file"])).stem)
+
+    def load_space(self) -> Any:
+        from autopeft.space import load_space
+
+        return load_space(self.space)
+
+    def load_task(self) -> Any:
+        from autopeft.tasks import get_task, task_from_file
+
+        if isinstance(self.task, str):
+            return get_task(self.task)
+        spec = dict(self.task)
+        path = spec.pop("file")
+        return task_from_file(path, **spec)
+
+    def task_data(self) -> Any:
+        from autopeft.tasks import load_task_data
+
+        return load_task_data(self.load_task(), seed=self.data.seed, n_train=self.data.n_train,
+                              n_validation=self.data.n_validation, n_test=self.data.n_test)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "model": self.model,
+            "task": self.task if isinstance(self.task, str) else dict(self.task),
+            "space": self.space, "data": vars(self.data), "fidelity": self.fidelity.to_dict(),
+            "training": self.training.to_dict(), "seed": self.seed, "source": self.source,
+        }
+
+
+def _int(f: Fields, key: str, *, low: int, default: int | None) -> int | None:
+    if key not in f.data or f.data[key] is None:
+        return default
+    value = f.data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise f.error(key, "bad value", value=value, allowed=f"an integer >= {low}")
+    return value
+
+
+def _resolve_path(raw: str, base: Path) -> str:
+    """A space path relative to the recipe file; else to the working directory; else a shipped space name."""
+    candidates = [base / raw, Path(raw)]
+    if not raw.endswith((".yaml", ".yml")):
+        from autopeft.cli import space_dirs
+
+        candidates += [d / f"{raw}.yaml" for d in space_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return str(path)
+    return str(base / raw)
+
+
+def parse_recipe(text: str, source: str = "<recipe>", base: Path | None = None) -> Recipe:
+    """Parse recipe ``text``; relative paths resolve against ``base`` (the recipe's folder)."""
+    base = base if base is not None else Path.cwd()
+    try:
+        return _parse(text, source, base)
+    except SpaceError as exc:  # the YAML helpers raise SpaceError; here it is a recipe's problem
+        raise RecipeError(str(exc)) from None
+
+
+def _parse(text: str, source: str, base: Path) -> Recipe:
+    data = load_yaml(text, source)
+    if not isinstance(data, Mapping):
+        raise SpaceError("a recipe must be a mapping with model, task and space", file=source, line=1,
+                         allowed="model: ..., task: ..., space: ...")
+    top = Fields(data, source)
+    top.check_keys(TOP_FIELDS, required=("model", "task", "space"), what=" in a recipe")
+    model = top.string("model", required=True) or ""
+    task_raw = data["task"]
+    task: str | dict[str, Any]
+    if isinstance(task_raw, str) and task_raw.strip():
+        task = task_raw
+    elif isinstance(task_raw, Mapping):
+        tf = Fields(task_raw, source, "task")
+        tf.check_keys(FILE_TASK_FIELDS, required=("file", "text_fields", "label_field"), what=" of a file task")
+        task = dict(task_raw)
+        path = Path(str(task["file"]))
+        task["file"] = str(path if path.is_absolute() else base / path)
+        if isinstance(task["text_fields"], str):
+            task["text_fields"] = [task["text_fields"]]
+    else:
+        raise top.error("task", "bad task", value=task_raw,
+                        allowed="a task name or {file: ..., text_fields: [...], label_field: ...}")
+    space = _resolve_path(top.string("space", required=True) or "", base)
+
+    df = Fields(data.get("data") or {}, source, "data")
+    if not isinstance(df.data, Mapping):
+        raise top.error("data", "must be a mapping", value=df.data, allowed=", ".join(DATA_FIELDS))
+    df.check_keys(DATA_FIELDS)
+    data_config = DataConfig(seed=_int(df, "seed", low=0, default=0) or 0,
+                             n_train=_int(df, "n_train", low=1, default=None),
+                             n_validation=_int(df, "n_validation", low=1, default=None),
+                             n_test=_int(df, "n_test", low=1, default=None))
+
+    ff = Fields(data.get("fidelity") or {}, source, "fidelity")
+    ff.check_keys(("steps", "train_fraction"))
+    try:
+        fidelity = Fidelity(steps=ff.data.get("steps", 60), train_fraction=ff.data.get("train_fraction", 1.0))
+    except AutopeftError as exc:
+        raise top.error("fidelity", str(exc), allowed="steps >= 1, train_fraction in (0, 1]") from None
+
+    training_raw = data.get("training") or {}
+    if not isinstance(training_raw, Mapping):
+        raise top.error("training", "must be a mapping", value=training_raw, allowed="training settings")
+    try:
+        training = TrainingConfig.from_dict(dict(training_raw))
+    except AutopeftError as exc:
+        raise top.error("training", str(exc)) from None
+    seed = _int(top, "seed", low=0, default=0) or 0
+    name = top.string("name") or Path(source).stem
+    return Recipe(source=source, name=name, model=model, task=task, space=space, data=data_config,
+                  fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and parse a recipe file."""
+    file = Path(path)
+    if not file.is_file():
+        raise RecipeError(f"{path}: no such recipe file; allowed: a YAML recipe such as search/default.yaml")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the recipe: {exc}") from None
+    return parse_recipe(text, str(path), file.resolve().parent)

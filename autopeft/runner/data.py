@@ -1,0 +1,93 @@
+"""Tokenised splits and batches. A worker tokenises each split once and reuses it for every trial.
+
+Encoders get ``input_ids`` (text, or a text pair) and an integer label; seq2seq models get the
+task's prompt as input and the label's verbaliser (classification) or the reference text
+(generation) as ``labels``. Batches are padded to their longest member, not to ``max_length``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from autopeft.tasks import Example, Task
+
+IGNORE = -100  # label id the loss skips
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One split, tokenised: inputs, integer labels (-1 for generation) and target ids (seq2seq)."""
+
+    input_ids: tuple[tuple[int, ...], ...]
+    labels: tuple[int, ...]
+    targets: tuple[tuple[int, ...], ...]
+    references: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def _ids(tokenizer: Any, texts: Sequence[str], max_length: int, pairs: Sequence[str] | None = None) -> list[list[int]]:
+    out = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True, max_length=max_length)
+    return [list(x) for x in out["input_ids"]]
+
+
+def encode_split(examples: Sequence[Example], task: Task, tokenizer: Any, *, kind: str, max_length: int,
+                 target_max_length: int) -> Encoded:
+    """Tokenise ``examples`` for a model of ``kind`` (``"encoder"`` or ``"seq2seq"``)."""
+    labels = tuple(ex.label for ex in examples)
+    references = tuple(ex.target for ex in examples)
+    if kind == "encoder":
+        inputs = [task.encoder_inputs(ex) for ex in examples]
+        firsts = [t[0] for t in inputs]
+        seconds = [t[1] for t in inputs] if inputs and len(inputs[0]) > 1 else None
+        ids = _ids(tokenizer, firsts, max_length, seconds)
+        return Encoded(tuple(map(tuple, ids)), labels, (), references)
+    ids = _ids(tokenizer, [task.prompt(ex) for ex in examples], max_length)
+    targets = _ids(tokenizer, list(references), target_max_length)
+    return Encoded(tuple(map(tuple, ids)), labels, tuple(map(tuple, targets)), references)
+
+
+def verbaliser_ids(task: Task, tokenizer: Any, target_max_length: int) -> list[list[int]]:
+    """Token ids of each class's verbaliser, for rank classification."""
+    return _ids(tokenizer, list(task.verbalizers), target_max_length)
+
+
+def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    width = max((len(r) for r in rows), default=0)
+    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)
+
+
+def collate(data: Encoded, index: Sequence[int], *, kind: str, pad_id: int) -> dict[str, torch.Tensor]:
+    """A padded batch of the rows ``index``: the keyword arguments of the model's forward."""
+    ids = [data.input_ids[i] for i in index]
+    input_ids = pad(ids, pad_id)
+    # mask by length, not by comparing with the pad id: a real token may share it
+    mask = torch.zeros_like(input_ids)
+    for row, seq in enumerate(ids):
+        mask[row, : len(seq)] = 1
+    batch = {"input_ids": input_ids, "attention_mask": mask}
+    if kind == "encoder":
+        batch["labels"] = torch.tensor([data.labels[i] for i in index], dtype=torch.long)
+    else:
+        batch["labels"] = pad([data.targets[i] for i in index], IGNORE)
+    return batch
+
+
+def train_batches(n: int, batch_size: int, steps: int, seed: int) -> Iterator[list[int]]:
+    """``steps`` batches of row indices: reshuffled every epoch by a generator seeded with ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    per_epoch = max(1, math.ceil(n / batch_size))
+    done = 0
+    while done < steps:
+        order = torch.randperm(n, generator=gen).tolist()
+        for b in range(per_epoch):
+            if done == steps:
+                return
+            yield order[b * batch_size: (b + 1) * batch_size]
+            done += 1

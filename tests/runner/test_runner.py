@@ -1,0 +1,197 @@
+"""The runner on tiny models: metrics by model kind, pristine weights per trial, failures as records."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from autopeft.errors import ConfigError, TrialError
+from autopeft.runner import TrainingConfig, Worker
+from autopeft.runner.data import train_batches
+from autopeft.runner.evaluate import rank_classification
+from autopeft.runner.train import linear_schedule
+from autopeft.space import parse_space
+from autopeft.tasks import load_task_data, task_from_file
+from autopeft.trial import Fidelity, TrialResult
+
+TRAINING = TrainingConfig(batch_size=8, eval_batch_size=16, max_length=16, target_max_length=4)
+CLASSIFICATION_KEYS = {"accuracy", "macro_f1", "ece", "mce", "brier", "nll", "temperature", "ece_ts", "score"}
+
+
+def _data(csv_path: Path, seed: int = 0) -> Any:
+    task = task_from_file(csv_path, text_fields=["text"], label_field="label", template="{text} options: {options}")
+    return load_task_data(task, seed=seed, n_validation=24, n_test=24)
+
+
+@pytest.fixture(scope="module")
+def bert_worker(tiny_bert_dir: Path, sentiment_csv: Path) -> Worker:
+    return Worker(str(tiny_bert_dir), _data(sentiment_csv), TRAINING)
+
+
+@pytest.fixture(scope="module")
+def t5_worker(tiny_t5_dir: Path, sentiment_csv: Path) -> Worker:
+    return Worker(str(tiny_t5_dir), _data(sentiment_csv), TRAINING)
+
+
+def _check_complete(result: TrialResult, steps: int) -> None:
+    assert result.status == "complete", result.error
+    assert set(result.metrics) >= CLASSIFICATION_KEYS
+    assert all(math.isfinite(v) for v in result.metrics.values())
+    assert 0 <= result.metrics["accuracy"] <= 1 and result.metrics["score"] == result.metrics["accuracy"]
+    assert result.steps == steps and result.train_seconds > 0 and result.eval_seconds > 0
+    assert [f for f, _ in result.eval_curve] == [0.25, 0.5, 1.0]
+    assert result.eval_curve[-1][1] == result.metrics["accuracy"]
+    assert result.loss_curve and result.loss_curve[-1][0] == steps
+    assert result.peak_memory_mb and result.peak_memory_mb > 0
+    assert result.reliability is not None and sum(result.reliability["counts"]) == 24
+    assert 0 < result.trainable_params < result.total_params  # type: ignore[operator]
+
+
+def test_encoder_trial(bert_worker: Worker) -> None:
+    result = bert_worker.run({"method": "lora", "lora.r": 2, "learning_rate": 1e-2}, Fidelity(steps=8), seed=1)
+    _check_complete(result, 8)
+    assert result.test_metrics is None
+    assert TrialResult.from_dict(result.to_dict()) == result
+
+
+def test_trainable_count_is_the_built_models(bert_worker: Worker) -> None:
+    from autopeft.methods import build
+
+    config = {"method": "ia3"}
+    built = build(bert_worker.fresh_model(0), config, bert_worker.graph)
+    result = bert_worker.run(config, Fidelity(steps=2))
+    assert result.trainable_params == built.trainable_params and result.total_params == built.total_params
+
+
+def test_seq2seq_rank_classification_trial(t5_worker: Worker) -> None:
+    result = t5_worker.run({"method": "lora", "lora.r": 2, "learning_rate": 1e-2}, Fidelity(steps=4), seed=0,
+                           test=True)
+    _check_complete(result, 4)
+    assert result.test_metrics is not None and set(result.test_metrics) >= CLASSIFICATION_KEYS
+
+
+def test_rank_classification_scores_are_verbaliser_log_likelihoods(t5_worker: Worker) -> None:
+    model = t5_worker.fresh_model(0).eval()
+    data = t5_worker.encoded("validation")
+    scores = rank_classification(model, data, t5_worker._context()).scores
+    assert scores is not None and scores.shape == (len(data), 2)
+    # brute force: one example and one verbaliser at a time, summed token log-probabilities
+    for i in range(3):
+        for k, ids in enumerate(t5_worker._verbalisers):
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([data.input_ids[i]]), labels=torch.tensor([ids])).logits
+            logp = torch.log_softmax(logits[0], -1)[range(len(ids)), ids].sum().item()
+            assert scores[i, k] == pytest.approx(logp, abs=1e-4)
+    assert np.all(scores <= 0)
+
+
+def test_generation_trial(tiny_t5_dir: Path, generation_jsonl: Path) -> None:
+    task = task_from_file(generation_jsonl, text_fields=["source"], label_field="target", kind="generation",
+                          template="{source}", metric="exact_match")
+    worker = Worker(str(tiny_t5_dir), load_task_data(task, n_validation=8, n_test=8), TRAINING)
+    result = worker.run({"method": "lora", "lora.r": 2, "learning_rate": 1e-2}, Fidelity(steps=3), test=True)
+    assert result.status == "complete", result.error
+    assert {"exact_match", "rouge_l", "score"} <= set(result.metrics)
+    assert result.metrics["score"] == result.metrics["exact_match"]
+    assert result.test_metrics is not None and 0 <= result.test_metrics["rouge_l"] <= 1
+
+
+def test_each_trial_starts_from_pristine_weights(bert_worker: Worker) -> None:
+    before = {n: p.clone() for n, p in bert_worker.base.state_dict().items()}
+    config = {"method": "lora", "lora.r": 2, "learning_rate": 1e-2}
+    first = bert_worker.run(config, Fidelity(steps=4), seed=3)
+    meddle = bert_worker.run({"method": "full", "learning_rate": 5e-2}, Fidelity(steps=4), seed=4)
+    assert meddle.status == "complete"
+    again = bert_worker.run(config, Fidelity(steps=4), seed=3)
+    assert again.metrics == first.metrics and again.loss_curve == first.loss_curve
+    after = bert_worker.base.state_dict()
+    assert all(torch.equal(before[n], after[n]) for n in before)
+
+
+def test_seeds_change_the_run(bert_worker: Worker) -> None:
+    config = {"method": "lora", "lora.r": 2, "learning_rate": 1e-2}
+    a, b = (bert_worker.run(config, Fidelity(steps=4), seed=s) for s in (0, 1))
+    assert a.loss_curve != b.loss_curve
+
+
+def test_train_fraction_uses_a_prefix(bert_worker: Worker) -> None:
+    rows = bert_worker._train_rows(0.25)
+    full = bert_worker.encoded("train")
+    assert len(rows) == math.ceil(0.25 * len(full)) and rows.input_ids == full.input_ids[: len(rows)]
+    result = bert_worker.run({"method": "ia3"}, Fidelity(steps=3, train_fraction=0.25))
+    assert result.status == "complete" and result.fidelity.train_fraction == 0.25
+
+
+def test_nan_loss_is_a_failed_record(bert_worker: Worker) -> None:
+    result = bert_worker.run({"method": "full", "learning_rate": 1e30}, Fidelity(steps=6))
+    assert result.status == "failed" and "loss became" in (result.error or "")
+    assert result.steps < 6
+
+
+def test_an_exception_inside_a_trial_is_a_failed_record(bert_worker: Worker) -> None:
+    ranks = dict.fromkeys(bert_worker.graph.block_ids(), 0)
+    result = bert_worker.run({"method": "lora", "lora.ranks": ranks}, Fidelity(steps=2))
+    assert result.status == "failed" and result.error and result.error.startswith("ConfigError: ")
+    assert "\n" not in result.error
+
+
+def test_out_of_memory_is_a_failed_record(bert_worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+    import autopeft.runner.worker as worker_module
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(worker_module, "train", explode)
+    result = bert_worker.run({"method": "ia3"}, Fidelity(steps=2))
+    assert result.status == "failed" and result.error and result.error.startswith("out of memory")
+    assert result.trainable_params is not None
+
+
+def test_config_outside_the_space_is_an_error_not_a_record(bert_worker: Worker) -> None:
+    spec = parse_space("name: s\ndimensions:\n  - {name: method, type: categorical, choices: [ia3]}\n", "s.yaml")
+    worker = Worker.__new__(Worker)
+    worker.__dict__.update(bert_worker.__dict__)
+    worker.space = spec.resolve(bert_worker.graph.layout)
+    with pytest.raises(ConfigError, match="'lora'"):
+        worker.run({"method": "lora"}, Fidelity(steps=1))
+
+
+def test_generation_task_on_an_encoder_is_refused(tiny_bert_dir: Path, generation_jsonl: Path) -> None:
+    task = task_from_file(generation_jsonl, text_fields=["source"], label_field="target", kind="generation",
+                          template="{source}")
+    with pytest.raises(TrialError, match=r"cannot evaluate a generation task"):
+        Worker(str(tiny_bert_dir), load_task_data(task, n_validation=8, n_test=8), TRAINING)
+
+
+def test_train_batches_are_seeded_epoch_permutations() -> None:
+    batches = list(train_batches(10, 4, 6, seed=5))
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4, 2]
+    for epoch in (batches[:3], batches[3:]):
+        assert sorted(i for b in epoch for i in b) == list(range(10))
+    assert batches == list(train_batches(10, 4, 6, seed=5)) and batches != list(train_batches(10, 4, 6, seed=6))
+
+
+def test_linear_schedule() -> None:
+    f = linear_schedule(10, 2)
+    assert [round(f(s), 3) for s in range(10)] == [0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125]
+    assert linear_schedule(4, 0)(0) == 1.0
+
+
+@pytest.mark.parametrize(("bad", "match"), [
+    ({"batch_size": 0}, "batch_size"), ({"device": "tpu"}, "allowed: auto, cpu, cuda"),
+    ({"warmup_ratio": 2}, "warmup_ratio"), ({"curve_fractions": (0.0,)}, "curve_fractions"),
+])
+def test_training_config_validates_itself(bad: dict[str, Any], match: str) -> None:
+    with pytest.raises(TrialError, match=match):
+        TrainingConfig(**bad)
+
+
+@pytest.mark.parametrize(("steps", "fraction"), [(0, 1.0), (3, 0.0), (3, 1.5), (True, 1.0)])
+def test_fidelity_validates_itself(steps: Any, fraction: Any) -> None:
+    with pytest.raises(TrialError, match="fidelity"):
+        Fidelity(steps=steps, train_fraction=fraction)
