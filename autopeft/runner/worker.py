@@ -196,7 +196,8 @@ class Worker:
 
         t1 = time.perf_counter()
         ev = last["validation"]
-        temperature = M.fit_temperature(ev.scores, ev.labels) if ev.scores is not None else None
+        classified = ev.scores is not None and ev.labels is not None
+        temperature = M.fit_temperature(ev.scores, ev.labels) if classified else None  # type: ignore[arg-type]
         metrics = self._metrics(ev, temperature)
         reliability = None
         if ev.scores is not None and ev.labels is not None:
