@@ -85,11 +85,13 @@ class ModelGraph:
     """Read-only graph of one model's adaptable structure; build it with :meth:`from_model`."""
 
     def __init__(self, graph: nx.DiGraph, architecture: Architecture, model_type: str,
-                 module_names: Sequence[str]) -> None:
+                 module_names: Sequence[str], head_params: int = 0) -> None:
         self.graph = graph
         self.architecture = architecture
         self.model_type = model_type
         self.module_names = tuple(module_names)
+        #: parameters of the task head (trained by every method on encoders)
+        self.head_params = head_params
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -126,7 +128,9 @@ class ModelGraph:
             cls._add_module(g, path, module, (stack, block, sublayer or "norm", role), model)
         if g.number_of_nodes() == 1:
             raise ModelGraphError(f"model of type {model_type!r} has no module that {arch.name!r} rules recognise")
-        return cls(g, arch, str(model_type), names)
+        known = set(names)
+        head = sum(_numel(model.get_submodule(h)) for h in arch.head_modules if h in known)
+        return cls(g, arch, str(model_type), names, head)
 
     @staticmethod
     def _add_module(g: nx.DiGraph, path: str, module: Any, where: tuple[str, int, str, str], model: Any) -> None:

@@ -26,8 +26,8 @@ from autopeft.methods import (  # noqa: F401
 from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method, method_names, register_method
 from autopeft.model_graph import ModelGraph
 
-__all__ = ["BuiltModel", "Method", "build", "get_method", "method_names", "parse_config", "register_method",
-           "split_config"]
+__all__ = ["BuiltModel", "Method", "build", "count_trainable", "get_method", "method_names", "parse_config",
+           "register_method", "split_config"]
 
 
 def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
@@ -64,6 +64,23 @@ def parse_config(config: Mapping[str, Any], graph: ModelGraph) -> tuple[Method, 
     """Check a configuration against the model; return the method and its full option set."""
     method, raw = split_config(config)
     return method, method.parse(raw, graph)
+
+
+def count_trainable(config: Mapping[str, Any], graph: ModelGraph, skeleton: Any = None) -> int:
+    """Exact trainable parameters of ``config`` on the graph's model, known before any training.
+
+    Uses the method's closed form over the graph's shapes; a method without one is built on a copy of
+    ``skeleton`` (a weight-free ``meta``-device model), which is exact but slower.
+    """
+    import copy
+
+    method, options = parse_config(config, graph)
+    count = method.count_trainable(options, graph)
+    if count is not None:
+        return count
+    if skeleton is None:
+        raise ConfigError(f"method {method.name!r} has no closed-form parameter count; pass a skeleton model")
+    return method.build(copy.deepcopy(skeleton), graph, options).trainable_params
 
 
 def build(model: Any, config: Mapping[str, Any], graph: ModelGraph | None = None) -> BuiltModel:

@@ -111,6 +111,14 @@ class Method(ABC):
         """Raise ConfigError when options conflict with each other."""
         return None
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        """Exact trainable parameters of ``build(options)`` from the graph's shapes, without building.
+
+        ``None`` when this method has no closed form; callers then build on a weight-free skeleton.
+        Every closed form is checked against the built model in tests/methods/test_counts.py.
+        """
+        return None
+
     # ---- building and saving -------------------------------------------------------------
     @abstractmethod
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:

@@ -32,6 +32,10 @@ class Beft(PeftMethod):
         Option("layers", layers, "all", "layer selector(s)"),
     )
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        mods = [m for m in graph.select(options["modules"], options["layers"]) if m.kind == "linear"]
+        return graph.head_params + sum(m.shape[1] for m in mods)
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> BeftConfig:
         paths = [m.path for m in graph.select(options["modules"], options["layers"]) if m.kind == "linear"]
         if not paths:

@@ -42,6 +42,10 @@ class BitFit(Method):
             raise ConfigError(f"{self.name}: the configuration selects no linear module with a bias")
         return paths
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        shapes = {m.path: m.shape for m in graph.modules()}
+        return graph.head_params + sum(shapes[p][1] for p in self._paths(options, graph))
+
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
         paths = self._paths(options, graph)
         for p in model.parameters():

@@ -19,6 +19,9 @@ class Full(Method):
     default_learning_rate: ClassVar[float] = 5e-5
     options: ClassVar[tuple[Option, ...]] = ()
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        return graph.total_params
+
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
         for p in model.parameters():
             p.requires_grad_(True)

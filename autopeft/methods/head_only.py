@@ -26,6 +26,9 @@ class HeadOnly(Method):
             raise MethodError(f"method 'head_only' needs a classification head, which this {graph.architecture.name} "
                               "model has none of; allowed on encoders (BERT family)")
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        return graph.head_params
+
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
         model.requires_grad_(False)
         for name in graph.head_modules:

@@ -27,6 +27,11 @@ class IA3(PeftMethod):
         Option("layers", layers, "all", "layer selector(s)"),
     )
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        mods = [m for m in graph.select(options["modules"], options["layers"]) if m.kind == "linear"]
+        # feed-forward modules are scaled on their input, the others on their output
+        return graph.head_params + sum(m.shape[0] if m.role.startswith("ffn.") else m.shape[1] for m in mods)
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> IA3Config:
         mods = [m for m in graph.select(options["modules"], options["layers"]) if m.kind == "linear"]
         if not mods:

@@ -19,6 +19,9 @@ class LNTuning(PeftMethod):
     default_learning_rate: ClassVar[float] = 5e-3
     options: ClassVar[tuple[Option, ...]] = (Option("layers", layers, "all", "layer selector(s)"),)
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        return graph.head_params + sum(m.params for m in graph.modules(options["layers"]) if m.kind == "norm")
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> LNTuningConfig:
         norms = [m.path for m in graph.modules(options["layers"]) if m.kind == "norm"]
         if not norms:

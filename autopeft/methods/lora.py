@@ -69,6 +69,14 @@ class Lora(PeftMethod):
         blocks = [b for b, r in ranks.items() if r > 0]
         return {m.path: ranks[m.block_id] for m in graph.select(options["modules"], blocks) if m.kind == "linear"}
 
+    def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
+        shapes = {m.path: m.shape for m in graph.modules()}
+        total = graph.head_params
+        for path, r in self.module_ranks(options, graph).items():
+            fan_in, fan_out = shapes[path]
+            total += r * (fan_in + fan_out) + (fan_out if self.use_dora else 0)  # DoRA: a magnitude per output
+        return total
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> LoraConfig:
         ranks = self.module_ranks(options, graph)
         if not ranks:

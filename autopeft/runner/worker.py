@@ -183,6 +183,7 @@ class Worker:
             state["steps"] = step
             if step in marks:
                 t0 = time.perf_counter()
+                model.eval()  # no dropout while scoring; the train loop switches back
                 ev = self.evaluate(model, validation, ctx)
                 state["eval_seconds"] += time.perf_counter() - t0
                 eval_curve.append((marks[step], self._score(ev)))

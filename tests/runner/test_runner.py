@@ -195,3 +195,17 @@ def test_training_config_validates_itself(bad: dict[str, Any], match: str) -> No
 def test_fidelity_validates_itself(steps: Any, fraction: Any) -> None:
     with pytest.raises(TrialError, match="fidelity"):
         Fidelity(steps=steps, train_fraction=fraction)
+
+
+def test_intermediate_evaluations_do_not_disturb_training(tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    """Scoring at 25 / 50 % runs in eval mode (no dropout, no RNG draws), so the end result is unchanged."""
+    import dataclasses
+
+    data = _data(sentiment_csv)
+    config = {"method": "lora", "lora.r": 2, "learning_rate": 1e-2}
+    results = []
+    for fractions in ((1.0,), (0.25, 0.5, 1.0)):
+        training = dataclasses.replace(TRAINING, curve_fractions=fractions)
+        results.append(Worker(str(tiny_bert_dir), data, training).run(config, Fidelity(steps=8), seed=2))
+    assert results[0].metrics == results[1].metrics and results[0].loss_curve == results[1].loss_curve
+    assert len(results[1].eval_curve) == 3

@@ -1,0 +1,75 @@
+"""Closed-form trainable-parameter counts equal what the built model really trains (every method, both kinds).
+
+The search uses these counts before training (the parameter objective is known exactly), so they
+must never drift from the model: each is checked against ``build(...).trainable_params``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autopeft.methods import build, count_trainable, get_method, method_names, parse_config
+from autopeft.model_graph import ModelGraph
+from autopeft.models import load_model
+
+CONFIGS: list[dict[str, Any]] = [
+    {"method": "lora", "lora.r": 4, "lora.modules": "all_linear"},
+    {"method": "lora", "lora.r": 2, "lora.modules": "qv", "lora.layers": "encoder.blocks[1:]"},
+    {"method": "dora", "dora.r": 2, "dora.modules": "attention"},
+    {"method": "ia3"},
+    {"method": "ia3", "ia3.modules": "attention_ffn", "ia3.layers": "encoder.blocks[-1]"},
+    {"method": "ln_tuning"},
+    {"method": "ln_tuning", "ln_tuning.layers": "encoder.blocks[1/2:]"},
+    {"method": "bitfit"},
+    {"method": "beft", "beft.modules": "all_linear"},
+    {"method": "full"},
+    {"method": "head_only"},
+    {"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": 3},
+]
+
+
+@pytest.mark.parametrize("kind", ["t5", "bert"])
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{v}" for v in c.values()))
+def test_count_matches_the_built_model(config: dict[str, Any], kind: str, tiny_models: dict[str, Path]) -> None:
+    model = load_model(str(tiny_models[kind]), num_labels=3 if kind == "bert" else None)
+    graph = ModelGraph.from_model(model)
+    method = get_method(config["method"])
+    try:
+        _, options = parse_config(config, graph)
+    except Exception:
+        pytest.skip(f"{config['method']} does not apply to {kind}")
+    skeleton = None
+    if method.count_trainable(options, graph) is None:
+        with torch.device("meta"):
+            skeleton = type(model)(model.config)
+    expected = count_trainable(config, graph, skeleton)
+    assert expected == build(model, config, graph).trainable_params
+
+
+def test_closed_forms_cover_the_shipped_minilm_space_methods() -> None:
+    names = ("lora", "ia3", "ln_tuning", "bitfit", "head_only", "full", "dora", "beft")
+    assert set(names) <= set(method_names())
+    for name in names:
+        assert type(get_method(name)).count_trainable is not type(get_method("prompt_tuning")).count_trainable
+
+
+BLOCKS = ["encoder.0", "encoder.1", "encoder.2", "decoder.0", "decoder.1"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ranks=st.fixed_dictionaries({b: st.sampled_from([0, 1, 3, 8]) for b in BLOCKS}).filter(any),
+       modules=st.sampled_from(["qv", "all_linear", "cross_attention", "ffn"]), dora=st.booleans())
+def test_random_per_layer_ranks(ranks: dict[str, int], modules: str, dora: bool, tiny_t5_dir: Path) -> None:
+    model = load_model(str(tiny_t5_dir))
+    graph = ModelGraph.from_model(model)
+    name = "dora" if dora else "lora"
+    config = {"method": name, f"{name}.ranks": ranks, f"{name}.modules": modules}
+    if not any(ranks[m.block_id] for m in graph.select(modules)):
+        return
+    assert count_trainable(config, graph) == build(model, config, graph).trainable_params
