@@ -104,6 +104,43 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0 if record.ok else 1
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from autopeft.search_cli import cmd_search as run
+
+    recipe = None if args.resume else _recipe_path(args.recipe)
+    print(run(recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
+              resume=args.resume))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from autopeft.search_cli import status_text
+
+    print(status_text(Path(args.run)))
+    return 0
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from autopeft.search_cli import pareto_text
+
+    print(pareto_text(Path(args.run), args.format))
+    return 0
+
+
+def cmd_finalize(args: argparse.Namespace) -> int:
+    from autopeft.search_cli import cmd_finalize as run
+
+    print(run(Path(args.run), args.pick, args.seeds))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autopeft.search_cli import cmd_export as run
+
+    print(run(Path(args.run), args.pick, Path(args.out), args.overwrite))
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autopeft", description="Search the Pareto front of PEFT configurations.")
     parser.add_argument("--version", action="version", version=f"autopeft {__version__}")
@@ -140,6 +177,38 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--label-field", help="with --data: the label column")
     t.add_argument("--n-train", type=int, help="training examples (data scale: 100, 1000, 10000)")
     t.set_defaults(func=cmd_trial)
+
+    s = sub.add_parser("search", help="search the Pareto front of a recipe (default: the offline default)")
+    s.add_argument("recipe", nargs="?", help="a recipe YAML (default: search/default.yaml)")
+    s.add_argument("--budget", type=int, help="trials in all, reference points included (default: the recipe's)")
+    s.add_argument("--controller", help="bo (default), random or evolution")
+    s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
+    s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
+    s.add_argument("--resume", metavar="RUN", help="continue RUN to its budget after a crash or Ctrl-C")
+    s.set_defaults(func=cmd_search)
+
+    st = sub.add_parser("status", help="trials by state, best so far, front size, hypervolume, ETA")
+    st.add_argument("run")
+    st.set_defaults(func=cmd_status)
+
+    pa = sub.add_parser("pareto", help="the Pareto front of a run (validation split)")
+    pa.add_argument("run")
+    pa.add_argument("--format", default="table", help="table (default), csv or json")
+    pa.set_defaults(func=cmd_pareto)
+
+    pick_help = "knee, best, max-params:N or trial:ID"
+    fi = sub.add_parser("finalize", help="re-train picked points at full fidelity over seeds; score the test split")
+    fi.add_argument("run")
+    fi.add_argument("--pick", default="knee", help=pick_help)
+    fi.add_argument("--seeds", type=int, help="training seeds (default: the recipe's final_seeds)")
+    fi.set_defaults(func=cmd_finalize)
+
+    ex = sub.add_parser("export", help="write a picked point as a folder plain peft loads")
+    ex.add_argument("run")
+    ex.add_argument("--pick", default="knee", help=pick_help)
+    ex.add_argument("--out", required=True, help="the adapter folder to write")
+    ex.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    ex.set_defaults(func=cmd_export)
     return parser
 
 

@@ -27,7 +27,9 @@ from autopeft.errors import AutopeftError, RecipeError, SpaceError
 from autopeft.runner.config import TrainingConfig
 from autopeft.trial import Fidelity
 
-TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed")
+TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed", "search")
+SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "max_trainable_params", "final_fidelity",
+                 "final_seeds", "controller_options")
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
                     "metric")
@@ -44,6 +46,20 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """A recipe's ``search:`` section: what ``autopeft search`` does when the command line does not say."""
+
+    budget: int = 50                                    # trials, reference points included
+    controller: str = "bo"
+    objectives: tuple[str, ...] = ("accuracy", "trainable_params")
+    references: bool = True                             # evaluate the space's reference points first
+    max_trainable_params: int | None = None             # a constraint on every proposal
+    final_fidelity: Fidelity | None = None              # finalize re-trains here (default: 4x the search steps)
+    final_seeds: int = 3
+    controller_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Recipe:
     source: str
     name: str
@@ -56,6 +72,11 @@ class Recipe:
     seed: int = 0
     description: str | None = None
     text: str = ""
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    @property
+    def final_fidelity(self) -> Fidelity:
+        return self.search.final_fidelity or Fidelity(steps=4 * self.fidelity.steps)
 
     @property
     def task_name(self) -> str:
@@ -89,6 +110,11 @@ class Recipe:
             "task": self.task if isinstance(self.task, str) else dict(self.task),
             "space": self.space, "data": vars(self.data), "fidelity": self.fidelity.to_dict(),
             "training": self.training.to_dict(), "seed": self.seed, "source": self.source,
+            "search": {"budget": self.search.budget, "controller": self.search.controller,
+                       "objectives": list(self.search.objectives), "references": self.search.references,
+                       "max_trainable_params": self.search.max_trainable_params,
+                       "final_fidelity": self.final_fidelity.to_dict(), "final_seeds": self.search.final_seeds,
+                       "controller_options": dict(self.search.controller_options)},
         }
 
 
@@ -174,7 +200,42 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
     seed = _int(top, "seed", low=0, default=0) or 0
     name = top.string("name") or Path(source).stem
     return Recipe(source=source, name=name, model=model, task=task, space=space, data=data_config,
-                  fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text)
+                  fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text,
+                  search=_parse_search(top, source))
+
+
+def _parse_search(top: Fields, source: str) -> SearchConfig:
+    raw = top.get("search") or {}
+    if not isinstance(raw, Mapping):
+        raise top.error("search", "must be a mapping", value=raw, allowed=", ".join(SEARCH_FIELDS))
+    f = Fields(raw, source, "search")
+    f.check_keys(SEARCH_FIELDS)
+    objectives = raw.get("objectives", ["accuracy", "trainable_params"])
+    if (not isinstance(objectives, list) or not objectives or not all(isinstance(o, str) for o in objectives)
+            or len(set(objectives)) != len(objectives)):
+        raise f.error("objectives", "must be a list of distinct objective names", value=objectives,
+                      allowed="e.g. [accuracy, trainable_params] or [accuracy, trainable_params, ece]")
+    references = raw.get("references", True)
+    if not isinstance(references, bool):
+        raise f.error("references", "must be true or false", value=references, allowed="true, false")
+    controller = raw.get("controller", "bo")
+    if not isinstance(controller, str):
+        raise f.error("controller", "must be a controller name", value=controller, allowed="bo, random, evolution")
+    options = raw.get("controller_options") or {}
+    if not isinstance(options, Mapping):
+        raise f.error("controller_options", "must be a mapping", value=options, allowed="options of the controller")
+    final = None
+    if raw.get("final_fidelity") is not None:
+        ff = raw["final_fidelity"]
+        try:
+            final = Fidelity(steps=ff.get("steps", 0), train_fraction=ff.get("train_fraction", 1.0))
+        except (AutopeftError, AttributeError) as exc:
+            raise f.error("final_fidelity", str(exc), allowed="{steps: N, train_fraction: F}") from None
+    return SearchConfig(budget=_int(f, "budget", low=1, default=50) or 50, controller=controller,
+                        objectives=tuple(objectives), references=references,
+                        max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
+                        final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
+                        controller_options=dict(options))
 
 
 def load_recipe(path: str | Path) -> Recipe:

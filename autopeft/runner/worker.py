@@ -15,7 +15,7 @@ import copy
 import gc
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +23,7 @@ import torch
 
 import autopeft.metrics as M
 from autopeft.errors import TrialError
-from autopeft.methods import build
+from autopeft.methods import BuiltModel, build
 from autopeft.model_graph import ModelGraph
 from autopeft.models import load_model, load_tokenizer
 from autopeft.runner.config import TrainingConfig
@@ -141,14 +141,19 @@ class Worker:
         """The configuration as the space normalises it (ConfigError if it is not in the space)."""
         return self.space.validate(config) if self.space is not None else dict(config)
 
-    def run(self, config: Mapping[str, Any], fidelity: Fidelity, seed: int = 0, *, test: bool = False) -> TrialResult:
-        """Build, train at ``fidelity``, evaluate on validation (and on test when ``test``)."""
-        config = self.check_config(config)
+    def run(self, config: Mapping[str, Any], fidelity: Fidelity, seed: int = 0, *, test: bool = False,
+            in_space: bool = True, on_trained: Callable[[BuiltModel], None] | None = None) -> TrialResult:
+        """Build, train at ``fidelity``, evaluate on validation (and on test when ``test``).
+
+        ``in_space=False`` skips the space check (reference points such as full fine-tuning are not
+        members of the space); ``on_trained(built)`` runs after evaluation, e.g. to save the weights.
+        """
+        config = self.check_config(config) if in_space else dict(config)
         state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "eval_seconds": 0.0, "curve": []}
         peak = PeakMemory(self.device)
         try:
             with peak:
-                result = self._run(config, fidelity, seed, test, state)
+                result = self._run(config, fidelity, seed, test, state, on_trained)
             return _replace_peak(result, peak.mb)
         except KeyboardInterrupt:
             raise
@@ -168,7 +173,7 @@ class Worker:
         )
 
     def _run(self, config: dict[str, Any], fidelity: Fidelity, seed: int, test: bool,
-             state: dict[str, Any]) -> TrialResult:
+             state: dict[str, Any], on_trained: Callable[[BuiltModel], None] | None) -> TrialResult:
         model = self.fresh_model(seed)
         built = build(model, config, self.graph)
         state["trainable"], state["total"] = built.trainable_params, built.total_params
@@ -209,6 +214,8 @@ class Worker:
         bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
         if bad:
             raise TrialError(f"validation metrics are not finite: {bad}")
+        if on_trained is not None:
+            on_trained(built)
         return TrialResult(
             config=config, fidelity=fidelity, seed=seed, status="complete",
             metrics=metrics, test_metrics=test_metrics,

@@ -1,0 +1,159 @@
+"""The search commands: ``search``, ``status``, ``pareto``, ``finalize``, ``export`` (argparse lives in cli.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from autopeft.errors import ConfigError
+from autopeft.journal import Journal
+from autopeft.recipe import load_recipe
+from autopeft.study import (
+    describe,
+    export_pick,
+    finalize,
+    finalize_table,
+    front,
+    hypervolume_curve,
+    objectives_of,
+    run_search,
+)
+
+FORMATS = ("table", "csv", "json")
+
+
+def default_out(recipe_name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{recipe_name}-{stamp}"
+
+
+def cmd_search(recipe: Path | None, *, budget: int | None, controller: str | None, out: str | None,
+               seed: int | None, resume: str | None) -> str:
+    if budget is not None and budget < 1:
+        raise ConfigError(f"--budget must be >= 1, got {budget}")
+    if resume:
+        if recipe is not None and out is not None:
+            raise ConfigError("--resume RUN takes the recipe from the run; do not give RECIPE or --out with it")
+        folder = Path(resume)
+        run_search(None, folder, budget=budget, resume=True)  # type: ignore[arg-type]
+    else:
+        rec = load_recipe(recipe) if recipe is not None else None
+        assert rec is not None
+        folder = Path(out) if out else default_out(rec.name)
+        run_search(rec, folder, budget=budget, controller=controller, seed=seed)
+    return status_text(folder)
+
+
+def _objectives(journal: Journal) -> list[Any]:
+    return objectives_of(journal.meta("settings")["objectives"])
+
+
+def status_text(folder: Path) -> str:
+    with Journal.open(folder, lock=False) as journal:
+        settings = journal.meta("settings")
+        objectives = _objectives(journal)
+        counts = journal.counts()
+        trials = journal.trials()
+        f = front(journal, objectives)
+        durations = [t.finished - t.started for t in trials if t.finished and t.started]
+        remaining = max(0, settings["budget"] - len(trials))
+        eta = statistics.median(durations) * remaining if durations and remaining else 0.0
+        names = [o.name for o in objectives]
+        lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
+                 f"budget {settings['budget']}, seed {settings['seed']}",
+                 "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+                 f"front: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
+                 f"(reference: accuracy 0, trainable params = the full model, log10)"]
+        if f.trials and "accuracy" in names:
+            col = names.index("accuracy")
+            best = max(range(len(f.trials)), key=lambda i: f.values[i, col])
+            t = f.trials[best]
+            lines.append(f"best validation accuracy {f.values[best, col]:.4f}: trial {t.number} "
+                         f"({int(t.values['trainable_params']):,} params) {describe(t.config)}")
+        if f.knee is not None:
+            k = f.trials[f.knee]
+            lines.append(f"knee: trial {k.number} accuracy {k.values.get('accuracy', math.nan):.4f} "
+                         f"params {int(k.values['trainable_params']):,}")
+        total_time = sum(durations)
+        lines.append(f"trial time so far {total_time / 60:.1f} min; ETA {eta / 60:.1f} min for {remaining} more")
+        failed = [t for t in trials if t.state == "failed"]
+        lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
+        return "\n".join(lines)
+
+
+FRONT_COLUMNS = ("trial", "origin", "method", "trainable_params", "accuracy", "macro_f1", "ece", "ece_ts", "brier",
+                 "nll", "knee", "config")
+
+
+def pareto_rows(folder: Path) -> list[dict[str, Any]]:
+    with Journal.open(folder, lock=False) as journal:
+        f = front(journal, _objectives(journal))
+        rows = []
+        for i, t in enumerate(f.trials):
+            v = t.values
+            rows.append({"trial": t.number, "origin": t.origin, "method": t.config.get("method"),
+                         "trainable_params": int(v["trainable_params"]), "accuracy": v.get("accuracy"),
+                         "macro_f1": v.get("macro_f1"), "ece": v.get("ece"), "ece_ts": v.get("ece_ts"),
+                         "brier": v.get("brier"), "nll": v.get("nll"), "knee": i == f.knee,
+                         "config": json.dumps(t.config, sort_keys=True)})
+        return rows
+
+
+def pareto_text(folder: Path, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
+    rows = pareto_rows(folder)
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=FRONT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    head = f"{'trial':>5} {'params':>12} {'val acc':>8} {'F1':>6} {'ECE':>6} {'NLL':>6}  configuration"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        mark = " <- knee" if r["knee"] else ""
+        lines.append(f"{r['trial']:>5} {r['trainable_params']:>12,} {r['accuracy']:>8.4f} {r['macro_f1']:>6.3f} "
+                     f"{r['ece']:>6.3f} {r['nll']:>6.3f}  {r['origin']}: {describe(json.loads(r['config']))}{mark}")
+    return "\n".join(lines) + "\n(validation split)"
+
+
+def cmd_finalize(folder: Path, pick: str, seeds: int | None) -> str:
+    finalize(folder, pick, seeds=seeds)
+    return finalize_text(folder)
+
+
+def finalize_text(folder: Path) -> str:
+    with Journal.open(folder, lock=False) as journal:
+        rows = finalize_table(journal)
+    if not rows:
+        return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
+    lines = ["test split, mean ± std over seeds (validation accuracy from the search for comparison)",
+             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val acc':>8} {'test acc':>15} "
+             f"{'test ECE':>15} {'test NLL':>15}  configuration"]
+    for r in rows:
+        def pm(key: str, r: dict[str, Any] = r) -> str:
+            return f"{r[f'test_{key}_mean']:.4f}±{r[f'test_{key}_std']:.4f}" if f"test_{key}_mean" in r else "-"
+
+        lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
+                     f"{r['validation_accuracy_search'] or math.nan:>8.4f} {pm('accuracy'):>15} {pm('ece'):>15} "
+                     f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
+    return "\n".join(lines)
+
+
+def cmd_export(folder: Path, pick: str, out: Path, overwrite: bool) -> str:
+    path = export_pick(folder, pick, out, overwrite=overwrite)
+    return f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))"
+
+
+def hypervolume_text(folder: Path) -> str:
+    with Journal.open(folder, lock=False) as journal:
+        return "\n".join(f"{n} {hv:.5f}" for n, hv in hypervolume_curve(journal, _objectives(journal)))
