@@ -41,7 +41,8 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 def normal_cdf(z: npt.ArrayLike) -> FloatArray:
     """Standard normal CDF (through :func:`math.erf`, so no SciPy is needed)."""
     arr = np.asarray(z, dtype=np.float64)
-    return np.asarray(0.5 * (1.0 + _erf(arr / math.sqrt(2.0)).astype(np.float64)), dtype=np.float64)
+    erf = np.asarray(_erf(arr / math.sqrt(2.0)), dtype=np.float64)
+    return np.asarray(0.5 * (1.0 + erf), dtype=np.float64)
 
 
 def normal_pdf(z: npt.ArrayLike) -> FloatArray:

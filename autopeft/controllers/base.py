@@ -160,6 +160,7 @@ class Controller(ABC):
         self.options: dict[str, Any] = {**self.defaults, **options}
         self._check_options()
         self.cardinality = space.cardinality()
+        self._columns = [(dim, space.feature_slice(dim.name)) for dim in space.dimensions if dim.feature_names()]
         self._known_cache: dict[str, tuple[float, ...]] = {}
 
     # ---- the public call ----------------------------------------------------------------------------------
@@ -192,6 +193,7 @@ class Controller(ABC):
     # ---- what a strategy implements -----------------------------------------------------------------------
     def _check_options(self) -> None:
         """Check ``self.options`` values; raise :class:`ConfigError` naming the option, value and allowed."""
+        return None  # the default: every option's value is acceptable
 
     @abstractmethod
     def _propose(self, state: Round) -> list[dict[str, Any]]:
@@ -220,26 +222,32 @@ class Controller(ABC):
         state.taken.add(key)
         return True
 
-    def fresh(self, state: Round, k: int, *, required: bool = True) -> list[dict[str, Any]]:
-        """Up to ``k`` uniformly drawn, feasible, untried, distinct members (their keys are added to taken).
+    def fresh(self, state: Round, k: int, *, required: bool = True, claim: bool = True) -> list[dict[str, Any]]:
+        """Up to ``k`` uniformly drawn, feasible, untried, distinct members.
 
         Random draws first (``DRAWS_PER_PROPOSAL`` per wanted configuration); if they fall short and the space
         is finite and small, the untried feasible members are listed and drawn from, so a nearly exhausted
-        space still yields its last members. With ``required``, finding none is a :class:`ConfigError` saying why.
+        space still yields its last members. With ``claim`` their keys go into ``state.taken`` (they are
+        proposals); without, they are only candidates. With ``required``, finding none is a
+        :class:`ConfigError` saying why.
         """
+        taken = state.taken if claim else set(state.taken)
         out: list[dict[str, Any]] = []
-        for _ in range(DRAWS_PER_PROPOSAL * k + 100):
+        draws = DRAWS_PER_PROPOSAL * k + 100
+        for _ in range(draws):
             if len(out) >= k:
                 return out
             config = self.space.sample(state.rng)
-            if self.accept(state, config):
+            key = config_key(config)
+            if key not in taken and self.feasible(config):
+                taken.add(key)
                 out.append(config)
         if len(out) < k and self.cardinality <= ENUMERATE_LIMIT:
-            rest = [c for c in self.space.enumerate() if config_key(c) not in state.taken]
+            rest = [c for c in self.space.enumerate() if config_key(c) not in taken]
             untried = len(rest)
             rest = [c for c in rest if self.feasible(c)]
             for i in state.rng.permutation(len(rest))[: k - len(out)]:
-                state.taken.add(config_key(rest[int(i)]))
+                taken.add(config_key(rest[int(i)]))
                 out.append(rest[int(i)])
             if not out and required:
                 if untried == 0:
@@ -247,9 +255,22 @@ class Controller(ABC):
                 raise ConfigError(f"no feasible configuration left: all {untried} untried configurations of space "
                                   f"{self.space.spec.name!r} violate the constraints; loosen the constraints")
         if not out and required:
-            raise ConfigError(f"no feasible configuration found in {DRAWS_PER_PROPOSAL * k + 100} random draws "
-                              f"from space {self.space.spec.name!r} (untried and satisfying the constraints); "
+            raise ConfigError(f"no feasible configuration found in {draws} random draws from space "
+                              f"{self.space.spec.name!r} (untried and satisfying the constraints); "
                               f"loosen the constraints or enlarge the space")
+        return out
+
+    def encode(self, configs: Sequence[Mapping[str, Any]]) -> FloatArray:
+        """:meth:`Space.encode_many` for configurations already known to be members, without re-validating.
+
+        Controllers encode hundreds of candidates per call; skipping the membership check (they come from
+        the space's own sampler, neighbours or :meth:`member`) makes encoding several times cheaper.
+        """
+        out = np.zeros((len(configs), len(self.space.feature_names)))
+        for i, config in enumerate(configs):
+            for dim, cols in self._columns:
+                if dim.name in config:
+                    out[i, cols] = dim.encode_value(config[dim.name])
         return out
 
     def known_values(self, configs: Sequence[Mapping[str, Any]]) -> FloatArray:

@@ -1,0 +1,43 @@
+"""Controllers: search strategies that propose configurations from a study's history; they never train.
+
+Registered by name (:func:`get_controller`): ``random`` (uniform draws), ``bo`` (the default: multi-objective
+Bayesian optimisation with a scikit-learn surrogate and expected hypervolume improvement) and ``evolution``
+(NSGA-II style). Importing this package registers all of them.
+
+>>> from autopeft.space import parse_space
+>>> from autopeft.pareto import get_objective
+>>> space = parse_space("name: s\\ndimensions:\\n  - {name: r, type: integer, low: 1, high: 8}\\n").resolve({})
+>>> controller = get_controller("random", space, [get_objective("accuracy")], seed=0)
+>>> [space.contains(c) for c in controller.propose([], n=2)]
+[True, True]
+"""
+
+from __future__ import annotations
+
+from autopeft.controllers.base import (
+    Controller,
+    Observation,
+    config_key,
+    controller_names,
+    get_controller,
+    register_controller,
+)
+from autopeft.controllers.bo import BayesianOptimization
+from autopeft.controllers.evolution import Evolution
+from autopeft.controllers.random_search import RandomSearch
+
+__all__ = [
+    "DEFAULT_CONTROLLER",
+    "BayesianOptimization",
+    "Controller",
+    "Evolution",
+    "Observation",
+    "RandomSearch",
+    "config_key",
+    "controller_names",
+    "get_controller",
+    "register_controller",
+]
+
+#: The controller a recipe gets when it names none.
+DEFAULT_CONTROLLER = "bo"

@@ -1,0 +1,224 @@
+"""``bo`` (the default): multi-objective Bayesian optimisation with expected hypervolume improvement.
+
+1. **Initial design** — the first ``n_initial`` proposals (and any proposal while fewer than two trials have
+   values) are space-filling: greedy maximin, in the encoded space, over a few hundred uniform draws, away
+   from everything already tried or pending.
+2. **Surrogates** — one per objective that is not ``known`` (:mod:`autopeft.surrogate`, ``gp`` or
+   ``forest``), fit on the encoded configurations against the objective in minimisation space (so a ``log``
+   objective is modelled on its log scale). Known objectives (``trainable_params``) are computed exactly.
+3. **Candidates** — ``n_candidates`` uniform draws plus every neighbour of the configurations on the current
+   front (a local search around what works), untried, feasible, de-duplicated.
+4. **Acquisition** — expected hypervolume improvement over the observed front by Monte Carlo
+   (:func:`autopeft.acquisition.ehvi_monte_carlo`, ``mc_samples`` seeded draws per candidate).
+5. **Batches** — the Kriging believer: each chosen candidate joins the data with its predicted mean as if
+   observed, the surrogates are refit, and the next one is chosen. Pending trials are believed the same way,
+   so parallel workers do not all get the same proposal.
+
+The reference point is the option ``reference`` (a value per objective, in the objectives' own units), or
+else, per objective, the worst value seen plus 10 % of the range — where, for a known objective, "seen" also
+covers the candidates and a fixed sample of the space, so that the reference does not keep a candidate with
+more trainable parameters than anything tried out of the hypervolume.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from autopeft.acquisition import ehvi_monte_carlo
+from autopeft.controllers.base import Controller, FloatArray, Round, config_key, register_controller
+from autopeft.errors import ConfigError
+from autopeft.pareto import pareto_mask, to_minimize
+from autopeft.surrogate import Surrogate, make_surrogate, surrogate_names
+
+__all__ = ["BayesianOptimization"]
+
+#: Uniform draws the initial design chooses from (at least; 4 per wanted point beyond that).
+_DESIGN_POOL = 256
+#: Space members the default reference of a known objective is taken over (with the candidates), seeded.
+_REFERENCE_SAMPLE = 128
+_MARGIN = 0.1
+
+
+@register_controller
+class BayesianOptimization(Controller):
+    """Expected-hypervolume-improvement Bayesian optimisation; see the module docstring for the steps.
+
+    Options: ``surrogate`` (``"gp"`` or ``"forest"``), ``n_initial`` (8), ``n_candidates`` (512),
+    ``mc_samples`` (64), ``reference`` (``None``, or ``{objective: value}`` in the objectives' own units).
+    """
+
+    name: ClassVar[str] = "bo"
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
+    }
+
+    def _check_options(self) -> None:
+        opts = self.options
+        if opts["surrogate"] not in surrogate_names():
+            raise ConfigError(f"controller 'bo': option 'surrogate' is unknown (got {opts['surrogate']!r}); "
+                              f"allowed: {', '.join(surrogate_names())}")
+        for key, low in (("n_initial", 1), ("n_candidates", 1), ("mc_samples", 1)):
+            value = opts[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ConfigError(f"controller 'bo': option {key!r} must be an integer >= {low}, got {value!r}")
+        self._reference: FloatArray | None = None
+        self._fixed_known: FloatArray | None = None
+        ref = opts["reference"]
+        if ref is None:
+            return
+        names = [o.name for o in self.objectives]
+        if not isinstance(ref, Mapping) or set(ref) != set(names):
+            raise ConfigError(f"controller 'bo': option 'reference' must map every objective ({', '.join(names)}) "
+                              f"to a number in its own units, got {ref!r}")
+        raw = [ref[name] for name in names]
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in raw):
+            raise ConfigError(f"controller 'bo': option 'reference' values must be finite numbers, got {ref!r}")
+        try:
+            self._reference = to_minimize([raw], self.objectives)[0]
+        except ValueError as exc:
+            raise ConfigError(f"controller 'bo': option 'reference': {exc}") from None
+
+    # ---- the two phases -----------------------------------------------------------------------------------
+    def _propose(self, state: Round) -> list[dict[str, Any]]:
+        if len(state.configs) < 2:
+            return self._design(state, state.n)
+        n_design = min(state.n, max(0, int(self.options["n_initial"]) - len(state.tried)))
+        out = self._design(state, n_design) if n_design else []
+        if len(out) < state.n:
+            out += self._model_based(state, state.n - len(out))
+        return out
+
+    def _design(self, state: Round, k: int) -> list[dict[str, Any]]:
+        """Greedy maximin: each pick is the pool member farthest from everything tried, pending or picked."""
+        pool = self.fresh(state, max(_DESIGN_POOL, 4 * k), claim=False)
+        x = self.encode(pool)
+        nearest = np.full(len(pool), np.inf)
+        if state.tried:
+            seen = self.encode(state.tried)
+            for row in seen:
+                nearest = np.minimum(nearest, np.linalg.norm(x - row, axis=1))
+        out: list[dict[str, Any]] = []
+        for _ in range(min(k, len(pool))):
+            i = int(np.argmax(nearest))  # ties (the very first pick) go to the first, a uniform draw
+            out.append(pool[i])
+            state.taken.add(config_key(pool[i]))
+            nearest = np.minimum(nearest, np.linalg.norm(x - x[i], axis=1))
+            nearest[i] = -np.inf
+        return out
+
+    def _model_based(self, state: Round, k: int) -> list[dict[str, Any]]:
+        pool = self._candidates(state)
+        if not pool:
+            return []
+        unknown = [j for j, o in enumerate(self.objectives) if o.name not in self.known]
+        known = [j for j, o in enumerate(self.objectives) if o.name in self.known]
+        order = unknown + known  # the column layout ehvi_monte_carlo expects
+        known_objectives = [self.objectives[j] for j in known]
+        pool_known = to_minimize(self.known_values(pool), known_objectives) if known else np.zeros((len(pool), 0))
+        x_obs = self.encode(state.configs)
+        y_obs = self.to_min(state.values)
+        reference = self._reference_point(y_obs, pool_known, known, known_objectives)[order]
+        x_pool = self.encode(pool)
+        live = np.ones(len(pool), dtype=bool)
+
+        if state.pending:  # believe pending trials first: they will land where predicted
+            x_pend = self.encode(state.pending)
+            y_pend = np.zeros((len(state.pending), len(self.objectives)))
+            if unknown:
+                models = self._fit(x_obs, y_obs[:, unknown], state.rng)
+                y_pend[:, unknown] = np.column_stack([m.predict(x_pend) for m in models])
+            if known:
+                y_pend[:, known] = to_minimize(self.known_values(state.pending), known_objectives)
+            x_obs, y_obs = np.vstack((x_obs, x_pend)), np.vstack((y_obs, y_pend))
+
+        out: list[dict[str, Any]] = []
+        for _ in range(k):
+            rows = np.flatnonzero(live)
+            if rows.size == 0:
+                break
+            models = self._fit(x_obs, y_obs[:, unknown], state.rng) if unknown else []
+            predictions = [m.predict(x_pool[rows], return_std=True) for m in models]
+            mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((rows.size, 0))
+            std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((rows.size, 0))
+            front = y_obs[pareto_mask(y_obs)][:, order]
+            scores = ehvi_monte_carlo(mean, std, pool_known[rows], front, reference,
+                                      samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))
+            best = self._pick(scores, mean, std, pool_known[rows], front, reference)
+            i = int(rows[best])
+            out.append(pool[i])
+            state.taken.add(config_key(pool[i]))
+            live[i] = False
+            believed = np.zeros(len(self.objectives))  # the Kriging believer: the mean, as if observed
+            believed[unknown] = mean[best]
+            believed[known] = pool_known[i]
+            x_obs, y_obs = np.vstack((x_obs, x_pool[i])), np.vstack((y_obs, believed))
+        return out
+
+    # ---- pieces -------------------------------------------------------------------------------------------
+    def _candidates(self, state: Round) -> list[dict[str, Any]]:
+        """Uniform draws plus the untried, feasible neighbours of the observed front, de-duplicated."""
+        pool = self.fresh(state, int(self.options["n_candidates"]), required=False, claim=False)
+        seen = {config_key(c) for c in pool} | state.taken
+        points = self.to_min(state.values)
+        for i in np.flatnonzero(pareto_mask(points)):
+            for neighbour in self.space.neighbours(state.configs[int(i)]):
+                key = config_key(neighbour)
+                if key not in seen and self.feasible(neighbour):
+                    seen.add(key)
+                    pool.append(neighbour)
+        return pool
+
+    def _fit(self, x: FloatArray, y: FloatArray, rng: np.random.Generator) -> list[Surrogate]:
+        return [make_surrogate(str(self.options["surrogate"]), seed=_child_seed(rng)).fit(x, y[:, j])
+                for j in range(y.shape[1])]
+
+    def _reference_point(self, y_obs: FloatArray, pool_known: FloatArray, known: Sequence[int],
+                         known_objectives: Sequence[Any]) -> FloatArray:
+        """Minimisation-space reference, in objective order (see the module docstring)."""
+        if self._reference is not None:
+            return self._reference
+        if known and self._fixed_known is None:
+            gen = np.random.default_rng(np.random.SeedSequence([self.seed, 7919]))
+            sample = [self.space.default()] + [self.space.sample(gen) for _ in range(_REFERENCE_SAMPLE)]
+            self._fixed_known = to_minimize(self.known_values(sample), known_objectives)
+        ref = np.empty(len(self.objectives))
+        for j in range(len(self.objectives)):
+            values = y_obs[:, j]
+            if j in known:
+                col = list(known).index(j)
+                assert self._fixed_known is not None
+                values = np.concatenate((values, pool_known[:, col], self._fixed_known[:, col]))
+            high, low = float(values.max()), float(values.min())
+            span = high - low if high > low else max(abs(high), 1.0)
+            ref[j] = high + _MARGIN * span
+        return ref
+
+    @staticmethod
+    def _pick(scores: FloatArray, mean: FloatArray, std: FloatArray, known: FloatArray, front: FloatArray,
+              reference: FloatArray) -> int:
+        """The best EHVI; when every candidate's EHVI is 0, the one an optimistic guess leaves least dominated.
+
+        Without the fallback a confident surrogate would turn the search into an arbitrary choice (the first
+        candidate); the optimistic point (mean - 2 std) and the smallest improvement needed to escape the
+        front, in units of each objective's range, keep it going somewhere sensible.
+        """
+        if scores.size and float(scores.max()) > 0.0:
+            return int(np.argmax(scores))
+        optimistic = np.hstack((mean - 2.0 * std, known))
+        if front.shape[0] == 0:
+            return 0
+        scale = np.maximum(reference - front.min(axis=0), 1e-12)
+        # escape[c, f]: the least relative improvement (in its best objective) candidate c needs to leave
+        # f's dominated region; the worst over f is how far c is from being non-dominated.
+        gaps = (optimistic[:, None, :] - front[None, :, :]) / scale
+        return int(np.argmin(gaps.min(axis=2).max(axis=1)))
+
+
+def _child_seed(rng: np.random.Generator) -> int:
+    """A seed for a sub-computation, drawn from the call's generator so that the whole call stays replayable."""
+    return int(rng.integers(2**31 - 1))

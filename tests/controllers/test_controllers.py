@@ -1,0 +1,389 @@
+"""Every registered controller obeys the contract (members, unique, deterministic, feasible, pending, failures,
+batches, exhaustion), and the model-based ones beat uniform search on a synthetic problem with a known front.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from autopeft.controllers import (
+    Controller,
+    Observation,
+    config_key,
+    controller_names,
+    get_controller,
+    register_controller,
+)
+from autopeft.controllers.base import Round
+from autopeft.controllers.evolution import crossover, repair
+from autopeft.errors import ConfigError
+from autopeft.pareto import Objective, get_objective, hypervolume, pareto_mask, to_minimize
+from autopeft.space import Space, parse_space
+
+OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+
+MIXED = """
+name: mixed
+dimensions:
+  - name: method
+    type: categorical
+    choices: [lora, ia3]
+  - name: lora.ranks
+    type: per_layer
+    layers: encoder.blocks[:]
+    choices: [0, 1, 2, 4]
+    when: {method: lora}
+  - name: modules
+    type: categorical
+    choices: [qv, attention, attention_ffn]
+  - name: epochs
+    type: integer
+    low: 1
+    high: 5
+  - name: learning_rate
+    type: float
+    low: 1.0e-4
+    high: 1.0e-2
+    log: true
+"""
+
+TINY = """
+name: tiny
+dimensions:
+  - {name: method, type: categorical, choices: [lora, ia3]}
+  - {name: r, type: integer, low: 1, high: 2, when: {method: lora}}
+"""  # 3 members: ia3, lora r=1, lora r=2
+
+N_MODULES = {"qv": 2, "attention": 4, "attention_ffn": 6}
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Space:
+    return parse_space(MIXED, "mixed.yaml").resolve({"encoder": 4})
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Space:
+    return parse_space(TINY, "tiny.yaml").resolve({})
+
+
+def mixed_params(config: Mapping[str, Any]) -> float:
+    ranks = config.get("lora.ranks", {})
+    per_module = sum(ranks.values()) * 64 if config["method"] == "lora" else 32
+    return 100.0 + per_module * N_MODULES[config["modules"]]
+
+
+def mixed_accuracy(config: Mapping[str, Any]) -> float:
+    lr = math.log10(config["learning_rate"])
+    base = 0.6 + 0.05 * config["epochs"] / 5 - 0.05 * (lr + 3) ** 2
+    if config["method"] == "lora":
+        base += 0.2 * (1 - math.exp(-sum(config["lora.ranks"].values()) / 4))
+    return float(base)
+
+
+def observe(config: Mapping[str, Any]) -> Observation:
+    return Observation(config, {"accuracy": mixed_accuracy(config), "trainable_params": mixed_params(config)})
+
+
+def make(name: str, space: Space, seed: int = 0, **kwargs: Any) -> Controller:
+    return get_controller(name, space, OBJECTIVES, seed=seed, known={"trainable_params": mixed_params}, **kwargs)
+
+
+def history_of(space: Space, n: int, seed: int = 123) -> list[Observation]:
+    rng = np.random.default_rng(seed)
+    out: list[Observation] = []
+    keys: set[str] = set()
+    while len(out) < n:
+        config = space.sample(rng)
+        if config_key(config) not in keys:
+            keys.add(config_key(config))
+            out.append(observe(config))
+    return out
+
+
+def keys(configs: list[dict[str, Any]]) -> list[str]:
+    return [config_key(c) for c in configs]
+
+
+# History sizes that reach each controller's model-based / evolutionary phase (bo: 8 initial, evolution: 16).
+SIZES = [0, 3, 20]
+
+
+# ---- the contract, for every registered controller ----------------------------------------------------------
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", SIZES)
+def test_proposals_are_unique_untried_members(name: str, size: int, mixed: Space) -> None:
+    history = history_of(mixed, size)
+    proposals = make(name, mixed).propose(history, n=3)
+    assert len(proposals) == 3
+    assert all(mixed.contains(c) for c in proposals)
+    assert len(set(keys(proposals))) == 3
+    assert not set(keys(proposals)) & set(keys([dict(o.config) for o in history]))
+
+
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", SIZES)
+def test_proposals_are_deterministic(name: str, size: int, mixed: Space) -> None:
+    history = history_of(mixed, size)
+    controller = make(name, mixed, seed=5)
+    first = controller.propose(history, n=2)
+    assert controller.propose(history, n=2) == first  # no hidden state between calls
+    assert make(name, mixed, seed=5).propose(history, n=2) == first  # a resumed search proposes the same
+    assert make(name, mixed, seed=6).propose(history, n=2) != first
+
+
+@pytest.mark.parametrize("name", controller_names())
+def test_resumed_search_replays_the_same_trials(name: str, mixed: Space) -> None:
+    def search(steps: int) -> list[dict[str, Any]]:
+        controller, history = make(name, mixed, seed=3, **small(name)), list[Observation]()
+        for _ in range(steps):
+            history.extend(observe(c) for c in controller.propose(history))
+        return [dict(o.config) for o in history]
+
+    full = search(12)
+    assert search(7) == full[:7]
+
+
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", SIZES)
+def test_every_proposal_satisfies_every_constraint(name: str, size: int, mixed: Space) -> None:
+    constraints = [lambda c: c["method"] == "lora", lambda c: mixed_params(c) <= 1000.0]
+    proposals = make(name, mixed, constraints=constraints).propose(history_of(mixed, size), n=4)
+    assert len(proposals) == 4
+    assert all(c["method"] == "lora" and mixed_params(c) <= 1000.0 for c in proposals)
+
+
+@pytest.mark.parametrize("name", controller_names())
+def test_unsatisfiable_constraints_are_a_config_error(name: str, mixed: Space, tiny: Space) -> None:
+    with pytest.raises(ConfigError, match="constraints"):
+        make(name, mixed, constraints=[lambda c: False]).propose([])
+    with pytest.raises(ConfigError, match="violate the constraints"):
+        make(name, tiny, constraints=[lambda c: c["method"] == "ia3"]).propose([observe_tiny({"method": "ia3"})])
+
+
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", SIZES)
+def test_pending_configurations_are_not_proposed_again(name: str, size: int, mixed: Space) -> None:
+    history = history_of(mixed, size)
+    controller = make(name, mixed)
+    first = controller.propose(history, n=3)
+    second = controller.propose(history, n=3, pending=first)
+    assert len(second) == 3
+    assert not set(keys(first)) & set(keys(second))
+
+
+@pytest.mark.parametrize("name", controller_names())
+def test_failed_observations_count_as_tried(name: str, mixed: Space) -> None:
+    history = history_of(mixed, 20)
+    failed = [Observation(o.config, None) if i % 2 else o for i, o in enumerate(history)]
+    proposals = make(name, mixed).propose(failed, n=3)
+    assert len(set(keys(proposals))) == 3 and all(mixed.contains(c) for c in proposals)
+    assert not set(keys(proposals)) & set(keys([dict(o.config) for o in history]))
+    only_failures = [Observation(o.config, None) for o in history]
+    assert len(make(name, mixed).propose(only_failures, n=2)) == 2
+
+
+def observe_tiny(config: dict[str, Any]) -> Observation:
+    return Observation(config, {"accuracy": 0.5 + 0.1 * config.get("r", 0), "trainable_params": 10.0})
+
+
+@pytest.mark.parametrize("name", controller_names())
+def test_a_tiny_space_is_exhausted_then_refused(name: str, tiny: Space) -> None:
+    controller = get_controller(name, tiny, OBJECTIVES, seed=0)
+    history = [Observation({"method": "lora", "r": 2}, None)]
+    assert controller.propose(history, n=5) != []
+    history.append(observe_tiny(controller.propose(history)[0]))
+    last = controller.propose(history, n=3)  # only one member is left: fewer than n come back
+    assert len(last) == 1 and config_key(last[0]) not in keys([dict(o.config) for o in history])
+    history.append(observe_tiny(last[0]))
+    with pytest.raises(ConfigError, match="space exhausted: all 3 configurations were tried"):
+        controller.propose(history)
+    with pytest.raises(ConfigError, match="space exhausted"):
+        controller.propose(history[:2], pending=[history[2].config])
+
+
+@pytest.mark.parametrize("name", controller_names())
+def test_unknown_options_and_bad_arguments_are_config_errors(name: str, mixed: Space) -> None:
+    with pytest.raises(ConfigError, match="has no option 'bogus'; allowed"):
+        make(name, mixed, bogus=1)
+    with pytest.raises(ConfigError, match="known objective 'ece' is not an objective"):
+        get_controller(name, mixed, OBJECTIVES, known={"ece": mixed_params})
+    with pytest.raises(ConfigError, match="seed"):
+        get_controller(name, mixed, OBJECTIVES, seed=-1)
+    with pytest.raises(ConfigError, match="n must be"):
+        make(name, mixed).propose([], n=0)
+
+
+def test_the_registry_lists_names_and_refuses_bad_ones(mixed: Space) -> None:
+    assert {"random", "bo", "evolution"} <= set(controller_names())
+    with pytest.raises(ConfigError, match="unknown controller 'nope'; allowed: bo, evolution"):
+        get_controller("nope", mixed, OBJECTIVES)
+
+    class Impostor(Controller):
+        name: ClassVar[str] = "random"
+
+        def _propose(self, state: Round) -> list[dict[str, Any]]:
+            return []
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_controller(Impostor)
+    Impostor.name = "Bad Name"
+    with pytest.raises(ValueError, match="needs a name"):
+        register_controller(Impostor)
+
+
+@pytest.mark.parametrize(("name", "options", "message"), [
+    ("bo", {"surrogate": "svm"}, "allowed: forest, gp"),
+    ("bo", {"n_initial": 0}, "'n_initial' must be an integer >= 1"),
+    ("bo", {"mc_samples": 2.5}, "'mc_samples'"),
+    ("bo", {"reference": {"accuracy": 0.0}}, "must map every objective"),
+    ("bo", {"reference": {"accuracy": 0.0, "trainable_params": -1.0}}, "log scale"),
+    ("evolution", {"population": 1}, "'population' must be an integer >= 2"),
+    ("evolution", {"mutation": 1.5}, "probability"),
+], ids=lambda v: str(v)[:30])
+def test_bad_option_values_name_the_option(name: str, options: dict[str, Any], message: str, mixed: Space) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make(name, mixed, **options)
+
+
+def test_config_key_is_canonical() -> None:
+    a = {"m": "lora", "r": {"encoder.1": 4, "encoder.0": 2}}
+    b = {"r": {"encoder.0": np.int64(2), "encoder.1": 4}, "m": "lora"}
+    assert config_key(a) == config_key(b)
+    assert config_key({"x": True}) != config_key({"x": 1})
+
+
+# ---- bo and evolution specifics --------------------------------------------------------------------------------
+def test_bo_options_reference_forest_and_all_known_objectives(mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    history = history_of(mixed, 12)
+    reference = {"accuracy": 0.0, "trainable_params": 1e5}
+    for options in ({"surrogate": "forest"}, {"reference": reference}):
+        proposals = make("bo", mixed, n_candidates=64, **options).propose(history, n=2)
+        assert len(proposals) == 2 and all(mixed.contains(c) for c in proposals)
+
+    import autopeft.controllers.bo as bo
+
+    def no_model(*args: Any) -> Any:
+        raise AssertionError("a known objective must never be modelled")
+
+    monkeypatch.setattr(bo, "make_surrogate", no_model)
+    known: dict[str, Callable[[Mapping[str, Any]], float]] = {
+        "accuracy": mixed_accuracy, "trainable_params": mixed_params}
+    controller = get_controller("bo", mixed, OBJECTIVES, known=known, n_candidates=64)
+    proposals = controller.propose(history, n=2, pending=[history_of(mixed, 1, seed=9)[0].config])
+    assert len(proposals) == 2
+
+
+def test_bo_values_may_omit_known_objectives(mixed: Space) -> None:
+    history = [Observation(o.config, {"accuracy": mixed_accuracy(o.config)}) for o in history_of(mixed, 10)]
+    controller = make("bo", mixed, n_candidates=64)
+    assert len(controller._complete(history)[0]) == 10
+    assert len(controller.propose(history)) == 1
+
+
+def test_crossover_and_repair_give_members(mixed: Space) -> None:
+    rng = np.random.default_rng(0)
+    lora = {"method": "lora", "lora.ranks": dict.fromkeys(("encoder.0", "encoder.1", "encoder.2", "encoder.3"), 4),
+            "modules": "qv", "epochs": 2, "learning_rate": 1e-3}
+    ia3 = {"method": "ia3", "modules": "attention", "epochs": 5, "learning_rate": 1e-2}
+    children = [crossover(mixed, lora, ia3, rng) for _ in range(50)]
+    assert all(mixed.contains(c) for c in children)
+    assert {c["method"] for c in children} == {"lora", "ia3"}
+    assert all(("lora.ranks" in c) == (c["method"] == "lora") for c in children)
+    assert repair(mixed, {**ia3, "lora.ranks": lora["lora.ranks"]}) == ia3  # the inactive key is dropped
+    filled = repair(mixed, {"method": "lora", "modules": "qv", "epochs": 1, "learning_rate": 1e-3})
+    assert filled["lora.ranks"] == mixed.default()["lora.ranks"]  # a missing active key gets its default
+    assert mixed.contains(filled)
+
+
+def test_controllers_import_no_torch() -> None:
+    code = ("import sys, autopeft.controllers, autopeft.surrogate, autopeft.acquisition; "
+            "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---- the comparison: a synthetic problem whose front is known by enumeration ---------------------------------
+SYNTHETIC = """
+name: synthetic
+dimensions:
+  - {name: method, type: categorical, choices: [lora, ia3, bitfit]}
+  - name: lora.ranks
+    type: per_layer
+    layers: encoder.blocks[:]
+    choices: [0, 1, 2, 4, 8]
+    when: {method: lora}
+  - {name: lora.modules, type: categorical, choices: [q, qv, qkvo], when: {method: lora}}
+  - {name: lora.alpha, type: integer, low: 1, high: 4, when: {method: lora}}
+  - {name: ia3.layers, type: integer, low: 1, high: 6, when: {method: ia3}}
+"""
+BLOCK_WEIGHT = {"encoder.0": 0.2, "encoder.1": 0.5, "encoder.2": 1.0, "encoder.3": 1.6}  # later blocks matter more
+MODULES = {"q": (0.6, 1), "qv": (1.0, 2), "qkvo": (1.3, 4)}  # (accuracy factor, adapted modules per block)
+
+
+def synthetic_params(config: Mapping[str, Any]) -> float:
+    if config["method"] == "lora":
+        return 100.0 + float(sum(config["lora.ranks"].values())) * 128 * MODULES[config["lora.modules"]][1]
+    return 100.0 + 192.0 * float(config["ia3.layers"]) if config["method"] == "ia3" else 600.0
+
+
+def synthetic_accuracy(config: Mapping[str, Any]) -> float:
+    """Saturating in the block-weighted total rank, a module-set factor, an alpha optimum, an interaction."""
+    if config["method"] == "lora":
+        factor = MODULES[config["lora.modules"]][0]
+        effective = factor * sum(BLOCK_WEIGHT[b] * r for b, r in config["lora.ranks"].items())
+        accuracy = 0.5 + 0.4 * (1 - math.exp(-effective / 6)) + 0.02 * (1 - abs(config["lora.alpha"] - 2) / 2)
+        return float(accuracy) + (0.02 if config["lora.modules"] == "qkvo" and config["lora.alpha"] == 4 else 0.0)
+    return 0.55 + 0.05 * math.sqrt(config["ia3.layers"]) if config["method"] == "ia3" else 0.62
+
+
+def small(name: str) -> dict[str, Any]:
+    """Lighter bo settings where a test runs many searches (the defaults are for real, expensive trials)."""
+    return {"n_candidates": 128, "mc_samples": 32} if name == "bo" else {}
+
+
+def test_bo_and_evolution_beat_random_on_a_known_front() -> None:
+    space = parse_space(SYNTHETIC, "synthetic.yaml").resolve({"encoder": 4})
+    members = list(space.enumerate())
+    points = to_minimize([[synthetic_accuracy(c), synthetic_params(c)] for c in members], OBJECTIVES)
+    high, low = points.max(axis=0), points.min(axis=0)
+    reference = high + 0.05 * (high - low)
+    best = hypervolume(points, reference)
+    assert len(members) == space.cardinality() == 7507 and pareto_mask(points).sum() > 10
+
+    def final_hypervolume(name: str, seed: int, budget: int = 30) -> float:
+        controller = get_controller(name, space, OBJECTIVES, seed=seed,
+                                    known={"trainable_params": synthetic_params}, **small(name))
+        history: list[Observation] = []
+        for _ in range(budget):
+            (config,) = controller.propose(history)
+            values = {"accuracy": synthetic_accuracy(config), "trainable_params": synthetic_params(config)}
+            history.append(Observation(config, values))
+        found = to_minimize([[o.values["accuracy"], o.values["trainable_params"]] for o in history
+                             if o.values is not None], OBJECTIVES)
+        return hypervolume(found, reference) / best
+
+    seeds = range(10)
+    ratios = {name: np.array([final_hypervolume(name, s) for s in seeds]) for name in ("random", "bo", "evolution")}
+    wins = {name: int((ratios[name] > ratios["random"]).sum()) for name in ("bo", "evolution")}
+    print(f"\nfinal hypervolume / true front's, 30 trials, seeds 0-9 (true front: {pareto_mask(points).sum()} points)")
+    for name, values in ratios.items():
+        print(f"  {name:9s} mean {values.mean():.3f}  {np.round(values, 3).tolist()}")
+    print(f"  wins over random: {wins}")
+    assert (ratios["random"] < 1.0 + 1e-9).all() and (ratios["bo"] <= 1.0 + 1e-9).all()
+    assert wins["bo"] >= 6 and wins["evolution"] >= 6
+    assert ratios["bo"].mean() > ratios["random"].mean()
+
+
+def test_objective_order_does_not_matter(mixed: Space) -> None:
+    swapped: list[Objective] = OBJECTIVES[::-1]
+    controller = get_controller("bo", mixed, swapped, known={"trainable_params": mixed_params}, n_candidates=64)
+    assert len(controller.propose(history_of(mixed, 10), n=2)) == 2
