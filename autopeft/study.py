@@ -106,8 +106,8 @@ def hypervolume_curve(journal: Journal, objectives: Sequence[Objective]) -> list
 class Progress:
     """One line per trial on stderr: a bar, trial i/N, the configuration, the best accuracy on the front, ETA."""
 
-    def __init__(self, budget: int, stream: TextIO = sys.stderr) -> None:
-        self.budget, self.stream, self.times = budget, stream, list[float]()
+    def __init__(self, budget: int, stream: TextIO | None = None) -> None:
+        self.budget, self.stream, self.times = budget, stream or sys.stderr, list[float]()
 
     def line(self, done: int, trial: Trial, best: float | None) -> None:
         result = trial.result
@@ -194,10 +194,11 @@ def _run_one(ctx: SearchContext, journal: Journal, trial: Trial, *, in_space: bo
 
 
 def run_search(recipe: Recipe, out: Path, *, budget: int | None = None, controller: str | None = None,
-               seed: int | None = None, resume: bool = False, stream: TextIO = sys.stderr) -> Journal:
+               seed: int | None = None, resume: bool = False, stream: TextIO | None = None) -> Journal:
     """Run (or resume) a search to its budget; returns the (closed) journal's folder handle."""
     from autopeft.controllers import Observation, get_controller
 
+    stream = stream or sys.stderr
     if resume:
         journal = Journal.open(out)
         stored = journal.recipe
@@ -321,12 +322,13 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 
 
-def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO = sys.stderr) -> list[Trial]:
+def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None) -> list[Trial]:
     """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
 
     Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; a
     finalize that was interrupted continues where it stopped.
     """
+    stream = stream or sys.stderr
     journal = Journal.open(folder)
     try:
         stored = journal.recipe
