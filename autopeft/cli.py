@@ -213,6 +213,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    # library deprecation notices (transformers, peft) are for developers, not for people running searches
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = make_parser()
     args = parser.parse_args(argv)
     func: Command = args.func

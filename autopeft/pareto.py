@@ -104,6 +104,8 @@ OBJECTIVES: dict[str, Objective] = {
         Objective("ece", "min"),
         Objective("nll", "min"),
         Objective("brier", "min"),
+        Objective("rouge_l", "max"),        # generation tasks
+        Objective("exact_match", "max"),
     )
 }
 

@@ -38,7 +38,7 @@ def objectives_of(names: Sequence[str]) -> list[Objective]:
         raise ConfigError(str(exc)) from None
     if "trainable_params" not in names or len(names) < 2:
         raise ConfigError(f"objectives {list(names)} must include trainable_params and at least one other; "
-                          "allowed: accuracy, trainable_params, ece, macro_f1, nll, brier")
+                          "allowed: accuracy, trainable_params, ece, macro_f1, nll, brier, rouge_l, exact_match")
     return objectives
 
 
@@ -56,7 +56,7 @@ def observed(trials: Sequence[Trial], objectives: Sequence[Objective]) -> tuple[
 def reference_point(objectives: Sequence[Objective], total_params: float) -> np.ndarray:
     """The stated hypervolume reference, in minimisation space: accuracy 0, the full model's parameters, ECE 1."""
     worst = {"accuracy": 0.0, "macro_f1": 0.0, "trainable_params": total_params, "ece": 1.0, "brier": 2.0,
-             "nll": 10.0}
+             "nll": 10.0, "rouge_l": 0.0, "exact_match": 0.0}
     point: np.ndarray = to_minimize(np.array([[worst[o.name] for o in objectives]]), objectives)[0]
     return point
 

@@ -118,3 +118,18 @@ def test_recipe_errors(text: str, expect: str) -> None:
 def test_missing_recipe_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["trial", "--recipe", "nope.yaml", "--config", "{}"], capsys)
     assert code == 2 and "no such recipe file" in err
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "search").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_recipe_fits_its_model(path: Path) -> None:
+    """Each recipe parses, names a registered task, and its space checks against its model's shape."""
+    from autopeft.checks import check_space_file
+    from autopeft.study import objectives_of
+
+    rec = load_recipe(path)
+    task = rec.load_task()
+    check = check_space_file(rec.space, rec.model)
+    assert check.references
+    objectives_of(rec.search.objectives)
+    if task.kind == "generation":
+        assert "rouge_l" in rec.search.objectives

@@ -173,6 +173,14 @@ BUILTIN_TASKS: tuple[Task, ...] = (
          text_fields=("sentence",), label_field="label", label_names=("unacceptable", "acceptable"),
          template="Sentence: {sentence}\nIs this sentence grammatically acceptable? Options: {options}",
          description="GLUE CoLA linguistic acceptability (Hub)"),
+    Task("samsum", "generation", Source("hub", "knkarthick/samsum", fallbacks=(("Samsung/samsum", None),)),
+         text_fields=("dialogue",), label_field="summary", template="Summarize this dialogue:\n{dialogue}",
+         metric="rouge_l", description="SAMSum dialogue summarisation, ROUGE-L (Hub)"),
+    Task("e2e_nlg", "generation", Source("hub", "GEM/e2e_nlg", fallbacks=(("tuetschek/e2e_nlg", None),),
+                                         rename=(("target", "human_reference"),)),
+         text_fields=("meaning_representation",), label_field="human_reference",
+         template="Describe this restaurant in one sentence: {meaning_representation}",
+         metric="rouge_l", description="E2E NLG restaurant descriptions from meaning representations, ROUGE-L (Hub)"),
 )
 
 for _task in BUILTIN_TASKS:

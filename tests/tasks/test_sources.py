@@ -90,6 +90,23 @@ def test_hub_task_through_swapped_loader(name: str, monkeypatch: pytest.MonkeyPa
     assert task.prompt(data.test[0]).count("c") >= 1 and task.encoder_inputs(data.test[0]) == data.test[0].texts
 
 
+@pytest.mark.parametrize(("name", "where", "source", "target"), [
+    ("samsum", ("knkarthick/samsum", None), "dialogue", "summary"),
+    ("e2e_nlg", ("GEM/e2e_nlg", None), "meaning_representation", "target"),   # GEM names the reference "target"
+])
+def test_hub_generation_task_through_swapped_loader(name: str, where: tuple[str, None], source: str, target: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = {split: datasets.Dataset.from_dict({source: [f"{split} input {i}" for i in range(n)],
+                                               target: [f"{split} output {i}" for i in range(n)]})
+            for split, n in (("train", 60), ("validation", 10), ("test", 10))}
+    calls = swap_hub(monkeypatch, lambda path, config: datasets.DatasetDict(rows))
+    data = load_task_data(name, seed=0)
+    assert calls == [where] and data.pool_size == 80
+    for ex in data.train + data.validation + data.test:
+        assert ex.label == -1 and ex.target == ex.texts[0].replace("input", "output")
+    assert get_task(name).prompt(data.test[0]).endswith(data.test[0].texts[0])
+
+
 def test_rte_falls_back_to_glue_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     glue_rte = fake_hub_dataset(("sentence1", "sentence2"), ("entailment", "not_entailment"), GLUE_SPLITS)
 

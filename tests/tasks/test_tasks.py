@@ -30,7 +30,8 @@ from autopeft.tasks import (
 from autopeft.tasks import registry as registry_module
 from autopeft.tasks.sources import read_source
 
-ALL_TASKS = ("ag_news", "bbc-news", "boolq", "cb", "cola", "rte", "sst2", "tweets-sentiment")
+ALL_TASKS = ("ag_news", "bbc-news", "boolq", "cb", "cola", "e2e_nlg", "rte", "samsum", "sst2", "tweets-sentiment")
+GENERATION_TASKS = ("e2e_nlg", "samsum")
 OFFLINE = {"tweets-sentiment": ("negative", "neutral", "positive"),
            "bbc-news": ("business", "entertainment", "politics", "sports", "tech")}
 SRC = Source("file", "/nowhere/data.csv")
@@ -53,6 +54,9 @@ def test_registry_lists_every_task() -> None:
     for name in ALL_TASKS:
         task = get_task(name)
         assert task.name == name
+        if name in GENERATION_TASKS:
+            assert task.kind == "generation" and task.metric == "rouge_l" and not task.label_names
+            continue
         assert task.kind == "classification" and task.metric == "accuracy"
         assert len(task.verbalizers) == task.n_classes >= 2
 
@@ -61,7 +65,7 @@ def test_builtin_label_sets() -> None:
     expected = {"sst2": ("negative", "positive"), "rte": ("entailment", "not_entailment"),
                 "boolq": ("false", "true"), "cb": ("entailment", "contradiction", "neutral"),
                 "ag_news": ("World", "Sports", "Business", "Sci/Tech"), "cola": ("unacceptable", "acceptable"),
-                **OFFLINE}
+                **OFFLINE, "samsum": (), "e2e_nlg": ()}
     assert {name: get_task(name).label_names for name in ALL_TASKS} == expected
     assert get_task("boolq").verbalizers == ("no", "yes")
     assert get_task("ag_news").verbalizers == ("world", "sports", "business", "sci/tech")
