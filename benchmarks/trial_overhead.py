@@ -163,11 +163,14 @@ def main() -> None:
 
     import torch
 
+    previous = RESULTS / "trial_overhead.json"
+    kept = json.loads(previous.read_text())["cases"] if previous.is_file() else {}
     results: dict[str, Any] = {
         "command": "python benchmarks/trial_overhead.py " + " ".join(sys.argv[1:]),
         "machine": {"cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "platform": platform.platform()},
-        "date": time.strftime("%Y-%m-%d"), "config": CONFIG, "cases": {},
+        "date": time.strftime("%Y-%m-%d"), "config": CONFIG,
+        "cases": {k: v for k, v in kept.items() if k not in args.cases},  # cases not re-run keep their figures
     }
     for case in args.cases:
         runs: dict[str, list[dict[str, Any]]] = {"autopeft": [], "bare": []}
@@ -185,17 +188,20 @@ def main() -> None:
             "wall_ratio": med["autopeft"]["wall_seconds"] / med["bare"]["wall_seconds"],
             "train_ratio": med["autopeft"]["train_seconds"] / med["bare"]["train_seconds"],
             "peak_rss_ratio": med["autopeft"]["peak_rss_mb"] / med["bare"]["peak_rss_mb"],
+            "command": results["command"], "date": results["date"],
         }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "trial_overhead.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["| case | steps x batch | bare wall s | autopeft wall s | wall ratio | train ratio | bare peak RSS MB "
              "| autopeft peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
-    for case, r in results["cases"].items():
+    for r in results["cases"].values():
         m = r["median"]
         lines.append(f"| {r['label']} | {r['steps']} x {r['batch_size']} | {m['bare']['wall_seconds']:.1f} "
                      f"| {m['autopeft']['wall_seconds']:.1f} | {r['wall_ratio']:.3f} | {r['train_ratio']:.3f} "
                      f"| {m['bare']['peak_rss_mb']:.0f} | {m['autopeft']['peak_rss_mb']:.0f} |")
-    (RESULTS / "trial_overhead.md").write_text("\n".join(lines) + f"\n\n`{results['command']}`\n")
+    commands = sorted({r.get("command", results["command"]) for r in results["cases"].values()})
+    footer = "\n".join(f"`{c}`" for c in commands)
+    (RESULTS / "trial_overhead.md").write_text("\n".join(lines) + "\n\n" + footer + "\n")
     print("\n".join(lines))
 
 
