@@ -76,7 +76,12 @@ def front(journal: Journal, objectives: Sequence[Objective]) -> Front:
     total = max(float(t.result.total_params or 1) for t in rows if t.result is not None)
     points = to_minimize(values, objectives)
     mask = pareto_mask(points)
-    idx = [i for i in np.flatnonzero(mask)]
+    idx, seen = [], set()
+    for i in np.flatnonzero(mask):  # a point reached again (same objective values) is listed once, earliest trial
+        key = tuple(np.round(values[i], 12))
+        if key not in seen:
+            seen.add(key)
+            idx.append(int(i))
     p_col = [o.name for o in objectives].index("trainable_params")
     idx.sort(key=lambda i: values[i, p_col])
     hv = hypervolume(points[mask], reference_point(objectives, total))

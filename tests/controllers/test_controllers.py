@@ -387,3 +387,24 @@ def test_objective_order_does_not_matter(mixed: Space) -> None:
     swapped: list[Objective] = OBJECTIVES[::-1]
     controller = get_controller("bo", mixed, swapped, known={"trainable_params": mixed_params}, n_candidates=64)
     assert len(controller.propose(history_of(mixed, 10), n=2)) == 2
+
+
+def test_bo_skips_near_copies_of_tried_configurations() -> None:
+    """A learning rate 1 % away from a tried one is not a new experiment: min_distance keeps bo off it."""
+    space = parse_space("name: s\ndimensions:\n  - {name: method, type: categorical, choices: [a, b]}\n"
+                        "  - {name: lr, type: float, low: 1.0e-3, high: 1.0e-1, log: true}\n", "s.yaml").resolve({})
+    objectives = [get_objective("accuracy"), get_objective("trainable_params")]
+    params = {"a": 10.0, "b": 100.0}
+    known = {"trainable_params": lambda c: params[c["method"]]}
+    rng = np.random.default_rng(0)
+    history = [Observation(c, {"accuracy": 0.5 + 0.4 * math.log10(c["lr"] / 1e-3) / 2 * (c["method"] == "a"),
+                               "trainable_params": params[c["method"]]})
+               for c in (space.sample(rng) for _ in range(12))]
+    ctl = get_controller("bo", space, objectives, seed=0, known=known, n_initial=4, min_distance=0.05)
+    tried = space.encode_many([o.config for o in history])
+    for config in ctl.propose(history, 3):
+        gap = np.min(np.max(np.abs(tried - space.encode(config)), axis=1))
+        assert gap >= 0.05, (config, gap)
+        tried = np.vstack((tried, space.encode(config)))
+    with pytest.raises(ConfigError, match="min_distance"):
+        get_controller("bo", space, objectives, min_distance=1.5)
