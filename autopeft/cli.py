@@ -123,7 +123,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_pareto(args: argparse.Namespace) -> int:
     from autopeft.search_cli import pareto_text
 
-    print(pareto_text(Path(args.run), args.format))
+    print(pareto_text(Path(args.run), args.format, all_trials=args.all))
     return 0
 
 
@@ -194,6 +194,7 @@ def make_parser() -> argparse.ArgumentParser:
     pa = sub.add_parser("pareto", help="the Pareto front of a run (validation split)")
     pa.add_argument("run")
     pa.add_argument("--format", default="table", help="table (default), csv or json")
+    pa.add_argument("--all", action="store_true", help="every trial, not only the front (marked on/off it)")
     pa.set_defaults(func=cmd_pareto)
 
     pick_help = "knee, best, max-params:N or trial:ID"
@@ -218,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # library deprecation notices (transformers, peft) are for developers, not for people running searches
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Unsupported layer type")  # peft's LN tuning on LayerNorm: works
     parser = make_parser()
     args = parser.parse_args(argv)
     func: Command = args.func
@@ -229,6 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("autopeft: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `autopeft pareto RUN | head`: the reader left, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

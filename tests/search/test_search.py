@@ -50,6 +50,10 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     accs = [r["accuracy"] for r in rows]
     assert all(a < b for a, b in itertools.pairwise(accs))  # a front: more params, more accuracy
 
+    every = json.loads(run(["pareto", str(out), "--all", "--format", "json"], capsys)[1])
+    assert [r["trial"] for r in every] == [1, 2, 3, 4, 5, 6]
+    assert {r["trial"] for r in every if r["on_front"]} == {r["trial"] for r in rows}
+
     code, table, err = run(["finalize", str(out), "--pick", "best", "--seeds", "2"], capsys)
     assert code == 0, err
     assert "test split" in table and "±" in table
