@@ -99,6 +99,7 @@ def test_registered_objectives() -> None:
     assert {name: (o.direction, o.log) for name, o in OBJECTIVES.items()} == {
         "accuracy": ("max", False), "macro_f1": ("max", False), "trainable_params": ("min", True),
         "ece": ("min", False), "nll": ("min", False), "brier": ("min", False),
+        "rouge_l": ("max", False), "exact_match": ("max", False),
     }
     assert all(name == o.name for name, o in OBJECTIVES.items())
     assert get_objective("ece") is OBJECTIVES["ece"]

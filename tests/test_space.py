@@ -412,7 +412,7 @@ def test_shipped_space_details() -> None:
     assert default["lora.alpha_ratio"] == 2.0
     assert minilm.feature_names[:4] == ["method=lora", "method=ia3", "method=ln_tuning", "method=bitfit"]
     assert minilm.validate({"method": "bitfit"}) == {"method": "bitfit", "bitfit.learning_rate": pytest.approx(
-        math.sqrt(1e-3 * 3e-2))}
+        math.sqrt(1e-3 * 1e-1))}
     t5 = shipped("flan-t5-layers")
     ranks = t5.default()["lora.ranks"]
     assert list(ranks) == [f"encoder.{i}" for i in range(8)] + [f"decoder.{i}" for i in range(8)]
