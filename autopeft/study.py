@@ -114,6 +114,12 @@ class Progress:
     def __init__(self, budget: int, stream: TextIO | None = None) -> None:
         self.budget, self.stream, self.times = budget, stream or sys.stderr, list[float]()
 
+    def starting(self, position: int, trial: Trial) -> None:
+        """The configuration now training, before its result is known."""
+        self.stream.write(f"  running {position}/{self.budget} #{trial.number} {trial.origin} "
+                          f"{describe(trial.config)} ...\n")
+        self.stream.flush()
+
     def line(self, done: int, trial: Trial, best: float | None) -> None:
         result = trial.result
         if trial.finished and trial.started:
@@ -192,7 +198,10 @@ def make_context(recipe: Recipe) -> SearchContext:
     return SearchContext(recipe, worker, check.space, refs, count)
 
 
-def _run_one(ctx: SearchContext, journal: Journal, trial: Trial, *, in_space: bool) -> Trial:
+def _run_one(ctx: SearchContext, journal: Journal, trial: Trial, *, in_space: bool,
+             progress: Progress | None = None) -> Trial:
+    if progress is not None:
+        progress.starting(len(journal.trials(states=("complete", "failed", "pruned"))) + 1, trial)
     journal.start(trial.number)
     result = ctx.worker.run(trial.config, trial.fidelity, trial.seed, in_space=in_space)
     return journal.finish(trial.number, result)
@@ -260,7 +269,8 @@ def _loop(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream
 
     try:
         for trial in journal.trials(states=("waiting",)):
-            trial = _run_one(ctx, journal, trial, in_space=not trial.origin.startswith("reference:"))
+            trial = _run_one(ctx, journal, trial, in_space=not trial.origin.startswith("reference:"),
+                             progress=progress)
             progress.line(done(), trial, best())
         present = {t.origin for t in journal.trials()}
         for name, config in ctx.references.items():
@@ -268,14 +278,14 @@ def _loop(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream
                 break
             if f"reference:{name}" not in present:
                 trial = journal.add_trial(config, fidelity, seed=seed, origin=f"reference:{name}")
-                trial = _run_one(ctx, journal, trial, in_space=False)
+                trial = _run_one(ctx, journal, trial, in_space=False, progress=progress)
                 progress.line(done(), trial, best())
         while done() < budget:
             history = [observation(t.config, _objective_values(t, objectives) if t.state == "complete" else None)
                        for t in journal.trials() if not t.origin.startswith("reference:")]
             (config,) = ctl.propose(history, 1)
             trial = journal.add_trial(config, fidelity, seed=seed, origin=settings["controller"])
-            trial = _run_one(ctx, journal, trial, in_space=True)
+            trial = _run_one(ctx, journal, trial, in_space=True, progress=progress)
             progress.line(done(), trial, best())
         journal.set_meta("finished", time.time())
     finally:

@@ -34,6 +34,7 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     code, text, err = run(["search", str(tiny_recipe), "--out", str(out)], capsys)
     assert code == 0, err
     assert "6/6" in err and "front best" in err and "ETA" in err
+    assert "running 1/6 #1 reference:peft_default_lora" in err
     with Journal.open(out, lock=False) as j:
         trials = j.trials()
         assert [t.number for t in trials] == [1, 2, 3, 4, 5, 6]
