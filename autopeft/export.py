@@ -11,7 +11,6 @@ The folder holds what the method's ``save`` writes (``adapter_config.json`` +
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from autopeft.errors import ExportError
 from autopeft.methods import BuiltModel, build, get_method
 from autopeft.models import load_model, resolve
 from autopeft.space import SpaceSpec
+from autopeft.trial import jsonable
 
 MANIFEST = "autopeft.json"
 FORMAT_VERSION = 1
@@ -56,12 +56,12 @@ def export(
         "base_model": base_ref,
         "method": built.method,
         "peft_adapter": built.method != "full",
-        "configuration": _jsonable(dict(configuration)),
-        "options": _jsonable(built.options),
+        "configuration": jsonable(dict(configuration)),
+        "options": jsonable(built.options),
         "trainable_params": built.trainable_params,
         "total_params": built.total_params,
         "space": _space_record(space),
-        "metrics": _jsonable(dict(metrics or {})),
+        "metrics": jsonable(dict(metrics or {})),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     return out
@@ -110,17 +110,3 @@ def _space_record(space: SpaceSpec | None) -> dict[str, Any] | None:
     if space is None:
         return None
     return {"name": space.name, "file": space.source, "yaml": space.text}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

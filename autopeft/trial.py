@@ -81,7 +81,7 @@ class TrialResult:
         data["fidelity"] = self.fidelity.to_dict()
         data["loss_curve"] = [list(p) for p in self.loss_curve]
         data["eval_curve"] = [list(p) for p in self.eval_curve]
-        return _jsonable(data)  # type: ignore[no-any-return]
+        return jsonable(data)  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrialResult:
@@ -99,11 +99,17 @@ def _floats(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: mappings and sequences recursively, NaN / infinities as strings,
+    numpy scalars as Python numbers, anything else as its ``str``."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return str(value)
