@@ -12,18 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import ConfigError
+from autopeft.finalize import export_pick, finalize, finalize_table
 from autopeft.journal import Journal
 from autopeft.recipe import load_recipe
-from autopeft.study import (
-    describe,
-    export_pick,
-    finalize,
-    finalize_table,
-    front,
-    hypervolume_curve,
-    objectives_of,
-    run_search,
-)
+from autopeft.study import describe, front, hypervolume_curve, objectives_of, run_search
 
 FORMATS = ("table", "csv", "json")
 

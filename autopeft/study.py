@@ -1,16 +1,14 @@
-"""A study: one search run — recipe + journal + controller + worker — and what is done with its front.
+"""A study: one search run — recipe + journal + controller + worker — and its Pareto front.
 
 ``run_search`` evaluates the reference points, then asks the controller for one configuration at a
 time until the budget is spent, recording every state change in the journal; ``--resume`` is the
-same call on an existing run (interrupted trials are re-run, nothing else is). ``front``, ``pick``,
-``finalize`` and ``export_pick`` work on the journal only, so they never retrain what is recorded.
+same call on an existing run (interrupted trials are re-run, nothing else is). What is done with the
+front afterwards (pick, finalize, export) lives in :mod:`autopeft.finalize`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import statistics
 import sys
 import time
@@ -22,12 +20,9 @@ from typing import Any, TextIO
 import numpy as np
 
 from autopeft.errors import ConfigError
-from autopeft.journal import Journal, JournalError, Trial, config_key
+from autopeft.journal import Journal, Trial, config_key
 from autopeft.pareto import Objective, get_objective, hypervolume, knee_point, pareto_mask, to_minimize
 from autopeft.recipe import Recipe, parse_recipe
-from autopeft.trial import TrialResult
-
-FINAL_DIR = "finalized"
 
 
 # ---- objectives and the front --------------------------------------------------------------------------
@@ -300,160 +295,4 @@ def _objective_values(trial: Trial, objectives: Sequence[Objective]) -> dict[str
     return {o.name: v[o.name] for o in objectives}
 
 
-# ---- picking, finalizing, exporting -------------------------------------------------------------------------
-def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
-    """``knee`` | ``best`` | ``max-params:N`` | ``trial:ID`` -> one trial of the front (or any trial by id)."""
-    f = front(journal, objectives)
-    names = [o.name for o in objectives]
-    if spec.startswith("trial:"):
-        try:
-            number = int(spec.split(":", 1)[1])
-        except ValueError:
-            raise ConfigError(f"--pick {spec!r}: the trial id must be an integer") from None
-        trial = journal.trial(number)
-        if trial.state != "complete":
-            raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete")
-        return trial
-    if not f.trials:
-        raise ConfigError(f"--pick {spec!r}: the run has no complete trial yet, so its front is empty")
-    if spec == "knee":
-        return f.trials[f.knee or 0]
-    if spec == "best":
-        col = names.index("accuracy") if "accuracy" in names else 0
-        return f.trials[int(np.argmax(f.values[:, col]))]
-    if spec.startswith("max-params:"):
-        try:
-            limit = float(spec.split(":", 1)[1].replace("_", "").replace(",", ""))
-        except ValueError:
-            raise ConfigError(f"--pick {spec!r}: N must be a number of parameters") from None
-        col = names.index("trainable_params")
-        ok = [i for i in range(len(f.trials)) if f.values[i, col] <= limit]
-        if not ok:
-            smallest = int(f.values[:, col].min())
-            raise ConfigError(f"--pick {spec!r} names nothing on the front: its smallest point trains "
-                              f"{smallest:,} parameters")
-        acc = names.index("accuracy") if "accuracy" in names else 0
-        return f.trials[max(ok, key=lambda i: f.values[i, acc])]
-    raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
-
-
-def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None) -> list[Trial]:
-    """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
-
-    Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; a
-    finalize that was interrupted continues where it stopped.
-    """
-    stream = stream or sys.stderr
-    journal = Journal.open(folder)
-    try:
-        stored = journal.recipe
-        recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
-        objectives = objectives_of(journal.meta("settings")["objectives"])
-        chosen = pick(journal, spec, objectives)
-        n = seeds or recipe.search.final_seeds
-        if n < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {n}")
-        ctx = make_context(recipe)
-        journal.requeue_interrupted()
-        origin = f"finalize:{chosen.number}"
-        mine = [t for t in journal.trials(phase="finalize") if t.origin == origin]
-        have = {t.seed for t in mine}
-        for s in range(n):
-            if s not in have:
-                mine.append(journal.add_trial(chosen.config, recipe.final_fidelity, seed=s, origin=origin,
-                                              phase="finalize"))
-        out = []
-        in_space = not chosen.origin.startswith("reference:")
-        for trial in sorted(mine, key=lambda t: t.seed):
-            if trial.state in ("complete", "failed"):
-                out.append(trial)
-                continue
-            target = journal.folder / FINAL_DIR / f"trial-{chosen.number}-seed-{trial.seed}"
-
-            def save(built: Any, target: Path = target) -> None:
-                from autopeft.export import export
-
-                export(built, target, model_id=recipe.model, configuration=chosen.config,
-                       space=recipe.load_space(), overwrite=True)
-
-            journal.start(trial.number)
-            result = ctx.worker.run(trial.config, trial.fidelity, trial.seed, test=True, in_space=in_space,
-                                    on_trained=save)
-            trial = journal.finish(trial.number, result)
-            stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
-                         f"{_test_summary(trial.result)}\n")
-            out.append(trial)
-        return out
-    finally:
-        journal.close()
-
-
-def _test_summary(result: TrialResult | None) -> str:
-    if result is None or result.test_metrics is None:
-        return result.error or "" if result else ""
-    return " ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if k in ("accuracy", "ece", "nll"))
-
-
-def finalize_table(journal: Journal) -> list[dict[str, Any]]:
-    """Per finalized trial: test mean ± std over seeds of each metric, with the validation numbers of the search."""
-    groups: dict[str, list[Trial]] = {}
-    for t in journal.trials(phase="finalize", states=("complete",)):
-        groups.setdefault(t.origin, []).append(t)
-    rows = []
-    for origin, trials in sorted(groups.items(), key=lambda kv: int(kv[0].split(":")[1])):
-        source = journal.trial(int(origin.split(":")[1]))
-        row: dict[str, Any] = {"trial": source.number, "origin": source.origin, "config": describe(source.config, 200),
-                               "trainable_params": trials[0].result.trainable_params if trials[0].result else None,
-                               "seeds": len(trials), "steps": trials[0].fidelity.steps,
-                               "validation_accuracy_search": source.values.get("accuracy")}
-        for key in ("accuracy", "macro_f1", "ece", "ece_ts", "mce", "brier", "nll"):
-            vals = [t.result.test_metrics[key] for t in trials
-                    if t.result and t.result.test_metrics and key in t.result.test_metrics]
-            if vals:
-                row[f"test_{key}_mean"] = statistics.fmean(vals)
-                row[f"test_{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        rows.append(row)
-    return rows
-
-
-def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
-    """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
-    from autopeft.export import export, read_manifest
-
-    journal = Journal.open(folder, lock=False)
-    try:
-        stored = journal.recipe
-        recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
-        objectives = objectives_of(journal.meta("settings")["objectives"])
-        chosen = pick(journal, spec, objectives)
-        final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
-    finally:
-        journal.close()
-    target = Path(out)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise JournalError(f"export folder {str(target)!r} is not empty; allowed: a new or empty folder")
-    if final:
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(final[0], target)
-        manifest = read_manifest(target)
-        manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": f"finalized ({final[0].name})"}
-        (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        return target
-    ctx = make_context(recipe)
-    holder: dict[str, Any] = {}
-    result = ctx.worker.run(chosen.config, chosen.fidelity, chosen.seed,
-                            in_space=not chosen.origin.startswith("reference:"),
-                            on_trained=lambda built: holder.setdefault("built", built))
-    if not result.ok:
-        raise ConfigError(f"re-training trial {chosen.number} for export failed: {result.error}")
-    path = export(holder["built"], target, model_id=recipe.model, configuration=chosen.config,
-                  space=recipe.load_space(), metrics=dict(result.metrics), overwrite=True)
-    manifest = read_manifest(path)
-    manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": "re-trained at the search fidelity"}
-    (path / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return path
-
-
-__all__ = ["Front", "export_pick", "finalize", "finalize_table", "front", "hypervolume_curve", "pick",
-           "run_search"]
+__all__ = ["Front", "front", "hypervolume_curve", "make_context", "objectives_of", "run_search"]
