@@ -4,6 +4,10 @@
     autopeft spaces check spaces/minilm-layers.yaml --model minilm
     autopeft build --model minilm --config '{"method": "lora", "lora.r": 8}' [--space FILE] [--out DIR]
     autopeft trial [--recipe search/default.yaml] --config '{"method": "ia3"}' [--steps N] [--test]
+    autopeft search [RECIPE] [--budget N] [--controller bo|random|evolution] [--task NAME] [--resume RUN]
+    autopeft status|pareto|finalize|export RUN ...
+    autopeft report RUN [RUN ...] --out reports/NAME [--random RUN]
+    autopeft bench --table benchmarks/peftbench/NAME.csv --controller bo --budget 50 --seeds 20
 
 Every error autopeft knows about prints one line (``autopeft: error: ...``) and exits with 2.
 """
@@ -109,7 +113,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     recipe = None if args.resume else _recipe_path(args.recipe)
     print(run(recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
-              resume=args.resume))
+              resume=args.resume, task=args.task))
     return 0
 
 
@@ -138,6 +142,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     from autopeft.search_cli import cmd_export as run
 
     print(run(Path(args.run), args.pick, Path(args.out), args.overwrite))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from autopeft.report import write_report
+
+    print(write_report([Path(r) for r in args.runs], Path(args.out), random_runs=[Path(r) for r in args.random],
+                       title=args.title))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from autopeft.bench.cli import run
+
+    print(run(args))
     return 0
 
 
@@ -184,6 +203,8 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--controller", help="bo (default), random or evolution")
     s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
+    s.add_argument("--task", help="search the recipe on another registered task, e.g. bbc-news "
+                                   "(default: the recipe's)")
     s.add_argument("--resume", metavar="RUN", help="continue RUN to its budget after a crash or Ctrl-C")
     s.set_defaults(func=cmd_search)
 
@@ -210,6 +231,20 @@ def make_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="the adapter folder to write")
     ex.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     ex.set_defaults(func=cmd_export)
+
+    rp = sub.add_parser("report", help="one self-contained HTML page + Markdown + CSV for one or more runs")
+    rp.add_argument("runs", nargs="+", metavar="RUN", help="run folders (one section per task or model)")
+    rp.add_argument("--out", required=True, help="the report folder to write, e.g. reports/NAME")
+    rp.add_argument("--random", action="append", default=[], metavar="RUN",
+                    help="a random-search run of the same recipe, drawn on the hypervolume plot (repeatable)")
+    rp.add_argument("--title", help="the page title (default: from the runs' recipes)")
+    rp.set_defaults(func=cmd_report)
+
+    from autopeft.bench.cli import configure as configure_bench
+
+    be = sub.add_parser("bench", help="replay controllers on a PEFT-Bench table: a comparison in seconds")
+    configure_bench(be)
+    be.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from autopeft.errors import ConfigError
 from autopeft.journal import Journal, JournalError, Trial
 from autopeft.pareto import Objective
-from autopeft.recipe import parse_recipe
+from autopeft.recipe import stored_recipe
 from autopeft.study import describe, front, make_context, objectives_of
 from autopeft.trial import TrialResult
 
@@ -72,7 +72,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
     journal = Journal.open(folder)
     try:
         stored = journal.recipe
-        recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
+        recipe = stored_recipe(stored)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         n = seeds or recipe.search.final_seeds
@@ -148,7 +148,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
     journal = Journal.open(folder, lock=False)
     try:
         stored = journal.recipe
-        recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
+        recipe = stored_recipe(stored)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))

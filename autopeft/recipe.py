@@ -18,7 +18,7 @@ Every problem is a one-line :class:`RecipeError` naming the file, line, field an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +236,23 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
                         max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
                         final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
                         controller_options=dict(options))
+
+
+def with_task(recipe: Recipe, task: str) -> Recipe:
+    """``recipe`` on another registered task (``autopeft search --task``); the name gets the task appended."""
+    from autopeft.tasks import get_task
+
+    get_task(task)  # raises TaskError naming the registered tasks
+    if task == recipe.task:
+        return recipe
+    return replace(recipe, task=task, name=f"{recipe.name}-{task}")
+
+
+def stored_recipe(stored: Mapping[str, Any]) -> Recipe:
+    """The recipe a journal recorded (its text, re-parsed), with the overrides given on the command line."""
+    recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
+    task = stored.get("overrides", {}).get("task")
+    return with_task(recipe, task) if task else recipe
 
 
 def load_recipe(path: str | Path) -> Recipe:

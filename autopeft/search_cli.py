@@ -14,7 +14,7 @@ from typing import Any
 from autopeft.errors import ConfigError
 from autopeft.finalize import export_pick, finalize, finalize_table
 from autopeft.journal import Journal
-from autopeft.recipe import load_recipe
+from autopeft.recipe import load_recipe, with_task
 from autopeft.study import describe, front, hypervolume_curve, objectives_of, run_search
 
 FORMATS = ("table", "csv", "json")
@@ -26,17 +26,21 @@ def default_out(recipe_name: str) -> Path:
 
 
 def cmd_search(recipe: Path | None, *, budget: int | None, controller: str | None, out: str | None,
-               seed: int | None, resume: str | None) -> str:
+               seed: int | None, resume: str | None, task: str | None = None) -> str:
     if budget is not None and budget < 1:
         raise ConfigError(f"--budget must be >= 1, got {budget}")
     if resume:
         if recipe is not None and out is not None:
             raise ConfigError("--resume RUN takes the recipe from the run; do not give RECIPE or --out with it")
+        if task is not None:
+            raise ConfigError("--resume RUN takes the task from the run; do not give --task with it")
         folder = Path(resume)
         run_search(None, folder, budget=budget, resume=True)  # type: ignore[arg-type]
     else:
         rec = load_recipe(recipe) if recipe is not None else None
         assert rec is not None
+        if task is not None:
+            rec = with_task(rec, task)
         folder = Path(out) if out else default_out(rec.name)
         run_search(rec, folder, budget=budget, controller=controller, seed=seed)
     return status_text(folder)

@@ -22,7 +22,7 @@ import numpy as np
 from autopeft.errors import ConfigError
 from autopeft.journal import Journal, Trial, config_key
 from autopeft.pareto import Objective, get_objective, hypervolume, knee_point, pareto_mask, to_minimize
-from autopeft.recipe import Recipe, parse_recipe
+from autopeft.recipe import Recipe, parse_recipe, stored_recipe
 
 
 # ---- objectives and the front --------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def run_search(recipe: Recipe, out: Path, *, budget: int | None = None, controll
     if resume:
         journal = Journal.open(out)
         stored = journal.recipe
-        recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
+        recipe = stored_recipe(stored)
         settings = journal.meta("settings")
         if budget is not None and budget != settings["budget"]:
             settings["budget"] = budget
@@ -228,8 +228,11 @@ def run_search(recipe: Recipe, out: Path, *, budget: int | None = None, controll
             allowed = ", ".join(controller_names())
             raise ConfigError(f"unknown controller {settings['controller']!r}; allowed: {allowed}")
         ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
-        journal = Journal.create(out, {"text": recipe.text, "source": recipe.source,
-                                       "base": str(Path(recipe.source).resolve().parent), **recipe.to_dict()})
+        base = str(Path(recipe.source).resolve().parent)
+        as_written = parse_recipe(recipe.text, recipe.source, Path(base))
+        overrides = {"task": recipe.task} if as_written.task != recipe.task else {}
+        journal = Journal.create(out, {"text": recipe.text, "source": recipe.source, "base": base,
+                                       "overrides": overrides, **recipe.to_dict()})
         journal.set_meta("settings", settings)
         journal.set_meta("started", time.time())
         return _loop(ctx, journal, settings, stream, get_controller, Observation)
