@@ -93,3 +93,7 @@ class RecipeError(AutopeftError):
 
 class TrialError(AutopeftError):
     """A trial cannot start (bad fidelity, configuration outside the space); failures inside a trial are records."""
+
+
+class ReportError(AutopeftError):
+    """Runs that cannot be reported: no completed trial, or runs that optimised different objectives."""

@@ -11,7 +11,9 @@ with ``n`` new members of the space. The base class owns every rule that must ho
   when a finite space has been tried in full, :class:`ConfigError` says so.
 - **Feasible and valid**: every proposal is a member of the space and satisfies every constraint.
 - **Known objectives are exact**: an objective in ``known`` (``trainable_params``, counted before training)
-  is computed by its function, never modelled.
+  is computed by its function, never modelled. A configuration whose known objective raises
+  :class:`ConfigError` (it does not build: a per-block LoRA with every block off) is infeasible, like one
+  that breaks a constraint, so it is never proposed and never crashes a candidate pool.
 - **Options are checked**: an unknown option name is a :class:`ConfigError` naming the allowed ones.
 
 A new strategy is one subclass with a ``name``, its ``defaults`` (the options it accepts) and
@@ -162,6 +164,7 @@ class Controller(ABC):
         self.cardinality = space.cardinality()
         self._columns = [(dim, space.feature_slice(dim.name)) for dim in space.dimensions if dim.feature_names()]
         self._known_cache: dict[str, tuple[float, ...]] = {}
+        self._unbuildable: set[str] = set()  # keys whose known objectives raised ConfigError
 
     # ---- the public call ----------------------------------------------------------------------------------
     def propose(self, history: Sequence[Observation], n: int = 1,
@@ -208,8 +211,24 @@ class Controller(ABC):
             return None
 
     def feasible(self, config: Mapping[str, Any]) -> bool:
-        """Whether ``config`` satisfies every constraint."""
-        return all(bool(fn(config)) for fn in self.constraints)
+        """Whether ``config`` satisfies every constraint and every known objective can be computed for it."""
+        return all(bool(fn(config)) for fn in self.constraints) and self._buildable(config)
+
+    def _buildable(self, config: Mapping[str, Any]) -> bool:
+        """False when a known objective raises :class:`ConfigError` for ``config`` (remembered per key)."""
+        if not self.known:
+            return True
+        key = config_key(config)
+        if key in self._unbuildable:
+            return False
+        if key in self._known_cache:
+            return True
+        try:
+            self.known_values([config])
+        except ConfigError:
+            self._unbuildable.add(key)
+            return False
+        return True
 
     def accept(self, state: Round, config: Mapping[str, Any]) -> bool:
         """Take ``config`` if it is a feasible, untried member: add its key to ``state.taken``, return True."""

@@ -201,7 +201,9 @@ class BayesianOptimization(Controller):
         if known and self._fixed_known is None:
             gen = np.random.default_rng(np.random.SeedSequence([self.seed, 7919]))
             sample = [self.space.default()] + [self.space.sample(gen) for _ in range(_REFERENCE_SAMPLE)]
-            self._fixed_known = to_minimize(self.known_values(sample), known_objectives)
+            sample = [c for c in sample if self._buildable(c)]  # a member that does not build has no count
+            self._fixed_known = (to_minimize(self.known_values(sample), known_objectives) if sample
+                                 else np.zeros((0, len(known))))
         ref = np.empty(len(self.objectives))
         for j in range(len(self.objectives)):
             values = y_obs[:, j]

@@ -27,7 +27,7 @@ from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method
 from autopeft.model_graph import ModelGraph
 
 __all__ = ["BuiltModel", "Method", "build", "count_trainable", "get_method", "method_names", "parse_config",
-           "register_method", "split_config"]
+           "placements", "register_method", "split_config"]
 
 
 def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
@@ -64,6 +64,12 @@ def parse_config(config: Mapping[str, Any], graph: ModelGraph) -> tuple[Method, 
     """Check a configuration against the model; return the method and its full option set."""
     method, raw = split_config(config)
     return method, method.parse(raw, graph)
+
+
+def placements(config: Mapping[str, Any], graph: ModelGraph) -> dict[str, float]:
+    """Module path -> strength (LoRA rank, else 1) of every block module ``config`` adapts on the graph's model."""
+    method, options = parse_config(config, graph)
+    return method.placements(options, graph)
 
 
 def count_trainable(config: Mapping[str, Any], graph: ModelGraph, skeleton: Any = None) -> int:

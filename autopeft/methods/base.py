@@ -119,6 +119,11 @@ class Method(ABC):
         """
         return None
 
+    def placements(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, float]:
+        """Module path -> strength (the rank for LoRA-like methods, 1 otherwise) of every block module this
+        configuration adapts; ``{}`` when it adapts none inside the blocks (head only, soft prompts)."""
+        return {}
+
     # ---- building and saving -------------------------------------------------------------
     @abstractmethod
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
@@ -135,6 +140,15 @@ class PeftMethod(Method):
     @abstractmethod
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> Any:
         """The peft config for these (checked) options on this model."""
+
+    def placements(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, float]:
+        """The modules peft adapts under this config (its own matching rule), each with strength 1."""
+        if getattr(self.peft_config(options, graph), "target_modules", None) is None:
+            return {}  # soft prompts and prefixes adapt no module
+        from autopeft.methods.targets import matched_modules
+
+        return dict.fromkeys(sorted(matched_modules(self.peft_config(options, graph),
+                                                    [m.path for m in graph.modules()])), 1.0)
 
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
         from peft import get_peft_model

@@ -42,6 +42,9 @@ class BitFit(Method):
             raise ConfigError(f"{self.name}: the configuration selects no linear module with a bias")
         return paths
 
+    def placements(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, float]:
+        return dict.fromkeys(self._paths(options, graph), 1.0)
+
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         shapes = {m.path: m.shape for m in graph.modules()}
         return graph.head_params + sum(shapes[p][1] for p in self._paths(options, graph))

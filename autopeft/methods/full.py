@@ -19,6 +19,9 @@ class Full(Method):
     default_learning_rate: ClassVar[float] = 5e-5
     options: ClassVar[tuple[Option, ...]] = ()
 
+    def placements(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, float]:
+        return {m.path: 1.0 for m in graph.modules()}
+
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         return graph.total_params
 

@@ -69,6 +69,9 @@ class Lora(PeftMethod):
         blocks = [b for b, r in ranks.items() if r > 0]
         return {m.path: ranks[m.block_id] for m in graph.select(options["modules"], blocks) if m.kind == "linear"}
 
+    def placements(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, float]:
+        return {path: float(r) for path, r in self.module_ranks(options, graph).items()}
+
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         shapes = {m.path: m.shape for m in graph.modules()}
         total = graph.head_params

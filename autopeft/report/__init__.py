@@ -1,0 +1,54 @@
+"""``autopeft report RUN [RUN ...] --out reports/NAME``: one self-contained HTML page, the same content as
+Markdown, and CSV tables, for one or more runs (one section per task or model, a summary across them).
+
+    collect.py     a run's journal -> RunData (front, hypervolume, finalize table, heatmap, importance)
+    importance.py  grouped permutation importance of the surrogate on held-out folds
+    plots.py       matplotlib figures -> PNG bytes
+    document.py    blocks -> HTML (figures inlined, no script, no request) and Markdown; escaping lives here
+    build.py       RunData -> a Document and CSV rows
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from autopeft.errors import ReportError
+
+__all__ = ["write_report"]
+
+
+def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path] = (),
+                 title: str | None = None) -> str:
+    """Write ``out/index.html``, ``out/report.md``, ``out/figures/*.png`` and ``out/*.csv``; returns a summary."""
+    from autopeft.report.build import ReportBuilder, csv_text
+    from autopeft.report.collect import RunData, check_comparable, load_run
+
+    if not runs:
+        raise ReportError("give at least one run folder; allowed: autopeft report RUN [RUN ...] --out DIR")
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is a file; allowed: a folder (created when missing)")
+    loaded = [load_run(Path(r)) for r in runs]
+    baselines = [load_run(Path(r), details=False) for r in random_runs]
+    check_comparable(loaded + baselines)
+    by_run: dict[str, list[RunData]] = {}
+    for b in baselines:
+        match = [r for r in loaded if r.name == b.name and r.task == b.task]
+        if not match:
+            names = ", ".join(f"{r.name} on {r.task}" for r in loaded)
+            raise ReportError(f"--random {b.folder} ran {b.name} on {b.task}, which matches no reported run; "
+                              f"allowed: a run of the same recipe and task as one of: {names}")
+        by_run.setdefault(str(match[0].folder), []).append(b)
+    tasks = sorted({r.task for r in loaded})
+    heading = title or f"autopeft report: {', '.join(tasks)}"
+    builder = ReportBuilder(loaded, by_run, heading, out)
+    doc = builder.build()
+    out.mkdir(parents=True, exist_ok=True)
+    written = doc.write(out)
+    for name, rows in builder.csvs.items():
+        if rows:
+            path = out / f"{name}.csv"
+            path.write_text(csv_text(rows), encoding="utf-8")
+            written.append(path)
+    return (f"wrote {out / 'index.html'} (open it from disk), {out / 'report.md'}, "
+            f"{len(doc.figures())} figures and {len(builder.csvs)} CSV tables for {len(loaded)} run(s)")

@@ -1,0 +1,288 @@
+"""Compose the report of one or more runs: a summary across them, then one section per run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autopeft.journal import Trial
+from autopeft.report import plots
+from autopeft.report.collect import RunData
+from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
+from autopeft.study import describe
+
+CALIBRATION = ("ece", "mce", "brier", "nll")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "run"
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{digits}f}"
+
+
+def _params(value: Any) -> str:
+    return "" if value is None else f"{int(value):,}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
+
+
+def _pm(row: dict[str, Any], key: str) -> str:
+    mean, std = row.get(f"test_{key}_mean"), row.get(f"test_{key}_std")
+    return "" if mean is None else f"{mean:.4f} ± {std:.4f}"
+
+
+class ReportBuilder:
+    """Turns :class:`RunData` into a :class:`Document` and CSV tables (name -> rows)."""
+
+    def __init__(self, runs: Sequence[RunData], baselines: dict[str, list[RunData]], title: str,
+                 out: Path) -> None:
+        self.runs, self.baselines, self.out = list(runs), baselines, out
+        self.doc = Document(title)
+        self.csvs: dict[str, list[dict[str, Any]]] = {}
+        self.slugs = self._slugs()
+
+    def _slugs(self) -> list[str]:
+        seen: dict[str, int] = {}
+        out = []
+        for run in self.runs:
+            base = slug(f"{run.task}-{run.folder.name}")
+            seen[base] = seen.get(base, 0) + 1
+            out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        return out
+
+    def build(self) -> Document:
+        self._summary()
+        for run, name in zip(self.runs, self.slugs, strict=True):
+            self._section(run, name)
+        return self.doc
+
+    # ---- the summary across runs ---------------------------------------------------------------------
+    def _summary(self) -> None:
+        d = self.doc
+        d.add(Paragraph(f"{len(self.runs)} run(s). Every number in the search is on the [validation] split; only "
+                        "the finalize tables are on the [test] split, which the search never saw. Trainable "
+                        "parameters are counted from the model (classification head included)."))
+        rows, csv_rows = [], []
+        for run, name in zip(self.runs, self.slugs, strict=True):
+            knee, best = run.knee, run.best
+            fin = {r["trial"]: r for r in run.finalized}
+            knee_test = _pm(fin[knee.number], "accuracy") if knee is not None and knee.number in fin else ""
+            rows.append((run.task, run.model, f"{len(run.complete)}/{len(run.trials)}", len(run.front.trials),
+                         _f(run.front.hypervolume, 3),
+                         f"{_f(best.values.get(run.score))} ({_params(best.values.get('trainable_params'))})"
+                         if best else "",
+                         f"{_f(knee.values.get(run.score))} ({_params(knee.values.get('trainable_params'))})"
+                         if knee else "",
+                         knee_test or "not finalized", _minutes(run.wall_seconds)))
+            csv_rows.append({"section": name, "run": str(run.folder), "task": run.task, "model": run.model,
+                             "trials": len(run.trials), "complete": len(run.complete), "failed": len(run.failed),
+                             "front_points": len(run.front.trials), "hypervolume": run.front.hypervolume,
+                             f"best_validation_{run.score}": best.values.get(run.score) if best else None,
+                             "best_trial": best.number if best else None,
+                             "knee_trial": knee.number if knee else None,
+                             "knee_trainable_params": knee.values.get("trainable_params") if knee else None,
+                             f"knee_validation_{run.score}": knee.values.get(run.score) if knee else None,
+                             f"knee_test_{run.score}_mean": fin[knee.number].get(f"test_{run.score}_mean")
+                             if knee is not None and knee.number in fin else None,
+                             "wall_seconds": round(run.wall_seconds, 1)})
+        d.add(Heading("Summary across tasks", 2, "summary"),
+              Table(("task", "model", "trials complete/all", "front points", "hypervolume",
+                     f"best val {self.runs[0].score} (params)", f"knee val {self.runs[0].score} (params)",
+                     f"knee test {self.runs[0].score} (mean ± std)", "wall time"),
+                    tuple(rows), (False, False, True, True, True, True, True, True, True)))
+        self.csvs["summary"] = csv_rows
+
+    # ---- one run ----------------------------------------------------------------------------------------
+    def _section(self, run: RunData, name: str) -> None:
+        d = self.doc
+        d.add(Heading(f"{run.task}: {run.model} ({run.folder.name})", 2, name))
+        for note in run.notes:
+            d.add(Paragraph(note, note=True))
+        self._searched(run, name)
+        self._front(run, name)
+        self._hypervolume(run, name)
+        self._calibration(run, name)
+        self._placement(run, name)
+        self._finalized(run, name)
+        self._reproduce(run, name)
+
+    def _searched(self, run: RunData, name: str) -> None:
+        r, s = run.recipe, run.settings
+        data = r.get("data") or {}
+        fid, tr = r.get("fidelity") or {}, r.get("training") or {}
+        search = r.get("search") or {}
+        final = search.get("final_fidelity") or {}
+        states: dict[str, int] = {}
+        for t in run.trials:
+            states[t.state] = states.get(t.state, 0) + 1
+        rows = [
+            ("model", run.model), ("task", run.task),
+            ("data", f"{data.get('n_train')} train / {data.get('n_validation')} validation / "
+                     f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
+            ("space", f"{r.get('space')}"),
+            ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
+            ("objectives", ", ".join(o.name for o in run.objectives)),
+            ("budget", f"{s.get('budget')} trials, reference points included"),
+            ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "
+                                f"{fid.get('train_fraction', 1.0)}), max length {tr.get('max_length')} tokens"),
+            ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),
+            ("trials", ", ".join(f"{v} {k}" for k, v in sorted(states.items()))),
+            ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"),
+        ]
+        self.doc.add(Heading("What was searched", 3), Table(("", ""), tuple(rows)))
+        if run.space_rows:
+            self.doc.add(Table(("dimension", "type", "values", "active when"),
+                               tuple(tuple(row.values()) for row in run.space_rows),
+                               caption="the search space's dimensions"))
+        if run.failed:
+            self.doc.add(Paragraph(f"{len(run.failed)} trial(s) failed; their reasons:"),
+                         Table(("trial", "configuration", "reason"),
+                               tuple((t.number, describe(t.config, 90), (t.error or "")[:300]) for t in run.failed)))
+        else:
+            self.doc.add(Paragraph("No trial failed."))
+        self.csvs[f"{name}-trials"] = [_trial_row(run, t) for t in run.trials]
+
+    def _front(self, run: RunData, name: str) -> None:
+        d = self.doc
+        d.add(Heading("Pareto front: trainable parameters against accuracy", 3),
+              Figure(f"{name}-pareto", plots.pareto_plot(run),
+                     "[validation] Every completed trial, coloured by PEFT method; the front is the staircase, "
+                     "reference points have black-edged markers, the star is the knee."))
+        rows = []
+        knee = run.knee
+        for t in run.front.trials:
+            v = t.values
+            rows.append((t.number, t.origin, t.config.get("method"), _params(v.get("trainable_params")),
+                         _f(v.get(run.score)), _f(v.get("macro_f1")),
+                         "knee" if knee is not None and t.number == knee.number else "", describe(t.config, 90)))
+        d.add(Table(("trial", "origin", "method", "trainable params", f"val {run.score}", "val macro-F1", "",
+                     "configuration"), tuple(rows), (True, False, False, True, True, True, False, False),
+                    caption="the front, by trainable parameters (validation split)"))
+        self.csvs[f"{name}-front"] = [_trial_row(run, t) for t in run.front.trials]
+
+    def _hypervolume(self, run: RunData, name: str) -> None:
+        base = self.baselines.get(str(run.folder), [])
+        caption = ("[validation] Hypervolume dominated by the front (reference: accuracy 0 and the full model's "
+                   "parameters, on log10 parameters) after each trial.")
+        if base:
+            caption += " Dashed: " + ", ".join(f"`{b.folder}`" for b in base) + " on the same axes."
+        else:
+            caption += " No random-search run was given (`autopeft report RUN --random RUN2`)."
+        self.doc.add(Heading("Hypervolume against trials", 3),
+                     Figure(f"{name}-hypervolume", plots.hypervolume_plot(run, base), caption))
+
+    def _calibration(self, run: RunData, name: str) -> None:
+        d = self.doc
+        d.add(Heading("Calibration", 3))
+        panels = [("knee", run.knee)] if run.knee is not None else []
+        if run.best is not None and (run.knee is None or run.best.number != run.knee.number):
+            panels.append(("most accurate", run.best))
+        png = plots.reliability_plot([(t, p) for t, p in panels if p is not None])
+        if png is not None:
+            d.add(Figure(f"{name}-reliability", png,
+                         "[validation] Bars: accuracy per confidence bin (15 equal-width bins); hatched: the gap to "
+                         "the bin's mean confidence; dashed: perfect calibration."))
+        rows, csv_rows = [], []
+        for t in run.front.trials:
+            v = t.values
+            rows.append((t.number, _params(v.get("trainable_params")), _f(v.get("accuracy")),
+                         *[f"{_f(v.get(k))} → {_f(v.get(k + '_ts'))}" for k in CALIBRATION],
+                         _f(v.get("temperature"), 3)))
+            csv_rows.append({"trial": t.number, "trainable_params": v.get("trainable_params"),
+                             "accuracy": v.get("accuracy"), "temperature": v.get("temperature"),
+                             **{k: v.get(k) for k in CALIBRATION}, **{k + "_ts": v.get(k + "_ts")
+                                                                       for k in CALIBRATION}})
+        d.add(Table(("trial", "trainable params", "val accuracy", "ECE", "MCE", "Brier", "NLL", "temperature"),
+                    tuple(rows), (True, True, True, True, True, True, True, True),
+                    caption="every front point: before → after temperature scaling. Validation split; the "
+                            "temperature is fit on this same split, so the 'after' column is in-sample (the "
+                            "finalize table below has the out-of-sample test-split figures)"))
+        self.csvs[f"{name}-calibration"] = csv_rows
+
+    def _placement(self, run: RunData, name: str) -> None:
+        d = self.doc
+        d.add(Heading("What the front adapts", 3))
+        if run.placement is not None:
+            stacks = " and ".join(run.placement.stacks)
+            d.add(Figure(f"{name}-heatmap", plots.heatmap_plot(run.placement),
+                         f"Share of the {run.placement.configs} front configurations that adapt each module "
+                         f"(rows) of each {stacks} block (columns). Cells show the LoRA ranks used there (r8, or "
+                         "r2-16 for a range), or the share for methods without a rank (IA3, LN tuning, BitFit)."))
+        if run.importance is not None:
+            imp = run.importance
+            d.add(Figure(f"{name}-importance", plots.importance_plot(imp),
+                         f"Which dimensions the surrogate (extremely randomised trees) needs to predict validation "
+                         f"accuracy: the rise in held-out error when a dimension (or one block's rank) is shuffled, "
+                         f"as a share of the total; {imp.folds}-fold cross-validated R² = {imp.r2:.2f} over "
+                         f"{imp.observations} trials."))
+            self.csvs[f"{name}-importance"] = [{"dimension": n, "share": float(v)}
+                                               for n, v in zip(imp.names, imp.values, strict=True)]
+
+    def _finalized(self, run: RunData, name: str) -> None:
+        d = self.doc
+        d.add(Heading("Finalized points (test split)", 3))
+        if not run.finalized:
+            d.add(Paragraph(f"No point of this run was finalized, so there are no test-split figures. Re-train the "
+                            f"knee at the final fidelity over seeds with `autopeft finalize {run.folder} --pick knee`, "
+                            "then build the report again.", note=True))
+            return
+        rows = []
+        for r in run.finalized:
+            rows.append((r["trial"], r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
+                         _f(r.get("validation_accuracy_search")), _pm(r, "accuracy"), _pm(r, "macro_f1"),
+                         _pm(r, "ece"), _pm(r, "ece_ts"), _pm(r, "nll"), r["config"]))
+        d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
+                        "the test split; the temperature for 'ECE after scaling' is fit on the validation split. "
+                        "The [validation] column is the search's own figure at the search fidelity."),
+              Table(("trial", "origin", "trainable params", "seeds", "steps", "val accuracy (search)",
+                     "TEST accuracy", "TEST macro-F1", "TEST ECE", "TEST ECE after scaling", "TEST NLL",
+                     "configuration"), tuple(rows),
+                    (True, False, True, True, True, True, True, True, True, True, True, False)))
+        self.csvs[f"{name}-finalize"] = run.finalized
+
+    def _reproduce(self, run: RunData, name: str) -> None:
+        r, s = run.recipe, run.settings
+        task = (r.get("overrides") or {}).get("task")
+        cmd = [f"autopeft search {r.get('source')} --budget {s.get('budget')} --controller {s.get('controller')} "
+               f"--seed {s.get('seed')}{f' --task {task}' if task else ''} --out {run.folder}"]
+        for origin in sorted({f["trial"] for f in run.finalized}):
+            spec = "knee" if run.knee is not None and origin == run.knee.number else f"trial:{origin}"
+            cmd.append(f"autopeft finalize {run.folder} --pick {spec}")
+        cmd.append("# export any front point as a peft adapter (finalized weights are used when they exist)")
+        for t in run.front.trials:
+            cmd.append(f"autopeft export {run.folder} --pick trial:{t.number} --out adapters/{name}-trial-{t.number}")
+        self.doc.add(Heading("How to reproduce", 3), Code("\n".join(cmd)))
+
+
+def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:
+    v, res = t.values, t.result
+    on_front = {f.number for f in run.front.trials}
+    return {"trial": t.number, "state": t.state, "origin": t.origin, "method": t.config.get("method"),
+            "on_front": t.number in on_front, "trainable_params": v.get("trainable_params"),
+            **{k: v.get(k) for k in ("accuracy", "macro_f1", "ece", "mce", "brier", "nll", "temperature",
+                                     "ece_ts", "mce_ts", "brier_ts", "nll_ts")},
+            "train_seconds": res.train_seconds if res else None, "eval_seconds": res.eval_seconds if res else None,
+            "error": t.error, "config": json.dumps(t.config, sort_keys=True)}
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    fields: list[str] = []
+    for row in rows:
+        fields += [k for k in row if k not in fields]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,275 @@
+"""Everything a report shows about one run, read once from its journal (no training, no weights).
+
+A :class:`RunData` is built by :func:`load_run`; the plots and the page only read it. Pieces that need the
+model's shapes (the layer x module heatmap, the surrogate's importance) come from a weight-free skeleton and
+are left out, with the reason stated, when the model cannot be loaded here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autopeft.errors import AutopeftError, ReportError
+from autopeft.finalize import finalize_table
+from autopeft.journal import Journal, Trial
+from autopeft.pareto import Objective
+from autopeft.study import Front, front, hypervolume_curve, objectives_of
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a run's front adapts the model: per stack, a (role x block) matrix of how often and at which rank."""
+
+    stacks: dict[str, int]                    # stack -> number of blocks, e.g. {"encoder": 6}
+    roles: tuple[str, ...]                    # row labels (attn.q, attn.k, ..., ln)
+    share: dict[str, np.ndarray]              # stack -> (roles, blocks) fraction of front configs adapting it
+    rank_range: dict[str, np.ndarray]         # stack -> (roles, blocks, 2) lowest and highest rank there, else nan
+    configs: int                              # front configurations counted
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Held-out permutation importance of each space dimension (per block for per-layer ranks) for accuracy."""
+
+    names: tuple[str, ...]
+    values: np.ndarray                        # share of the total (>= 0, sums to 1 unless all are 0)
+    r2: float                                 # the surrogate's cross-validated R^2 (how far to trust the bars)
+    folds: int
+    observations: int
+
+
+@dataclass(frozen=True)
+class RunData:
+    folder: Path
+    name: str
+    recipe: dict[str, Any]
+    settings: dict[str, Any]
+    objectives: list[Objective]
+    score: str                                # the objective plotted against parameters (accuracy when searched)
+    trials: list[Trial]                       # search phase, every state
+    front: Front
+    hv_curve: list[tuple[int, float]]
+    finalized: list[dict[str, Any]]
+    wall_seconds: float
+    compute_seconds: float
+    space_rows: list[dict[str, str]]
+    notes: list[str] = field(default_factory=list)
+    placement: Placement | None = None
+    importance: Importance | None = None
+
+    @property
+    def complete(self) -> list[Trial]:
+        return [t for t in self.trials if t.state == "complete"]
+
+    @property
+    def failed(self) -> list[Trial]:
+        return [t for t in self.trials if t.state == "failed"]
+
+    @property
+    def knee(self) -> Trial | None:
+        return self.front.trials[self.front.knee] if self.front.knee is not None else None
+
+    @property
+    def best(self) -> Trial | None:
+        if not self.front.trials:
+            return None
+        return max(self.front.trials, key=lambda t: t.values.get(self.score, -math.inf))
+
+    @property
+    def task(self) -> str:
+        task = self.recipe.get("task")
+        return task if isinstance(task, str) else str((task or {}).get("name") or (task or {}).get("file"))
+
+    @property
+    def model(self) -> str:
+        return str(self.recipe.get("model"))
+
+
+def load_run(folder: Path, *, details: bool = True) -> RunData:
+    """Read a run folder; ``details`` adds the heatmap and importance (they load the model's shapes)."""
+    with Journal.open(folder, lock=False) as journal:
+        recipe, settings = journal.recipe, journal.meta("settings") or {}
+        objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])
+        trials = journal.trials()
+        if not trials:
+            raise ReportError(f"run {folder} has no trials yet; allowed: a run with at least one completed trial "
+                              f"(start one with `autopeft search`, continue one with `autopeft search --resume`)")
+        done = [t for t in trials if t.state == "complete"]
+        if not done:
+            reasons = sorted({(t.error or t.state).splitlines()[0][:120] for t in trials})
+            raise ReportError(f"run {folder} has no completed trial ({len(trials)} trials: "
+                              f"{'; '.join(reasons[:3])}); there is nothing to report")
+        f = front(journal, objectives)
+        curve = hypervolume_curve(journal, objectives)
+        finalized = finalize_table(journal)
+        started = journal.meta("started")
+    names = [o.name for o in objectives]
+    score = "accuracy" if "accuracy" in names else next(n for n in names if n != "trainable_params")
+    stamps = [t.finished for t in trials if t.finished]
+    begin = float(started) if started else min(t.created for t in trials)
+    wall = (max(stamps) - begin) if stamps else 0.0
+    compute = sum(t.finished - t.started for t in trials if t.finished and t.started)
+    data = RunData(folder=folder, name=str(recipe.get("name") or folder.name), recipe=recipe, settings=settings,
+                   objectives=objectives, score=score, trials=trials, front=f, hv_curve=curve,
+                   finalized=finalized, wall_seconds=wall, compute_seconds=compute,
+                   space_rows=[], notes=[])
+    space_rows, notes = _space_rows(recipe)
+    data.notes.extend(notes)
+    data.space_rows.extend(space_rows)
+    if not details:
+        return data
+    placement, importance, notes = _model_details(data)
+    data.notes.extend(notes)
+    return RunData(**{**data.__dict__, "placement": placement, "importance": importance})
+
+
+def check_comparable(runs: list[RunData]) -> None:
+    """Runs in one report must have optimised the same objectives (else their fronts mean different things)."""
+    first = [o.name for o in runs[0].objectives]
+    for run in runs[1:]:
+        names = [o.name for o in run.objectives]
+        if names != first:
+            raise ReportError(f"runs optimised different objectives: {runs[0].folder} {first} vs {run.folder} "
+                              f"{names}; allowed: runs over the same objectives in one report")
+
+
+def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    from autopeft.dimensions import show
+    from autopeft.space import load_space
+
+    path = recipe.get("space")
+    try:
+        spec = load_space(str(path))
+    except AutopeftError as exc:
+        return [], [f"the space file could not be read here, so its dimensions are not listed: {exc}"]
+    rows = []
+    for dim in spec.dimensions:
+        d: Any = dim
+        if hasattr(d, "choices"):
+            values = show(tuple(d.choices))
+            if getattr(d, "layers", ()):
+                values = f"one of [{values}] per block of {show(tuple(str(s) for s in d.layers))}"
+        elif hasattr(d, "low"):
+            values = f"{d.low:g} .. {d.high:g}{' (log scale)' if getattr(d, 'log', False) else ''}"
+        else:
+            values = show((getattr(d, "value", ""),))
+        rows.append({"dimension": dim.name, "type": dim.type, "values": values,
+                     "when": ", ".join(str(c) for c in dim.when) or "always"})
+    return rows, []
+
+
+def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, list[str]]:
+    """Heatmap and importance need the model's module graph (a skeleton on the meta device, no weights)."""
+    from autopeft.checks import check_space
+    from autopeft.model_graph import ModelGraph
+    from autopeft.models import skeleton
+    from autopeft.space import load_space
+
+    notes: list[str] = []
+    try:
+        classes = _n_classes(run)
+        graph = ModelGraph.from_model(skeleton(run.model, num_labels=classes))
+    except (AutopeftError, OSError) as exc:
+        return None, None, [f"the model's shapes could not be loaded here, so the layer x module heatmap and the "
+                            f"importance are left out: {exc}"]
+    placement = placement_of(run.front.trials, graph)
+    importance = None
+    try:
+        space = check_space(load_space(str(run.recipe.get("space"))), graph, run.model).space
+        importance = importance_of(run, space)
+        if importance is None:
+            notes.append("too few completed trials (< 12) to fit the importance surrogate")
+    except AutopeftError as exc:
+        notes.append(f"the surrogate's importance is left out: {exc}")
+    return placement, importance, notes
+
+
+def _n_classes(run: RunData) -> int | None:
+    from autopeft.tasks import get_task
+
+    task = run.recipe.get("task")
+    if isinstance(task, str):
+        try:
+            return int(get_task(task).n_classes or 2)
+        except (AutopeftError, TypeError):
+            return None
+    labels = (task or {}).get("labels")
+    return len(labels) if labels else None
+
+
+def placement_of(trials: list[Trial], graph: Any) -> Placement:
+    """How often each (role, block) is adapted by ``trials``' configurations, and the median rank there."""
+    from autopeft.methods import placements
+
+    info = {m.path: m for m in graph.modules()}
+    stacks = dict(graph.layout)
+    roles = tuple(r for r in graph.roles)
+    hits: dict[tuple[str, int, str], list[float]] = {}
+    counted = 0
+    for t in trials:
+        try:
+            placed = placements(t.config, graph)
+        except AutopeftError:
+            continue
+        counted += 1
+        seen: dict[tuple[str, int, str], float] = {}
+        for path, strength in placed.items():
+            m = info.get(path)
+            if m is not None:
+                key = (m.stack, m.block, m.role)
+                seen[key] = max(seen.get(key, 0.0), strength)
+        for key, strength in seen.items():
+            hits.setdefault(key, []).append(strength)
+    share, rank = {}, {}
+    for stack, n in stacks.items():
+        s = np.zeros((len(roles), n))
+        r = np.full((len(roles), n, 2), np.nan)
+        for (st, block, role), values in hits.items():
+            if st != stack or role not in roles:
+                continue
+            i = roles.index(role)
+            s[i, block] = len(values) / max(counted, 1)
+            ranked = [v for v in values if v > 1]
+            if ranked:
+                r[i, block] = (min(ranked), max(ranked))
+        share[stack], rank[stack] = s, r
+    return Placement(stacks, roles, share, rank, counted)
+
+
+def importance_of(run: RunData, space: Any, *, folds: int = 5, repeats: int = 5,
+                  seed: int = 0) -> Importance | None:
+    from autopeft.report.importance import permutation_importance
+
+    rows = [t for t in run.complete if run.score in t.values]
+    configs, y = [], []
+    for t in rows:
+        try:
+            configs.append(space.encode(t.config))
+        except AutopeftError:  # reference points outside the space (full fine-tuning) are not encodable
+            continue
+        y.append(t.values[run.score])
+    if len(y) < 12:
+        return None
+    groups = feature_groups(space)
+    names, values, r2 = permutation_importance(np.array(configs), np.array(y), groups, folds=folds,
+                                               repeats=repeats, seed=seed)
+    return Importance(tuple(names), values, r2, folds, len(y))
+
+
+def feature_groups(space: Any) -> dict[str, list[int]]:
+    """Columns per reported name: one per dimension, but one per block for an ordinal per-layer dimension."""
+    groups: dict[str, list[int]] = {}
+    names = space.feature_names
+    for dim in space.dimensions:
+        cols = list(range(*space.feature_slice(dim.name).indices(len(names))))
+        if dim.type == "per_layer" and len(cols) == len(getattr(dim, "blocks", ())):
+            for c in cols:
+                groups[names[c]] = [c]
+        else:
+            groups[dim.name] = cols
+    return groups
