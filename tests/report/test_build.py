@@ -1,0 +1,131 @@
+"""``autopeft report`` end to end on a real tiny run: files, sections, labels, escaping, bad input."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from autopeft.cli import main
+from autopeft.errors import ReportError
+from autopeft.report import write_report
+from autopeft.report.document import Document, Figure, Paragraph, Table
+
+HOSTILE = '<script>alert("x")</script> | *bold* [link](http://example.com)'
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "r"
+    write_report([tiny_run], out)
+    return out
+
+
+def test_files_and_sections(report: Path) -> None:
+    names = {p.name for p in report.iterdir()}
+    assert {"index.html", "report.md", "figures", "summary.csv"} <= names
+    assert {n.rsplit("-", 1)[-1] for n in names if n.endswith(".csv")} >= {
+        "summary.csv", "trials.csv", "front.csv", "calibration.csv", "finalize.csv", "importance.csv"}
+    figures = sorted(p.name.rsplit("-", 1)[-1] for p in (report / "figures").iterdir())
+    assert figures == ["heatmap.png", "hypervolume.png", "importance.png", "pareto.png", "reliability.png"]
+    page = (report / "index.html").read_text()
+    for heading in ("Summary across tasks", "What was searched", "Pareto front", "Hypervolume against trials",
+                    "Calibration", "What the front adapts", "Finalized points (test split)", "How to reproduce"):
+        assert heading in page
+    assert page.count("data:image/png;base64,") == 5
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "TEST accuracy" in page and "autopeft export" in page and "autopeft search" in page
+
+
+def test_markdown_has_the_same_content(report: Path) -> None:
+    md = (report / "report.md").read_text()
+    assert md.startswith("# autopeft report")
+    assert md.count("](figures/") == 5
+    for f in md.split("](figures/")[1:]:
+        assert (report / "figures" / f.split(")")[0]).is_file()
+    assert "**test split**" in md and "| TEST accuracy |" in md
+
+
+def test_csv_tables_match_the_journal(report: Path, tiny_run: Path) -> None:
+    from autopeft.journal import Journal
+
+    with open(next(report.glob("*-trials.csv"))) as fh:
+        rows = list(csv.DictReader(fh))
+    with Journal.open(tiny_run, lock=False) as journal:
+        trials = journal.trials()
+    assert [int(r["trial"]) for r in rows] == [t.number for t in trials]
+    for r, t in zip(rows, trials, strict=True):
+        if t.state == "complete":
+            assert float(r["accuracy"]) == pytest.approx(t.values["accuracy"])
+    with open(report / "summary.csv") as fh:
+        summary = list(csv.DictReader(fh))
+    assert len(summary) == 1 and int(summary[0]["trials"]) == len(trials)
+
+
+def test_unfinalized_run_says_so(unfinalized_run: Path, tmp_path: Path) -> None:
+    write_report([unfinalized_run], tmp_path / "r")
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "No point of this run was finalized" in page and "not finalized" in page
+    assert f"autopeft finalize {unfinalized_run} --pick knee" in page
+
+
+def test_failed_trials_listed_and_every_run_string_escaped(tiny_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("finalized", ".lock"))
+    with sqlite3.connect(copy / "study.db") as conn:
+        conn.execute("UPDATE trials SET state = 'failed', error = ? WHERE number = 3", (HOSTILE,))
+    write_report([copy], tmp_path / "r", title=HOSTILE)
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "1 trial(s) failed" in page
+    assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "\\<script\\>" in md and "\\| \\*bold\\*" in md and "\\[link\\]" in md
+
+
+def test_two_runs_side_by_side(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
+    write_report([tiny_run, unfinalized_run], tmp_path / "r")
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert page.count("<h3>What was searched</h3>") == 2
+    with open(tmp_path / "r" / "summary.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 2
+
+
+def test_random_run_drawn_and_mismatch_refused(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
+    out = write_report([tiny_run], tmp_path / "r", random_runs=[unfinalized_run])
+    assert "wrote" in out
+    assert str(unfinalized_run) in (tmp_path / "r" / "index.html").read_text()
+    from autopeft.journal import Journal
+
+    with Journal.open(unfinalized_run) as journal:
+        journal.set_meta("recipe", {**journal.recipe, "name": "other"})
+    with pytest.raises(ReportError, match="matches no reported run"):
+        write_report([tiny_run], tmp_path / "r2", random_runs=[unfinalized_run])
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["report", "{tmp}", "--out", "{tmp}/r"], "is not a run folder"),
+    (["report", "--out", "{tmp}/r"], "the following arguments are required: RUN"),
+])
+def test_cli_bad_input_is_one_line(args: list[str], expect: str, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [a.format(tmp=tmp_path) for a in args]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2 and expect in err and len(err.strip().splitlines()) == 1
+
+
+def test_document_escapes_everything_but_its_own_markup() -> None:
+    doc = Document(HOSTILE)
+    doc.add(Paragraph(f"[test] `{HOSTILE}` {HOSTILE}"), Table(("a|b",), ((HOSTILE,),)),
+            Figure("f", b"\x89PNG", HOSTILE))
+    page = doc.html()
+    assert "<script>" not in page and page.count("&lt;script&gt;") == 6  # title, h1, paragraph x2, cell, caption
+    assert '<span class="label test">test split</span>' in page
+    md = doc.markdown()
+    assert "| a\\|b |" in md and md.count("\\<script\\>") == 4  # the code span keeps its text verbatim
