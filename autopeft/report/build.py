@@ -57,7 +57,7 @@ class ReportBuilder:
         seen: dict[str, int] = {}
         out = []
         for run in self.runs:
-            base = slug(f"{run.task}-{run.folder.name}")
+            base = slug(run.folder.name)
             seen[base] = seen.get(base, 0) + 1
             out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
         return out
@@ -71,8 +71,8 @@ class ReportBuilder:
     # ---- the summary across runs ---------------------------------------------------------------------
     def _summary(self) -> None:
         d = self.doc
-        d.add(Paragraph(f"{len(self.runs)} run(s). Every number in the search is on the [validation] split; only "
-                        "the finalize tables are on the [test] split, which the search never saw. Trainable "
+        d.add(Paragraph(f"{len(self.runs)} run(s). Every number from the search is on the [validation]; only "
+                        "the finalize tables are on the [test], which the search never saw. Trainable "
                         "parameters are counted from the model (classification head included)."))
         rows, csv_rows = [], []
         for run, name in zip(self.runs, self.slugs, strict=True):
@@ -131,7 +131,7 @@ class ReportBuilder:
             ("model", run.model), ("task", run.task),
             ("data", f"{data.get('n_train')} train / {data.get('n_validation')} validation / "
                      f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
-            ("space", f"{r.get('space')}"),
+            ("space", _shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
             ("objectives", ", ".join(o.name for o in run.objectives)),
             ("budget", f"{s.get('budget')} trials, reference points included"),
@@ -141,7 +141,7 @@ class ReportBuilder:
             ("trials", ", ".join(f"{v} {k}" for k, v in sorted(states.items()))),
             ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"),
         ]
-        self.doc.add(Heading("What was searched", 3), Table(("", ""), tuple(rows)))
+        self.doc.add(Heading("What was searched", 3), Table(("setting", "value"), tuple(rows)))
         if run.space_rows:
             self.doc.add(Table(("dimension", "type", "values", "active when"),
                                tuple(tuple(row.values()) for row in run.space_rows),
@@ -240,7 +240,9 @@ class ReportBuilder:
             return
         rows = []
         for r in run.finalized:
-            rows.append((r["trial"], r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
+            mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
+            mark = mark or (" (most accurate)" if run.best is not None and r["trial"] == run.best.number else "")
+            rows.append((f"{r['trial']}{mark}", r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
                          _f(r.get("validation_accuracy_search")), _pm(r, "accuracy"), _pm(r, "macro_f1"),
                          _pm(r, "ece"), _pm(r, "ece_ts"), _pm(r, "nll"), r["config"]))
         d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
@@ -264,6 +266,15 @@ class ReportBuilder:
         for t in run.front.trials:
             cmd.append(f"autopeft export {run.folder} --pick trial:{t.number} --out adapters/{name}-trial-{t.number}")
         self.doc.add(Heading("How to reproduce", 3), Code("\n".join(cmd)))
+
+
+def _shown_path(path: str) -> str:
+    """A path as a reader can use it: relative to the working folder when inside it, normalised."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
 
 
 def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:

@@ -119,7 +119,7 @@ class Document:
                 out += ["| " + " | ".join(_cell_md(c) for c in row) + " |" for row in b.rows]
                 out.append("")
             elif isinstance(b, Figure):
-                out += [f"![{_md(b.name)}]({figures_dir}/{b.name}.png)", "", f"*{_md_inline(b.caption)}*", ""]
+                out += [f"![{_md(b.name)}]({figures_dir}/{b.name}.png)", "", _md_inline(b.caption), ""]
             else:
                 out += ["```", b.text, "```", ""]
         return "\n".join(out).rstrip() + "\n"

@@ -90,8 +90,10 @@ def pareto_plot(run: RunData) -> bytes:
     if knee is not None:
         x, y = knee.values["trainable_params"], knee.values[run.score]
         ax.scatter([x], [y], marker="*", s=220, color="#D55E00", edgecolor="black", lw=0.8, zorder=6)
-        ax.annotate(f"knee: trial {knee.number}\n{_count(x)} params, {y:.3f}", (x, y), xytext=(14, -30),
-                    textcoords="offset points", fontsize=8.5, arrowprops={"arrowstyle": "-", "color": "#444"},
+        # the label sits in the lower right (the dominated corner, where points are fewest), an arrow to the star
+        ax.annotate(f"knee: trial {knee.number}\n{_count(x)} params, {y:.3f}", (x, y), xytext=(0.97, 0.05),
+                    textcoords="axes fraction", ha="right", va="bottom", fontsize=8.5,
+                    arrowprops={"arrowstyle": "->", "color": "#444", "lw": 0.8, "shrinkB": 8},
                     bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#bbbbbb"}, zorder=7)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_count))
@@ -140,7 +142,8 @@ def reliability_plot(panels: Sequence[tuple[str, Trial]]) -> bytes | None:
         ax.scatter(centers[filled], conf[filled], marker="_", s=160, lw=2.2, color="#D55E00", zorder=4,
                    label="mean confidence in bin")
         for c, frac in zip(centers[filled], counts[filled] / counts.sum(), strict=True):
-            ax.text(c, 0.015, f"{frac:.0%}", ha="center", va="bottom", fontsize=6, color="white", rotation=90)
+            ax.text(c, 0.015, f"{frac:.0%}" if frac >= 0.005 else "<1%", ha="center", va="bottom", fontsize=6,
+                    color="white", rotation=90)
         ax.plot([0, 1], [0, 1], color="black", lw=1, ls="--", label="perfect calibration")
         m = t.values
         ax.set_title(f"{title}: trial {t.number}\nECE {m.get('ece', math.nan):.3f}, "
@@ -150,7 +153,8 @@ def reliability_plot(panels: Sequence[tuple[str, Trial]]) -> bytes | None:
         ax.set_xlabel("confidence (max probability)")
         ax.set_ylabel("accuracy")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.08))
     fig.suptitle("reliability, validation split, before temperature scaling (white: share of examples per bin)",
                  fontsize=9, y=1.02)
     return _png(fig)
