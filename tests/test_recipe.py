@@ -32,7 +32,7 @@ def test_with_task_renames_and_checks_the_task() -> None:
     other = with_task(default, "bbc-news")
     assert other.task == "bbc-news" and other.name == "default-bbc-news" and other.space == default.space
     assert with_task(default, "tweets-sentiment") is default
-    with pytest.raises(TaskError, match="unknown task 'nope'; allowed: .*bbc-news"):
+    with pytest.raises(TaskError, match=r"unknown task 'nope'; allowed: .*bbc-news"):
         with_task(default, "nope")
 
 

@@ -95,7 +95,7 @@ def test_all_failed_run(tiny_run: Path, tmp_path: Path) -> None:
     shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("finalized", ".lock"))
     with sqlite3.connect(copy / "study.db") as conn:
         conn.execute("UPDATE trials SET state = 'failed', error = 'out of memory: CUDA ran out' ")
-    with pytest.raises(ReportError, match="no completed trial .*out of memory"):
+    with pytest.raises(ReportError, match=r"no completed trial .*out of memory"):
         load_run(copy)
 
 

@@ -1,0 +1,110 @@
+"""benchmarks/peftbench/build.py on a tiny BERT: a table that loads, and a build that resumes after a crash."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from autopeft.bench.table import load_table
+from autopeft.journal import Journal
+from tests.bench import synthetic
+
+BUILD = Path(__file__).resolve().parents[2] / "benchmarks" / "peftbench" / "build.py"
+
+
+def build_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("peftbench_build", BUILD)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_recipe(folder: Path, model: Path, data: Path) -> Path:
+    path = folder / "recipe.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: tiny-bench
+        model: {model}
+        task: {{file: {data}, text_fields: [text], label_field: label}}
+        space: {synthetic.SPACE_FILE}
+        data: {{seed: 0, n_validation: 16, n_test: 16}}
+        fidelity: {{steps: 2}}
+        training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, curve_fractions: [1.0]}}
+        search: {{references: false}}
+        """))
+    return path
+
+
+class Crash(Exception):
+    """Stands in for kill -9 in the middle of a trial."""
+
+
+def test_a_tiny_build_writes_a_table_and_resumes_after_a_crash(tmp_path: Path, tiny_bert_dir: Path,
+                                                               sentiment_csv: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from autopeft.runner.worker import Worker
+
+    build = build_module()
+    run, table = tmp_path / "run", tmp_path / "out" / "tiny.csv"
+    args = ["--recipe", str(tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv)), "--out", str(run), "--table",
+            str(table), "--limit", "4", "--low-steps", "2", "--high-steps", "3", "--high-count", "2", "--seeds", "2"]
+    real_run = Worker.run
+    calls: list[Any] = []
+    crash_at = [5]  # the fifth trial of the first run is left 'running' in the journal
+
+    def crashing(self: Worker, config: Any, fidelity: Any, seed: int = 0, **kw: Any) -> Any:
+        calls.append((config, fidelity.steps, seed))
+        if len(calls) == crash_at[0]:
+            raise Crash
+        return real_run(self, config, fidelity, seed, **kw)
+
+    monkeypatch.setattr(Worker, "run", crashing)
+    with pytest.raises(Crash):
+        build.main(args)
+    with Journal.open(run, lock=False) as journal:
+        assert journal.counts()["complete"] + journal.counts()["failed"] == 4
+        assert journal.counts()["running"] == 1
+    calls.clear()
+    crash_at[0] = 0
+    assert build.main(args) == 0
+    assert len(calls) == 4 * 2 - 4 + 2 * 2  # the crashed trial and the rest, never the four finished ones
+    with Journal.open(run, lock=False) as journal:
+        trials = journal.trials()
+        assert len(trials) == 12 and {t.state for t in trials} <= {"complete", "failed"}
+        assert max(t.attempts for t in trials) == 2  # the crashed one ran twice
+        subset = journal.meta("peftbench_high_subset")
+    loaded = load_table(table)
+    assert loaded.fidelities == (2, 3)
+    assert sum(len(e.rows) for e in loaded.entries.values()) == 12
+    assert {e.key for (_, f), e in loaded.entries.items() if f == 3} == {
+        e.key for (_, f), e in loaded.entries.items() if f == 3 and e.config in subset}
+    assert loaded.meta.layout == {"encoder": 3}
+    assert table.with_suffix(".md").read_text().startswith("# PEFT-Bench table `tiny.csv`")
+    calls.clear()
+    assert build.main(args) == 0 and calls == []  # a finished build trains nothing more
+    other = [*args[:-2], "--seeds", "3"]
+    assert build.main(other) == 2  # other settings on the same journal: refused, one line
+
+
+def test_choose_subset_takes_the_front_then_strata() -> None:
+    build = build_module()
+    low = [({"method": "head_only", "i": 0}, 0.60, 1_000.0), ({"method": "lora", "i": 1}, 0.70, 10_000.0),
+           ({"method": "lora", "i": 2}, 0.65, 20_000.0), ({"method": "lora", "i": 3}, 0.72, 50_000.0),
+           ({"method": "ia3", "i": 4}, 0.62, 15_000.0), ({"method": "lora", "i": 5}, 0.50, 40_000.0)]
+    picked = build.choose_subset(low, 4, seed=0)
+    assert [c["i"] for c in picked[:3]] == [0, 1, 3]  # the front, in table order
+    assert len(picked) == 4 and len({c["i"] for c in picked}) == 4
+    assert build.choose_subset(low, 4, seed=0) == picked
+    assert len(build.choose_subset(low, 99, seed=0)) == len(low)
+
+
+def test_spread_covers_the_space_evenly() -> None:
+    build = build_module()
+    members = [{"i": i} for i in range(10)]
+    assert [m["i"] for m in build.spread(members, 4)] == [0, 3, 6, 9]
+    assert build.spread(members, None) == members and build.spread(members, 50) == members

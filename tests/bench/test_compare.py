@@ -1,0 +1,137 @@
+"""Summaries over seeds against hand-computed numbers, the comparison, and ``autopeft bench``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autopeft.bench.compare import MULTI, SINGLE, Summary, compare, strategy_names
+from autopeft.bench.table import Table, objectives_from
+from autopeft.cli import main
+from autopeft.errors import ConfigError
+
+OBJECTIVES = objectives_from(["accuracy", "trainable_params"])
+
+
+def hand_summary() -> Summary:
+    """Three seeds, budget 4: ratios chosen so that every statistic is easy to compute by hand."""
+    ratios = np.array([[0.50, 0.90, 0.95, 1.00],
+                       [0.60, 0.70, 0.80, 0.96],
+                       [0.40, 0.80, 0.90, 0.94]])
+    return Summary("x", SINGLE, (0, 1, 2), ratios)
+
+
+def test_mean_standard_error_and_median_by_hand() -> None:
+    s = hand_summary()
+    mean, se, median = s.at(2)  # type: ignore[misc]
+    assert mean == pytest.approx(0.8)
+    assert se == pytest.approx(0.1 / math.sqrt(3))  # sample sd of (0.9, 0.7, 0.8) is 0.1
+    assert median == pytest.approx(0.8)
+    assert s.at(0) is None and s.at(5) is None
+    assert s.at(4) == pytest.approx((2.9 / 3, np.std([1.0, 0.96, 0.94], ddof=1) / math.sqrt(3), 0.96))
+
+
+def test_trials_to_95_percent_by_hand() -> None:
+    median, reached, per_seed = hand_summary().to_target(0.95)
+    assert per_seed == [3, 4, None]       # seed 0 reaches 0.95 at trial 3, seed 1 at 4, seed 2 never
+    assert (median, reached) == (4.0, 2)  # median of (3, 4, never)
+    median, reached, per_seed = hand_summary().to_target(0.99)
+    assert per_seed == [4, None, None] and median is None and reached == 1
+
+
+def test_summary_json_has_the_checkpoints_it_reached() -> None:
+    data = hand_summary().to_dict()
+    assert data["at"] == {}  # a budget of 4 reaches none of 25 / 50 / 100
+    assert data["to_target"] == {"target": 0.95, "median": 4.0, "reached": 2, "per_seed": [3, 4, None]}
+    with pytest.raises(ValueError, match="one row per seed"):
+        Summary("x", SINGLE, (0, 1), np.zeros((3, 4)))
+
+
+def test_a_comparison_on_the_same_seeds(table: Table) -> None:
+    result = compare(table, ["random", "evolution", "mf:random", "high:random"], budget=26, seeds=3,
+                     seed_start=5, objectives=OBJECTIVES, budgets={"random": 30})
+    assert [s.strategy for s in result.summaries] == ["random", "evolution", "mf:random", "high:random"]
+    assert [s.study for s in result.summaries] == [SINGLE, SINGLE, MULTI, MULTI]
+    assert all(s.seeds == (5, 6, 7) for s in result.summaries)
+    assert result.summary("random").budget == 30 and result.summary("evolution").budget == 26
+    assert result.summary("random").at(25) is not None and result.summary("random").at(50) is None
+    text = result.text()
+    assert "single fidelity at 30 steps: 170 configurations (+2 that do not build)" in text
+    assert "multi-fidelity: target 60 steps on the 50 configurations" in text
+    assert "Spearman rho of accuracy, 30 vs 60 steps" in text
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["single"]["configurations"] == 170 and data["multi_fidelity"]["paired"] == 50
+    assert len(data["strategies"][0]["mean"]) == 30
+
+
+def test_unknown_strategies_and_bad_seed_counts_are_config_errors(table: Table) -> None:
+    with pytest.raises(ConfigError, match="unknown strategy 'annealing'; allowed: bo, bo:forest"):
+        compare(table, ["annealing"], budget=5, seeds=1, objectives=OBJECTIVES)
+    with pytest.raises(ConfigError, match="unknown controller 'nope'"):
+        compare(table, ["mf:nope"], budget=5, seeds=1, objectives=OBJECTIVES)
+    with pytest.raises(ConfigError, match="--seeds must be an integer >= 1"):
+        compare(table, ["random"], budget=5, seeds=0, objectives=OBJECTIVES)
+    assert "mf:bo:forest" in strategy_names()
+
+
+# ---- the command line ------------------------------------------------------------------------------------------
+def test_cli_prints_the_table_and_writes_json(synthetic_csv: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    code = main(["bench", "--table", str(synthetic_csv), "--controller", "random,evolution", "--controller",
+                 "mf:random", "--budget", "25", "--seeds", "2", "--seed-start", "1", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "random" in text and "evolution" in text and "mf:random" in text and f"wrote {out}" in text
+    assert [s["seeds"] for s in json.loads(out.read_text())["strategies"]] == [[1, 2]] * 3
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--budget", "500"], "budget 500 is larger than the table"),
+    (["--controller", "simulated_annealing"], "unknown strategy 'simulated_annealing'"),
+    (["--objectives", "accuracy,ece"], "must be distinct and include trainable_params"),
+    (["--seeds", "0"], "--seeds must be an integer >= 1"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(synthetic_csv: Path, capsys: pytest.CaptureFixture[str],
+                                              args: list[str], message: str) -> None:
+    assert main(["bench", "--table", str(synthetic_csv), "--seeds", "1", "--budget", "5", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("autopeft: error: ") and message in err
+
+
+def test_cli_table_problems_are_one_line(tmp_path: Path, synthetic_csv: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--table", str(tmp_path / "missing.csv")]) == 2
+    assert "no such table" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("method,seed\nlora,0\n")
+    (tmp_path / "bad.json").write_text((synthetic_csv.with_suffix(".json")).read_text())
+    assert main(["bench", "--table", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the columns do not match space 'peftbench-minilm': missing columns" in err
+
+
+# ---- layering and docstrings -----------------------------------------------------------------------------------
+def test_bench_imports_no_torch() -> None:
+    """DESIGN.md: the replay is pure numpy / scikit-learn, so a comparison takes seconds, not a torch import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, autopeft.bench.compare, autopeft.bench.cli, autopeft.bench.multifidelity; "
+            "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", ["autopeft.bench.replay", "autopeft.bench.multifidelity"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,0 +1,181 @@
+"""Reading, checking and answering from a PEFT-Bench table (a synthetic one over the real space file)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autopeft.bench.table import (
+    Table,
+    TableError,
+    dimension_columns,
+    load_table,
+    objectives_from,
+    reference_point,
+    sidecar_path,
+)
+from autopeft.controllers import config_key
+from autopeft.errors import ConfigError
+from autopeft.pareto import get_objective
+from tests.bench import synthetic
+
+OBJECTIVES = objectives_from(["accuracy", "trainable_params"])
+
+
+def rewrite(src: Path, dst_folder: Path, edit: object) -> Path:
+    """A copy of the table whose CSV rows (header included, as lists) went through ``edit``."""
+    dst = dst_folder / src.name
+    shutil.copy(sidecar_path(src), sidecar_path(dst))
+    with src.open(newline="") as f:
+        rows = list(csv.reader(f))
+    rows = edit(rows)  # type: ignore[operator]
+    with dst.open("w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return dst
+
+
+def test_the_space_file_is_finite_and_in_range() -> None:
+    space = synthetic.space()
+    members = list(space.enumerate())
+    assert space.cardinality() == len(members) == 172
+    assert 150 <= len(members) <= 300
+    assert {c["method"] for c in members} == {"lora", "ia3", "ln_tuning", "head_only"}
+    assert len({config_key(c) for c in members}) == len(members)
+
+
+def test_a_written_table_reads_back(table: Table) -> None:
+    assert table.fidelities == (30, 60)
+    assert table.main_fidelity == 30
+    assert len(table.configs(30)) == 170 and len(table.unbuildable(30)) == 2
+    every = table.entries[(config_key(table.configs(30)[5]), 30)]
+    assert [r.seed for r in every.rows] == [0, 1]
+    config = {"method": "head_only", "head_only.learning_rate": 0.04}
+    assert table.trainable_params(config) == synthetic.HEAD
+    assert table.total_params == synthetic.TOTAL
+    row = table.entry(config, 30).rows[1]
+    assert row.ok and math.isclose(row.metrics["accuracy"], synthetic.accuracy(config) + 0.008 * synthetic._unit(
+        config_key(table.space.validate(config)), 30, 1))
+    assert set(row.metrics) >= {"accuracy", "macro_f1", "ece", "mce", "brier", "nll", "ece_ts"}
+
+
+def test_columns_are_the_dimensions_with_one_per_block() -> None:
+    columns = dimension_columns(synthetic.space())
+    assert columns[:5] == ["method", "lora.ranks[encoder.2]", "lora.ranks[encoder.3]", "lora.ranks[encoder.4]",
+                           "lora.ranks[encoder.5]"]
+    assert "head_only.learning_rate" in columns
+
+
+def test_missing_and_extra_columns_are_named(synthetic_csv: Path, tmp_path: Path) -> None:
+    def drop(rows: list[list[str]]) -> list[list[str]]:
+        i = rows[0].index("lora.ranks[encoder.3]")
+        return [r[:i] + r[i + 1:] for r in rows]
+
+    with pytest.raises(TableError, match=r"missing columns lora\.ranks\[encoder\.3\]"):
+        load_table(rewrite(synthetic_csv, tmp_path, drop))
+
+    def add(rows: list[list[str]]) -> list[list[str]]:
+        return [[*rows[0], "lora.dropout"]] + [[*r, ""] for r in rows[1:]]
+
+    with pytest.raises(TableError, match=r"extra columns lora\.dropout \(not dimensions of the space\)"):
+        load_table(rewrite(synthetic_csv, tmp_path, add))
+
+
+def test_a_bad_cell_names_row_column_and_choices(synthetic_csv: Path, tmp_path: Path) -> None:
+    def bad(rows: list[list[str]]) -> list[list[str]]:
+        i = rows[0].index("lora.ranks[encoder.4]")
+        rows[5][i] = "7"
+        return rows
+
+    with pytest.raises(TableError, match=r"row 6: column 'lora\.ranks\[encoder\.4\]': '7' is not one of the "
+                                         r"choices of 'lora\.ranks'; allowed: 0, 4, 16"):
+        load_table(rewrite(synthetic_csv, tmp_path, bad))
+
+
+def test_duplicate_rows_and_bad_states_are_errors(synthetic_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(TableError, match="a second row for configuration"):
+        load_table(rewrite(synthetic_csv, tmp_path, lambda rows: [*rows, rows[-1]]))
+
+    def state(rows: list[list[str]]) -> list[list[str]]:
+        rows[3][rows[0].index("state")] = "done"
+        return rows
+
+    with pytest.raises(TableError, match="row 4: column 'state': 'done' is not allowed; allowed: complete, failed"):
+        load_table(rewrite(synthetic_csv, tmp_path, state))
+
+
+def test_a_missing_sidecar_or_file_is_a_table_error(synthetic_csv: Path, tmp_path: Path) -> None:
+    lone = tmp_path / "lone.csv"
+    shutil.copy(synthetic_csv, lone)
+    with pytest.raises(TableError, match="sidecar"):
+        load_table(lone)
+    with pytest.raises(TableError, match="no such table"):
+        load_table(tmp_path / "nope.csv")
+    side = json.loads(sidecar_path(synthetic_csv).read_text())
+    side["layout"] = {"encoder": 0}
+    sidecar_path(lone).write_text(json.dumps(side))
+    with pytest.raises(TableError, match="layout"):
+        load_table(lone)
+
+
+def test_a_configuration_the_table_lacks_is_named(synthetic_csv: Path, tmp_path: Path) -> None:
+    def without_first_ia3(rows: list[list[str]]) -> list[list[str]]:
+        return [rows[0]] + [r for r in rows[1:] if not (r[0] == "ia3" and r[rows[0].index("ia3.learning_rate")]
+                                                        == "0.01" and r[rows[0].index("ia3.modules")] ==
+                                                        "attn.k+attn.v+ffn.out")]
+
+    table = load_table(rewrite(synthetic_csv, tmp_path, without_first_ia3))
+    config = {"method": "ia3", "ia3.modules": "attn.k+attn.v+ffn.out", "ia3.learning_rate": 0.01}
+    key = config_key(config)
+    with pytest.raises(TableError, match=f"has no row for configuration {key.replace('+', '[+]')} at 30 steps"):
+        table.entry(config, 30)
+    with pytest.raises(TableError, match="no row for configuration"):
+        table.trainable_params(config)
+    with pytest.raises(TableError, match="not a member of space"):
+        table.entry({"method": "ia3", "ia3.modules": "nope", "ia3.learning_rate": 0.01}, 30)
+
+
+def test_an_unbuildable_member_is_a_config_error_for_controllers(table: Table) -> None:
+    (config, *_) = table.unbuildable(30)
+    with pytest.raises(ConfigError, match=r"does not build: ConfigError: option 'lora\.ranks': every rank is 0"):
+        table.trainable_params(config)
+
+
+def test_front_and_hypervolume_against_brute_force(table: Table) -> None:
+    front, values, hv = table.front(30, OBJECTIVES)
+    # brute force: every member's seed means, dominance by pairwise comparison, area by a sweep in raw units
+    members = table.configs(30)
+    points = [(float(np.mean([r.metrics["accuracy"] for r in table.entry(c, 30).rows])),
+               math.log10(table.trainable_params(c))) for c in members]
+    non_dominated = [p for p in points if not any(q[0] >= p[0] and q[1] <= p[1] and q != p for q in points)]
+    assert sorted(non_dominated, key=lambda p: p[1]) == pytest.approx(
+        [(v[0], math.log10(v[1])) for v in values])
+    top = math.log10(synthetic.TOTAL)
+    area, best = 0.0, 0.0
+    for acc, logp in sorted(non_dominated, key=lambda p: p[1]):
+        if acc > best:  # a sweep over increasing parameters: each new best accuracy adds a strip to the right
+            area += (acc - best) * (top - logp)
+            best = acc
+    assert hv == pytest.approx(area, rel=1e-12)
+    assert len(front) == len(non_dominated)
+
+
+@pytest.mark.parametrize("names", [["accuracy", "trainable_params"], ["trainable_params", "accuracy", "ece"],
+                                   ["macro_f1", "trainable_params", "nll", "brier"]])
+def test_reference_point_is_the_study_convention(names: list[str]) -> None:
+    from autopeft.study import reference_point as study_reference  # imports torch: the only test here that does
+
+    objectives = [get_objective(n) for n in names]
+    assert reference_point(objectives, 1e6).tolist() == study_reference(objectives, 1e6).tolist()
+
+
+def test_objectives_must_include_parameters() -> None:
+    with pytest.raises(ConfigError, match="include trainable_params"):
+        objectives_from(["accuracy", "ece"])
+    with pytest.raises(ConfigError, match="unknown objective 'speed'"):
+        objectives_from(["speed", "trainable_params"])
