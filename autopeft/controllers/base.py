@@ -165,6 +165,7 @@ class Controller(ABC):
         self._columns = [(dim, space.feature_slice(dim.name)) for dim in space.dimensions if dim.feature_names()]
         self._known_cache: dict[str, tuple[float, ...]] = {}
         self._unbuildable: set[str] = set()  # keys whose known objectives raised ConfigError
+        self._listed: list[tuple[str, dict[str, Any]]] | None = None
 
     # ---- the public call ----------------------------------------------------------------------------------
     def propose(self, history: Sequence[Observation], n: int = 1,
@@ -246,13 +247,18 @@ class Controller(ABC):
 
         Random draws first (``DRAWS_PER_PROPOSAL`` per wanted configuration); if they fall short and the space
         is finite and small, the untried feasible members are listed and drawn from, so a nearly exhausted
-        space still yields its last members. With ``claim`` their keys go into ``state.taken`` (they are
-        proposals); without, they are only candidates. With ``required``, finding none is a
-        :class:`ConfigError` saying why.
+        space still yields its last members. When ``k`` is at least the number of untried members of such a
+        space (a candidate pool larger than the space), the draws are skipped: they could only end in that
+        listing, with the same members, after ``DRAWS_PER_PROPOSAL * k`` wasted samples. With ``claim`` their
+        keys go into ``state.taken`` (they are proposals); without, they are only candidates. With
+        ``required``, finding none is a :class:`ConfigError` saying why.
         """
         taken = state.taken if claim else set(state.taken)
         out: list[dict[str, Any]] = []
+        members = self._members()
         draws = DRAWS_PER_PROPOSAL * k + 100
+        if members is not None and k >= sum(1 for key, _ in members if key not in taken):
+            draws = 0
         for _ in range(draws):
             if len(out) >= k:
                 return out
@@ -261,13 +267,13 @@ class Controller(ABC):
             if key not in taken and self.feasible(config):
                 taken.add(key)
                 out.append(config)
-        if len(out) < k and self.cardinality <= ENUMERATE_LIMIT:
-            rest = [c for c in self.space.enumerate() if config_key(c) not in taken]
+        if len(out) < k and members is not None:
+            rest = [c for key, c in members if key not in taken]
             untried = len(rest)
             rest = [c for c in rest if self.feasible(c)]
             for i in state.rng.permutation(len(rest))[: k - len(out)]:
                 taken.add(config_key(rest[int(i)]))
-                out.append(rest[int(i)])
+                out.append(_copy(rest[int(i)]))
             if not out and required:
                 if untried == 0:
                     raise ConfigError(f"space exhausted: all {int(self.cardinality)} configurations were tried")
@@ -278,6 +284,14 @@ class Controller(ABC):
                               f"{self.space.spec.name!r} (untried and satisfying the constraints); "
                               f"loosen the constraints or enlarge the space")
         return out
+
+    def _members(self) -> list[tuple[str, dict[str, Any]]] | None:
+        """Every member with its key, listed once (``None`` for an infinite or a too large space)."""
+        if self.cardinality > ENUMERATE_LIMIT:
+            return None
+        if self._listed is None:
+            self._listed = [(config_key(c), c) for c in self.space.enumerate()]
+        return self._listed
 
     def encode(self, configs: Sequence[Mapping[str, Any]]) -> FloatArray:
         """:meth:`Space.encode_many` for configurations already known to be members, without re-validating.
@@ -335,6 +349,11 @@ class Controller(ABC):
     @property
     def _known_names(self) -> list[str]:
         return [o.name for o in self.objectives if o.name in self.known]
+
+
+def _copy(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a listed member that a caller may change without changing the list (per-layer dicts too)."""
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in config.items()}
 
 
 # ---- registry ------------------------------------------------------------------------------------------------

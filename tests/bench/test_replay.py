@@ -33,6 +33,8 @@ def test_a_replay_is_a_function_of_its_seed(table: Table, name: str) -> None:
     assert [config_key(x) for x in a.configs] == [config_key(x) for x in b.configs]
     assert a.ratio.tolist() == b.ratio.tolist()
     assert [config_key(x) for x in a.configs] != [config_key(x) for x in c.configs]
+    unbuildable = {config_key(x) for x in table.unbuildable(30)}  # known objective raises ConfigError: infeasible
+    assert not unbuildable & {config_key(x) for x in a.configs + c.configs}
 
 
 def test_random_search_climbs_to_exactly_the_exhaustive_hypervolume(table: Table) -> None:

@@ -1,0 +1,358 @@
+"""Build a PEFT-Bench table: every member of a finite space trained at a low fidelity over training seeds,
+and a subset (the low-fidelity front plus a stratified sample) at a higher fidelity with the same seeds.
+
+    python benchmarks/peftbench/build.py                      # the MiniLM table (about 90 min on 2 CPU cores)
+    python benchmarks/peftbench/build.py --dry-run            # the plan and the compute estimate, no training
+    python benchmarks/peftbench/build.py --limit 3 --low-steps 2 --high-steps 4 --high-count 1 \\
+        --out runs/peftbench-try --table /tmp/peftbench-try.csv # a smoke test in seconds
+    python benchmarks/peftbench/build.py --write-only         # rewrite the CSV from the journal as it stands
+
+Every evaluation is a trial in the journal of ``--out`` (``runs/peftbench-minilm-tweets``), recorded as a
+search records its trials, so the build is resumable: kill it at any moment (``kill -9`` included) and run
+the same command again; finished evaluations are kept and the interrupted one runs again. The high-fidelity
+subset is chosen once, when every low-fidelity evaluation is done, and stored in the journal.
+
+Writes ``--table`` (CSV, one row per configuration x fidelity x seed, see :mod:`autopeft.bench.table`), its
+sidecar JSON (the space text, the layout, how it was made) and a Markdown summary beside them (counts,
+compute, machine, the low-fidelity front, Spearman's rho between the fidelities).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+ORIGIN_LOW, ORIGIN_HIGH = "peftbench:low", "peftbench:high"
+SETTINGS_KEY, SUBSET_KEY = "peftbench", "peftbench_high_subset"
+#: Measured on this stack (2 CPU cores, MiniLM-L6, batch 16, max_length 64): seconds per training step, seconds
+#: to score 500 validation examples, seconds to copy the model and build the adapter (for --dry-run estimates).
+STEP_SECONDS = {"lora": 0.21, "ia3": 0.23, "ln_tuning": 0.16, "head_only": 0.12}
+EVAL_SECONDS_PER_500, SETUP_SECONDS = 2.9, 1.5
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", default=str(HERE / "minilm-tweets.yaml"),
+                   help="model, task, space, data and training settings (default: benchmarks/peftbench/"
+                        "minilm-tweets.yaml); its fidelity is the low fidelity unless --low-steps is given")
+    p.add_argument("--out", default="runs/peftbench-minilm-tweets", help="the journal folder (resumable)")
+    p.add_argument("--table", default=str(HERE / "minilm-tweets.csv"), help="the CSV to write (sidecar beside it)")
+    p.add_argument("--low-steps", type=int, help="training steps of the low fidelity (default: the recipe's)")
+    p.add_argument("--high-steps", type=int, default=60, help="training steps of the high fidelity (default 60; "
+                                                               "0 = no high fidelity)")
+    p.add_argument("--seeds", type=int, default=2, help="training seeds 0..N-1 per configuration (default 2)")
+    p.add_argument("--high-count", type=int, default=48,
+                   help="configurations trained at the high fidelity: the low-fidelity front, then a stratified "
+                        "sample (default 48)")
+    p.add_argument("--limit", type=int, help="only N members, evenly spread over the space (tiny/smoke mode)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the estimated compute; train nothing")
+    p.add_argument("--write-only", action="store_true", help="write the table from the journal as it is; train nothing")
+    args = p.parse_args(argv)
+    for name in ("seeds", "high_count", "limit", "low_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.high_steps < 0:
+        p.error(f"--high-steps must be >= 0, got {args.high_steps}")
+    return args
+
+
+# ---- the plan ----------------------------------------------------------------------------------------------------
+def spread(members: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """``limit`` members at evenly spaced positions of the space's order (every method gets a look-in)."""
+    if limit is None or limit >= len(members):
+        return members
+    picks = sorted({round(i * (len(members) - 1) / max(limit - 1, 1)) for i in range(limit)})
+    return [members[i] for i in picks]
+
+
+def choose_subset(low: Sequence[tuple[dict[str, Any], float, float]], count: int, seed: int) -> list[dict[str, Any]]:
+    """The high-fidelity subset from (config, seed-mean accuracy, trainable params) at the low fidelity.
+
+    First the low-fidelity front (accuracy up, log-parameters down), then round-robin over strata (method x
+    parameter quintile), a seeded random member from each in turn, until ``count``. Deterministic.
+    """
+    from autopeft.controllers import config_key
+    from autopeft.pareto import pareto_mask
+
+    if not low:
+        return []
+    points = np.array([[-acc, math.log10(params)] for _, acc, params in low])
+    chosen = [low[int(i)][0] for i in np.flatnonzero(pareto_mask(points))][:count]
+    taken = {config_key(c) for c in chosen}
+    edges = np.quantile(points[:, 1], [0.2, 0.4, 0.6, 0.8])
+    strata: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for (config, _, _), point in zip(low, points, strict=True):
+        if config_key(config) not in taken:
+            strata.setdefault((str(config["method"]), int(np.searchsorted(edges, point[1]))), []).append(config)
+    rng = np.random.default_rng(seed)
+    for members in strata.values():
+        rng.shuffle(members)  # type: ignore[arg-type]
+    order = sorted(strata)
+    while len(chosen) < count and any(strata.values()):
+        for key in order:
+            if strata[key] and len(chosen) < count:
+                chosen.append(strata[key].pop())
+    return chosen
+
+
+def estimate(members: Sequence[Mapping[str, Any]], steps: int, seeds: int, n_validation: int) -> float:
+    """Estimated seconds for ``members`` x ``seeds`` trials of ``steps`` steps on 2 CPU cores."""
+    evaluation = EVAL_SECONDS_PER_500 * n_validation / 500
+    return seeds * sum(STEP_SECONDS.get(str(c["method"]), 0.21) * steps + evaluation + SETUP_SECONDS
+                       for c in members)
+
+
+# ---- the journal -------------------------------------------------------------------------------------------------
+def open_journal(out: Path, recipe: Any, settings: dict[str, Any]) -> Any:
+    """The build's journal: created with the recipe, or reopened (and checked) to resume."""
+    from autopeft.errors import ConfigError
+    from autopeft.journal import DB_NAME, Journal
+
+    if (out / DB_NAME).exists():
+        journal = Journal.open(out)
+        stored = journal.meta(SETTINGS_KEY)
+        if stored is None:
+            journal.close()
+            raise ConfigError(f"{out} holds a search, not a PEFT-Bench build; choose another --out")
+        if stored != settings:
+            journal.close()
+            changed = sorted(k for k in settings if stored.get(k) != settings[k])
+            raise ConfigError(f"{out} was built with other settings ({', '.join(changed)}: "
+                              f"{ {k: stored.get(k) for k in changed} }); rerun with them or choose another --out")
+        return journal
+    base = str(Path(recipe.source).resolve().parent)
+    journal = Journal.create(out, {"text": recipe.text, "source": recipe.source, "base": base, "overrides": {},
+                                   **recipe.to_dict()})
+    journal.set_meta(SETTINGS_KEY, settings)
+    journal.set_meta("started", time.time())
+    return journal
+
+
+def run_phase(journal: Any, ctx: Any, members: Sequence[dict[str, Any]], steps: int, seeds: int, origin: str,
+              label: str) -> None:
+    """Train every member x seed at ``steps`` that the journal has not finished; one trial each."""
+    from autopeft.controllers import config_key
+    from autopeft.study import describe
+    from autopeft.trial import Fidelity
+
+    fidelity = Fidelity(steps=steps, train_fraction=ctx.recipe.fidelity.train_fraction)
+    done: dict[tuple[str, int], Any] = {}
+    for trial in journal.trials():
+        if trial.origin == origin:
+            done[(config_key(trial.config), trial.seed)] = trial
+    plan = [(c, s) for c in members for s in range(seeds)]
+    todo = [(c, s) for c, s in plan if (config_key(c), s) not in done or done[(config_key(c), s)].state == "waiting"]
+    if not todo:
+        return
+    times: list[float] = []
+    for i, (config, seed) in enumerate(todo, start=1):
+        trial = done.get((config_key(config), seed)) or journal.add_trial(config, fidelity, seed=seed, origin=origin)
+        journal.start(trial.number)
+        t0 = time.perf_counter()
+        result = ctx.worker.run(config, fidelity, seed, in_space=True)
+        journal.finish(trial.number, result)
+        times.append(time.perf_counter() - t0)
+        eta = float(np.median(times)) * (len(todo) - i) / 60
+        what = (f"acc {result.metrics.get('accuracy', float('nan')):.3f} params {result.trainable_params:,}"
+                if result.ok else f"FAILED: {(result.error or '')[:60]}")
+        print(f"[{label} {len(plan) - len(todo) + i}/{len(plan)}] #{trial.number} {describe(config)} seed {seed} | "
+              f"{what} | {times[-1]:.1f} s | ETA {eta:.1f} min", file=sys.stderr, flush=True)
+
+
+def low_means(journal: Any, members: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], float, float]]:
+    """(config, seed-mean accuracy, trainable params) of the members with a complete low-fidelity trial."""
+    from autopeft.controllers import config_key
+
+    scores: dict[str, list[float]] = {}
+    params: dict[str, float] = {}
+    for trial in journal.trials(states=("complete",)):
+        if trial.origin == ORIGIN_LOW and trial.result is not None and "accuracy" in trial.result.metrics:
+            key = config_key(trial.config)
+            scores.setdefault(key, []).append(float(trial.result.metrics["accuracy"]))
+            params[key] = float(trial.result.trainable_params or 0)
+    return [(c, float(np.mean(scores[config_key(c)])), params[config_key(c)]) for c in members
+            if config_key(c) in scores and params[config_key(c)] > 0]
+
+
+# ---- the table ---------------------------------------------------------------------------------------------------
+def records(journal: Any) -> list[dict[str, Any]]:
+    """One record per finished build trial, in the shape :func:`autopeft.bench.table.write_table` takes."""
+    out = []
+    for trial in journal.trials(states=("complete", "failed")):
+        if trial.origin not in (ORIGIN_LOW, ORIGIN_HIGH) or trial.result is None:
+            continue
+        r = trial.result
+        out.append({"config": trial.config, "fidelity_steps": trial.fidelity.steps, "seed": trial.seed,
+                    "state": trial.state, "error": trial.error, "metrics": dict(r.metrics),
+                    "trainable_params": r.trainable_params, "total_params": r.total_params, "steps": r.steps,
+                    "train_fraction": trial.fidelity.train_fraction, "train_seconds": r.train_seconds,
+                    "eval_seconds": r.eval_seconds, "peak_memory_mb": r.peak_memory_mb, "device": r.device})
+    return out
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "processor": platform.processor() or platform.machine()}
+
+
+def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command: str) -> Path:
+    from autopeft.bench.table import TableMeta, write_table
+
+    recipe = ctx.recipe
+    rows = records(journal)
+    trials = [t for t in journal.trials() if t.origin in (ORIGIN_LOW, ORIGIN_HIGH) and t.finished and t.started]
+    seconds = sum(t.finished - t.started for t in trials)
+    space_file = Path(recipe.space).resolve()
+    try:
+        source = os.path.relpath(space_file, ROOT)
+    except ValueError:
+        source = str(space_file)
+    info = {"model": recipe.model, "task": recipe.task_name, "data": vars(recipe.data),
+            "training": recipe.training.to_dict(), "fidelities": {"low": settings["low_steps"],
+                                                                  "high": settings["high_steps"] or None},
+            "seeds": list(range(settings["seeds"])), "settings": settings, "command": command,
+            "compute_seconds": round(seconds, 1), "trials": len(trials), "machine": machine(),
+            "written": time.strftime("%Y-%m-%d %H:%M:%S"), "journal": str(journal.folder),
+            "total_params": max((r["total_params"] or 0 for r in rows), default=None)}
+    meta = TableMeta(name=table.stem, space_text=ctx.space.spec.text, space_source=source,
+                     layout=dict(ctx.worker.graph.layout), info=info)
+    path = write_table(table, meta, ctx.space, rows)
+    summary = table.with_suffix(".md")
+    summary.write_text(summarise(path, info), encoding="utf-8")
+    return path
+
+
+def summarise(path: Path, info: Mapping[str, Any]) -> str:
+    """The generated Markdown summary of a written table."""
+    from autopeft.bench.multifidelity import MultiFidelity
+    from autopeft.bench.table import load_table, objectives_from
+    from autopeft.study import describe
+
+    table = load_table(path)
+    objectives = objectives_from(["accuracy", "trainable_params"])
+    low = table.main_fidelity
+    front, values, hv = table.front(low, objectives)
+    lines = [f"# PEFT-Bench table `{path.name}` (generated by build.py; do not edit)", "",
+             f"- space `{table.meta.space_source}` ({int(table.space.cardinality())} members), model "
+             f"`{info['model']}`, task `{info['task']}`",
+             f"- fidelities (steps): {', '.join(map(str, table.fidelities))}; training seeds "
+             f"{', '.join(map(str, info['seeds']))}",
+             f"- rows: {sum(len(e.rows) for e in table.entries.values())}; configurations per fidelity: "
+             + ", ".join(f"{f} steps: {sum(1 for _, g in table.entries if g == f)}" for f in table.fidelities),
+             f"- members that do not build: {len(table.unbuildable(low))}",
+             f"- compute: {info['trials']} trials, {info['compute_seconds'] / 3600:.2f} h "
+             f"({info['compute_seconds'] / max(info['trials'], 1):.1f} s per trial)",
+             f"- machine: {info['machine']['platform']}, {info['machine']['cpus']} CPUs, torch "
+             f"{info['machine']['torch']} ({info['machine']['torch_threads']} threads)",
+             f"- command: `{info['command']}`", "",
+             f"## Exhaustive front at {low} steps (seed means): {len(front)} points, hypervolume {hv:.4f}", "",
+             "| trainable params | accuracy | configuration |", "|---:|---:|---|"]
+    lines += [f"| {int(v[1]):,} | {v[0]:.4f} | {describe(c, 200)} |" for c, v in zip(front, values, strict=True)]
+    if len(table.fidelities) > 1:
+        mf = MultiFidelity(table, objectives)
+        rho = mf.correlation()
+        lines += ["", f"## Fidelity check: {mf.low} vs {mf.high} steps", "",
+                  f"Spearman's rho of the seed-mean accuracy over the {len(mf.paired)} configurations trained at "
+                  f"both: **{rho:.3f}**. A {mf.high}-step trial cost {mf.cost:.2f} {mf.low}-step trials "
+                  f"(mean measured wall time)."]
+    return "\n".join(lines) + "\n"
+
+
+# ---- main ----------------------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    import warnings
+
+    from autopeft.errors import AutopeftError
+
+    # library deprecation notices are for developers (as in autopeft.cli.main)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Unsupported layer type")
+    from autopeft.recipe import load_recipe
+
+    try:
+        recipe = load_recipe(args.recipe)
+        low_steps = args.low_steps or recipe.fidelity.steps
+        if args.high_steps and args.high_steps <= low_steps:
+            raise AutopeftError(f"--high-steps ({args.high_steps}) must be above the low fidelity ({low_steps}), "
+                                f"or 0 for none")
+        settings = {"low_steps": low_steps, "high_steps": args.high_steps, "seeds": args.seeds,
+                    "high_count": args.high_count, "limit": args.limit}
+        if args.dry_run:
+            from autopeft.space import load_space
+
+            print(plan_text(recipe, load_space(recipe.space), settings))
+            return 0
+        return build(recipe, args, settings)
+    except AutopeftError as exc:
+        print(f"build.py: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def plan_text(recipe: Any, spec: Any, settings: Mapping[str, Any]) -> str:
+    from autopeft.model_graph import ModelGraph
+    from autopeft.models import skeleton
+
+    layout = dict(ModelGraph.from_model(skeleton(recipe.model)).layout)
+    members = spread(list(spec.resolve(layout).enumerate()), settings["limit"])
+    n_val = recipe.data.n_validation or 500
+    low = estimate(members, settings["low_steps"], settings["seeds"], n_val)
+    count = min(settings["high_count"], len(members)) if settings["high_steps"] else 0
+    share = count / max(len(members), 1)
+    high = estimate(members, settings["high_steps"], settings["seeds"], n_val) * share if count else 0.0
+    return (f"{len(members)} configurations x {settings['seeds']} seeds at {settings['low_steps']} steps: "
+            f"{len(members) * settings['seeds']} trials, ~{low / 60:.0f} min\n"
+            f"{count} configurations x {settings['seeds']} seeds at {settings['high_steps']} steps: "
+            f"{count * settings['seeds']} trials, ~{high / 60:.0f} min\n"
+            f"total ~{(low + high) / 60:.0f} min on 2 CPU cores (estimate: {STEP_SECONDS} s/step, "
+            f"{EVAL_SECONDS_PER_500} s per 500 validation examples, {SETUP_SECONDS} s setup per trial)")
+
+
+def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from autopeft.study import make_context
+
+    out, table = Path(args.out), Path(args.table)
+    command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    journal = open_journal(out, recipe, settings)
+    try:
+        ctx = make_context(recipe)
+        members = spread(list(ctx.space.enumerate()), args.limit)
+        if not args.write_only:
+            requeued = journal.requeue_interrupted()
+            if requeued:
+                print(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again",
+                      file=sys.stderr)
+            run_phase(journal, ctx, members, settings["low_steps"], args.seeds, ORIGIN_LOW, "low")
+            if settings["high_steps"]:
+                subset = journal.meta(SUBSET_KEY)
+                if subset is None:
+                    subset = choose_subset(low_means(journal, members), args.high_count, recipe.seed)
+                    journal.set_meta(SUBSET_KEY, subset)
+                run_phase(journal, ctx, subset, settings["high_steps"], args.seeds, ORIGIN_HIGH, "high")
+            journal.set_meta("finished", time.time())
+        path = write(journal, ctx, table, settings, command)
+        rows = len(records(journal))
+    finally:
+        journal.close()
+    print(f"wrote {path} ({rows} rows), {path.with_suffix('.json')} and {path.with_suffix('.md')}; journal {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
