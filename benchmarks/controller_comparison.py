@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from autopeft.errors import AutopeftError
 
     try:
-        table = load_table(args.table)
+        table = load_table(os.path.relpath(args.table))  # shown as given: relative to the working folder
         names = strategies(table, args.controllers)
         size = len(table.configs(table.main_fidelity))
         budget = min(args.budget, size)
