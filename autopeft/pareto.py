@@ -54,6 +54,7 @@ __all__ = [
     "knee_point",
     "non_dominated_sort",
     "pareto_mask",
+    "reference_point",
     "to_minimize",
 ]
 
@@ -463,6 +464,22 @@ def default_reference(points_min: npt.ArrayLike, *, margin: float = 0.1) -> Floa
     spread = np.where(spread > 0.0, spread, np.maximum(np.abs(nadir), 1.0))
     reference: FloatArray = nadir + scale * spread
     return reference
+
+
+#: Worst value of each objective in its own units: searches and PEFT-Bench replays measure hypervolume from here.
+WORST = {"accuracy": 0.0, "macro_f1": 0.0, "ece": 1.0, "brier": 2.0, "nll": 10.0, "rouge_l": 0.0,
+         "exact_match": 0.0}
+
+
+def reference_point(objectives: Sequence[Objective], total_params: float) -> npt.NDArray[np.float64]:
+    """The stated hypervolume reference, in minimisation space: accuracy 0, the full model's parameters, ECE 1.
+
+    >>> reference_point([get_objective("accuracy"), get_objective("trainable_params")], 1e6).tolist()
+    [-0.0, 6.0]
+    """
+    worst = {**WORST, "trainable_params": float(total_params)}
+    point: npt.NDArray[np.float64] = to_minimize(np.array([[worst[o.name] for o in objectives]]), objectives)[0]
+    return point
 
 
 def knee_point(points: npt.ArrayLike) -> int:

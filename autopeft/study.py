@@ -21,7 +21,7 @@ import numpy as np
 
 from autopeft.errors import ConfigError
 from autopeft.journal import Journal, Trial, config_key
-from autopeft.pareto import Objective, get_objective, hypervolume, knee_point, pareto_mask, to_minimize
+from autopeft.pareto import Objective, get_objective, hypervolume, knee_point, pareto_mask, reference_point, to_minimize
 from autopeft.recipe import Recipe, parse_recipe, stored_recipe
 
 
@@ -46,14 +46,6 @@ def observed(trials: Sequence[Trial], objectives: Sequence[Objective]) -> tuple[
             rows.append(t)
             values.append([v[o.name] for o in objectives])
     return rows, np.asarray(values, dtype=float).reshape(len(rows), len(objectives))
-
-
-def reference_point(objectives: Sequence[Objective], total_params: float) -> np.ndarray:
-    """The stated hypervolume reference, in minimisation space: accuracy 0, the full model's parameters, ECE 1."""
-    worst = {"accuracy": 0.0, "macro_f1": 0.0, "trainable_params": total_params, "ece": 1.0, "brier": 2.0,
-             "nll": 10.0, "rouge_l": 0.0, "exact_match": 0.0}
-    point: np.ndarray = to_minimize(np.array([[worst[o.name] for o in objectives]]), objectives)[0]
-    return point
 
 
 @dataclass(frozen=True)

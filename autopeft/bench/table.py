@@ -32,7 +32,7 @@ import numpy.typing as npt
 from autopeft.controllers.base import config_key
 from autopeft.dimensions import PerLayerSpec
 from autopeft.errors import AutopeftError, ConfigError, SpaceError
-from autopeft.pareto import Objective, get_objective, hypervolume, pareto_mask, to_minimize
+from autopeft.pareto import Objective, get_objective, hypervolume, pareto_mask, reference_point, to_minimize
 from autopeft.space import DimensionSpec, Space, parse_space
 
 __all__ = [
@@ -63,10 +63,6 @@ RECORD_COLUMNS = ("total_params", "steps", "train_fraction", "train_seconds", "e
 STATES = ("complete", "failed")
 #: Column names that are configuration keys although they have no '.' (global options and the method).
 _PLAIN_KEYS = ("method", "learning_rate")
-#: Worst value of each objective in its own units: the hypervolume is measured from here. The same convention
-#: as :func:`autopeft.study.reference_point` (checked by tests/bench), kept here so that bench imports no torch.
-WORST = {"accuracy": 0.0, "macro_f1": 0.0, "ece": 1.0, "brier": 2.0, "nll": 10.0, "rouge_l": 0.0,
-         "exact_match": 0.0}
 
 
 class TableError(AutopeftError):
@@ -286,13 +282,6 @@ def objectives_from(names: Sequence[str]) -> list[Objective]:
         raise ConfigError(f"objectives {list(names)} must be distinct and include trainable_params and at least "
                           f"one other, e.g. accuracy,trainable_params")
     return objectives
-
-
-def reference_point(objectives: Sequence[Objective], total_params: float) -> FloatArray:
-    """The hypervolume reference in minimisation space: accuracy 0, the full model's parameters, ECE 1, ..."""
-    worst = {**WORST, "trainable_params": float(total_params)}
-    point: FloatArray = to_minimize(np.array([[worst[o.name] for o in objectives]]), objectives)[0]
-    return point
 
 
 @dataclass(frozen=True)

@@ -165,13 +165,18 @@ def test_front_and_hypervolume_against_brute_force(table: Table) -> None:
     assert len(front) == len(non_dominated)
 
 
-@pytest.mark.parametrize("names", [["accuracy", "trainable_params"], ["trainable_params", "accuracy", "ece"],
-                                   ["macro_f1", "trainable_params", "nll", "brier"]])
-def test_reference_point_is_the_study_convention(names: list[str]) -> None:
-    from autopeft.study import reference_point as study_reference  # imports torch: the only test here that does
+@pytest.mark.parametrize("names, expect", [
+    (["accuracy", "trainable_params"], [0.0, 6.0]),
+    (["trainable_params", "accuracy", "ece"], [6.0, 0.0, 1.0]),
+    (["macro_f1", "trainable_params", "nll", "brier"], [0.0, 6.0, 10.0, 2.0]),
+])
+def test_reference_point_is_the_search_convention(names: list[str], expect: list[float]) -> None:
+    """One convention for searches and replays (autopeft.pareto): maximised objectives are negated, params log10."""
+    import autopeft.study
 
     objectives = [get_objective(n) for n in names]
-    assert reference_point(objectives, 1e6).tolist() == study_reference(objectives, 1e6).tolist()
+    assert [abs(v) for v in reference_point(objectives, 1e6).tolist()] == expect
+    assert autopeft.study.reference_point is reference_point
 
 
 def test_objectives_must_include_parameters() -> None:
