@@ -124,9 +124,10 @@ class Run:
                              f"{self.hypervolume.shape}")
 
 
-def replay(table: Table, controller: str, *, budget: int, seed: int, objectives: Sequence[Objective],
-           fidelity: int | None = None) -> Run:
-    """Run ``controller`` for ``budget`` trials against ``table`` at ``fidelity`` (default: its main one).
+def replay(table: Table, controller: str | ControllerSpec, *, budget: int, seed: int,
+           objectives: Sequence[Objective], fidelity: int | None = None) -> Run:
+    """Run ``controller`` (a name, or a spec with options) for ``budget`` trials against ``table`` at ``fidelity``
+    (default: its main one).
 
     A budget larger than the number of configurations the table can answer is a TableError; so is a
     proposal the table lacks (the message names the configuration and the controller).
@@ -140,7 +141,8 @@ def replay(table: Table, controller: str, *, budget: int, seed: int, objectives:
         extra = f", plus {lost} that do not build" if lost else ""
         raise TableError(f"budget {budget} is larger than the table: {table.name!r} has {size} configurations "
                          f"a controller can be answered for at {steps} steps{extra}; allowed: --budget <= {size}")
-    spec = controller_spec(controller)
+    spec = controller if isinstance(controller, ControllerSpec) else controller_spec(controller)
+    controller = spec.name
     ctl = make_controller(spec, table, objectives, seed)
     noise = noise_generator(seed)
     scorer = Scorer(table, steps, objectives)

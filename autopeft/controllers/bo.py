@@ -42,6 +42,9 @@ _DESIGN_POOL = 256
 #: Space members the default reference of a known objective is taken over (with the candidates), seeded.
 _REFERENCE_SAMPLE = 128
 _MARGIN = 0.1
+#: What EHVI measures improvement over: the observed front, or the front of the surrogates' means at the
+#: observed configurations (robust to a lucky seed; the idea of noisy EHVI, Daulton et al. 2021).
+_INCUMBENTS = ("observed", "predicted")
 
 
 @register_controller
@@ -58,7 +61,7 @@ class BayesianOptimization(Controller):
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
-        "min_distance": 0.05,
+        "min_distance": 0.05, "incumbent": "observed", "known_inputs": False,
     }
 
     def _check_options(self) -> None:
@@ -70,6 +73,12 @@ class BayesianOptimization(Controller):
             value = opts[key]
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ConfigError(f"controller 'bo': option {key!r} must be an integer >= {low}, got {value!r}")
+        if opts["incumbent"] not in _INCUMBENTS:
+            raise ConfigError(f"controller 'bo': option 'incumbent' must be one of {', '.join(_INCUMBENTS)}, "
+                              f"got {opts['incumbent']!r}")
+        if not isinstance(opts["known_inputs"], bool):
+            raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
+                              f"got {opts['known_inputs']!r}")
         gap = opts["min_distance"]
         if isinstance(gap, bool) or not isinstance(gap, numbers.Real) or not 0 <= float(gap) < 1:
             raise ConfigError(f"controller 'bo': option 'min_distance' must be a number in [0, 1), got {gap!r}")
@@ -103,10 +112,10 @@ class BayesianOptimization(Controller):
     def _design(self, state: Round, k: int) -> list[dict[str, Any]]:
         """Greedy maximin: each pick is the pool member farthest from everything tried, pending or picked."""
         pool = self.fresh(state, max(_DESIGN_POOL, 4 * k), claim=False)
-        x = self.encode(pool)
+        x = self._inputs(pool)
         nearest = np.full(len(pool), np.inf)
         if state.tried:
-            seen = self.encode(state.tried)
+            seen = self._inputs(state.tried)
             for row in seen:
                 nearest = np.minimum(nearest, np.linalg.norm(x - row, axis=1))
         out: list[dict[str, Any]] = []
@@ -127,14 +136,15 @@ class BayesianOptimization(Controller):
         order = unknown + known  # the column layout ehvi_monte_carlo expects
         known_objectives = [self.objectives[j] for j in known]
         pool_known = to_minimize(self.known_values(pool), known_objectives) if known else np.zeros((len(pool), 0))
-        x_obs = self.encode(state.configs)
+        x_obs = self._inputs(state.configs)
         y_obs = self.to_min(state.values)
         reference = self._reference_point(y_obs, pool_known, known, known_objectives)[order]
-        x_pool = self.encode(pool)
+        x_pool = self._inputs(pool)
+        width = len(self.space.feature_names)  # min_distance compares the encodings alone
         live = np.ones(len(pool), dtype=bool)
 
         if state.pending:  # believe pending trials first: they will land where predicted
-            x_pend = self.encode(state.pending)
+            x_pend = self._inputs(state.pending)
             y_pend = np.zeros((len(state.pending), len(self.objectives)))
             if unknown:
                 models = self._fit(x_obs, y_obs[:, unknown], state.rng)
@@ -145,7 +155,8 @@ class BayesianOptimization(Controller):
 
         gap = float(self.options["min_distance"])
         if gap > 0 and len(x_obs):
-            near = np.array([np.min(np.max(np.abs(x_obs - row), axis=1)) < gap for row in x_pool])
+            near = np.array([np.min(np.max(np.abs(x_obs[:, :width] - row), axis=1)) < gap
+                             for row in x_pool[:, :width]])
             if not near.all():  # only when something is left; otherwise fall back to every candidate
                 live &= ~near
         out: list[dict[str, Any]] = []
@@ -157,7 +168,11 @@ class BayesianOptimization(Controller):
             predictions = [m.predict(x_pool[rows], return_std=True) for m in models]
             mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((rows.size, 0))
             std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((rows.size, 0))
-            front = y_obs[pareto_mask(y_obs)][:, order]
+            incumbent = y_obs
+            if self.options["incumbent"] == "predicted" and models:
+                incumbent = y_obs.copy()
+                incumbent[:, unknown] = np.column_stack([m.predict(x_obs) for m in models])
+            front = incumbent[pareto_mask(incumbent)][:, order]
             scores = ehvi_monte_carlo(mean, std, pool_known[rows], front, reference,
                                       samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))
             best = self._pick(scores, mean, std, pool_known[rows], front, reference)
@@ -170,7 +185,7 @@ class BayesianOptimization(Controller):
             believed[known] = pool_known[i]
             x_obs, y_obs = np.vstack((x_obs, x_pool[i])), np.vstack((y_obs, believed))
             if gap > 0:
-                close = np.max(np.abs(x_pool - x_pool[i]), axis=1) < gap
+                close = np.max(np.abs(x_pool[:, :width] - x_pool[i, :width]), axis=1) < gap
                 if (live & ~close).any():
                     live &= ~close
         return out
@@ -189,6 +204,35 @@ class BayesianOptimization(Controller):
                     pool.append(neighbour)
         return pool
 
+    def _inputs(self, configs: Sequence[dict[str, Any]]) -> FloatArray:
+        """Surrogate inputs: the encodings, and with ``known_inputs`` the known objectives scaled to [0, 1].
+
+        A known objective such as the trainable-parameter count (log scale) summarises, in one feature, how
+        much a configuration adapts; a surrogate would otherwise have to learn it from every rank column.
+        The scale is the known objective's range over a fixed sample of the space, so it is the same in
+        every call.
+        """
+        x = self.encode(configs)
+        known = [j for j, o in enumerate(self.objectives) if o.name in self.known]
+        if not self.options["known_inputs"] or not known or not configs:
+            return x
+        objectives = [self.objectives[j] for j in known]
+        sample = self._known_sample(known, objectives)
+        low = sample.min(axis=0) if len(sample) else np.zeros(len(known))
+        span = (sample.max(axis=0) - low) if len(sample) else np.ones(len(known))
+        values = to_minimize(self.known_values(configs), objectives)
+        return np.hstack((x, (values - low) / np.where(span > 0, span, 1.0)))
+
+    def _known_sample(self, known: Sequence[int], known_objectives: Sequence[Any]) -> FloatArray:
+        """Known objectives (minimisation space) of a fixed, seeded sample of buildable members (cached)."""
+        if self._fixed_known is None:
+            gen = np.random.default_rng(np.random.SeedSequence([self.seed, 7919]))
+            sample = [self.space.default()] + [self.space.sample(gen) for _ in range(_REFERENCE_SAMPLE)]
+            sample = [c for c in sample if self._buildable(c)]  # a member that does not build has no count
+            self._fixed_known = (to_minimize(self.known_values(sample), known_objectives) if sample
+                                 else np.zeros((0, len(known))))
+        return self._fixed_known
+
     def _fit(self, x: FloatArray, y: FloatArray, rng: np.random.Generator) -> list[Surrogate]:
         return [make_surrogate(str(self.options["surrogate"]), seed=_child_seed(rng)).fit(x, y[:, j])
                 for j in range(y.shape[1])]
@@ -198,19 +242,13 @@ class BayesianOptimization(Controller):
         """Minimisation-space reference, in objective order (see the module docstring)."""
         if self._reference is not None:
             return self._reference
-        if known and self._fixed_known is None:
-            gen = np.random.default_rng(np.random.SeedSequence([self.seed, 7919]))
-            sample = [self.space.default()] + [self.space.sample(gen) for _ in range(_REFERENCE_SAMPLE)]
-            sample = [c for c in sample if self._buildable(c)]  # a member that does not build has no count
-            self._fixed_known = (to_minimize(self.known_values(sample), known_objectives) if sample
-                                 else np.zeros((0, len(known))))
+        fixed = self._known_sample(known, known_objectives) if known else np.zeros((0, 0))
         ref = np.empty(len(self.objectives))
         for j in range(len(self.objectives)):
             values = y_obs[:, j]
             if j in known:
                 col = list(known).index(j)
-                assert self._fixed_known is not None
-                values = np.concatenate((values, pool_known[:, col], self._fixed_known[:, col]))
+                values = np.concatenate((values, pool_known[:, col], fixed[:, col]))
             high, low = float(values.max()), float(values.min())
             span = high - low if high > low else max(abs(high), 1.0)
             ref[j] = high + _MARGIN * span

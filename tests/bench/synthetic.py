@@ -26,7 +26,7 @@ LAYOUT = {"encoder": 6}
 HEAD = 1155
 TOTAL = 22_714_371
 BLOCK_WEIGHT = {"encoder.2": 0.45, "encoder.3": 0.7, "encoder.4": 1.0, "encoder.5": 1.5}
-PER_RANK = {"qv": 1536, "attention": 3072}
+PER_RANK = {"qv": 1536, "attention": 3072, "all_linear": 6912}  # all_linear: attention + 2 x (384 + 1536)
 OTHERS = {("ia3", "attn.k+attn.v+ffn.out"): 13824, ("ia3", "attention_ffn"): 20736,
           ("ln_tuning", "encoder"): 9216, ("ln_tuning", "encoder.blocks[1/2:]"): 4608}
 
@@ -56,7 +56,7 @@ def accuracy(config: Mapping[str, Any]) -> float:
     """The noise-free low-fidelity accuracy."""
     method = config["method"]
     if method == "lora":
-        factor = 1.15 if config["lora.modules"] == "attention" else 1.0
+        factor = {"qv": 1.0, "attention": 1.15, "all_linear": 1.25}[config["lora.modules"]]
         effective = factor * sum(BLOCK_WEIGHT[b] * math.log2(1 + r) for b, r in config["lora.ranks"].items())
         crowded = 0.004 * sum(1 for r in config["lora.ranks"].values() if r == 16)
         return 0.60 + 0.12 * (1 - math.exp(-effective / 4.0)) - crowded

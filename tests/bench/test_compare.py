@@ -60,11 +60,11 @@ def test_a_comparison_on_the_same_seeds(table: Table) -> None:
     assert result.summary("random").budget == 30 and result.summary("evolution").budget == 26
     assert result.summary("random").at(25) is not None and result.summary("random").at(50) is None
     text = result.text()
-    assert "single fidelity at 30 steps: 170 configurations (+2 that do not build)" in text
-    assert "multi-fidelity: target 60 steps on the 50 configurations" in text
+    assert "single fidelity at 30 steps: 250 configurations (+3 that do not build)" in text
+    assert "multi-fidelity: target 60 steps on the 70 configurations" in text
     assert "Spearman rho of accuracy, 30 vs 60 steps" in text
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["single"]["configurations"] == 170 and data["multi_fidelity"]["paired"] == 50
+    assert data["single"]["configurations"] == 250 and data["multi_fidelity"]["paired"] == 70
     assert len(data["strategies"][0]["mean"]) == 30
 
 

@@ -43,7 +43,7 @@ def rewrite(src: Path, dst_folder: Path, edit: object) -> Path:
 def test_the_space_file_is_finite_and_in_range() -> None:
     space = synthetic.space()
     members = list(space.enumerate())
-    assert space.cardinality() == len(members) == 172
+    assert space.cardinality() == len(members) == 253
     assert 150 <= len(members) <= 300
     assert {c["method"] for c in members} == {"lora", "ia3", "ln_tuning", "head_only"}
     assert len({config_key(c) for c in members}) == len(members)
@@ -52,7 +52,7 @@ def test_the_space_file_is_finite_and_in_range() -> None:
 def test_a_written_table_reads_back(table: Table) -> None:
     assert table.fidelities == (30, 60)
     assert table.main_fidelity == 30
-    assert len(table.configs(30)) == 170 and len(table.unbuildable(30)) == 2
+    assert len(table.configs(30)) == 250 and len(table.unbuildable(30)) == 3
     every = table.entries[(config_key(table.configs(30)[5]), 30)]
     assert [r.seed for r in every.rows] == [0, 1]
     config = {"method": "head_only", "head_only.learning_rate": 0.04}

@@ -245,6 +245,8 @@ def test_the_registry_lists_names_and_refuses_bad_ones(mixed: Space) -> None:
     ("bo", {"mc_samples": 2.5}, "'mc_samples'"),
     ("bo", {"reference": {"accuracy": 0.0}}, "must map every objective"),
     ("bo", {"reference": {"accuracy": 0.0, "trainable_params": -1.0}}, "log scale"),
+    ("bo", {"incumbent": "best"}, "'incumbent' must be one of observed, predicted"),
+    ("bo", {"known_inputs": "yes"}, "'known_inputs' must be true or false"),
     ("evolution", {"population": 1}, "'population' must be an integer >= 2"),
     ("evolution", {"mutation": 1.5}, "probability"),
 ], ids=lambda v: str(v)[:30])
@@ -279,6 +281,49 @@ def test_bo_options_reference_forest_and_all_known_objectives(mixed: Space, monk
     controller = get_controller("bo", mixed, OBJECTIVES, known=known, n_candidates=64)
     proposals = controller.propose(history, n=2, pending=[history_of(mixed, 1, seed=9)[0].config])
     assert len(proposals) == 2
+
+
+def test_bo_known_inputs_add_the_scaled_known_objective(mixed: Space) -> None:
+    configs = [o.config for o in history_of(mixed, 30)]
+    plain = make("bo", mixed)._inputs(configs)
+    ctl = make("bo", mixed, known_inputs=True)
+    x = ctl._inputs(configs)
+    assert x.shape == (30, plain.shape[1] + 1) and np.array_equal(x[:, :-1], plain)
+    log_params = np.log10([mixed_params(c) for c in configs])
+    sample = ctl._fixed_known[:, 0]  # log10 params of the controller's fixed sample of the space
+    np.testing.assert_allclose(x[:, -1], (log_params - sample.min()) / (sample.max() - sample.min()))
+    assert ctl._inputs([]).shape == (0, plain.shape[1])
+
+
+@pytest.mark.parametrize("incumbent", ["observed", "predicted"])
+def test_bo_incumbent_front_is_observed_or_the_models_means(incumbent: str, mixed: Space,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a lucky draw among near-copies, the observed front holds it; the predicted one shrinks it."""
+    import autopeft.controllers.bo as bo
+
+    base = {"method": "lora", "lora.ranks": dict.fromkeys(("encoder.0", "encoder.1", "encoder.2", "encoder.3"), 4),
+            "modules": "qv", "epochs": 2}
+    history = [Observation({**base, "learning_rate": lr}, {"accuracy": 0.6, "trainable_params": mixed_params(base)})
+               for lr in (9.0e-4, 9.5e-4, 1.05e-3, 1.1e-3)]  # closer than the GP's shortest length scale
+    history.append(Observation({**base, "learning_rate": 1e-3}, {"accuracy": 0.9,
+                                                                 "trainable_params": mixed_params(base)}))
+    history += history_of(mixed, 6)
+    fronts: list[np.ndarray] = []
+    real = bo.ehvi_monte_carlo
+
+    def spy(mean: Any, std: Any, known: Any, front: Any, *args: Any, **kwargs: Any) -> Any:
+        fronts.append(np.array(front))
+        return real(mean, std, known, front, *args, **kwargs)
+
+    monkeypatch.setattr(bo, "ehvi_monte_carlo", spy)
+    ctl = get_controller("bo", mixed, OBJECTIVES, known={"trainable_params": mixed_params}, n_initial=2,
+                         n_candidates=32, incumbent=incumbent)
+    assert len(ctl.propose(history)) == 1
+    best = -float(fronts[0][:, 0].min())  # accuracy of the front's best point (minimisation space)
+    if incumbent == "observed":
+        assert best == pytest.approx(0.9)
+    else:
+        assert best < 0.85
 
 
 def test_bo_values_may_omit_known_objectives(mixed: Space) -> None:
