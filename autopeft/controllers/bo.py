@@ -56,6 +56,10 @@ class BayesianOptimization(Controller):
     ``min_distance`` (0.05): candidates closer than this (largest per-feature difference of the encoded
     vectors) to a tried or pending configuration are skipped — without it the search spends trials on the
     same configuration with a learning rate 1 % apart, which a GP rates as (almost) equally promising.
+    ``incumbent`` (``"observed"``): the front EHVI improves on — the observed values, or ``"predicted"``, the
+    surrogates' means at the observed configurations (robust to a lucky training seed). ``known_inputs``
+    (``False``): give the surrogates the known objectives (the log parameter count), scaled, as one more
+    feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
     """
 
     name: ClassVar[str] = "bo"
