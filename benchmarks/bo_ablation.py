@@ -40,6 +40,8 @@ VARIANTS: tuple[tuple[str, Mapping[str, Any]], ...] = tuple(
         (" +both", {"incumbent": "predicted", "known_inputs": True}),
         (" +stated reference", {"incumbent": "observed", "known_inputs": False, "reference": STATED}),
         (" +all three", {"incumbent": "predicted", "known_inputs": True, "reference": STATED}),
+        (" +initial design 16", {"n_initial": 16}),
+        (" +mc 1024", {"mc_samples": 1024}),
     )
 )
 
