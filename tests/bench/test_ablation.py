@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -14,17 +13,13 @@ from autopeft.bench.replay import ControllerSpec, replay
 from autopeft.bench.table import Table
 from autopeft.errors import ConfigError
 from autopeft.pareto import get_objective
+from tests.bench.scripts import load_script
 
-ABLATION = Path(__file__).resolve().parents[2] / "benchmarks" / "bo_ablation.py"
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
 
 
 def ablation_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bo_ablation", ABLATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bo_ablation.py", "bo_ablation")
 
 
 def test_replay_takes_a_spec_with_options(table: Table) -> None:

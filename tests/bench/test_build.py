@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -13,16 +12,11 @@ import pytest
 from autopeft.bench.table import load_table
 from autopeft.journal import Journal
 from tests.bench import synthetic
-
-BUILD = Path(__file__).resolve().parents[2] / "benchmarks" / "peftbench" / "build.py"
+from tests.bench.scripts import load_script
 
 
 def build_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("peftbench_build", BUILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("peftbench/build.py", "peftbench_build")
 
 
 def tiny_recipe(folder: Path, model: Path, data: Path) -> Path:
