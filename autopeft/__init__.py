@@ -1,8 +1,10 @@
 """autopeft: search the Pareto front of PEFT configurations (trainable parameters vs accuracy).
 
-The pieces, in the words of DESIGN.md: a *space* (``autopeft.space``) checked against the
-model's graph (``autopeft.model_graph``), *methods* that turn a configuration into a trainable
-model (``autopeft.methods``), and *export* to a plain ``peft`` adapter folder (``autopeft.export``).
+See ``docs/architecture.md`` for the floor plan: ``space`` and ``model`` at the bottom, ``methods`` and
+``controllers`` above them, the ``runner`` that trains, the ``study`` that runs a search through an engine,
+``bench`` and ``report`` reading studies, the ``cli`` on top. Importing this package imports no torch.
 """
 
-__version__ = "0.1.0"
+from autopeft.version import __version__
+
+__all__ = ["__version__"]

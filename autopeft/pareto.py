@@ -1,27 +1,21 @@
-"""Pareto machinery for multi-objective search: pure numpy, no torch, no scikit-learn.
+"""Pareto machinery for multi-objective search on *minimisation* points: pure numpy, no torch.
 
-Every objective is turned into "minimise" once, by :func:`to_minimize` (max columns are negated, ``log``
-columns such as ``trainable_params`` are compared on a log10 scale); everything else in this module works on
-such *minimisation* points, arrays of shape ``(n, m)``: n points, m objectives.
+Every objective is turned into "minimise" once, by :func:`autopeft.objectives.to_minimize`; everything in
+this module works on such points, arrays of shape ``(n, m)``: n points, m objectives.
 
-- :func:`dominates`, :func:`pareto_mask`, :func:`non_dominated_sort` (NSGA-II fronts) and
-  :func:`crowding_distance` (NSGA-II, columns normalised by their range).
+- :func:`pareto_mask`, :func:`non_dominated_sort` (NSGA-II fronts) and :func:`crowding_distance` (NSGA-II,
+  columns normalised by their range).
 - :func:`hypervolume`: exact; a sort sweep for m <= 2, slices along the last axis with 2-D sweeps for m = 3,
   inclusion-exclusion for m > 3 (at most :data:`MAX_INCLUSION_EXCLUSION_POINTS` non-dominated points).
   Only points strictly better than the reference in every coordinate contribute.
 - :func:`hypervolume_improvement`: HV(front with x) - HV(front) for many candidates x at once, vectorised
   for m <= 2 (it sits inside Monte Carlo acquisition loops).
-- :func:`default_reference` when a recipe states no reference point, :func:`knee_point` to pick one point.
+- :func:`knee_point` to pick one point of a front.
 
 Every function raises :class:`ValueError` with a one-line message naming the bad value and what is allowed:
-points that are not 2-D or not finite, a reference of the wrong length, an unknown objective name.
+points that are not 2-D or not finite, a reference of the wrong length.
 
->>> objectives = [get_objective("accuracy"), get_objective("trainable_params")]
->>> points = to_minimize([[0.90, 1e6], [0.80, 1e4], [0.70, 1e5]], objectives)
->>> points
-array([[-0.9,  6. ],
-       [-0.8,  4. ],
-       [-0.7,  5. ]])
+>>> points = [[-0.9, 6.0], [-0.8, 4.0], [-0.7, 5.0]]   # (-accuracy, log10 trainable parameters)
 >>> pareto_mask(points)
 array([ True,  True, False])
 >>> [front.tolist() for front in non_dominated_sort(points)]
@@ -32,33 +26,19 @@ array([ True,  True, False])
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, get_args
-
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "MAX_INCLUSION_EXCLUSION_POINTS",
-    "OBJECTIVES",
-    "Direction",
-    "Objective",
     "crowding_distance",
-    "default_reference",
-    "dominates",
-    "get_objective",
     "hypervolume",
     "hypervolume_improvement",
     "knee_point",
     "non_dominated_sort",
     "pareto_mask",
-    "reference_point",
-    "to_minimize",
 ]
 
-Direction = Literal["min", "max"]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -66,84 +46,8 @@ IntArray = npt.NDArray[np.int64]
 #: Above this many non-dominated points, hypervolume for m > 3 objectives (2**n subsets) is refused.
 MAX_INCLUSION_EXCLUSION_POINTS = 12
 
-_DIRECTIONS: tuple[str, ...] = get_args(Direction)
 # Extreme points this close to degenerate do not define a knee hyperplane; sum(f) = 1 is used instead.
 _MAX_CONDITION = 1e10
-
-
-# ----------------------------------------------------------------------------------------------- objectives
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A named objective and the direction in which it improves.
-
-    ``log=True`` compares values on a log10 scale (for counts such as trainable parameters, where halving
-    10k and halving 10M are equally good moves); such values must be > 0, checked by :func:`to_minimize`.
-    """
-
-    name: str
-    direction: Direction
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"Objective.name must be a non-empty string, got {self.name!r}")
-        if self.direction not in _DIRECTIONS:
-            raise ValueError(f"Objective.direction of {self.name!r} must be 'min' or 'max', got {self.direction!r}")
-        if not isinstance(self.log, bool):
-            raise ValueError(f"Objective.log of {self.name!r} must be True or False, got {self.log!r}")
-
-
-#: The objectives a recipe may name. ``trainable_params`` is compared on a log10 scale.
-OBJECTIVES: dict[str, Objective] = {
-    objective.name: objective
-    for objective in (
-        Objective("accuracy", "max"),
-        Objective("macro_f1", "max"),
-        Objective("trainable_params", "min", log=True),
-        Objective("ece", "min"),
-        Objective("nll", "min"),
-        Objective("brier", "min"),
-        Objective("rouge_l", "max"),        # generation tasks
-        Objective("exact_match", "max"),
-    )
-}
-
-
-def get_objective(name: str) -> Objective:
-    """The registered objective called ``name``; an unknown name raises ValueError listing the allowed ones."""
-    try:
-        return OBJECTIVES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown objective {name!r}; allowed: {', '.join(sorted(OBJECTIVES))}") from None
-
-
-def to_minimize(values: npt.ArrayLike, objectives: Sequence[Objective | str]) -> FloatArray:
-    """``values`` (n, m) in the objectives' own units -> a new (n, m) array where every column is minimised.
-
-    Max columns are negated and ``log`` columns replaced by their log10 (a value <= 0 there raises).
-    Objectives may be given as :class:`Objective` or by registered name.
-
-    >>> to_minimize([[0.5, 100.0]], ["accuracy", "trainable_params"])
-    array([[-0.5,  2. ]])
-    """
-    resolved = [o if isinstance(o, Objective) else get_objective(o) for o in objectives]
-    arr = _as_points(values, "values")
-    if arr.shape[1] != len(resolved):
-        raise ValueError(f"values have {arr.shape[1]} columns but {len(resolved)} objectives were given "
-                         f"({', '.join(o.name for o in resolved)}); need one column per objective")
-    out = arr.copy()
-    for j, objective in enumerate(resolved):
-        column = out[:, j]
-        if objective.log:
-            bad = np.flatnonzero(column <= 0.0)
-            if bad.size:
-                raise ValueError(f"objective {objective.name!r} is compared on a log scale and needs values > 0, "
-                                 f"got {float(column[bad[0]])!r} in row {int(bad[0])}")
-            column = np.log10(column)
-        out[:, j] = -column if objective.direction == "max" else column
-    return out
 
 
 # ----------------------------------------------------------------------------------------------- validation
@@ -170,28 +74,7 @@ def _as_reference(reference: npt.ArrayLike, m: int) -> FloatArray:
     return ref
 
 
-def _as_vector(point: npt.ArrayLike, name: str) -> FloatArray:
-    arr = np.asarray(point, dtype=np.float64)
-    if arr.ndim != 1 or arr.shape[0] < 1:
-        raise ValueError(f"{name} must be 1-D with at least 1 objective, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr.tolist()}")
-    return arr
-
-
 # ----------------------------------------------------------------------------------------------- dominance
-
-
-def dominates(a: npt.ArrayLike, b: npt.ArrayLike) -> bool:
-    """Whether minimisation point ``a`` dominates ``b``: no worse in every objective, better in one.
-
-    >>> dominates([1, 2], [1, 3]), dominates([1, 2], [1, 2]), dominates([1, 3], [2, 2])
-    (True, False, False)
-    """
-    u, v = _as_vector(a, "a"), _as_vector(b, "b")
-    if u.shape != v.shape:
-        raise ValueError(f"a and b must have the same number of objectives, got {u.shape[0]} and {v.shape[0]}")
-    return bool(np.all(u <= v) and np.any(u < v))
 
 
 def pareto_mask(points: npt.ArrayLike) -> BoolArray:
@@ -437,49 +320,6 @@ def hypervolume_improvement(front: npt.ArrayLike, candidates: npt.ArrayLike, ref
 
 
 # ----------------------------------------------------------------------------------------------- choosing
-
-
-def default_reference(points_min: npt.ArrayLike, *, margin: float = 0.1) -> FloatArray:
-    """A reference point when none is stated: nadir + ``margin`` * range of the non-dominated points.
-
-    Nadir and range are taken over the non-dominated rows, so a dominated outlier (a diverged trial) does not
-    push the reference out. Where the range is 0 (one point, or a constant objective) ``max(|nadir|, 1)``
-    stands in for it, so every front point still contributes.
-
-    >>> default_reference([[0.0, 10.0], [10.0, 0.0], [20.0, 20.0]])
-    array([11., 11.])
-    """
-    arr = _as_points(points_min, "points_min")
-    if arr.shape[0] == 0:
-        raise ValueError("points_min is empty; a default reference needs at least 1 point")
-    try:
-        scale = float(margin)
-    except (TypeError, ValueError):
-        scale = math.nan
-    if isinstance(margin, bool) or not (math.isfinite(scale) and scale >= 0.0):
-        raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
-    front = arr[pareto_mask(arr)]
-    nadir: FloatArray = front.max(axis=0)
-    spread: FloatArray = nadir - front.min(axis=0)
-    spread = np.where(spread > 0.0, spread, np.maximum(np.abs(nadir), 1.0))
-    reference: FloatArray = nadir + scale * spread
-    return reference
-
-
-#: Worst value of each objective in its own units: searches and PEFT-Bench replays measure hypervolume from here.
-WORST = {"accuracy": 0.0, "macro_f1": 0.0, "ece": 1.0, "brier": 2.0, "nll": 10.0, "rouge_l": 0.0,
-         "exact_match": 0.0}
-
-
-def reference_point(objectives: Sequence[Objective], total_params: float) -> npt.NDArray[np.float64]:
-    """The stated hypervolume reference, in minimisation space: accuracy 0, the full model's parameters, ECE 1.
-
-    >>> reference_point([get_objective("accuracy"), get_objective("trainable_params")], 1e6).tolist()
-    [-0.0, 6.0]
-    """
-    worst = {**WORST, "trainable_params": float(total_params)}
-    point: npt.NDArray[np.float64] = to_minimize(np.array([[worst[o.name] for o in objectives]]), objectives)[0]
-    return point
 
 
 def knee_point(points: npt.ArrayLike) -> int:

@@ -1,4 +1,6 @@
-"""What one trial produced: an immutable record, complete or failed, that a journal can store as JSON.
+"""Records: what one trial produced, an immutable record, complete or failed, that a journal can store as JSON;
+and the two ways every layer names a configuration, :func:`config_key` (canonical, for equality) and
+:func:`describe` (short, for people).
 
 A trial is one configuration at one fidelity with one seed. The runner returns a
 :class:`TrialResult` whether training worked or not: a failure is data (``status="failed"`` and
@@ -12,12 +14,15 @@ True
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autopeft.errors import TrialError
+
+__all__ = ["STATUSES", "Fidelity", "TrialResult", "config_key", "describe", "jsonable"]
 
 STATUSES = ("complete", "failed")
 
@@ -113,3 +118,46 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return jsonable(value.item())
     return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (bool, int, float, str)):  # numpy scalars
+        return value.item()
+    return value
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """Canonical JSON of a configuration (keys sorted at every level, per-layer dicts included).
+
+    Two configurations are the same trial exactly when their keys are equal, so this is what
+    de-duplication compares. ``True`` and ``1`` stay different, as they are different choices in a space.
+
+    >>> config_key({"m": "lora", "r": {"encoder.1": 4, "encoder.0": 2}})
+    '{"m":"lora","r":{"encoder.0":2,"encoder.1":4}}'
+    """
+    return json.dumps(_plain(config), sort_keys=True, separators=(",", ":"))
+
+
+def describe(config: Mapping[str, Any], width: int = 70) -> str:
+    """A short one-line summary of a configuration (per-layer dicts shown as their values).
+
+    >>> describe({"method": "lora", "lora.r": 8, "lora.learning_rate": 0.00512})
+    'lora r=8 learning_rate=0.00512'
+    """
+    parts: list[str] = []
+    for key, value in config.items():
+        if key == "method":
+            parts.insert(0, str(value))
+            continue
+        short = key.split(".", 1)[-1]
+        if isinstance(value, Mapping):
+            value = "/".join(str(v) for v in value.values())
+        elif isinstance(value, float):
+            value = f"{value:.3g}"
+        parts.append(f"{short}={value}")
+    text = " ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def strategies(table: Any, chosen: str | None) -> list[str]:
-    from autopeft.surrogate import surrogate_names
+    from autopeft.controllers.surrogate import surrogate_names
 
     if chosen:
         return [s.strip() for s in chosen.split(",") if s.strip()]

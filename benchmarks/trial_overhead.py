@@ -40,7 +40,7 @@ def _setup(case: str) -> tuple[Any, Any, Any, Any]:
     """(worker, base model, tokenizer, training config) for ``case``; the worker owns the tokenised data."""
     import torch
 
-    from autopeft.models import KNOWN_SHAPES, _untie, load_tokenizer
+    from autopeft.model.loading import KNOWN_SHAPES, _untie, load_tokenizer
     from autopeft.runner import TrainingConfig, Worker
     from autopeft.tasks import load_task_data
 

@@ -7,8 +7,12 @@ import importlib
 
 import pytest
 
+PURE = ["autopeft.space.spec", "autopeft.space.selectors", "autopeft.space.yaml_fields",
+        "autopeft.space.dimensions", "autopeft.space.references", "autopeft.objectives", "autopeft.pareto",
+        "autopeft.trial"]
 
-@pytest.mark.parametrize("name", ["autopeft.space", "autopeft.selectors", "autopeft._yaml", "autopeft.dimensions"])
+
+@pytest.mark.parametrize("name", PURE)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

@@ -9,7 +9,6 @@ import math
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,18 +18,12 @@ from hypothesis import strategies as st
 from autopeft import pareto
 from autopeft.pareto import (
     MAX_INCLUSION_EXCLUSION_POINTS,
-    OBJECTIVES,
-    Objective,
     crowding_distance,
-    default_reference,
-    dominates,
-    get_objective,
     hypervolume,
     hypervolume_improvement,
     knee_point,
     non_dominated_sort,
     pareto_mask,
-    to_minimize,
 )
 
 FAST = settings(max_examples=60, deadline=None)
@@ -92,68 +85,7 @@ def float_points(draw: st.DrawFn, m: int, max_n: int = 20) -> np.ndarray:
     return rng.uniform(0.0, 1.0, size=(n, m))
 
 
-# ------------------------------------------------------------------------------------------ objectives
-
-
-def test_registered_objectives() -> None:
-    assert {name: (o.direction, o.log) for name, o in OBJECTIVES.items()} == {
-        "accuracy": ("max", False), "macro_f1": ("max", False), "trainable_params": ("min", True),
-        "ece": ("min", False), "nll": ("min", False), "brier": ("min", False),
-        "rouge_l": ("max", False), "exact_match": ("max", False),
-    }
-    assert all(name == o.name for name, o in OBJECTIVES.items())
-    assert get_objective("ece") is OBJECTIVES["ece"]
-
-
-def test_unknown_objective_names_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown objective 'f1'; allowed: accuracy, brier, ece"):
-        get_objective("f1")
-
-
-@pytest.mark.parametrize(("kwargs", "match"), [
-    pytest.param({"name": "", "direction": "min"}, "name must be a non-empty string", id="empty-name"),
-    pytest.param({"name": "acc", "direction": "up"}, "'min' or 'max', got 'up'", id="bad-direction"),
-    pytest.param({"name": "acc", "direction": "max", "log": 1}, "must be True or False, got 1", id="log-not-bool"),
-])
-def test_objective_validates_itself(kwargs: dict[str, Any], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        Objective(**kwargs)
-
-
-def test_to_minimize_negates_max_and_logs_log_columns() -> None:
-    values = np.array([[0.8, 1e3, 0.05], [0.6, 1e6, 0.10]])
-    out = to_minimize(values, [get_objective("accuracy"), "trainable_params", Objective("ece", "min")])
-    np.testing.assert_allclose(out, [[-0.8, 3.0, 0.05], [-0.6, 6.0, 0.10]])
-    assert values[0, 1] == 1e3  # input untouched
-    assert out.dtype == np.float64
-    log_max = to_minimize([[100.0]], [Objective("speed", "max", log=True)])
-    np.testing.assert_allclose(log_max, [[-2.0]])
-
-
-@pytest.mark.parametrize(("values", "objectives", "match"), [
-    pytest.param([[0.5, 0.0]], ["accuracy", "trainable_params"], r"'trainable_params'.*> 0, got 0.0 in row 0",
-                 id="log-of-zero"),
-    pytest.param([[0.5, 10.0], [0.5, -1.0]], ["accuracy", "trainable_params"], r"got -1.0 in row 1",
-                 id="log-of-negative"),
-    pytest.param([[0.5, 1.0]], ["accuracy"], r"2 columns but 1 objectives", id="column-count"),
-    pytest.param([0.5, 1.0], ["accuracy", "ece"], r"must be 2-D", id="not-2d"),
-    pytest.param([[0.5, math.nan]], ["accuracy", "ece"], r"must be finite, got \[0.5, nan\] in row 0", id="nan"),
-    pytest.param([[0.5]], ["top5"], r"unknown objective 'top5'", id="unknown-name"),
-])
-def test_to_minimize_rejects(values: Any, objectives: list[Any], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        to_minimize(values, objectives)
-
-
 # ------------------------------------------------------------------------------------------ dominance
-
-
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ([1, 2], [1, 3], True), ([1, 2], [1, 2], False), ([1, 3], [2, 2], False), ([2, 3], [1, 2], False),
-    ([0], [1], True), ([0, 0, 0], [0, 0, 1e-12], True),
-])
-def test_dominates_hand_cases(a: list[float], b: list[float], expected: bool) -> None:
-    assert dominates(a, b) is expected
 
 
 @FAST
@@ -170,7 +102,7 @@ def test_non_dominated_sort_matches_peeling(points: np.ndarray) -> None:
     if fronts:
         assert fronts[0].tolist() == np.flatnonzero(pareto_mask(points)).tolist()
     for better, worse in itertools.pairwise(fronts):  # NSGA-II rank: each point beaten from the front above
-        assert all(any(dominates(points[i], points[j]) for i in better) for j in worse)
+        assert all(any(brute_dominates(points[i], points[j]) for i in better) for j in worse)
 
 
 def test_duplicates_are_all_non_dominated() -> None:
@@ -335,27 +267,7 @@ def test_improvement_1d() -> None:
                                [1.0, 0.0, 3.0])
 
 
-# ------------------------------------------------------------------------------------------ reference and knee
-
-
-def test_default_reference_is_nadir_plus_margin_of_the_front() -> None:
-    points = np.array([[0.0, 10.0], [4.0, 2.0], [10.0, 0.0], [50.0, 50.0]])  # the last is a dominated outlier
-    np.testing.assert_allclose(default_reference(points), [11.0, 11.0])
-    np.testing.assert_allclose(default_reference(points, margin=0.5), [15.0, 15.0])
-    ref = default_reference(points)
-    assert all(hypervolume(p[None, :], ref) > 0 for p in points[:3])
-
-
-def test_default_reference_with_no_spread() -> None:
-    np.testing.assert_allclose(default_reference([[-3.0, 0.5]]), [-3.0 + 0.3, 0.5 + 0.1])
-    np.testing.assert_allclose(default_reference([[1.0, 2.0], [1.0, 2.0]]), [1.1, 2.2])
-    np.testing.assert_allclose(default_reference([[1.0, 0.0, 5.0], [1.0, 5.0, 0.0]]), [1.1, 5.5, 5.5])
-
-
-@pytest.mark.parametrize("margin", [-0.1, math.inf, math.nan, "big", True])
-def test_default_reference_rejects_bad_margin(margin: Any) -> None:
-    with pytest.raises(ValueError, match="margin must be a finite number >= 0"):
-        default_reference([[0.0, 1.0]], margin=margin)
+# ------------------------------------------------------------------------------------------ knee
 
 
 def test_knee_of_an_l_shaped_front_is_the_corner() -> None:
@@ -412,9 +324,6 @@ def test_knee_3d_uses_the_plane_through_the_extremes() -> None:
                  r"front's 2 objective columns, got shape \(1, 1\)", id="hvi-columns"),
     pytest.param(lambda: hypervolume_improvement([[1.0, 2.0]], [1.0, 1.0], [3.0, 3.0]), r"candidates must be 2-D",
                  id="hvi-1d"),
-    pytest.param(lambda: dominates([1.0, 2.0], [1.0]), r"same number of objectives, got 2 and 1", id="dominates"),
-    pytest.param(lambda: dominates([[1.0]], [1.0]), r"a must be 1-D", id="dominates-2d"),
-    pytest.param(lambda: default_reference(np.empty((0, 2))), "needs at least 1 point", id="reference-empty"),
     pytest.param(lambda: knee_point(np.empty((0, 2))), "needs at least 1 point", id="knee-empty"),
 ])
 def test_bad_inputs_raise_one_line_value_errors(call: Callable[[], object], match: str) -> None:

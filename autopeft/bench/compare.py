@@ -23,7 +23,7 @@ from autopeft.bench.multifidelity import MultiFidelity, replay_high, replay_prom
 from autopeft.bench.replay import Run, controller_spec, replay, spec_names
 from autopeft.bench.table import Table
 from autopeft.errors import ConfigError
-from autopeft.pareto import Objective
+from autopeft.objectives import Objective
 
 __all__ = ["CHECKPOINTS", "STUDIES", "TARGET", "Comparison", "Summary", "compare", "strategy_names"]
 

@@ -35,9 +35,11 @@ import numpy.typing as npt
 
 from autopeft.bench.replay import Run, Scorer, answer, controller_spec, make_controller, noise_generator
 from autopeft.bench.table import Table, TableError
-from autopeft.controllers import Observation, config_key
+from autopeft.controllers import Observation
 from autopeft.errors import ConfigError
-from autopeft.pareto import Objective, crowding_distance, non_dominated_sort, to_minimize
+from autopeft.objectives import Objective, to_minimize
+from autopeft.pareto import crowding_distance, non_dominated_sort
+from autopeft.trial import config_key
 
 __all__ = ["DEFAULT_ETA", "MultiFidelity", "cost_ratio", "fidelity_correlation", "replay_high", "replay_promotion"]
 

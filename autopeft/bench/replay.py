@@ -27,9 +27,10 @@ import numpy.typing as npt
 
 from autopeft.bench.table import Table, TableError, reference_point
 from autopeft.controllers import Controller, Observation, controller_names, get_controller
+from autopeft.controllers.surrogate import surrogate_names
 from autopeft.errors import ConfigError
-from autopeft.pareto import Objective, hypervolume, to_minimize
-from autopeft.surrogate import surrogate_names
+from autopeft.objectives import Objective, to_minimize
+from autopeft.pareto import hypervolume
 
 __all__ = ["ControllerSpec", "Run", "Scorer", "controller_spec", "make_controller", "replay", "spec_names"]
 

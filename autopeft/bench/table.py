@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autopeft.controllers.base import config_key
-from autopeft.dimensions import PerLayerSpec
 from autopeft.errors import AutopeftError, ConfigError, SpaceError
-from autopeft.pareto import Objective, get_objective, hypervolume, pareto_mask, reference_point, to_minimize
+from autopeft.objectives import Objective, get_objective, reference_point, to_minimize
+from autopeft.pareto import hypervolume, pareto_mask
 from autopeft.space import DimensionSpec, Space, parse_space
+from autopeft.space.dimensions import PerLayerSpec
+from autopeft.trial import config_key
 
 __all__ = [
     "FORMAT",

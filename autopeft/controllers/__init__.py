@@ -14,14 +14,7 @@ Bayesian optimisation with a scikit-learn surrogate and expected hypervolume imp
 
 from __future__ import annotations
 
-from autopeft.controllers.base import (
-    Controller,
-    Observation,
-    config_key,
-    controller_names,
-    get_controller,
-    register_controller,
-)
+from autopeft.controllers.base import Controller, Observation, controller_names, get_controller, register_controller
 from autopeft.controllers.bo import BayesianOptimization
 from autopeft.controllers.evolution import Evolution
 from autopeft.controllers.random_search import RandomSearch
@@ -33,7 +26,6 @@ __all__ = [
     "Evolution",
     "Observation",
     "RandomSearch",
-    "config_key",
     "controller_names",
     "get_controller",
     "register_controller",

@@ -22,7 +22,6 @@ A new strategy is one subclass with a ``name``, its ``defaults`` (the options it
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from abc import ABC, abstractmethod
@@ -34,8 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from autopeft.errors import ConfigError
-from autopeft.pareto import Objective, to_minimize
+from autopeft.objectives import Objective, to_minimize
 from autopeft.space import Space
+from autopeft.trial import config_key
 
 __all__ = [
     "Constraint",
@@ -43,7 +43,6 @@ __all__ = [
     "KnownObjective",
     "Observation",
     "Round",
-    "config_key",
     "controller_names",
     "get_controller",
     "register_controller",
@@ -57,7 +56,7 @@ Constraint = Callable[[Mapping[str, Any]], bool]
 ENUMERATE_LIMIT = 20_000
 #: Random draws per wanted configuration before falling back to listing the space (or giving up).
 DRAWS_PER_PROPOSAL = 50
-_NAME = re.compile(r"[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -75,28 +74,6 @@ class Observation:
     def failed(self) -> bool:
         """True when the trial produced no values."""
         return self.values is None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def config_key(config: Mapping[str, Any]) -> str:
-    """Canonical JSON of a configuration (keys sorted at every level, per-layer dicts included).
-
-    Two configurations are the same trial exactly when their keys are equal, so this is what
-    de-duplication compares. ``True`` and ``1`` stay different, as they are different choices in a space.
-
-    >>> config_key({"m": "lora", "r": {"encoder.1": 4, "encoder.0": 2}})
-    '{"m":"lora","r":{"encoder.0":2,"encoder.1":4}}'
-    """
-    return json.dumps(_plain(config), sort_keys=True, separators=(",", ":"))
 
 
 @dataclass
@@ -365,7 +342,8 @@ def register_controller(cls: C) -> C:
     """Class decorator: make ``cls`` available by its ``name``; a bad or duplicate name is a ValueError."""
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"controller class {cls.__name__} needs a name like 'bo' or 'nni:TPE', got {name!r}")
+        raise ValueError(f"controller class {cls.__name__} needs a name like 'bo' or 'random' (lower case, digits, "
+                         f"underscores), got {name!r}")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise ValueError(f"controller {name!r} is already registered by {_REGISTRY[name].__name__}")
     _REGISTRY[name] = cls

@@ -3,13 +3,13 @@
 1. **Initial design** — the first ``n_initial`` proposals (and any proposal while fewer than two trials have
    values) are space-filling: greedy maximin, in the encoded space, over a few hundred uniform draws, away
    from everything already tried or pending.
-2. **Surrogates** — one per objective that is not ``known`` (:mod:`autopeft.surrogate`, ``gp`` or
+2. **Surrogates** — one per objective that is not ``known`` (:mod:`autopeft.controllers.surrogate`, ``gp`` or
    ``forest``), fit on the encoded configurations against the objective in minimisation space (so a ``log``
    objective is modelled on its log scale). Known objectives (``trainable_params``) are computed exactly.
 3. **Candidates** — ``n_candidates`` uniform draws plus every neighbour of the configurations on the current
    front (a local search around what works), untried, feasible, de-duplicated.
 4. **Acquisition** — expected hypervolume improvement over the observed front by Monte Carlo
-   (:func:`autopeft.acquisition.ehvi_monte_carlo`, ``mc_samples`` seeded draws per candidate).
+   (:func:`autopeft.controllers.acquisition.ehvi_monte_carlo`, ``mc_samples`` seeded draws per candidate).
 5. **Batches** — the Kriging believer: each chosen candidate joins the data with its predicted mean as if
    observed, the surrogates are refit, and the next one is chosen. Pending trials are believed the same way,
    so parallel workers do not all get the same proposal.
@@ -29,11 +29,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autopeft.acquisition import ehvi_monte_carlo
-from autopeft.controllers.base import Controller, FloatArray, Round, config_key, register_controller
+from autopeft.controllers.acquisition import ehvi_monte_carlo
+from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
+from autopeft.controllers.surrogate import Surrogate, make_surrogate, surrogate_names
 from autopeft.errors import ConfigError
-from autopeft.pareto import pareto_mask, to_minimize
-from autopeft.surrogate import Surrogate, make_surrogate, surrogate_names
+from autopeft.objectives import to_minimize
+from autopeft.pareto import pareto_mask
+from autopeft.trial import config_key
 
 __all__ = ["BayesianOptimization"]
 

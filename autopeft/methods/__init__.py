@@ -24,7 +24,7 @@ from autopeft.methods import (  # noqa: F401
     prompt_tuning,
 )
 from autopeft.methods.base import GLOBAL_OPTIONS, BuiltModel, Method, get_method, method_names, register_method
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 __all__ = ["BuiltModel", "Method", "build", "count_trainable", "get_method", "method_names", "parse_config",
            "placements", "register_method", "split_config"]

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from autopeft.errors import ConfigError, MethodError
 from autopeft.methods.options import Option, positive_float
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 _TASK_TYPES = {"seq2seq": "SEQ_2_SEQ_LM", "encoder": "SEQ_CLS"}
 

@@ -14,7 +14,7 @@ from autopeft.errors import ConfigError
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import Option, layers, module_set
 from autopeft.methods.targets import compact_targets
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 def beft_config(graph: ModelGraph, paths: list[str]) -> BeftConfig:

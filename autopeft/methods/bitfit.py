@@ -16,7 +16,7 @@ from autopeft.errors import ConfigError, MethodError
 from autopeft.methods.base import BuiltModel, Method, register_method
 from autopeft.methods.beft import beft_config
 from autopeft.methods.options import Option, layers, module_set
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class BitFit(Method):

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from autopeft.methods.base import BuiltModel, Method, register_method
 from autopeft.methods.options import Option
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class Full(Method):

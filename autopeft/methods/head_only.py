@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from autopeft.errors import MethodError
 from autopeft.methods.base import BuiltModel, Method, register_method
 from autopeft.methods.options import Option
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class HeadOnly(Method):

@@ -15,7 +15,7 @@ from autopeft.errors import ConfigError
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import Option, layers, module_set
 from autopeft.methods.targets import matched_modules
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class IA3(PeftMethod):

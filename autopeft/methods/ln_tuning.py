@@ -10,7 +10,7 @@ from autopeft.errors import ConfigError
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import Option, layers
 from autopeft.methods.targets import compact_targets
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class LNTuning(PeftMethod):

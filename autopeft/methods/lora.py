@@ -28,7 +28,7 @@ from autopeft.methods.options import (
     rank_or_zero,
 )
 from autopeft.methods.targets import compact_targets
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class Lora(PeftMethod):

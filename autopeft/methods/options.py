@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from autopeft.errors import ConfigError, ModelGraphError, SelectorError
-from autopeft.model_graph import ModelGraph, parse_module_set
-from autopeft.selectors import resolve_selectors
+from autopeft.model.graph import ModelGraph, parse_module_set
+from autopeft.space.selectors import resolve_selectors
 
 Parser = Callable[[str, Any, "ModelGraph | None"], Any]
 REQUIRED: Any = object()

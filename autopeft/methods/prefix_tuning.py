@@ -9,7 +9,7 @@ from peft import PrefixTuningConfig
 from autopeft.errors import ConfigError, MethodError
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import Option, boolean, positive_int
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 class PrefixTuning(PeftMethod):

@@ -12,7 +12,7 @@ from peft import PromptTuningConfig, PromptTuningInit
 
 from autopeft.methods.base import PeftMethod, peft_task_type, register_method
 from autopeft.methods.options import Option, one_of, positive_int
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 _INIT = {"random": PromptTuningInit.RANDOM, "sample_vocab": PromptTuningInit.SAMPLE_VOCAB}
 

@@ -17,7 +17,7 @@ from typing import Any
 from peft.tuners.tuners_utils import check_target_module_exists
 
 from autopeft.errors import MethodError
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 
 def matched_modules(config: Any, module_names: Sequence[str]) -> set[str]:

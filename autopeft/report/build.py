@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autopeft.journal import Trial
 from autopeft.report import plots
 from autopeft.report.collect import RunData
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
-from autopeft.study import describe
+from autopeft.study.journal import Trial
+from autopeft.trial import describe
 
 CALIBRATION = ("ece", "mce", "brier", "nll")
 

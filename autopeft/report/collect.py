@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from autopeft.errors import AutopeftError, ReportError
-from autopeft.finalize import finalize_table
-from autopeft.journal import Journal, Trial
-from autopeft.pareto import Objective
-from autopeft.study import Front, front, hypervolume_curve, objectives_of
+from autopeft.objectives import Objective, objectives_of
+from autopeft.study.finalize import finalize_table
+from autopeft.study.front import Front, front, hypervolume_curve
+from autopeft.study.journal import Journal, Trial
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ def check_comparable(runs: list[RunData]) -> None:
 
 
 def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
-    from autopeft.dimensions import show
     from autopeft.space import load_space
+    from autopeft.space.dimensions import show
 
     path = recipe.get("space")
     try:
@@ -165,9 +165,9 @@ def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]
 
 def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, list[str]]:
     """Heatmap and importance need the model's module graph (a skeleton on the meta device, no weights)."""
-    from autopeft.checks import check_space
-    from autopeft.model_graph import ModelGraph
-    from autopeft.models import skeleton
+    from autopeft.methods.checks import check_space
+    from autopeft.model.graph import ModelGraph
+    from autopeft.model.loading import skeleton
     from autopeft.space import load_space
 
     notes: list[str] = []

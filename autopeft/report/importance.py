@@ -1,7 +1,7 @@
 """Which dimensions the surrogate leans on: grouped permutation importance on held-out folds (numpy).
 
-A :class:`~autopeft.surrogate.ForestSurrogate` is fit on all folds but one; the held-out fold's squared error
-is measured, then measured again with one group of columns (a whole categorical's one-hot block, or one
+A :class:`~autopeft.controllers.surrogate.ForestSurrogate` is fit on all folds but one; the held-out fold's squared
+error is measured, then measured again with one group of columns (a whole categorical's one-hot block, or one
 block's rank) shuffled jointly across the held-out rows. The mean rise in error, over folds and repeats, is
 the group's importance; the report shows each group's share of the total and the surrogate's cross-validated
 R^2, so a reader knows how much the bars can be trusted.
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from autopeft.surrogate import ForestSurrogate
+from autopeft.controllers.surrogate import ForestSurrogate
 
 
 def kfold(n: int, folds: int, rng: np.random.Generator) -> list[np.ndarray]:

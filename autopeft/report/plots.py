@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from autopeft.journal import Trial
 from autopeft.report.collect import Importance, Placement, RunData
+from autopeft.study.journal import Trial
 
 #: method -> colour (colour-blind-safe Okabe-Ito first, then tab10); unknown methods get grey.
 METHOD_COLORS = {

@@ -24,8 +24,8 @@ import torch
 import autopeft.metrics as M
 from autopeft.errors import TrialError
 from autopeft.methods import BuiltModel, build
-from autopeft.model_graph import ModelGraph
-from autopeft.models import load_model, load_tokenizer
+from autopeft.model.graph import ModelGraph
+from autopeft.model.loading import load_model, load_tokenizer
 from autopeft.runner.config import TrainingConfig
 from autopeft.runner.data import Encoded, encode_split, verbaliser_ids
 from autopeft.runner.evaluate import EvalContext, Evaluation, evaluator_for

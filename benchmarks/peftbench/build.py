@@ -83,8 +83,8 @@ def choose_subset(low: Sequence[tuple[dict[str, Any], float, float]], count: int
     First the low-fidelity front (accuracy up, log-parameters down), then round-robin over strata (method x
     parameter quintile), a seeded random member from each in turn, until ``count``. Deterministic.
     """
-    from autopeft.controllers import config_key
     from autopeft.pareto import pareto_mask
+    from autopeft.trial import config_key
 
     if not low:
         return []
@@ -118,7 +118,7 @@ def estimate(members: Sequence[Mapping[str, Any]], steps: int, seeds: int, n_val
 def open_journal(out: Path, recipe: Any, settings: dict[str, Any]) -> Any:
     """The build's journal: created with the recipe, or reopened (and checked) to resume."""
     from autopeft.errors import ConfigError
-    from autopeft.journal import DB_NAME, Journal
+    from autopeft.study.journal import DB_NAME, Journal
 
     if (out / DB_NAME).exists():
         journal = Journal.open(out)
@@ -143,9 +143,7 @@ def open_journal(out: Path, recipe: Any, settings: dict[str, Any]) -> Any:
 def run_phase(journal: Any, ctx: Any, members: Sequence[dict[str, Any]], steps: int, seeds: int, origin: str,
               label: str) -> None:
     """Train every member x seed at ``steps`` that the journal has not finished; one trial each."""
-    from autopeft.controllers import config_key
-    from autopeft.study import describe
-    from autopeft.trial import Fidelity
+    from autopeft.trial import Fidelity, config_key, describe
 
     fidelity = Fidelity(steps=steps, train_fraction=ctx.recipe.fidelity.train_fraction)
     done: dict[tuple[str, int], Any] = {}
@@ -173,7 +171,7 @@ def run_phase(journal: Any, ctx: Any, members: Sequence[dict[str, Any]], steps: 
 
 def low_means(journal: Any, members: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], float, float]]:
     """(config, seed-mean accuracy, trainable params) of the members with a complete low-fidelity trial."""
-    from autopeft.controllers import config_key
+    from autopeft.trial import config_key
 
     scores: dict[str, list[float]] = {}
     params: dict[str, float] = {}
@@ -241,7 +239,7 @@ def summarise(path: Path, info: Mapping[str, Any]) -> str:
     """The generated Markdown summary of a written table."""
     from autopeft.bench.multifidelity import MultiFidelity
     from autopeft.bench.table import load_table, objectives_from
-    from autopeft.study import describe
+    from autopeft.trial import describe
 
     table = load_table(path)
     objectives = objectives_from(["accuracy", "trainable_params"])
@@ -284,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message="Unsupported layer type")
-    from autopeft.recipe import load_recipe
+    from autopeft.study.recipe import load_recipe
 
     try:
         recipe = load_recipe(args.recipe)
@@ -306,8 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def plan_text(recipe: Any, spec: Any, settings: Mapping[str, Any]) -> str:
-    from autopeft.model_graph import ModelGraph
-    from autopeft.models import skeleton
+    from autopeft.model.graph import ModelGraph
+    from autopeft.model.loading import skeleton
 
     layout = dict(ModelGraph.from_model(skeleton(recipe.model)).layout)
     members = spread(list(spec.resolve(layout).enumerate()), settings["limit"])
@@ -325,7 +323,7 @@ def plan_text(recipe: Any, spec: Any, settings: Mapping[str, Any]) -> str:
 
 
 def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    from autopeft.study import make_context
+    from autopeft.study.search import make_context
 
     out, table = Path(args.out), Path(args.table)
     command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from autopeft.bench.table import TableMeta, write_table
-from autopeft.controllers import config_key
 from autopeft.space import Space, load_space
+from autopeft.trial import config_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE_FILE = ROOT / "spaces" / "peftbench-minilm.yaml"

@@ -12,7 +12,7 @@ import pytest
 from autopeft.bench.replay import ControllerSpec, replay
 from autopeft.bench.table import Table
 from autopeft.errors import ConfigError
-from autopeft.pareto import get_objective
+from autopeft.objectives import get_objective
 from tests.bench.scripts import load_script
 
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from autopeft.bench.table import load_table
-from autopeft.journal import Journal
+from autopeft.study.journal import Journal
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
 

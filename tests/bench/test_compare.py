@@ -121,7 +121,7 @@ def test_bench_imports_no_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, autopeft.bench.compare, autopeft.bench.cli, autopeft.bench.multifidelity; "
+    code = ("import sys, autopeft.bench.compare, autopeft.cli.bench, autopeft.bench.multifidelity; "
             "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; print(bad); "
             "sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

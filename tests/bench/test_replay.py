@@ -12,8 +12,8 @@ import pytest
 from autopeft.bench.multifidelity import MultiFidelity, cost_ratio, fidelity_correlation, replay_high, replay_promotion
 from autopeft.bench.replay import controller_spec, replay, spec_names
 from autopeft.bench.table import Table, TableError, load_table, objectives_from, sidecar_path
-from autopeft.controllers import config_key
 from autopeft.errors import ConfigError
+from autopeft.trial import config_key
 
 OBJECTIVES = objectives_from(["accuracy", "trainable_params"])
 

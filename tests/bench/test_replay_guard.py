@@ -11,7 +11,7 @@ import pytest
 from autopeft.bench.multifidelity import MultiFidelity, replay_high, replay_promotion
 from autopeft.bench.replay import Run, replay
 from autopeft.bench.table import load_table, objectives_from
-from autopeft.controllers import config_key
+from autopeft.trial import config_key
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = json.loads((Path(__file__).parent / "data" / "replays-before-the-loop.json").read_text())

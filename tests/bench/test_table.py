@@ -17,12 +17,10 @@ from autopeft.bench.table import (
     dimension_columns,
     load_table,
     objectives_from,
-    reference_point,
     sidecar_path,
 )
-from autopeft.controllers import config_key
 from autopeft.errors import ConfigError
-from autopeft.pareto import get_objective
+from autopeft.trial import config_key
 from tests.bench import synthetic
 
 OBJECTIVES = objectives_from(["accuracy", "trainable_params"])
@@ -163,20 +161,6 @@ def test_front_and_hypervolume_against_brute_force(table: Table) -> None:
             best = acc
     assert hv == pytest.approx(area, rel=1e-12)
     assert len(front) == len(non_dominated)
-
-
-@pytest.mark.parametrize("names, expect", [
-    (["accuracy", "trainable_params"], [0.0, 6.0]),
-    (["trainable_params", "accuracy", "ece"], [6.0, 0.0, 1.0]),
-    (["macro_f1", "trainable_params", "nll", "brier"], [0.0, 6.0, 10.0, 2.0]),
-])
-def test_reference_point_is_the_search_convention(names: list[str], expect: list[float]) -> None:
-    """One convention for searches and replays (autopeft.pareto): maximised objectives are negated, params log10."""
-    import autopeft.study
-
-    objectives = [get_objective(n) for n in names]
-    assert [abs(v) for v in reference_point(objectives, 1e6).tolist()] == expect
-    assert autopeft.study.reference_point is reference_point
 
 
 def test_objectives_must_include_parameters() -> None:

@@ -13,19 +13,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from autopeft.controllers import (
-    Controller,
-    Observation,
-    config_key,
-    controller_names,
-    get_controller,
-    register_controller,
-)
+from autopeft.controllers import Controller, Observation, controller_names, get_controller, register_controller
 from autopeft.controllers.base import Round
 from autopeft.controllers.evolution import crossover, repair
 from autopeft.errors import ConfigError
-from autopeft.pareto import Objective, get_objective, hypervolume, pareto_mask, to_minimize
+from autopeft.objectives import Objective, get_objective, to_minimize
+from autopeft.pareto import hypervolume, pareto_mask
 from autopeft.space import Space, parse_space
+from autopeft.trial import config_key
 
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
 
@@ -349,7 +344,7 @@ def test_crossover_and_repair_give_members(mixed: Space) -> None:
 
 
 def test_controllers_import_no_torch() -> None:
-    code = ("import sys, autopeft.controllers, autopeft.surrogate, autopeft.acquisition; "
+    code = ("import sys, autopeft.controllers, autopeft.controllers.surrogate, autopeft.controllers.acquisition; "
             "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; print(bad); "
             "sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

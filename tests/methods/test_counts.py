@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autopeft.methods import build, count_trainable, get_method, method_names, parse_config
-from autopeft.model_graph import ModelGraph
-from autopeft.models import load_model
+from autopeft.model.graph import ModelGraph
+from autopeft.model.loading import load_model
 
 CONFIGS: list[dict[str, Any]] = [
     {"method": "lora", "lora.r": 4, "lora.modules": "all_linear"},

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autopeft.errors import ConfigError
-from autopeft.export import export
 from autopeft.methods import build
-from autopeft.model_graph import ModelGraph
-from autopeft.models import load_model
+from autopeft.model.graph import ModelGraph
+from autopeft.model.loading import load_model
+from autopeft.study.export import export
 
 
 def lora_shapes(model: Any) -> dict[str, int]:

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from autopeft.errors import MethodError
-from autopeft.export import export, read_manifest
 from autopeft.methods import build, method_names
-from autopeft.model_graph import ModelGraph
-from autopeft.models import load_model, load_tokenizer
+from autopeft.model.graph import ModelGraph
+from autopeft.model.loading import load_model, load_tokenizer
+from autopeft.study.export import export, read_manifest
 
 #: method -> (options for the test, learning rate for 3 visible steps)
 OPTIONS: dict[str, dict[str, Any]] = {

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from autopeft.methods import build, placements
-from autopeft.model_graph import ModelGraph
+from autopeft.model.graph import ModelGraph
 
 CONFIGS: list[dict[str, Any]] = [
     {"method": "lora", "lora.modules": "qv", "lora.ranks": {"encoder.0": 0, "encoder.1": 4}},
@@ -36,7 +36,7 @@ def trained_modules(model: Any, graph: ModelGraph) -> set[str]:
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: str(c["method"]) + str(len(c)))
 def test_placements_are_the_modules_that_train(config: dict[str, Any], tiny_bert_dir: Path) -> None:
-    from autopeft.models import load_model
+    from autopeft.model.loading import load_model
 
     model = load_model(str(tiny_bert_dir), num_labels=2)
     graph = ModelGraph.from_model(model)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.search.conftest import write_recipe
+from tests.study.conftest import write_recipe
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, sentiment_csv: Path) -> Path:
     """14 trials (enough for the importance surrogate), the knee finalized over 2 seeds."""
-    from autopeft.finalize import finalize
-    from autopeft.recipe import load_recipe
-    from autopeft.study import run_search
+    from autopeft.study.finalize import finalize
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import run_search
 
     folder = tmp_path_factory.mktemp("report-run")
     recipe = write_recipe(folder, tiny_bert_dir, sentiment_csv, steps=2, budget=14)

@@ -50,7 +50,7 @@ def test_markdown_has_the_same_content(report: Path) -> None:
 
 
 def test_csv_tables_match_the_journal(report: Path, tiny_run: Path) -> None:
-    from autopeft.journal import Journal
+    from autopeft.study.journal import Journal
 
     with open(next(report.glob("*-trials.csv"))) as fh:
         rows = list(csv.DictReader(fh))
@@ -97,7 +97,7 @@ def test_random_run_drawn_and_mismatch_refused(tiny_run: Path, unfinalized_run: 
     out = write_report([tiny_run], tmp_path / "r", random_runs=[unfinalized_run])
     assert "wrote" in out
     assert str(unfinalized_run) in (tmp_path / "r" / "index.html").read_text()
-    from autopeft.journal import Journal
+    from autopeft.study.journal import Journal
 
     with Journal.open(unfinalized_run) as journal:
         journal.set_meta("recipe", {**journal.recipe, "name": "other"})

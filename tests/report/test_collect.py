@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from autopeft.errors import AutopeftError, ReportError
-from autopeft.journal import Journal
 from autopeft.report.collect import check_comparable, feature_groups, load_run, placement_of
 from autopeft.report.importance import kfold, permutation_importance
+from autopeft.study.journal import Journal
 
 
 class _T:  # the two fields placement_of reads from a trial
@@ -22,8 +22,8 @@ class _T:  # the two fields placement_of reads from a trial
 
 
 def test_placement_separates_encoder_and_decoder_blocks(tiny_t5_dir: Path) -> None:
-    from autopeft.model_graph import ModelGraph
-    from autopeft.models import skeleton
+    from autopeft.model.graph import ModelGraph
+    from autopeft.model.loading import skeleton
 
     graph = ModelGraph.from_model(skeleton(str(tiny_t5_dir)))
     only_dec1 = {"method": "lora", "lora.modules": "qv",

@@ -25,8 +25,8 @@ def _image(png: bytes) -> np.ndarray:
 
 
 def test_heatmap_has_one_panel_per_stack(tiny_t5_dir: Path) -> None:
-    from autopeft.model_graph import ModelGraph
-    from autopeft.models import skeleton
+    from autopeft.model.graph import ModelGraph
+    from autopeft.model.loading import skeleton
 
     graph = ModelGraph.from_model(skeleton(str(tiny_t5_dir)))
     p = placement_of([_T({"method": "lora", "lora.modules": "all_attention", "lora.r": 4}),  # type: ignore[list-item]

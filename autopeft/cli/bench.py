@@ -1,0 +1,64 @@
+"""``autopeft bench``: replay controllers on a PEFT-Bench table — a controller comparison in seconds.
+
+    autopeft bench --table benchmarks/peftbench/minilm-tweets.csv --controller bo --budget 50 --seeds 20
+    autopeft bench --table T.csv --controller random,bo:forest,evolution --budget 100 --out results.json
+    autopeft bench --table T.csv --controller mf:bo --controller high:bo --budget 60 --seeds 10
+
+Nothing is trained: every trial is answered from the table. This module imports only argparse until
+:func:`run` is called, so ``autopeft --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def configure(sub: Any) -> None:
+    """Add ``bench`` to the top-level subparsers ``sub``."""
+    parser = sub.add_parser("bench", help="replay controllers on a PEFT-Bench table: a comparison in seconds")
+    parser.set_defaults(func=cmd_bench)
+    parser.add_argument("--table", required=True,
+                        help="a PEFT-Bench CSV (its sidecar NAME.json beside it), "
+                             "e.g. benchmarks/peftbench/minilm-tweets.csv")
+    parser.add_argument("--controller", action="append", default=[], metavar="NAME",
+                        help="repeatable or comma-separated: random, bo, bo:gp, bo:forest, evolution; "
+                             "mf:<controller> (low-fidelity search promoting to the high fidelity, ASHA) and "
+                             "high:<controller> (high fidelity only) on a table with two fidelities "
+                             "(default: random,bo)")
+    parser.add_argument("--budget", type=int, default=50,
+                        help="trials per search (multi-fidelity: cost in low-fidelity trials); default 50")
+    parser.add_argument("--seeds", type=int, default=20, help="searches per controller (default 20)")
+    parser.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--objectives", default="accuracy,trainable_params",
+                        help="comma-separated objectives, trainable_params among them (default: accuracy,"
+                             "trainable_params)")
+    parser.add_argument("--space", help="read the rows with this space file instead of the one the table's sidecar "
+                                        "holds (it must have the same dimensions)")
+    parser.add_argument("--out", help="also write the full comparison (curves, per-seed numbers) as JSON here")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    print(run(args))
+    return 0
+
+
+def run(args: argparse.Namespace) -> str:
+    """Load the table, replay every controller on every seed; the text table (the JSON goes to ``--out``)."""
+    from autopeft.bench.compare import compare
+    from autopeft.bench.table import load_table, objectives_from
+
+    names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
+    objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
+    table = load_table(args.table, space=args.space)
+    result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,
+                     objectives=objectives)
+    text = result.text()
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_dict(), indent=1) + "\n", encoding="utf-8")
+        text += f"\nwrote {out}"
+    return text

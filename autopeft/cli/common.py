@@ -1,0 +1,36 @@
+"""What every command module shares: the one-line-error parser, JSON arguments, the default recipe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from autopeft.errors import ConfigError
+from autopeft.paths import default_recipe
+
+Command = Callable[[argparse.Namespace], int]
+PICK_HELP = "knee, best, max-params:N or trial:ID"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own usage errors: one line, exit 2
+        self.exit(2, f"autopeft: error: {message} (see {self.prog} --help)\n")
+
+
+def parse_json(text: str, what: str) -> Any:
+    """A JSON argument, given inline or as a ``.json`` file; bad JSON is a ConfigError naming ``what``."""
+    source = Path(text)
+    if source.suffix == ".json" and source.is_file():
+        text = source.read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} is not valid JSON ({exc.msg} at column {exc.colno}): {text[:60]!r}") from exc
+
+
+def recipe_path(value: str | None) -> Path:
+    """The recipe a command runs: the one given, else ``search/default.yaml``."""
+    return Path(value) if value else default_recipe()

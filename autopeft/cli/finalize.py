@@ -1,0 +1,62 @@
+"""``autopeft finalize`` and ``autopeft export``: what is done with a point of a finished search's front."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from autopeft.cli.common import PICK_HELP
+from autopeft.study.journal import Journal
+
+
+def configure(sub: Any) -> None:
+    fi = sub.add_parser("finalize", help="re-train picked points at full fidelity over seeds; score the test split")
+    fi.add_argument("run")
+    fi.add_argument("--pick", default="knee", help=PICK_HELP)
+    fi.add_argument("--seeds", type=int, help="training seeds (default: the recipe's final_seeds)")
+    fi.set_defaults(func=cmd_finalize)
+
+    ex = sub.add_parser("export", help="write a picked point as a folder plain peft loads")
+    ex.add_argument("run")
+    ex.add_argument("--pick", default="knee", help=PICK_HELP)
+    ex.add_argument("--out", required=True, help="the adapter folder to write")
+    ex.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    ex.set_defaults(func=cmd_export)
+
+
+def cmd_finalize(args: argparse.Namespace) -> int:
+    from autopeft.study.finalize import finalize
+
+    finalize(Path(args.run), args.pick, seeds=args.seeds)
+    print(finalize_text(Path(args.run)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autopeft.study.finalize import export_pick
+
+    path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite)
+    print(f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))")
+    return 0
+
+
+def finalize_text(folder: Path) -> str:
+    from autopeft.study.finalize import finalize_table
+
+    with Journal.open(folder, lock=False) as journal:
+        rows = finalize_table(journal)
+    if not rows:
+        return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
+    lines = ["test split, mean ± std over seeds (validation accuracy from the search for comparison)",
+             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val acc':>8} {'test acc':>15} "
+             f"{'test ECE':>15} {'test NLL':>15}  configuration"]
+    for r in rows:
+        def pm(key: str, r: dict[str, Any] = r) -> str:
+            return f"{r[f'test_{key}_mean']:.4f}±{r[f'test_{key}_std']:.4f}" if f"test_{key}_mean" in r else "-"
+
+        lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
+                     f"{r['validation_accuracy_search'] or math.nan:>8.4f} {pm('accuracy'):>15} {pm('ece'):>15} "
+                     f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
+    return "\n".join(lines)

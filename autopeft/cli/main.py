@@ -1,0 +1,63 @@
+"""The ``autopeft`` command line: one module per command group, each adding its subcommands here.
+
+    autopeft spaces list
+    autopeft spaces check spaces/minilm-layers.yaml --model minilm
+    autopeft build --model minilm --config '{"method": "lora", "lora.r": 8}' [--space FILE] [--out DIR]
+    autopeft trial [--recipe search/default.yaml] --config '{"method": "ia3"}' [--steps N] [--test]
+    autopeft search [RECIPE] [--budget N] [--controller bo|random|evolution] [--task NAME] [--resume RUN]
+    autopeft status|pareto|finalize|export RUN ...
+    autopeft report RUN [RUN ...] --out reports/NAME [--random RUN]
+    autopeft bench --table benchmarks/peftbench/NAME.csv --controller bo --budget 50 --seeds 20
+
+Every error autopeft knows about prints one line (``autopeft: error: ...``) and exits with 2. The command
+modules import what trains (torch, transformers, peft) only inside their handlers, so ``--help``,
+``status`` and ``pareto`` start without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from autopeft.cli import bench, finalize, report, results, search, spaces, trial
+from autopeft.cli.common import Command, Parser
+from autopeft.errors import AutopeftError
+from autopeft.version import __version__
+
+#: The command groups, in the order ``--help`` lists them.
+GROUPS = (spaces, trial, search, results, finalize, report, bench)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="autopeft", description="Search the Pareto front of PEFT configurations.")
+    parser.add_argument("--version", action="version", version=f"autopeft {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for group in GROUPS:
+        group.configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    # library deprecation notices (transformers, peft) are for developers, not for people running searches
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Unsupported layer type")  # peft's LN tuning on LayerNorm: works
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except AutopeftError as exc:
+        print(f"autopeft: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autopeft: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `autopeft pareto RUN | head`: the reader left, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,150 @@
+"""Check a space against a model: every method it names exists and applies to the model, every
+option is one its method takes, every candidate value passes that option's parser on this model
+(module sets name modules it has, selectors name blocks it has, ranks are >= 1 where a rank is
+required), and every reference point parses on the model. Errors point at the file and line.
+
+>>> check = check_space_file("spaces/flan-t5-layers.yaml", "flan-t5-large")   # doctest: +SKIP
+>>> print(check.text())                                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from autopeft.errors import AutopeftError, SpaceError
+from autopeft.methods import get_method, method_names, parse_config
+from autopeft.methods.base import GLOBAL_OPTIONS, Method
+from autopeft.methods.options import positive_float
+from autopeft.model.graph import ModelGraph
+from autopeft.space import DimensionSpec, Space, SpaceSpec, load_space
+from autopeft.space.references import ReferenceSpec, reference_config
+
+
+@dataclass(frozen=True)
+class SpaceCheck:
+    """A space that passed its checks against one model."""
+
+    spec: SpaceSpec
+    space: Space
+    graph: ModelGraph
+    model: str
+    references: dict[str, dict[str, Any]]
+
+    def text(self) -> str:
+        size = self.space.cardinality()
+        lines = [
+            f"{self.spec.source}: OK for model {self.model}",
+            self.graph.summary(),
+            f"space {self.spec.name!r}: {len(self.spec.dimensions)} dimensions -> {len(self.space.dimensions)} "
+            f"after resolving layers, {len(self.space.feature_names)} encoded features, "
+            f"{'continuous' if size == float('inf') else f'{int(size):,} configurations'}",
+        ]
+        lines.append(f"references: {', '.join(self.references) or 'none'}")
+        lines.append(f"default configuration: {json.dumps(self.space.default())}")
+        return "\n".join(lines)
+
+
+def _values(dim: DimensionSpec) -> list[tuple[str, Any]]:
+    """(field, value) pairs whose every value an option parser must accept."""
+    kind, d = dim.type, cast(Any, dim)
+    if kind in ("categorical", "per_layer"):
+        return [(f"choices[{i}]", c) for i, c in enumerate(d.choices)]
+    if kind == "constant":
+        return [("value", dim.default_value())]
+    return [("low", d.low), ("high", d.high)]
+
+
+def _fail(spec: SpaceSpec, dim: DimensionSpec, field: str, reason: str, value: Any, allowed: str | None) -> SpaceError:
+    return SpaceError(reason, file=spec.source, line=dim.field_line(field), field=f"{dim.name}.{field}",
+                      value=value, allowed=allowed)
+
+
+def _methods(spec: SpaceSpec, graph: ModelGraph) -> dict[str, Method]:
+    dim = next((d for d in spec.dimensions if d.name == "method"), None)
+    if dim is None or dim.type not in ("categorical", "constant"):
+        raise SpaceError("the space has no categorical or constant 'method' dimension", file=spec.source,
+                         line=dim.line if dim else 1, field="method",
+                         allowed=f"a dimension named 'method' with values among {', '.join(method_names())}")
+    out: dict[str, Method] = {}
+    for field, value in _values(dim):
+        if value not in method_names():
+            raise _fail(spec, dim, field, "unknown method", value, ", ".join(method_names()))
+        method = get_method(value)
+        try:
+            method.check_model(graph)
+        except AutopeftError as exc:
+            raise _fail(spec, dim, field, str(exc), value, None) from exc
+        out[str(value)] = method
+    return out
+
+
+def _check_dimension(spec: SpaceSpec, dim: DimensionSpec, methods: Mapping[str, Method], graph: ModelGraph) -> None:
+    prefix, _, option = dim.name.partition(".")
+    if not option:
+        if dim.name not in GLOBAL_OPTIONS:
+            raise _fail(spec, dim, "name", "unknown option", dim.name,
+                        f"'<method>.<option>' or {', '.join(GLOBAL_OPTIONS)}")
+        for field, value in _values(dim):
+            try:
+                positive_float(dim.name, value, graph)
+            except AutopeftError as exc:
+                raise _fail(spec, dim, field, str(exc), value, None) from exc
+        return
+    if prefix not in method_names():
+        raise _fail(spec, dim, "name", f"unknown method prefix {prefix!r}", dim.name,
+                    f"'<method>.<option>' with a method among {', '.join(method_names())}")
+    if prefix not in methods:
+        raise _fail(spec, dim, "name", f"an option of method {prefix!r}, which the 'method' dimension never takes",
+                    dim.name, ", ".join(methods))
+    method = methods[prefix]
+    if option not in method.option_names():
+        raise _fail(spec, dim, "name", f"unknown option {option!r} of method {prefix!r}", dim.name,
+                    ", ".join(method.option_names()))
+    for field, value in _values(dim):
+        try:
+            method.check_value(option, value, graph, per_layer=dim.type == "per_layer")
+        except AutopeftError as exc:
+            raise _fail(spec, dim, field, str(exc), value, None) from exc
+
+
+def resolve_references(refs: tuple[ReferenceSpec, ...], graph: ModelGraph, source: str) -> dict[str, dict[str, Any]]:
+    """Reference specs of a space -> name: configuration, each parsed against the model."""
+    out: dict[str, dict[str, Any]] = {}
+    for ref in refs:
+        try:
+            config = dict(ref.config) if ref.config is not None else reference_config(ref.name, graph)
+            parse_config(config, graph)
+        except AutopeftError as exc:
+            raise SpaceError(str(exc), file=source, line=ref.line, field=f"references.{ref.name}") from exc
+        out[ref.name] = config
+    return out
+
+
+def check_space(spec: SpaceSpec, graph: ModelGraph, model: str = "model") -> SpaceCheck:
+    """Resolve ``spec`` on ``graph`` and check it; raises SpaceError naming file and line."""
+    space = spec.resolve(graph.layout)
+    methods = _methods(spec, graph)
+    for dim in spec.dimensions:
+        if dim.name != "method":
+            _check_dimension(spec, dim, methods, graph)
+    default = space.default()
+    try:
+        parse_config(default, graph)
+    except AutopeftError as exc:
+        raise SpaceError(f"the default configuration {json.dumps(default)} does not build: {exc}",
+                         file=spec.source, line=1) from exc
+    references = resolve_references(spec.references, graph, spec.source)
+    return SpaceCheck(spec, space, graph, model, references)
+
+
+def check_space_file(path: str | Path, model: str) -> SpaceCheck:
+    """Load ``path`` and check it against ``model``'s structure (weights are not loaded)."""
+    from autopeft.model.loading import skeleton
+
+    spec = load_space(path)
+    graph = ModelGraph.from_model(skeleton(model))
+    return check_space(spec, graph, model)

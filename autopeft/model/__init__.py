@@ -1,0 +1,8 @@
+"""The base model: its architecture table, its adaptable structure as a graph, and loading it.
+
+- :mod:`~autopeft.model.architectures` — per-architecture tables (module paths -> stacks, blocks, roles);
+- :mod:`~autopeft.model.graph` — :class:`~autopeft.model.graph.ModelGraph`, the model as a networkx graph
+  with exact parameter counts, which selectors and module sets resolve against;
+- :mod:`~autopeft.model.loading` — aliases, local folders, Hub ids, weight-free skeletons (imports torch
+  and transformers only inside its functions).
+"""

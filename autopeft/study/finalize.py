@@ -1,0 +1,184 @@
+"""What is done with a finished search's front: pick a point, finalize it on the test split, export it.
+
+These work on the journal, so nothing recorded is trained again; ``finalize`` journals its own trials
+(phase ``finalize``) and saves their weights under ``runs/NAME/finalized/``, which ``export_pick`` prefers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from autopeft.errors import ConfigError
+from autopeft.objectives import Objective, objectives_of
+from autopeft.study.front import front
+from autopeft.study.journal import Journal, JournalError, Trial
+from autopeft.study.recipe import stored_recipe
+from autopeft.study.search import make_context
+from autopeft.trial import TrialResult, describe
+
+FINAL_DIR = "finalized"
+
+
+def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
+    """``knee`` | ``best`` | ``max-params:N`` | ``trial:ID`` -> one trial of the front (or any trial by id)."""
+    f = front(journal, objectives)
+    names = [o.name for o in objectives]
+    if spec.startswith("trial:"):
+        try:
+            number = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise ConfigError(f"--pick {spec!r}: the trial id must be an integer") from None
+        trial = journal.trial(number)
+        if trial.state != "complete":
+            raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete")
+        return trial
+    if not f.trials:
+        raise ConfigError(f"--pick {spec!r}: the run has no complete trial yet, so its front is empty")
+    if spec == "knee":
+        return f.trials[f.knee or 0]
+    if spec == "best":
+        col = names.index("accuracy") if "accuracy" in names else 0
+        return f.trials[int(np.argmax(f.values[:, col]))]
+    if spec.startswith("max-params:"):
+        try:
+            limit = float(spec.split(":", 1)[1].replace("_", "").replace(",", ""))
+        except ValueError:
+            raise ConfigError(f"--pick {spec!r}: N must be a number of parameters") from None
+        col = names.index("trainable_params")
+        ok = [i for i in range(len(f.trials)) if f.values[i, col] <= limit]
+        if not ok:
+            smallest = int(f.values[:, col].min())
+            raise ConfigError(f"--pick {spec!r} names nothing on the front: its smallest point trains "
+                              f"{smallest:,} parameters")
+        acc = names.index("accuracy") if "accuracy" in names else 0
+        return f.trials[max(ok, key=lambda i: f.values[i, acc])]
+    raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
+
+
+def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None) -> list[Trial]:
+    """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
+
+    Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; a
+    finalize that was interrupted continues where it stopped.
+    """
+    stream = stream or sys.stderr
+    journal = Journal.open(folder)
+    try:
+        stored = journal.recipe
+        recipe = stored_recipe(stored)
+        objectives = objectives_of(journal.meta("settings")["objectives"])
+        chosen = pick(journal, spec, objectives)
+        n = seeds or recipe.search.final_seeds
+        if n < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {n}")
+        ctx = make_context(recipe)
+        journal.requeue_interrupted()
+        origin = f"finalize:{chosen.number}"
+        mine = [t for t in journal.trials(phase="finalize") if t.origin == origin]
+        have = {t.seed for t in mine}
+        for s in range(n):
+            if s not in have:
+                mine.append(journal.add_trial(chosen.config, recipe.final_fidelity, seed=s, origin=origin,
+                                              phase="finalize"))
+        out = []
+        in_space = not chosen.origin.startswith("reference:")
+        for trial in sorted(mine, key=lambda t: t.seed):
+            if trial.state in ("complete", "failed"):
+                out.append(trial)
+                continue
+            target = journal.folder / FINAL_DIR / f"trial-{chosen.number}-seed-{trial.seed}"
+
+            def save(built: Any, target: Path = target) -> None:
+                from autopeft.study.export import export
+
+                export(built, target, model_id=recipe.model, configuration=chosen.config,
+                       space=recipe.load_space(), overwrite=True)
+
+            journal.start(trial.number)
+            result = ctx.worker.run(trial.config, trial.fidelity, trial.seed, test=True, in_space=in_space,
+                                    on_trained=save)
+            trial = journal.finish(trial.number, result)
+            stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
+                         f"{_test_summary(trial.result)}\n")
+            out.append(trial)
+        return out
+    finally:
+        journal.close()
+
+
+def _test_summary(result: TrialResult | None) -> str:
+    if result is None or result.test_metrics is None:
+        return result.error or "" if result else ""
+    return " ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if k in ("accuracy", "ece", "nll"))
+
+
+def finalize_table(journal: Journal) -> list[dict[str, Any]]:
+    """Per finalized trial: test mean ± std over seeds of each metric, with the validation numbers of the search."""
+    groups: dict[str, list[Trial]] = {}
+    for t in journal.trials(phase="finalize", states=("complete",)):
+        groups.setdefault(t.origin, []).append(t)
+    rows = []
+    for origin, trials in sorted(groups.items(), key=lambda kv: int(kv[0].split(":")[1])):
+        source = journal.trial(int(origin.split(":")[1]))
+        row: dict[str, Any] = {"trial": source.number, "origin": source.origin, "config": describe(source.config, 200),
+                               "trainable_params": trials[0].result.trainable_params if trials[0].result else None,
+                               "seeds": len(trials), "steps": trials[0].fidelity.steps,
+                               "validation_accuracy_search": source.values.get("accuracy")}
+        for key in ("accuracy", "macro_f1", "ece", "ece_ts", "mce", "brier", "nll"):
+            vals = [t.result.test_metrics[key] for t in trials
+                    if t.result and t.result.test_metrics and key in t.result.test_metrics]
+            if vals:
+                row[f"test_{key}_mean"] = statistics.fmean(vals)
+                row[f"test_{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
+    """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
+    from autopeft.study.export import export, read_manifest
+
+    journal = Journal.open(folder, lock=False)
+    try:
+        stored = journal.recipe
+        recipe = stored_recipe(stored)
+        objectives = objectives_of(journal.meta("settings")["objectives"])
+        chosen = pick(journal, spec, objectives)
+        final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
+    finally:
+        journal.close()
+    target = Path(out)
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise JournalError(f"export folder {str(target)!r} is not empty; allowed: a new or empty folder")
+    if final:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(final[0], target)
+        manifest = read_manifest(target)
+        manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": f"finalized ({final[0].name})"}
+        (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        return target
+    ctx = make_context(recipe)
+    holder: dict[str, Any] = {}
+    result = ctx.worker.run(chosen.config, chosen.fidelity, chosen.seed,
+                            in_space=not chosen.origin.startswith("reference:"),
+                            on_trained=lambda built: holder.setdefault("built", built))
+    if not result.ok:
+        raise ConfigError(f"re-training trial {chosen.number} for export failed: {result.error}")
+    path = export(holder["built"], target, model_id=recipe.model, configuration=chosen.config,
+                  space=recipe.load_space(), metrics=dict(result.metrics), overwrite=True)
+    manifest = read_manifest(path)
+    manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": "re-trained at the search fidelity"}
+    (path / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+__all__ = ["FINAL_DIR", "export_pick", "finalize", "finalize_table", "pick"]

@@ -1,0 +1,291 @@
+"""Recipes (``search/*.yaml``): what a trial or a search runs — model, task, space, data, fidelity, training.
+
+::
+
+    name: default
+    model: minilm                         # alias, local folder or Hub id
+    task: tweets-sentiment                # a registered task, or a file:
+                                          # {file: data.csv, text_fields: [text], label_field: label}
+    space: ../spaces/minilm-layers.yaml   # relative to this file
+    data: {seed: 0, n_train: 1000, n_validation: 500, n_test: 1000}
+    fidelity: {steps: 60, train_fraction: 1.0}
+    training: {batch_size: 16, max_length: 64}
+    seed: 0
+
+Every problem is a one-line :class:`RecipeError` naming the file, line, field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from autopeft.errors import AutopeftError, RecipeError, SpaceError
+from autopeft.runner.config import TrainingConfig
+from autopeft.space.yaml_fields import Fields, load_yaml
+from autopeft.trial import Fidelity
+
+TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed", "search")
+SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "max_trainable_params", "final_fidelity",
+                 "final_seeds", "controller_options")
+DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
+FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
+                    "metric")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How the task's rows are split: the split seed and the split sizes (``None`` = the task's default)."""
+
+    seed: int = 0
+    n_train: int | None = None
+    n_validation: int | None = None
+    n_test: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """A recipe's ``search:`` section: what ``autopeft search`` does when the command line does not say."""
+
+    budget: int = 50                                    # trials, reference points included
+    controller: str = "bo"
+    objectives: tuple[str, ...] = ("accuracy", "trainable_params")
+    references: bool = True                             # evaluate the space's reference points first
+    max_trainable_params: int | None = None             # a constraint on every proposal
+    final_fidelity: Fidelity | None = None              # finalize re-trains here (default: 4x the search steps)
+    final_seeds: int = 3
+    controller_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    source: str
+    name: str
+    model: str
+    task: str | Mapping[str, Any]
+    space: str
+    data: DataConfig = field(default_factory=DataConfig)
+    fidelity: Fidelity = field(default_factory=lambda: Fidelity(steps=60))
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    seed: int = 0
+    description: str | None = None
+    text: str = ""
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    @property
+    def final_fidelity(self) -> Fidelity:
+        return self.search.final_fidelity or Fidelity(steps=4 * self.fidelity.steps)
+
+    @property
+    def task_name(self) -> str:
+        if isinstance(self.task, str):
+            return self.task
+        return str(self.task.get("name") or Path(str(self.task["file"])).stem)
+
+    def load_space(self) -> Any:
+        from autopeft.space import load_space
+
+        return load_space(self.space)
+
+    def load_task(self) -> Any:
+        from autopeft.tasks import get_task, task_from_file
+
+        if isinstance(self.task, str):
+            return get_task(self.task)
+        spec = dict(self.task)
+        path = spec.pop("file")
+        return task_from_file(path, **spec)
+
+    def task_data(self) -> Any:
+        from autopeft.tasks import load_task_data
+
+        return load_task_data(self.load_task(), seed=self.data.seed, n_train=self.data.n_train,
+                              n_validation=self.data.n_validation, n_test=self.data.n_test)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "model": self.model,
+            "task": self.task if isinstance(self.task, str) else dict(self.task),
+            "space": self.space, "data": vars(self.data), "fidelity": self.fidelity.to_dict(),
+            "training": self.training.to_dict(), "seed": self.seed, "source": self.source,
+            "search": {"budget": self.search.budget, "controller": self.search.controller,
+                       "objectives": list(self.search.objectives), "references": self.search.references,
+                       "max_trainable_params": self.search.max_trainable_params,
+                       "final_fidelity": self.final_fidelity.to_dict(), "final_seeds": self.search.final_seeds,
+                       "controller_options": dict(self.search.controller_options)},
+        }
+
+
+def _int(f: Fields, key: str, *, low: int, default: int | None) -> int | None:
+    if key not in f.data or f.data[key] is None:
+        return default
+    value = f.data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise f.error(key, "bad value", value=value, allowed=f"an integer >= {low}")
+    return value
+
+
+def _resolve_path(raw: str, base: Path) -> str:
+    """A space path relative to the recipe file; else to the working directory; else a shipped space name."""
+    candidates = [base / raw, Path(raw)]
+    if not raw.endswith((".yaml", ".yml")):
+        from autopeft.paths import space_dirs
+
+        candidates += [d / f"{raw}.yaml" for d in space_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return str(path)
+    return str(base / raw)
+
+
+def parse_recipe(text: str, source: str = "<recipe>", base: Path | None = None) -> Recipe:
+    """Parse recipe ``text``; relative paths resolve against ``base`` (the recipe's folder)."""
+    base = base if base is not None else Path.cwd()
+    try:
+        return _parse(text, source, base)
+    except SpaceError as exc:  # the YAML helpers raise SpaceError; here it is a recipe's problem
+        raise RecipeError(str(exc)) from None
+
+
+def _parse(text: str, source: str, base: Path) -> Recipe:
+    data = load_yaml(text, source)
+    if not isinstance(data, Mapping):
+        raise SpaceError("a recipe must be a mapping with model, task and space", file=source, line=1,
+                         allowed="model: ..., task: ..., space: ...")
+    top = Fields(data, source)
+    top.check_keys(TOP_FIELDS, required=("model", "task", "space"), what=" in a recipe")
+    model = top.string("model", required=True) or ""
+    task_raw = data["task"]
+    task: str | dict[str, Any]
+    if isinstance(task_raw, str) and task_raw.strip():
+        task = task_raw
+    elif isinstance(task_raw, Mapping):
+        tf = Fields(task_raw, source, "task")
+        tf.check_keys(FILE_TASK_FIELDS, required=("file", "text_fields", "label_field"), what=" of a file task")
+        task = dict(task_raw)
+        path = Path(str(task["file"]))
+        task["file"] = str(path if path.is_absolute() else base / path)
+        if isinstance(task["text_fields"], str):
+            task["text_fields"] = [task["text_fields"]]
+    else:
+        raise top.error("task", "bad task", value=task_raw,
+                        allowed="a task name or {file: ..., text_fields: [...], label_field: ...}")
+    space = _resolve_path(top.string("space", required=True) or "", base)
+
+    df = Fields(data.get("data") or {}, source, "data")
+    if not isinstance(df.data, Mapping):
+        raise top.error("data", "must be a mapping", value=df.data, allowed=", ".join(DATA_FIELDS))
+    df.check_keys(DATA_FIELDS)
+    data_config = DataConfig(seed=_int(df, "seed", low=0, default=0) or 0,
+                             n_train=_int(df, "n_train", low=1, default=None),
+                             n_validation=_int(df, "n_validation", low=1, default=None),
+                             n_test=_int(df, "n_test", low=1, default=None))
+
+    ff = Fields(data.get("fidelity") or {}, source, "fidelity")
+    ff.check_keys(("steps", "train_fraction"))
+    try:
+        fidelity = Fidelity(steps=ff.data.get("steps", 60), train_fraction=ff.data.get("train_fraction", 1.0))
+    except AutopeftError as exc:
+        raise top.error("fidelity", str(exc), allowed="steps >= 1, train_fraction in (0, 1]") from None
+
+    training_raw = data.get("training") or {}
+    if not isinstance(training_raw, Mapping):
+        raise top.error("training", "must be a mapping", value=training_raw, allowed="training settings")
+    try:
+        training = TrainingConfig.from_dict(dict(training_raw))
+    except AutopeftError as exc:
+        raise top.error("training", str(exc)) from None
+    seed = _int(top, "seed", low=0, default=0) or 0
+    name = top.string("name") or Path(source).stem
+    return Recipe(source=source, name=name, model=model, task=task, space=space, data=data_config,
+                  fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text,
+                  search=_parse_search(top, source))
+
+
+def _parse_search(top: Fields, source: str) -> SearchConfig:
+    raw = top.get("search") or {}
+    if not isinstance(raw, Mapping):
+        raise top.error("search", "must be a mapping", value=raw, allowed=", ".join(SEARCH_FIELDS))
+    f = Fields(raw, source, "search")
+    f.check_keys(SEARCH_FIELDS)
+    objectives = raw.get("objectives", ["accuracy", "trainable_params"])
+    if (not isinstance(objectives, list) or not objectives or not all(isinstance(o, str) for o in objectives)
+            or len(set(objectives)) != len(objectives)):
+        raise f.error("objectives", "must be a list of distinct objective names", value=objectives,
+                      allowed="e.g. [accuracy, trainable_params] or [accuracy, trainable_params, ece]")
+    references = raw.get("references", True)
+    if not isinstance(references, bool):
+        raise f.error("references", "must be true or false", value=references, allowed="true, false")
+    controller = raw.get("controller", "bo")
+    if not isinstance(controller, str):
+        raise f.error("controller", "must be a controller name", value=controller, allowed="bo, random, evolution")
+    options = raw.get("controller_options") or {}
+    if not isinstance(options, Mapping):
+        raise f.error("controller_options", "must be a mapping", value=options, allowed="options of the controller")
+    final = None
+    if raw.get("final_fidelity") is not None:
+        ff = raw["final_fidelity"]
+        try:
+            final = Fidelity(steps=ff.get("steps", 0), train_fraction=ff.get("train_fraction", 1.0))
+        except (AutopeftError, AttributeError) as exc:
+            raise f.error("final_fidelity", str(exc), allowed="{steps: N, train_fraction: F}") from None
+    return SearchConfig(budget=_int(f, "budget", low=1, default=50) or 50, controller=controller,
+                        objectives=tuple(objectives), references=references,
+                        max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
+                        final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
+                        controller_options=dict(options))
+
+
+def with_task(recipe: Recipe, task: str) -> Recipe:
+    """``recipe`` on another registered task (``autopeft search --task``); the name gets the task appended."""
+    from autopeft.tasks import get_task
+
+    get_task(task)  # raises TaskError naming the registered tasks
+    if task == recipe.task:
+        return recipe
+    return replace(recipe, task=task, name=f"{recipe.name}-{task}")
+
+
+def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
+                    text_fields: str | None = None, label_field: str | None = None,
+                    n_train: int | None = None) -> Recipe:
+    """The recipe with command-line overrides of model, task and data scale."""
+    if model:
+        recipe = replace(recipe, model=model)
+    if task and data:
+        raise RecipeError("give either --task or --data, not both")
+    if task:
+        recipe = replace(recipe, task=task)
+    if data:
+        if not text_fields or not label_field:
+            raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
+        fields = [f.strip() for f in text_fields.split(",") if f.strip()]
+        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field})
+    elif text_fields or label_field:
+        raise RecipeError("--text-fields and --label-field go with --data FILE")
+    if n_train is not None:
+        if n_train < 1:
+            raise RecipeError(f"--n-train must be >= 1, got {n_train}")
+        recipe = replace(recipe, data=replace(recipe.data, n_train=n_train))
+    return recipe
+
+
+def stored_recipe(stored: Mapping[str, Any]) -> Recipe:
+    """The recipe a journal recorded (its text, re-parsed), with the overrides given on the command line."""
+    recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
+    task = stored.get("overrides", {}).get("task")
+    return with_task(recipe, task) if task else recipe
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and parse a recipe file."""
+    file = Path(path)
+    if not file.is_file():
+        raise RecipeError(f"{path}: no such recipe file; allowed: a YAML recipe such as search/default.yaml")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the recipe: {exc}") from None
+    return parse_recipe(text, str(path), file.resolve().parent)

@@ -1,0 +1,66 @@
+"""Model loading: aliases, offline errors, weight-free skeletons with the published FLAN-T5 shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autopeft.errors import ModelLoadError
+from autopeft.model.graph import ModelGraph
+from autopeft.model.loading import load_model, load_tokenizer, model_kind, resolve, skeleton
+
+
+@pytest.mark.parametrize(("name", "params", "blocks"), [
+    ("flan-t5-small", 76_961_152, 8),
+    ("flan-t5-base", 247_577_856, 12),
+    ("flan-t5-large", 783_150_080, 24),
+])
+def test_flan_t5_skeletons_have_the_published_sizes(name: str, params: int, blocks: int) -> None:
+    model = skeleton(name)
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert next(model.parameters()).device.type == "meta"
+    assert ModelGraph.from_model(model).layout == {"encoder": blocks, "decoder": blocks}
+
+
+def test_minilm_alias_loads_the_offline_checkpoint() -> None:
+    model = load_model("minilm", num_labels=3)
+    assert model.config.model_type == "bert" and model.config.num_labels == 3
+    assert sum(p.numel() for p in model.parameters()) == 22_713_216 + 384 * 3 + 3
+    assert load_tokenizer("minilm")("hello world")["input_ids"][0] == 101
+
+
+def test_hub_id_offline_says_how_to_use_a_local_folder() -> None:
+    with pytest.raises(ModelLoadError) as err:
+        load_model("flan-t5-small")
+    message = str(err.value)
+    assert "google/flan-t5-small" in message and "Hub is unreachable" in message and "--local-dir" in message
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(str(tmp_path / "nothing-here"))
+
+
+def test_folder_without_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_model(str(tmp_path))
+
+
+def test_empty_name() -> None:
+    with pytest.raises(ModelLoadError, match="empty"):
+        resolve("  ")
+
+
+def test_unsupported_model_type(tmp_path: Path) -> None:
+    from transformers import GPT2Config
+
+    GPT2Config(n_layer=1, n_embd=8, n_head=2).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match=r"unsupported model type 'gpt2'.*autopeft/architectures.py"):
+        skeleton(str(tmp_path))
+
+
+def test_local_tiny_models_load(tiny_models: dict[str, Path]) -> None:
+    t5, bert = load_model(str(tiny_models["t5"])), load_model(str(tiny_models["bert"]), num_labels=4)
+    assert model_kind(t5.config) == "seq2seq" and model_kind(bert.config) == "encoder"
+    assert bert.classifier.out_features == 4

@@ -1,0 +1,153 @@
+"""End to end on tiny models: search, status, pareto, finalize, export; kill -9 and resume; bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autopeft.cli import main
+from autopeft.study.journal import DB_NAME, Journal
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_bert_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from peft import PeftModel
+
+    from autopeft.model.loading import load_model
+
+    out = tmp_path / "run"
+    code, text, err = run(["search", str(tiny_recipe), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "6/6" in err and "front best" in err and "ETA" in err
+    assert "running 1/6 #1 reference:peft_default_lora" in err
+    with Journal.open(out, lock=False) as j:
+        trials = j.trials()
+        assert [t.number for t in trials] == [1, 2, 3, 4, 5, 6]
+        assert [t.origin for t in trials[:2]] == ["reference:peft_default_lora", "reference:later_layers_only"]
+        assert all(t.origin == "random" for t in trials[2:])
+        assert all(t.attempts == 1 for t in trials)
+    assert "trials: waiting 0, running 0, complete" in text and "hypervolume" in text
+
+    code, csv_text, _ = run(["pareto", str(out), "--format", "csv"], capsys)
+    assert code == 0 and csv_text.splitlines()[0].startswith("trial,origin,method,trainable_params,accuracy")
+    rows = json.loads(run(["pareto", str(out), "--format", "json"], capsys)[1])
+    params = [r["trainable_params"] for r in rows]
+    assert params == sorted(params) and sum(r["knee"] for r in rows) == 1
+    accs = [r["accuracy"] for r in rows]
+    assert all(a < b for a, b in itertools.pairwise(accs))  # a front: more params, more accuracy
+
+    every = json.loads(run(["pareto", str(out), "--all", "--format", "json"], capsys)[1])
+    assert [r["trial"] for r in every] == [1, 2, 3, 4, 5, 6]
+    assert {r["trial"] for r in every if r["on_front"]} == {r["trial"] for r in rows}
+
+    code, table, err = run(["finalize", str(out), "--pick", "best", "--seeds", "2"], capsys)
+    assert code == 0, err
+    assert "test split" in table and "±" in table
+    adapter = tmp_path / "adapter"
+    code, _, err = run(["export", str(out), "--pick", "best", "--out", str(adapter)], capsys)
+    assert code == 0, err
+    manifest = json.loads((adapter / "autopeft.json").read_text())
+    assert manifest["source"]["weights"].startswith("finalized")
+    if manifest["peft_adapter"]:
+        PeftModel.from_pretrained(load_model(str(tiny_bert_dir), num_labels=2), str(adapter))
+
+
+def _running_trial(db: Path) -> int | None:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        row = conn.execute("SELECT MAX(number) FROM trials WHERE state = 'running'").fetchone()
+        conn.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=600, budget=6)  # ~2 s a trial
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    deadline = time.time() + 240
+    killed_at = None
+    while time.time() < deadline and proc.poll() is None:
+        number = _running_trial(out / DB_NAME) if (out / DB_NAME).exists() else None
+        if number is not None and number >= 4:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_at = number
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=60)
+    assert killed_at is not None, proc.stderr.read().decode() if proc.stderr else ""
+    with Journal.open(out, lock=False) as j:
+        before = {t.number: t for t in j.trials() if t.state == "complete"}
+        assert j.trial(killed_at).state == "running"
+    assert set(before) == set(range(1, killed_at))
+
+    resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out)],
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"trial(s) {killed_at} were interrupted" in resumed.stderr
+    with Journal.open(out, lock=False) as j:
+        trials = j.trials()
+    assert [t.number for t in trials] == [1, 2, 3, 4, 5, 6]
+    assert all(t.state in ("complete", "failed") for t in trials)
+    for number, old in before.items():  # nothing completed was lost or run again
+        assert trials[number - 1].result == old.result and trials[number - 1].attempts == 1
+    assert trials[killed_at - 1].attempts == 2
+
+
+@pytest.mark.parametrize(("args", "expect"), [
+    (["search", "--budget", "0"], "--budget must be >= 1"),
+    (["search", "--controller", "annealing"], "unknown controller 'annealing'"),
+    (["status", "nowhere"], "not a run folder"),
+    (["pareto", "nowhere"], "not a run folder"),
+    (["search", "--resume", "nowhere"], "not a run folder"),
+])
+def test_bad_input(args: list[str], expect: str, tiny_recipe: Path, tmp_path: Path,
+                   capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "search" and "--resume" not in args:
+        args = [args[0], str(tiny_recipe), "--out", str(tmp_path / "r"), *args[1:]]
+    code, _, err = run(args, capsys)
+    assert code == 2 and expect in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r" / DB_NAME).exists()  # nothing written
+
+
+def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_t5_dir, sentiment_csv)  # head_only does not apply to T5
+    code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "head_only" in err and not (tmp_path / "r" / DB_NAME).exists()
+    text = recipe.read_text().replace("search: {", "search: {objectives: [accuracy, flops], ")
+    recipe.write_text(text)
+    code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r2")], capsys)
+    assert code == 2 and "flops" in err
+
+
+def test_pick_naming_nothing(tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert run(["search", str(tiny_recipe), "--out", str(out), "--budget", "2"], capsys)[0] == 0
+    for pick, expect in (("max-params:1", "names nothing on the front"), ("trial:99", "no trial 99"),
+                         ("nearest", "allowed: knee, best")):
+        code, _, err = run(["export", str(out), "--pick", pick, "--out", str(tmp_path / "x")], capsys)
+        assert code == 2 and expect in err, err
