@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autopeft.errors import AutopeftError, ReportError
-from autopeft.objectives import Objective, objectives_of
+from autopeft.objectives import Objective, objectives_of, score_objective
 from autopeft.study.finalize import finalize_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
@@ -108,8 +108,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         curve = hypervolume_curve(journal, objectives)
         finalized = finalize_table(journal)
         started = journal.meta("started")
-    names = [o.name for o in objectives]
-    score = "accuracy" if "accuracy" in names else next(n for n in names if n != "trainable_params")
+    score = score_objective(objectives).name
     stamps = [t.finished for t in trials if t.finished]
     begin = float(started) if started else min(t.created for t in trials)
     wall = (max(stamps) - begin) if stamps else 0.0

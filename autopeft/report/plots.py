@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from autopeft.objectives import OBJECTIVES
 from autopeft.report.collect import Importance, Placement, RunData
 from autopeft.study.journal import Trial
 
@@ -52,8 +53,7 @@ def _count(value: float, _pos: Any = None) -> str:
 
 
 def _label(name: str) -> str:
-    return {"accuracy": "validation accuracy", "macro_f1": "validation macro-F1",
-            "rouge_l": "validation ROUGE-L", "exact_match": "validation exact match"}.get(name, f"validation {name}")
+    return f"validation {OBJECTIVES[name].label if name in OBJECTIVES else name}"
 
 
 def _reference(t: Trial) -> str | None:

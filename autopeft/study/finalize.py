@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective, objectives_of
+from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.recipe import stored_recipe
@@ -44,22 +44,23 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
         raise ConfigError(f"--pick {spec!r}: the run has no complete trial yet, so its front is empty")
     if spec == "knee":
         return f.trials[f.knee or 0]
+    score = score_objective(objectives)
+    col = names.index(score.name)
+    better = f.values[:, col] if score.direction == "max" else -f.values[:, col]  # larger is better
     if spec == "best":
-        col = names.index("accuracy") if "accuracy" in names else 0
-        return f.trials[int(np.argmax(f.values[:, col]))]
+        return f.trials[int(np.argmax(better))]
     if spec.startswith("max-params:"):
         try:
             limit = float(spec.split(":", 1)[1].replace("_", "").replace(",", ""))
         except ValueError:
             raise ConfigError(f"--pick {spec!r}: N must be a number of parameters") from None
-        col = names.index("trainable_params")
-        ok = [i for i in range(len(f.trials)) if f.values[i, col] <= limit]
+        p_col = names.index(PARAMS)
+        ok = [i for i in range(len(f.trials)) if f.values[i, p_col] <= limit]
         if not ok:
-            smallest = int(f.values[:, col].min())
+            smallest = int(f.values[:, p_col].min())
             raise ConfigError(f"--pick {spec!r} names nothing on the front: its smallest point trains "
                               f"{smallest:,} parameters")
-        acc = names.index("accuracy") if "accuracy" in names else 0
-        return f.trials[max(ok, key=lambda i: f.values[i, acc])]
+        return f.trials[max(ok, key=lambda i: better[i])]
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 
 
