@@ -97,3 +97,7 @@ class TrialError(AutopeftError):
 
 class ReportError(AutopeftError):
     """Runs that cannot be reported: no completed trial, or runs that optimised different objectives."""
+
+
+class EngineError(AutopeftError):
+    """An engine cannot run trials: a worker that cannot start, a device setting that cannot be met."""

@@ -33,15 +33,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autopeft.bench.replay import Run, Scorer, answer, controller_spec, make_controller, noise_generator
+from autopeft.bench.replay import Run, Scorer, controller_spec, drive, make_controller, noise_generator
 from autopeft.bench.table import Table, TableError
-from autopeft.controllers import Observation
+from autopeft.controllers import Controller, Observation
 from autopeft.errors import ConfigError
 from autopeft.objectives import Objective, to_minimize
 from autopeft.pareto import crowding_distance, non_dominated_sort
-from autopeft.trial import config_key
+from autopeft.study.engines.base import Finished
+from autopeft.study.journal import Trial
+from autopeft.study.loop import LoopState, Planned, Proposals, objective_values
+from autopeft.trial import Fidelity, config_key
 
-__all__ = ["DEFAULT_ETA", "MultiFidelity", "cost_ratio", "fidelity_correlation", "replay_high", "replay_promotion"]
+__all__ = ["DEFAULT_ETA", "MultiFidelity", "Promotion", "cost_ratio", "fidelity_correlation", "replay_high",
+           "replay_promotion"]
 
 FloatArray = npt.NDArray[np.float64]
 #: ASHA's reduction factor: the top third of the low-fidelity results is promoted.
@@ -149,21 +153,26 @@ def _check_budget(budget: int) -> None:
 def replay_high(mf: MultiFidelity, controller: str, *, budget: int, seed: int) -> Run:
     """``high:<controller>``: every proposal trained at the high fidelity; ``budget`` in low-trial units."""
     _check_budget(budget)
-    ctl = make_controller(controller_spec(controller), mf.table, mf.objectives, seed, [mf.in_subset])
-    noise, scorer = noise_generator(seed), Scorer(mf.table, mf.high, mf.objectives)
-    history: list[Observation] = []
+    spec = controller_spec(controller)
+    ctl = make_controller(spec, mf.table, mf.objectives, seed, [mf.in_subset])
+    scorer = Scorer(mf.table, mf.high, mf.objectives)
+    trials, spent = 0, 0.0
+    while spent < budget:  # as many high trials as the budget starts (the last may overrun it)
+        spent += mf.cost
+        trials += 1
     tried: list[dict[str, Any]] = []
     events: list[tuple[float, float]] = []
-    spent = 0.0
-    while spent < budget:
-        try:
-            (config,) = ctl.propose(history, 1)
-        except ConfigError:
-            break  # the subset is used up
-        history.append(Observation(config, answer(mf.table, config, mf.high, mf.objectives, noise)))
-        tried.append(config)
-        spent += mf.cost
-        events.append((spent, scorer.add(config)))
+    cost = [0.0]
+
+    def scored(trial: Trial, done: Finished, state: LoopState) -> None:
+        cost[0] += mf.cost
+        tried.append(trial.config)
+        events.append((cost[0], scorer.add(trial.config)))
+
+    scheduler = Proposals(ctl, mf.objectives, budget=trials, fidelity=Fidelity(steps=mf.high), seed=seed,
+                          origin=spec.name)
+    drive(mf.table, scheduler, noise_generator(seed), scored, name=spec.name, seed=seed)
+    # an exhausted scheduler means the subset is used up: the curve stays flat from there
     return _run(f"high:{controller}", seed, tried, events, budget, mf.exhaustive)
 
 
@@ -181,40 +190,60 @@ def _promotable(observed: list[tuple[dict[str, Any], dict[str, float]]], objecti
     return [observed[i][0] for i in order[:k] if config_key(observed[i][0]) not in promoted]
 
 
+class Promotion:
+    """ASHA with two rungs as a scheduler of the study loop (see the module docstring): promote the best low
+    results not promoted yet, else ask the controller for a new low-fidelity trial; stop at ``budget``
+    (in low-trial units). The controller learns from the low results only."""
+
+    def __init__(self, mf: MultiFidelity, controller: Controller, *, budget: int, seed: int, eta: int,
+                 origin: str) -> None:
+        self.mf, self.controller, self.budget, self.eta, self.origin = mf, controller, budget, eta, origin
+        self.seed = seed
+        self.scorer = Scorer(mf.table, mf.high, mf.objectives)
+        self.history: list[Observation] = []
+        self.observed: list[tuple[dict[str, Any], dict[str, float]]] = []
+        self.promoted: set[str] = set()
+        self.tried: list[dict[str, Any]] = []
+        self.events: list[tuple[float, float]] = []
+        self.spent, self.exhausted = 0.0, False
+
+    def next(self, state: LoopState) -> Planned | None:
+        if self.spent >= self.budget:
+            return None
+        queue = _promotable(self.observed, self.mf.objectives, self.eta, self.promoted)
+        if queue:
+            self.promoted.add(config_key(queue[0]))
+            return Planned(queue[0], Fidelity(steps=self.mf.high), self.seed, f"promote:{self.origin}")
+        if self.exhausted:
+            return None
+        try:
+            (config,) = self.controller.propose(self.history, 1)
+        except ConfigError:
+            self.exhausted = True  # the subset is used up: promote what is left to promote, then stop
+            return self.next(state)
+        return Planned(config, Fidelity(steps=self.mf.low), self.seed, self.origin)
+
+    def finished(self, trial: Trial, state: LoopState) -> None:
+        if trial.fidelity.steps == self.mf.high:
+            self.spent += self.mf.cost
+            self.events.append((self.spent, self.scorer.add(trial.config)))
+            return
+        values = objective_values(trial, self.mf.objectives)
+        self.history.append(Observation(trial.config, values))
+        if values is not None:
+            self.observed.append((trial.config, values))
+        self.tried.append(trial.config)
+        self.spent += 1.0
+        self.events.append((self.spent, self.scorer.value))
+
+
 def replay_promotion(mf: MultiFidelity, controller: str, *, budget: int, seed: int, eta: int = DEFAULT_ETA) -> Run:
     """``mf:<controller>``: ASHA with two rungs (see the module docstring); ``budget`` in low-trial units."""
     _check_budget(budget)
     if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
         raise ConfigError(f"eta must be an integer >= 2, got {eta!r}")
-    ctl = make_controller(controller_spec(controller), mf.table, mf.objectives, seed, [mf.in_subset])
-    noise, scorer = noise_generator(seed), Scorer(mf.table, mf.high, mf.objectives)
-    history: list[Observation] = []
-    observed: list[tuple[dict[str, Any], dict[str, float]]] = []
-    promoted: set[str] = set()
-    tried: list[dict[str, Any]] = []
-    events: list[tuple[float, float]] = []
-    spent, exhausted = 0.0, False
-    while spent < budget:
-        queue = _promotable(observed, mf.objectives, eta, promoted)
-        if queue:
-            config = queue[0]
-            promoted.add(config_key(config))
-            answer(mf.table, config, mf.high, mf.objectives, noise)  # the draw a real run would make
-            spent += mf.cost
-            events.append((spent, scorer.add(config)))
-            continue
-        if exhausted:
-            break
-        try:
-            (config,) = ctl.propose(history, 1)
-        except ConfigError:
-            exhausted = True  # the subset is used up: promote what is left to promote, then stop
-            continue
-        values = answer(mf.table, config, mf.low, mf.objectives, noise)
-        history.append(Observation(config, values))
-        if values is not None:
-            observed.append((config, values))
-        tried.append(config)
-        spent += 1.0
-        events.append((spent, scorer.value))
-    return _run(f"mf:{controller}", seed, tried, events, budget, mf.exhaustive)
+    spec = controller_spec(controller)
+    ctl = make_controller(spec, mf.table, mf.objectives, seed, [mf.in_subset])
+    scheduler = Promotion(mf, ctl, budget=budget, seed=seed, eta=eta, origin=spec.name)
+    drive(mf.table, scheduler, noise_generator(seed), lambda *_: None, name=spec.name, seed=seed)
+    return _run(f"mf:{controller}", seed, scheduler.tried, scheduler.events, budget, mf.exhaustive)

@@ -1,6 +1,8 @@
 """Replay a controller against a table: a search whose trials are answered from stored results.
 
-The controller is the real one (:mod:`autopeft.controllers`), built as a search builds it: the table's space,
+A replay is a search: the study loop (:func:`autopeft.study.loop.run_loop`) with the search's scheduler, on an
+in-memory journal, whose engine (:class:`~autopeft.bench.engine.TableEngine`) answers from the table instead of
+training. The controller is the real one (:mod:`autopeft.controllers`), built as a search builds it: the table's space,
 the objectives, ``trainable_params`` as a known objective (here read from the table instead of counted), and
 the replay seed as its seed. Each proposal is answered with the row of one of the table's training seeds,
 drawn by the replay seed, so the search sees real seed-to-seed noise. It is scored, after every trial, by the
@@ -25,14 +27,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autopeft.bench.table import Table, TableError, reference_point
-from autopeft.controllers import Controller, Observation, controller_names, get_controller
+from autopeft.bench.engine import TableEngine
+from autopeft.bench.table import Table, TableError
+from autopeft.controllers import Controller, controller_names, get_controller
 from autopeft.controllers.surrogate import surrogate_names
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective, to_minimize
+from autopeft.objectives import Objective, reference_point, to_minimize
 from autopeft.pareto import hypervolume
+from autopeft.study.engines.base import Finished
+from autopeft.study.journal import Journal, Trial
+from autopeft.study.loop import FinishCallback, LoopState, Proposals, Scheduler, run_loop, search_job
+from autopeft.trial import Fidelity
 
-__all__ = ["ControllerSpec", "Run", "Scorer", "controller_spec", "make_controller", "replay", "spec_names"]
+__all__ = ["ControllerSpec", "Run", "Scorer", "controller_spec", "drive", "make_controller", "replay", "spec_names"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Salt of the generator that draws which training seed answers each trial (kept apart from the controller's).
@@ -99,14 +106,6 @@ class Scorer:
         return self.value
 
 
-def answer(table: Table, config: Mapping[str, Any], fidelity: int, objectives: Sequence[Objective],
-           noise: np.random.Generator) -> dict[str, float] | None:
-    """The values of one training seed's row, drawn by ``noise``; ``None`` when that row failed."""
-    entry = table.entry(config, fidelity)
-    row = entry.rows[int(noise.integers(len(entry.rows)))]
-    return row.values(objectives)
-
-
 @dataclass(frozen=True)
 class Run:
     """One replayed search: what was tried, and the hypervolume ratio after each unit of cost."""
@@ -143,26 +142,37 @@ def replay(table: Table, controller: str | ControllerSpec, *, budget: int, seed:
         raise TableError(f"budget {budget} is larger than the table: {table.name!r} has {size} configurations "
                          f"a controller can be answered for at {steps} steps{extra}; allowed: --budget <= {size}")
     spec = controller if isinstance(controller, ControllerSpec) else controller_spec(controller)
-    controller = spec.name
     ctl = make_controller(spec, table, objectives, seed)
-    noise = noise_generator(seed)
     scorer = Scorer(table, steps, objectives)
     _, _, exhaustive = table.front(steps, objectives)
-    history: list[Observation] = []
     tried: list[dict[str, Any]] = []
-    hv = np.zeros(budget)
-    for t in range(budget):
-        try:
-            (config,) = ctl.propose(history, 1)
-        except TableError as exc:
-            raise TableError(f"controller {controller!r} (seed {seed}, trial {t + 1}): {exc}") from None
-        try:
-            values = answer(table, config, steps, objectives, noise)
-        except TableError as exc:
-            raise TableError(f"controller {controller!r} (seed {seed}, trial {t + 1}) asked for a configuration "
-                             f"the table lacks: {exc}") from None
-        history.append(Observation(config, values))
-        tried.append(config)
-        hv[t] = scorer.add(config)
-    ratio = hv / exhaustive if exhaustive > 0 else np.zeros(budget)
-    return Run(controller, seed, tuple(tried), ratio, hv)
+    hv: list[float] = []
+
+    def scored(trial: Trial, done: Finished, state: LoopState) -> None:
+        tried.append(trial.config)
+        hv.append(scorer.add(trial.config))
+
+    scheduler = Proposals(ctl, objectives, budget=budget, fidelity=Fidelity(steps=steps), seed=seed, origin=spec.name)
+    drive(table, scheduler, noise_generator(seed), scored, name=spec.name, seed=seed)
+    if scheduler.exhausted is not None:
+        raise ConfigError(scheduler.exhausted)
+    curve = np.array(hv)
+    ratio = curve / exhaustive if exhaustive > 0 else np.zeros(budget)
+    return Run(spec.name, seed, tuple(tried), ratio, curve)
+
+
+def drive(table: Table, scheduler: Scheduler, noise: np.random.Generator, on_finish: FinishCallback, *,
+          name: str, seed: int) -> None:
+    """Run ``scheduler`` through the study loop on an in-memory journal, the table answering every trial.
+
+    A configuration the table lacks, asked by the controller or by the engine, is a TableError naming the
+    controller, the seed and the trial.
+    """
+    journal = Journal.in_memory()
+    try:
+        run_loop(journal, TableEngine(table, noise), scheduler, make_job=search_job, on_finish=on_finish)
+    except TableError as exc:
+        t = sum(1 for t in journal.trials() if t.state != "running") + 1
+        raise TableError(f"controller {name!r} (seed {seed}, trial {t}): {exc}") from None
+    finally:
+        journal.close()

@@ -48,7 +48,6 @@ __all__ = [
     "dimension_columns",
     "load_table",
     "objectives_from",
-    "reference_point",
     "sidecar_path",
     "write_table",
 ]

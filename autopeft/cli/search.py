@@ -51,7 +51,7 @@ def search(recipe: Path | None, *, budget: int | None, controller: str | None, o
         if task is not None:
             raise ConfigError("--resume RUN takes the task from the run; do not give --task with it")
         folder = Path(resume)
-        run_search(None, folder, budget=budget, resume=True)  # type: ignore[arg-type]
+        run_search(None, folder, budget=budget, resume=True)
     else:
         rec = load_recipe(recipe) if recipe is not None else None
         assert rec is not None

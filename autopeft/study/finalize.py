@@ -18,13 +18,28 @@ import numpy as np
 
 from autopeft.errors import ConfigError
 from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
+from autopeft.study.context import make_context
+from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, JournalError, Trial
+from autopeft.study.loop import LoopState, Planned, run_loop
 from autopeft.study.recipe import stored_recipe
-from autopeft.study.search import make_context
-from autopeft.trial import TrialResult, describe
+from autopeft.trial import TrialResult, describe, jsonable
 
 FINAL_DIR = "finalized"
+
+
+class _NothingMore:
+    """A scheduler with nothing to add: finalize journals its seeds first, so the loop runs what is waiting."""
+
+    def next(self, state: LoopState) -> Planned | None:
+        return None
+
+    def finished(self, trial: Trial, state: LoopState) -> None:
+        return None
+
+
+NOTHING_MORE = _NothingMore()
 
 
 def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
@@ -64,17 +79,18 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 
 
-def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None) -> list[Trial]:
+def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None,
+             workers: int = 1, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
     """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
 
-    Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; a
-    finalize that was interrupted continues where it stopped.
+    Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; the seeds
+    run through the same engine as a search (``workers > 1``: in parallel). A finalize that was interrupted
+    continues where it stopped.
     """
     stream = stream or sys.stderr
     journal = Journal.open(folder)
     try:
-        stored = journal.recipe
-        recipe = stored_recipe(stored)
+        recipe = stored_recipe(journal.recipe)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         n = seeds or recipe.search.final_seeds
@@ -83,34 +99,30 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         ctx = make_context(recipe)
         journal.requeue_interrupted()
         origin = f"finalize:{chosen.number}"
-        mine = [t for t in journal.trials(phase="finalize") if t.origin == origin]
-        have = {t.seed for t in mine}
+        have = {t.seed for t in journal.trials(phase="finalize") if t.origin == origin}
         for s in range(n):
             if s not in have:
-                mine.append(journal.add_trial(chosen.config, recipe.final_fidelity, seed=s, origin=origin,
-                                              phase="finalize"))
-        out = []
+                journal.add_trial(chosen.config, recipe.final_fidelity, seed=s, origin=origin, phase="finalize")
         in_space = not chosen.origin.startswith("reference:")
-        for trial in sorted(mine, key=lambda t: t.seed):
-            if trial.state in ("complete", "failed"):
-                out.append(trial)
-                continue
-            target = journal.folder / FINAL_DIR / f"trial-{chosen.number}-seed-{trial.seed}"
+        final_dir = journal.folder / FINAL_DIR
 
-            def save(built: Any, target: Path = target) -> None:
-                from autopeft.study.export import export
+        def job(trial: Trial) -> Job:
+            target = final_dir / f"trial-{chosen.number}-seed-{trial.seed}"
+            return Job(trial.number, trial.config, trial.fidelity, trial.seed, in_space=in_space, test=True,
+                       save_to=str(target))
 
-                export(built, target, model_id=recipe.model, configuration=chosen.config,
-                       space=recipe.load_space(), overwrite=True)
-
-            journal.start(trial.number)
-            result = ctx.worker.run(trial.config, trial.fidelity, trial.seed, test=True, in_space=in_space,
-                                    on_trained=save)
-            trial = journal.finish(trial.number, result)
+        def report(trial: Trial, done: Finished, state: LoopState) -> None:
             stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
                          f"{_test_summary(trial.result)}\n")
-            out.append(trial)
-        return out
+
+        runner = ctx.engine(workers=workers, name=engine, workers_per_gpu=workers_per_gpu, log=stream)
+        try:
+            run_loop(journal, runner, NOTHING_MORE, make_job=job, phase="finalize", on_finish=report,
+                     resume=lambda t: t.origin == origin)
+        finally:
+            runner.close()
+        mine = [t for t in journal.trials(phase="finalize") if t.origin == origin]
+        return sorted(mine, key=lambda t: t.seed)
     finally:
         journal.close()
 
@@ -145,7 +157,7 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
 
 def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
     """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
-    from autopeft.study.export import export, read_manifest
+    from autopeft.study.export import read_manifest
 
     journal = Journal.open(folder, lock=False)
     try:
@@ -168,18 +180,20 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
         return target
     ctx = make_context(recipe)
-    holder: dict[str, Any] = {}
-    result = ctx.worker.run(chosen.config, chosen.fidelity, chosen.seed,
-                            in_space=not chosen.origin.startswith("reference:"),
-                            on_trained=lambda built: holder.setdefault("built", built))
+    runner = ctx.engine(workers=1)
+    try:
+        runner.submit(Job(0, chosen.config, chosen.fidelity, chosen.seed,
+                          in_space=not chosen.origin.startswith("reference:"), save_to=str(target)))
+        result = runner.wait().result
+    finally:
+        runner.close()
     if not result.ok:
         raise ConfigError(f"re-training trial {chosen.number} for export failed: {result.error}")
-    path = export(holder["built"], target, model_id=recipe.model, configuration=chosen.config,
-                  space=recipe.load_space(), metrics=dict(result.metrics), overwrite=True)
-    manifest = read_manifest(path)
+    manifest = read_manifest(target)
+    manifest["metrics"] = jsonable(dict(result.metrics))
     manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": "re-trained at the search fidelity"}
-    (path / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return path
+    (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return target
 
 
 __all__ = ["FINAL_DIR", "export_pick", "finalize", "finalize_table", "pick"]

@@ -162,6 +162,18 @@ class Journal:
                                f"({SCHEMA_VERSION}); upgrade autopeft")
         return cls(path, conn, handle)
 
+    @classmethod
+    def in_memory(cls, recipe: Mapping[str, Any] | None = None) -> Journal:
+        """A journal that lives in memory only (no folder, no lock): a benchmark replay runs the search loop
+        on one, so it exercises the code a real search runs without touching the disk."""
+        conn = cls._connect(Path(":memory:"))
+        conn.executescript(_SCHEMA)
+        with _transaction(conn):
+            for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
+                               ("created", time.time()), ("recipe", dict(recipe or {}))):
+                conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        return cls(Path(":memory:"), conn, None)
+
     def close(self) -> None:
         self._conn.close()
         if self._lock is not None:

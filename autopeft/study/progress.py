@@ -1,44 +1,67 @@
-"""What a search prints while it runs: every trial as it starts and as it ends, with the ETA."""
+"""What a search prints while it runs: each trial as it starts and as it ends, what is in flight, the ETA."""
 
 from __future__ import annotations
 
 import math
 import statistics
 import sys
-from typing import TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
+from autopeft.objectives import Objective, score_objective
 from autopeft.study.journal import Trial
 from autopeft.trial import describe
+
+if TYPE_CHECKING:
+    from autopeft.study.front import Front
+    from autopeft.study.loop import LoopState
 
 __all__ = ["Progress"]
 
 
 class Progress:
-    """One line per trial on stderr: a bar, trial i/N, the configuration, the best accuracy on the front, ETA."""
+    """Lines on stderr: ``running i/N #n ...`` when a trial starts; when it ends a bar, its score and size, the
+    best score on the front, the ETA and every trial still in flight."""
 
-    def __init__(self, budget: int, stream: TextIO | None = None) -> None:
+    def __init__(self, budget: int, stream: TextIO | None = None, *, score: Sequence[Objective] = ()) -> None:
         self.budget, self.stream, self.times = budget, stream or sys.stderr, list[float]()
+        self.score = score_objective(score) if score else None
 
-    def starting(self, position: int, trial: Trial) -> None:
-        """The configuration now training, before its result is known."""
+    def starting(self, trial: Trial, state: LoopState) -> None:
+        """The configuration now starting, before its result is known."""
+        position = len(state.finished) + len(state.running) + 1
         self.stream.write(f"  running {position}/{self.budget} #{trial.number} {trial.origin} "
                           f"{describe(trial.config)} ...\n")
         self.stream.flush()
 
-    def line(self, done: int, trial: Trial, best: float | None) -> None:
+    def finished(self, trial: Trial, state: LoopState, front: Front, *, where: str = "") -> None:
         result = trial.result
         if trial.finished and trial.started:
             self.times.append(trial.finished - trial.started)
-        eta = statistics.median(self.times) * (self.budget - done) if self.times else float("nan")
-        bar = "#" * round(20 * done / self.budget)
-        what = f"acc {result.metrics.get('accuracy', float('nan')):.3f}" if result and result.ok else (
+        done = len(state.finished)
+        left = max(0, self.budget - done - len(state.running))
+        per = statistics.median(self.times) if self.times else math.nan
+        eta = per * (left / max(1, state.slots) + (1 if state.running else 0))
+        bar = "#" * round(20 * min(done, self.budget) / self.budget)
+        name = self.score.name if self.score else "accuracy"
+        short = "acc" if name == "accuracy" else name
+        what = f"{short} {result.metrics.get(name, math.nan):.3f}" if result and result.ok else (
             f"FAILED: {(trial.error or '')[:60]}")
         params = f"{result.trainable_params:,}" if result and result.trainable_params is not None else "?"
-        best_text = f"{best:.3f}" if best is not None else "-"
-        self.stream.write(f"[{bar:<20}] {done}/{self.budget} #{trial.number} {trial.origin} {describe(trial.config)} "
-                          f"| {what} params {params} | front best {best_text} | ETA {_minutes(eta)}\n")
+        best = "-"
+        if front.trials and self.score is not None:
+            values = [t.values.get(name, math.nan) for t in front.trials]
+            best = f"{(max(values) if self.score.direction == 'max' else min(values)):.3f}"
+        line = (f"[{bar:<20}] {done}/{self.budget} #{trial.number} {trial.origin} {describe(trial.config)} "
+                f"| {what} params {params} | front best {best} | ETA {_minutes(eta)}")
+        if state.slots > 1:
+            line += f" | {where}" if where else ""
+            flying = " ".join(f"#{n}" for n in sorted(state.running))
+            line += f" | in flight: {flying or 'none'}"
+        self.stream.write(line + "\n")
         self.stream.flush()
 
 
 def _minutes(seconds: float) -> str:
     return "?" if not math.isfinite(seconds) else f"{seconds / 60:.1f} min"
+

@@ -56,6 +56,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="configurations trained at the high fidelity: the low-fidelity front, then a stratified "
                         "sample (default 48)")
     p.add_argument("--limit", type=int, help="only N members, evenly spread over the space (tiny/smoke mode)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="trials at once: 1 (default) in this process, N > 1 in a pool of worker processes")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimated compute; train nothing")
     p.add_argument("--write-only", action="store_true", help="write the table from the journal as it is; train nothing")
     args = p.parse_args(argv)
@@ -140,9 +142,14 @@ def open_journal(out: Path, recipe: Any, settings: dict[str, Any]) -> Any:
     return journal
 
 
-def run_phase(journal: Any, ctx: Any, members: Sequence[dict[str, Any]], steps: int, seeds: int, origin: str,
-              label: str) -> None:
-    """Train every member x seed at ``steps`` that the journal has not finished; one trial each."""
+def run_phase(journal: Any, ctx: Any, engine: Any, members: Sequence[dict[str, Any]], steps: int, seeds: int,
+              origin: str, label: str) -> None:
+    """Train every member x seed at ``steps`` that the journal has not finished, through the study loop and
+    ``engine`` (one trial each; trials of this phase that a crash interrupted run first)."""
+    from collections import deque
+
+    from autopeft.study.engines import Job
+    from autopeft.study.loop import Planned, run_loop
     from autopeft.trial import Fidelity, config_key, describe
 
     fidelity = Fidelity(steps=steps, train_fraction=ctx.recipe.fidelity.train_fraction)
@@ -154,19 +161,33 @@ def run_phase(journal: Any, ctx: Any, members: Sequence[dict[str, Any]], steps: 
     todo = [(c, s) for c, s in plan if (config_key(c), s) not in done or done[(config_key(c), s)].state == "waiting"]
     if not todo:
         return
+    fresh = deque((c, s) for c, s in todo if (config_key(c), s) not in done)
+
+    class Plan:
+        def next(self, state: Any) -> Planned | None:
+            if not fresh:
+                return None
+            config, seed = fresh.popleft()
+            return Planned(config, fidelity, seed, origin)
+
+        def finished(self, trial: Any, state: Any) -> None:
+            return None
+
     times: list[float] = []
-    for i, (config, seed) in enumerate(todo, start=1):
-        trial = done.get((config_key(config), seed)) or journal.add_trial(config, fidelity, seed=seed, origin=origin)
-        journal.start(trial.number)
-        t0 = time.perf_counter()
-        result = ctx.worker.run(config, fidelity, seed, in_space=True)
-        journal.finish(trial.number, result)
-        times.append(time.perf_counter() - t0)
-        eta = float(np.median(times)) * (len(todo) - i) / 60
+    count = [len(plan) - len(todo)]
+
+    def report(trial: Any, finished: Any, state: Any) -> None:
+        result = trial.result
+        count[0] += 1
+        times.append((trial.finished or 0.0) - (trial.started or 0.0))
+        eta = float(np.median(times)) * (len(plan) - count[0]) / max(1, state.slots) / 60
         what = (f"acc {result.metrics.get('accuracy', float('nan')):.3f} params {result.trainable_params:,}"
                 if result.ok else f"FAILED: {(result.error or '')[:60]}")
-        print(f"[{label} {len(plan) - len(todo) + i}/{len(plan)}] #{trial.number} {describe(config)} seed {seed} | "
+        print(f"[{label} {count[0]}/{len(plan)}] #{trial.number} {describe(trial.config)} seed {trial.seed} | "
               f"{what} | {times[-1]:.1f} s | ETA {eta:.1f} min", file=sys.stderr, flush=True)
+
+    run_loop(journal, engine, Plan(), make_job=lambda t: Job(t.number, t.config, t.fidelity, t.seed),
+             on_finish=report, resume=lambda t: t.origin == origin)
 
 
 def low_means(journal: Any, members: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], float, float]]:
@@ -228,7 +249,7 @@ def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command
             "written": time.strftime("%Y-%m-%d %H:%M:%S"), "journal": str(journal.folder),
             "total_params": max((r["total_params"] or 0 for r in rows), default=None)}
     meta = TableMeta(name=table.stem, space_text=ctx.space.spec.text, space_source=source,
-                     layout=dict(ctx.worker.graph.layout), info=info)
+                     layout=dict(ctx.graph.layout), info=info)
     path = write_table(table, meta, ctx.space, rows)
     summary = table.with_suffix(".md")
     summary.write_text(summarise(path, info), encoding="utf-8")
@@ -323,7 +344,7 @@ def plan_text(recipe: Any, spec: Any, settings: Mapping[str, Any]) -> str:
 
 
 def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    from autopeft.study.search import make_context
+    from autopeft.study.context import make_context
 
     out, table = Path(args.out), Path(args.table)
     command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
@@ -336,13 +357,17 @@ def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> in
             if requeued:
                 print(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again",
                       file=sys.stderr)
-            run_phase(journal, ctx, members, settings["low_steps"], args.seeds, ORIGIN_LOW, "low")
-            if settings["high_steps"]:
-                subset = journal.meta(SUBSET_KEY)
-                if subset is None:
-                    subset = choose_subset(low_means(journal, members), args.high_count, recipe.seed)
-                    journal.set_meta(SUBSET_KEY, subset)
-                run_phase(journal, ctx, subset, settings["high_steps"], args.seeds, ORIGIN_HIGH, "high")
+            engine = ctx.engine(workers=args.workers)
+            try:
+                run_phase(journal, ctx, engine, members, settings["low_steps"], args.seeds, ORIGIN_LOW, "low")
+                if settings["high_steps"]:
+                    subset = journal.meta(SUBSET_KEY)
+                    if subset is None:
+                        subset = choose_subset(low_means(journal, members), args.high_count, recipe.seed)
+                        journal.set_meta(SUBSET_KEY, subset)
+                    run_phase(journal, ctx, engine, subset, settings["high_steps"], args.seeds, ORIGIN_HIGH, "high")
+            finally:
+                engine.close()
             journal.set_meta("finished", time.time())
         path = write(journal, ctx, table, settings, command)
         rows = len(records(journal))

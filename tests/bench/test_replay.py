@@ -78,11 +78,20 @@ def test_a_controller_asking_for_a_missing_configuration_is_told_which(synthetic
 
 def test_the_search_sees_one_seed_of_noise(table: Table) -> None:
     """Answers are single training seeds' rows (the table's noise), not the seed means the score uses."""
-    from autopeft.bench.replay import answer, noise_generator
+    from autopeft.bench.engine import TableEngine
+    from autopeft.bench.replay import noise_generator
+    from autopeft.study.engines import Job
+    from autopeft.trial import Fidelity
 
     config = table.configs(30)[10]
     rows = [r.metrics["accuracy"] for r in table.entry(config, 30).rows]
-    draws = {answer(table, config, 30, OBJECTIVES, noise_generator(s))["accuracy"] for s in range(12)}  # type: ignore[index]
+    draws = set()
+    for s in range(12):
+        engine = TableEngine(table, noise_generator(s))
+        engine.submit(Job(1, config, Fidelity(steps=30), seed=0))
+        done = engine.wait()
+        assert done.number == 1 and done.result.ok and done.result.trainable_params == table.trainable_params(config)
+        draws.add(done.result.metrics["accuracy"])
     assert draws == set(rows)
 
 

@@ -1,0 +1,66 @@
+"""What a search, a finalize or an export needs once per process, before any trial runs.
+
+:func:`make_context` reads the recipe's space and task, checks the space against the model's structure
+(a weight-free skeleton: no weights are loaded in the study process), resolves the reference points and
+builds the exact parameter counter the controllers use as a known objective. :meth:`SearchContext.engine`
+opens the engine the trials run in; only its workers load the model's weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from autopeft.study.engines import Engine, WorkerSpec, make_engine
+from autopeft.study.recipe import Recipe
+from autopeft.trial import config_key
+
+__all__ = ["SearchContext", "make_context"]
+
+
+@dataclass
+class SearchContext:
+    """The recipe, its task data, the space checked on the model, the references and the parameter counter."""
+
+    recipe: Recipe
+    data: Any                 # autopeft.tasks.TaskData
+    graph: Any                # autopeft.model.graph.ModelGraph of the recipe's model
+    space: Any                # autopeft.space.Space, resolved on that graph
+    references: dict[str, dict[str, Any]]
+    count: Callable[[Mapping[str, Any]], float]
+
+    @property
+    def worker_spec(self) -> WorkerSpec:
+        return WorkerSpec(self.recipe, self.space.spec)
+
+    def engine(self, *, workers: int = 1, name: str | None = None, workers_per_gpu: int | None = None,
+               log: TextIO | None = None) -> Engine:
+        """The engine the trials run in: in this process for one worker, a pool of processes for more."""
+        return make_engine(name, self.worker_spec, workers=workers, workers_per_gpu=workers_per_gpu,
+                           data=self.data, space=self.space, log=log)
+
+
+def make_context(recipe: Recipe) -> SearchContext:
+    """Check ``recipe`` against its model and task without loading weights; see the module docstring."""
+    from autopeft.methods import count_trainable
+    from autopeft.methods.checks import check_space
+    from autopeft.model.graph import ModelGraph
+    from autopeft.model.loading import skeleton
+
+    spec = recipe.load_space()
+    data = recipe.task_data()
+    num_labels = data.task.n_classes if data.task.kind == "classification" else None
+    shapes = skeleton(recipe.model, num_labels=num_labels)
+    graph = ModelGraph.from_model(shapes)
+    check = check_space(spec, graph, recipe.model)
+    counts: dict[str, float] = {}
+
+    def count(config: Mapping[str, Any]) -> float:
+        key = config_key(config)
+        if key not in counts:
+            counts[key] = float(count_trainable(config, graph, shapes))
+        return counts[key]
+
+    refs = check.references if recipe.search.references else {}
+    return SearchContext(recipe, data, graph, check.space, refs, count)

@@ -1,0 +1,278 @@
+"""The pool engine: N local worker processes, each loading the model and the task once and serving many trials.
+
+- **CPU**: the cores this process may use are divided among the workers (``threads = cores // N``, at least 1),
+  set in each worker before torch starts.
+- **CUDA**: workers are spread over the visible GPUs round-robin, at most ``workers_per_gpu`` on one (default:
+  as few per GPU as the count allows); each worker sees only its GPU. A trial that runs out of GPU memory is
+  a failed trial with that reason (the runner catches it), not a crash.
+- **A worker that dies** (kill -9, the kernel's OOM killer, a segfault) costs only its trial: the trial comes
+  back *failed* with the signal or exit code, a new worker takes its place, and the search goes on. It is
+  not re-queued: a trial that killed its worker once would most likely do it again.
+- **Ctrl-C / close**: workers ignore SIGINT; the study stops them (``stop``, then SIGTERM, then SIGKILL).
+  If the study process itself is killed with -9, each worker notices and exits (see
+  :mod:`autopeft.study.engines.process`); the journal still has those trials as running, and ``--resume``
+  runs them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, wait
+from typing import Any, TextIO
+
+from autopeft.errors import EngineError
+from autopeft.study.engines.base import Finished, Job, WorkerSpec, failed
+from autopeft.study.engines.process import serve
+from autopeft.trial import TrialResult
+
+__all__ = ["DevicePlan", "PoolEngine", "plan_devices"]
+
+#: A worker that dies this many times before it is ready stops the engine (the model cannot be served).
+START_ATTEMPTS = 3
+#: Seconds a worker gets to stop on its own before SIGTERM, and then before SIGKILL.
+STOP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    """Where each worker runs: its GPU (a ``CUDA_VISIBLE_DEVICES`` entry, or None on CPU) and its CPU threads."""
+
+    gpus: tuple[str | None, ...]
+    threads: int
+    notes: tuple[str, ...] = ()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def plan_devices(device: str, workers: int, workers_per_gpu: int | None = None, *,
+                 gpu_count: int | None = None, cores: int | None = None) -> DevicePlan:
+    """Spread ``workers`` over the GPUs ``device`` allows (``auto``/``cuda``: the visible ones) or the CPU cores.
+
+    ``gpu_count`` and ``cores`` default to what this machine has (given, they make the plan testable).
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise EngineError(f"workers must be an integer >= 1, got {workers!r}")
+    if workers_per_gpu is not None and (isinstance(workers_per_gpu, bool) or not isinstance(workers_per_gpu, int)
+                                        or workers_per_gpu < 1):
+        raise EngineError(f"workers per GPU must be an integer >= 1, got {workers_per_gpu!r}")
+    cores = cores if cores is not None else _cores()
+    threads = max(1, cores // workers)
+    notes: list[str] = []
+    if gpu_count is None:
+        gpu_count = 0
+        if device != "cpu":
+            import torch
+
+            gpu_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device == "cpu" or gpu_count == 0:
+        if device == "cuda":
+            raise EngineError("training.device is 'cuda' but no CUDA device is visible; allowed here: auto, cpu")
+        if workers_per_gpu is not None:
+            notes.append(f"--workers-per-gpu {workers_per_gpu} ignored: the workers run on the CPU")
+        if workers > cores:
+            notes.append(f"{workers} workers share {cores} CPU cores: each gets 1 thread, and they compete")
+        return DevicePlan((None,) * workers, threads, tuple(notes))
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    ids = visible[:gpu_count] if len(visible) >= gpu_count else [str(i) for i in range(gpu_count)]
+    per_gpu = workers_per_gpu if workers_per_gpu is not None else math.ceil(workers / gpu_count)
+    if workers > gpu_count * per_gpu:
+        raise EngineError(f"{workers} workers do not fit on {gpu_count} GPU(s) with at most {per_gpu} per GPU; "
+                          f"allowed: --workers <= {gpu_count * per_gpu}, or raise --workers-per-gpu")
+    return DevicePlan(tuple(ids[i % gpu_count] for i in range(workers)), threads, tuple(notes))
+
+
+@dataclass
+class _Slot:
+    index: int
+    process: Any
+    conn: Connection
+    job: Job | None = None
+    ready: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+    start_failures: int = 0
+
+    @property
+    def where(self) -> str:
+        device = self.info.get("device", "?")
+        return f"worker {self.index} (pid {self.process.pid}, {device})"
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (killed: by hand, or by the kernel when memory ran out)" if -exitcode == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"it exited with code {exitcode}"
+
+
+class PoolEngine:
+    """See the module docstring. ``log`` gets one line per worker start, death and note."""
+
+    name = "pool"
+
+    def __init__(self, spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None = None,
+                 log: TextIO | None = None, plan: DevicePlan | None = None) -> None:
+        self.spec, self.log = spec, log if log is not None else sys.stderr
+        self.plan = plan or plan_devices(spec.recipe.training.device, workers, workers_per_gpu)
+        for note in self.plan.notes:
+            self._say(f"note: {note}")
+        self._mp = multiprocessing.get_context("spawn")
+        self._queue: deque[Job] = deque()
+        self._finished: deque[Finished] = deque()
+        self._slots: list[_Slot] = []
+        try:
+            for i in range(len(self.plan.gpus)):
+                self._slots.append(self._start(i))
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- the protocol ------------------------------------------------------------------------------------
+    @property
+    def slots(self) -> int:
+        return len(self._slots)
+
+    def submit(self, job: Job) -> None:
+        self._queue.append(job)
+        self._dispatch()
+
+    def wait(self) -> Finished:
+        while not self._finished:
+            if not self._queue and not any(s.job for s in self._slots):
+                raise EngineError("wait() with no job submitted")
+            self._dispatch()
+            handles: dict[Any, _Slot] = {}
+            for slot in self._slots:
+                handles[slot.conn] = slot
+                handles[slot.process.sentinel] = slot
+            for ready in wait(list(handles)):
+                slot = handles[ready]
+                if slot is not self._slots[slot.index]:
+                    continue  # already replaced in this round
+                if ready is slot.conn:
+                    self._receive(slot)
+                else:
+                    self._died(slot)
+        return self._finished.popleft()
+
+    def cancel(self, number: int) -> None:
+        self._queue = deque(j for j in self._queue if j.number != number)
+        for slot in self._slots:
+            if slot.job is not None and slot.job.number == number:
+                slot.job = None
+                self._stop(slot, hard=True)
+                self._slots[slot.index] = self._start(slot.index)
+        self._finished = deque(f for f in self._finished if f.number != number)
+
+    def close(self) -> None:
+        self._queue.clear()
+        for slot in self._slots:
+            self._stop(slot, hard=False)
+        self._slots = []
+
+    def __enter__(self) -> PoolEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def workers(self) -> list[dict[str, Any]]:
+        """Each worker's index, pid, device, threads, readiness and running trial (for progress and tests)."""
+        return [{"index": s.index, "pid": s.process.pid, "ready": s.ready, "trial": s.job.number if s.job else None,
+                 **s.info} for s in self._slots]
+
+    # ---- workers -----------------------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        self.log.write(f"  [pool] {text}\n")
+        self.log.flush()
+
+    def _start(self, index: int, start_failures: int = 0) -> _Slot:
+        spec = replace(self.spec, gpu=self.plan.gpus[index], threads=self.plan.threads)
+        ours, theirs = self._mp.Pipe(duplex=True)
+        process = self._mp.Process(target=serve, args=(theirs, spec, index, os.getpid()), daemon=True,
+                                   name=f"autopeft-worker-{index}")
+        process.start()
+        theirs.close()
+        return _Slot(index, process, ours, start_failures=start_failures)
+
+    def _dispatch(self) -> None:
+        for slot in self._slots:
+            if slot.ready and slot.job is None and self._queue:
+                job = self._queue.popleft()
+                slot.job = job
+                with contextlib.suppress(BrokenPipeError, OSError):  # if it died, its sentinel fails the job
+                    slot.conn.send(("run", job))
+
+    def _receive(self, slot: _Slot) -> None:
+        try:
+            message = slot.conn.recv()
+        except (EOFError, OSError):
+            self._died(slot)
+            return
+        kind = message[0]
+        if kind == "ready":
+            slot.ready, slot.info = True, dict(message[1])
+            self._say(f"{slot.where} ready in {slot.info.get('start_seconds', '?')} s, "
+                      f"{slot.info.get('threads', '?')} thread(s)")
+        elif kind == "done":
+            job, slot.job = slot.job, None
+            number = int(message[1])
+            if job is not None and job.number == number:
+                self._finished.append(Finished(number, TrialResult.from_dict(message[2]), slot.where))
+        elif kind == "init_failed":
+            text = str(message[1])
+            self.close()
+            raise EngineError(f"a worker could not start: {text}")
+        self._dispatch()
+
+    def _died(self, slot: _Slot) -> None:
+        slot.process.join(timeout=STOP_SECONDS)
+        reason = _death(slot.process.exitcode)
+        slot.conn.close()
+        if slot.job is not None:
+            job = slot.job
+            self._finished.append(Finished(job.number, failed(
+                job, f"worker {slot.index} (pid {slot.process.pid}) died while running trial {job.number}: {reason}",
+                str(slot.info.get("device", "cpu")).split(":")[0]), slot.where))
+            self._say(f"{slot.where} died running trial {job.number}: {reason}; starting a new worker")
+            failures = 0
+        else:
+            failures = slot.start_failures + (0 if slot.ready else 1)
+            self._say(f"{slot.where} died {'while starting' if not slot.ready else 'idle'}: {reason}")
+            if failures >= START_ATTEMPTS:
+                self.close()
+                raise EngineError(f"worker {slot.index} died {failures} times before it was ready ({reason}); "
+                                  "the model cannot be served here (not enough memory?)")
+        self._slots[slot.index] = self._start(slot.index, failures)
+
+    def _stop(self, slot: _Slot, *, hard: bool) -> None:
+        process = slot.process
+        if process.is_alive() and not hard:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                slot.conn.send(("stop",))
+            process.join(timeout=STOP_SECONDS if slot.job is None else 0.5)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=STOP_SECONDS)
+        slot.conn.close()

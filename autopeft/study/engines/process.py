@@ -1,0 +1,102 @@
+"""The worker process of the pool engine: load the model and the task once, then serve trials until told to stop.
+
+It runs :func:`serve` in a fresh interpreter (``spawn``). It ignores Ctrl-C (the study stops it), it dies
+with the study (``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread that notices a new parent anywhere), and
+it sees only the GPU and the CPU threads the pool gave it: both are set before torch is imported.
+
+Messages, as tuples over one pipe — from the study: ``("run", Job)``, ``("stop",)``; to the study:
+``("ready", info)``, ``("init_failed", text)``, ``("done", number, result_as_dict)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from autopeft.study.engines.base import WorkerSpec, build_worker, run_job
+
+__all__ = ["serve"]
+
+_PR_SET_PDEATHSIG = 1
+#: Seconds between the watchdog's looks at the parent.
+WATCH_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # without it, the watchdog below still notices
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="autopeft-parent-watch", daemon=True).start()
+
+
+def _limit_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
+def serve(conn: Connection, spec: WorkerSpec, index: int, parent_pid: int) -> None:
+    """The worker's main function (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+    if spec.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = spec.gpu
+    _limit_threads(spec.threads)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Unsupported layer type")
+    start = time.perf_counter()
+    try:
+        import torch
+
+        if spec.threads is not None:
+            torch.set_num_threads(spec.threads)
+        worker = build_worker(spec)
+    except BaseException as exc:  # whatever stops a worker from starting is reported, in one line
+        text = str(exc) if getattr(exc, "__module__", "").startswith("autopeft") else (
+            f"{type(exc).__name__}: {exc} ({traceback.extract_tb(exc.__traceback__)[-1].name})")
+        _send(conn, ("init_failed", " ".join(text.split())))
+        return
+    info: dict[str, Any] = {"pid": os.getpid(), "device": str(worker.device), "threads": torch.get_num_threads(),
+                            "gpu": spec.gpu, "start_seconds": round(time.perf_counter() - start, 2)}
+    _send(conn, ("ready", info))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the study went away
+        if message[0] == "stop":
+            return
+        job = message[1]
+        result = run_job(worker, job, spec)
+        if not _send(conn, ("done", job.number, result.to_dict())):
+            return
+
+
+def _send(conn: Connection, message: tuple[Any, ...]) -> bool:
+    try:
+        conn.send(message)
+        return True
+    except (BrokenPipeError, EOFError, OSError):
+        return False
