@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import PICK_HELP
+from autopeft.cli.search import add_engine_options
+from autopeft.errors import ConfigError
 from autopeft.study.journal import Journal
 
 
@@ -16,6 +18,7 @@ def configure(sub: Any) -> None:
     fi.add_argument("run")
     fi.add_argument("--pick", default="knee", help=PICK_HELP)
     fi.add_argument("--seeds", type=int, help="training seeds (default: the recipe's final_seeds)")
+    add_engine_options(fi)
     fi.set_defaults(func=cmd_finalize)
 
     ex = sub.add_parser("export", help="write a picked point as a folder plain peft loads")
@@ -29,7 +32,11 @@ def configure(sub: Any) -> None:
 def cmd_finalize(args: argparse.Namespace) -> int:
     from autopeft.study.finalize import finalize
 
-    finalize(Path(args.run), args.pick, seeds=args.seeds)
+    for flag, value in (("--workers", args.workers), ("--workers-per-gpu", args.workers_per_gpu)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be an integer >= 1, got {value}")
+    finalize(Path(args.run), args.pick, seeds=args.seeds, workers=args.workers, engine=args.engine,
+             workers_per_gpu=args.workers_per_gpu)
     print(finalize_text(Path(args.run)))
     return 0
 

@@ -80,7 +80,7 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
 
 
 def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None,
-             workers: int = 1, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
+             workers: int | None = None, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
     """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
 
     Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; the seeds
@@ -115,7 +115,8 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
             stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
                          f"{_test_summary(trial.result)}\n")
 
-        runner = ctx.engine(workers=workers, name=engine, workers_per_gpu=workers_per_gpu, log=stream)
+        runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
+                            workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
         try:
             run_loop(journal, runner, NOTHING_MORE, make_job=job, phase="finalize", on_finish=report,
                      resume=lambda t: t.origin == origin)

@@ -29,6 +29,7 @@ from autopeft.trial import Fidelity
 
 TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed", "search")
 SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "max_trainable_params", "final_fidelity",
+                 "workers", "workers_per_gpu", "engine",
                  "final_seeds", "controller_options")
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
@@ -57,6 +58,9 @@ class SearchConfig:
     final_fidelity: Fidelity | None = None              # finalize re-trains here (default: 4x the search steps)
     final_seeds: int = 3
     controller_options: Mapping[str, Any] = field(default_factory=dict)
+    workers: int = 1                                    # trials at once (1: in the study's process)
+    workers_per_gpu: int | None = None                  # at most this many workers share one GPU
+    engine: str | None = None                           # where trials run (default: by workers)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class Recipe:
                        "objectives": list(self.search.objectives), "references": self.search.references,
                        "max_trainable_params": self.search.max_trainable_params,
                        "final_fidelity": self.final_fidelity.to_dict(), "final_seeds": self.search.final_seeds,
-                       "controller_options": dict(self.search.controller_options)},
+                       "controller_options": dict(self.search.controller_options),
+                       "workers": self.search.workers, "workers_per_gpu": self.search.workers_per_gpu,
+                       "engine": self.search.engine},
         }
 
 
@@ -235,7 +241,17 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
                         objectives=tuple(objectives), references=references,
                         max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
                         final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
-                        controller_options=dict(options))
+                        controller_options=dict(options), workers=_int(f, "workers", low=1, default=1) or 1,
+                        workers_per_gpu=_int(f, "workers_per_gpu", low=1, default=None), engine=_engine(f, raw))
+
+
+def _engine(f: Fields, raw: Mapping[str, Any]) -> str | None:
+    from autopeft.study.engines import engine_names
+
+    engine = raw.get("engine")
+    if engine is not None and engine not in engine_names():
+        raise f.error("engine", "unknown engine", value=engine, allowed=", ".join(engine_names()))
+    return engine
 
 
 def with_task(recipe: Recipe, task: str) -> Recipe:

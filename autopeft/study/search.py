@@ -31,10 +31,14 @@ TrialCallback = Callable[[Trial], None]
 
 
 def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, controller: str | None = None,
-               seed: int | None = None, resume: bool = False, stream: TextIO | None = None, workers: int = 1,
+               seed: int | None = None, resume: bool = False, stream: TextIO | None = None, workers: int | None = None,
                engine: str | None = None, workers_per_gpu: int | None = None,
                callbacks: tuple[TrialCallback, ...] = ()) -> Journal:
-    """Run (or resume) a search to its budget; returns the (closed) journal."""
+    """Run (or resume) a search to its budget; returns the (closed) journal.
+
+    ``workers``, ``engine`` and ``workers_per_gpu`` default to the recipe's ``search:`` settings; they say
+    where trials run, not what the study is, so a resumed search may change them.
+    """
     stream = stream or sys.stderr
     if resume:
         journal = Journal.open(out)
@@ -84,7 +88,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     return journal, ctx, settings
 
 
-def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int,
+def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,
             engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...]) -> None:
     from autopeft.controllers import get_controller
     from autopeft.study.front import front
@@ -109,7 +113,8 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         for callback in callbacks:
             callback(trial)
 
-    runner = ctx.engine(workers=workers, name=engine, workers_per_gpu=workers_per_gpu, log=stream)
+    runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
+                        workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
     try:
         journal.set_meta("engine", {"name": runner.name, "workers": runner.slots, "at": time.time()})
         run_loop(journal, runner, scheduler, make_job=search_job, on_start=progress.starting, on_finish=finished)

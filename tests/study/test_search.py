@@ -151,3 +151,97 @@ def test_pick_naming_nothing(tiny_recipe: Path, tmp_path: Path, capsys: pytest.C
                          ("nearest", "allowed: knee, best")):
         code, _, err = run(["export", str(out), "--pick", pick, "--out", str(tmp_path / "x")], capsys)
         assert code == 2 and expect in err, err
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited and not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except OSError:
+        return False
+
+
+def test_parent_killed_mid_search_with_workers_then_resume(tmp_path: Path, tiny_bert_dir: Path,
+                                                           sentiment_csv: Path) -> None:
+    """kill -9 of the study process: its workers exit on their own; --resume with workers loses no completed
+    trial, duplicates none, and runs each interrupted trial once more."""
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=1500, budget=8)  # a few s a trial
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out), "--workers", "2"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, text=True, env=env)
+    pids: list[int] = []
+    deadline = time.time() + 240
+    while True:  # "[pool] worker 0 (pid 123, cpu) ready ..." tells the workers' pids
+        lines = log.read_text().splitlines()
+        pids = [int(x.split("(pid ")[1].split(",")[0]) for x in lines if "[pool] worker" in x and " ready " in x]
+        counts = {}
+        if (out / DB_NAME).exists():
+            with Journal.open(out, lock=False) as j:
+                counts = j.counts()
+        if len(pids) == 2 and counts.get("complete", 0) >= 3 and counts.get("running", 0) == 2:
+            break
+        assert time.time() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    gone = time.time() + 10
+    while any(_alive(p) for p in pids) and time.time() < gone:
+        time.sleep(0.1)
+    assert not [p for p in pids if _alive(p)], "orphan workers outlived the killed study process"
+    with Journal.open(out, lock=False) as j:
+        before = {t.number: t for t in j.trials() if t.state == "complete"}
+        interrupted = [t.number for t in j.trials() if t.state == "running"]
+    assert len(before) >= 3 and len(interrupted) == 2
+
+    resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out), "--workers", "2"],
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"trial(s) {', '.join(map(str, interrupted))} were interrupted" in resumed.stderr
+    with Journal.open(out, lock=False) as j:
+        trials = j.trials()
+        meta = j.meta("engine")
+    assert [t.number for t in trials] == list(range(1, 9))  # the budget, no gap, no duplicate number
+    assert all(t.state == "complete" for t in trials)
+    for number, old in before.items():  # nothing completed was lost or run again
+        assert trials[number - 1].result == old.result and trials[number - 1].attempts == 1
+    assert all(trials[n - 1].attempts == 2 for n in interrupted)
+    searched = [json.dumps(t.config, sort_keys=True) for t in trials if t.origin == "random"]
+    assert len(searched) == len(set(searched))  # no configuration proposed twice
+    assert meta["name"] == "pool" and meta["workers"] == 2
+
+
+def test_ctrl_c_stops_the_workers_cleanly(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=3000, budget=4)
+    out, log = tmp_path / "run", tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out),
+                                 "--workers", "2"], stdout=subprocess.DEVNULL, stderr=err, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 120
+    while True:
+        text = log.read_text()
+        pids = [int(x.split("(pid ")[1].split(",")[0]) for x in text.splitlines() if " ready " in x]
+        if len(pids) == 2 and _running_trial(out / DB_NAME):
+            break
+        assert time.time() < deadline and proc.poll() is None, text
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends (to the study; workers ignore it anyway)
+    assert proc.wait(timeout=60) == 130
+    text = log.read_text()
+    assert "autopeft: interrupted" in text and "Traceback" not in text, text
+    assert not [p for p in pids if _alive(p)]
+    with Journal.open(out, lock=False) as j:
+        assert j.counts()["running"] >= 1  # left for --resume to run again
