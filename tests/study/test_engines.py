@@ -139,7 +139,7 @@ def test_a_worker_that_cannot_start_stops_the_engine(ctx: SearchContext) -> None
 
     spec = ctx.worker_spec
     broken = replace(spec, recipe=replace(spec.recipe, model="/nonexistent/model"))
-    with pytest.raises(EngineError, match="a worker could not start: .*nonexistent"):
+    with pytest.raises(EngineError, match=r"a worker could not start: .*nonexistent"):
         engine = PoolEngine(broken, workers=1)
         try:
             engine.submit(_jobs()[0])
