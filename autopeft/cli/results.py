@@ -6,13 +6,11 @@ import argparse
 import csv
 import io
 import json
-import math
-import statistics
 from pathlib import Path
 from typing import Any
 
 from autopeft.errors import ConfigError
-from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
+from autopeft.objectives import Objective, objectives_of
 from autopeft.study.front import front
 from autopeft.study.journal import Journal
 from autopeft.trial import describe
@@ -33,6 +31,8 @@ def configure(sub: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from autopeft.study.status import status_text
+
     print(status_text(Path(args.run)))
     return 0
 
@@ -44,42 +44,6 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 def _objectives(journal: Journal) -> list[Objective]:
     return objectives_of(journal.meta("settings")["objectives"])
-
-
-def status_text(folder: Path) -> str:
-    with Journal.open(folder, lock=False) as journal:
-        settings = journal.meta("settings")
-        objectives = _objectives(journal)
-        counts = journal.counts()
-        trials = journal.trials()
-        f = front(journal, objectives)
-        durations = [t.finished - t.started for t in trials if t.finished and t.started]
-        remaining = max(0, settings["budget"] - len(trials))
-        eta = statistics.median(durations) * remaining if durations and remaining else 0.0
-        names = [o.name for o in objectives]
-        score = score_objective(objectives)
-        worst = ", ".join(f"{o.name} {o.worst:g}" for o in objectives if o.worst is not None)
-        lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
-                 f"budget {settings['budget']}, seed {settings['seed']}",
-                 "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-                 f"front: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
-                 f"(reference: {worst}, trainable params = the full model, log10)"]
-        if f.trials:
-            col = names.index(score.name)
-            sign = 1.0 if score.direction == "max" else -1.0
-            best = max(range(len(f.trials)), key=lambda i: sign * f.values[i, col])
-            t = f.trials[best]
-            lines.append(f"best validation {score.label} {f.values[best, col]:.4f}: trial {t.number} "
-                         f"({int(t.values[PARAMS]):,} params) {describe(t.config)}")
-        if f.knee is not None:
-            k = f.trials[f.knee]
-            lines.append(f"knee: trial {k.number} {score.name} {k.values.get(score.name, math.nan):.4f} "
-                         f"params {int(k.values[PARAMS]):,}")
-        total_time = sum(durations)
-        lines.append(f"trial time so far {total_time / 60:.1f} min; ETA {eta / 60:.1f} min for {remaining} more")
-        failed = [t for t in trials if t.state == "failed"]
-        lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
-        return "\n".join(lines)
 
 
 FRONT_COLUMNS = ("trial", "origin", "method", "trainable_params", "accuracy", "macro_f1", "ece", "ece_ts", "brier",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import recipe_path
-from autopeft.cli.results import status_text
 from autopeft.errors import ConfigError
 
 
@@ -44,11 +42,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_out(recipe_name: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{recipe_name}-{stamp}"
-
-
 def search(recipe: Path | None, *, budget: int | None, controller: str | None, out: str | None,
            seed: int | None, resume: str | None, task: str | None = None, workers: int | None = None,
            workers_per_gpu: int | None = None, engine: str | None = None) -> str:
@@ -75,7 +68,11 @@ def search(recipe: Path | None, *, budget: int | None, controller: str | None, o
         assert rec is not None
         if task is not None:
             rec = with_task(rec, task)
+        from autopeft.study.search import default_out
+
         folder = Path(out) if out else default_out(rec.name)
         run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
                    workers_per_gpu=workers_per_gpu, engine=engine)
+    from autopeft.study.status import status_text
+
     return status_text(folder)

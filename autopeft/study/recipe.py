@@ -242,16 +242,16 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
                         max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
                         final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
                         controller_options=dict(options), workers=_int(f, "workers", low=1, default=1) or 1,
-                        workers_per_gpu=_int(f, "workers_per_gpu", low=1, default=None), engine=_engine(f, raw))
+                        workers_per_gpu=_int(f, "workers_per_gpu", low=1, default=None),
+                        engine=_name(f, raw, "engine"))
 
 
-def _engine(f: Fields, raw: Mapping[str, Any]) -> str | None:
-    from autopeft.study.engines import engine_names
+def _name(f: Fields, raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise f.error(key, "must be a name", value=value, allowed="e.g. inprocess, pool")
+    return value
 
-    engine = raw.get("engine")
-    if engine is not None and engine not in engine_names():
-        raise f.error("engine", "unknown engine", value=engine, allowed=", ".join(engine_names()))
-    return engine
 
 
 def with_task(recipe: Recipe, task: str) -> Recipe:

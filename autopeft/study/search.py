@@ -24,10 +24,23 @@ from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
 from autopeft.study.recipe import Recipe, parse_recipe, stored_recipe
 
-__all__ = ["TrialCallback", "make_context", "run_search", "start_search"]
+__all__ = ["TrialCallback", "default_out", "make_context", "run_search", "start_search"]
 
 #: Called with every trial as it is journaled finished (the Python API's per-trial callback).
 TrialCallback = Callable[[Trial], None]
+
+
+def check_engine(name: str | None) -> None:
+    """A one-line error for an engine name that is not registered (before anything is written)."""
+    from autopeft.study.engines import engine_names
+
+    if name is not None and name not in engine_names():
+        raise ConfigError(f"unknown engine {name!r}; allowed: {', '.join(engine_names())}")
+
+
+def default_out(recipe_name: str) -> Path:
+    """``runs/<recipe>-<date>-<time>``: where a search goes when no folder is given."""
+    return Path("runs") / f"{recipe_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, controller: str | None = None,
@@ -40,11 +53,14 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
     where trials run, not what the study is, so a resumed search may change them.
     """
     stream = stream or sys.stderr
+    check_engine(engine)
     if resume:
         journal = Journal.open(out)
         try:
             recipe = stored_recipe(journal.recipe)
             settings = journal.meta("settings")
+            if budget is not None and budget < 1:
+                raise ConfigError(f"--budget must be >= 1, got {budget}")
             if budget is not None and budget != settings["budget"]:
                 settings["budget"] = budget
                 journal.set_meta("settings", settings)
@@ -70,13 +86,15 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     from autopeft.controllers import controller_names
 
     settings: dict[str, Any] = {
-        "budget": budget or recipe.search.budget, "controller": controller or recipe.search.controller,
+        "budget": recipe.search.budget if budget is None else budget,
+        "controller": controller or recipe.search.controller,
         "seed": recipe.seed if seed is None else seed, "objectives": list(recipe.search.objectives)}
     if settings["budget"] < 1:
         raise ConfigError(f"--budget must be >= 1, got {settings['budget']}")
     objectives_of(settings["objectives"])
     if settings["controller"] not in controller_names():
         raise ConfigError(f"unknown controller {settings['controller']!r}; allowed: {', '.join(controller_names())}")
+    check_engine(recipe.search.engine)
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     base = str(Path(recipe.source).resolve().parent)
     as_written = parse_recipe(recipe.text, recipe.source, Path(base))

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,6 @@ from typing import Any, TextIO
 
 from autopeft.errors import EngineError
 from autopeft.study.engines.base import Finished, Job, WorkerSpec, failed
-from autopeft.study.engines.process import serve
 from autopeft.trial import TrialResult
 
 __all__ = ["DevicePlan", "PoolEngine", "plan_devices"]
@@ -93,10 +93,14 @@ def plan_devices(device: str, workers: int, workers_per_gpu: int | None = None, 
     return DevicePlan(tuple(ids[i % gpu_count] for i in range(workers)), threads, tuple(notes))
 
 
+#: What a worker process runs (see :mod:`autopeft.study.engines.process`).
+WORKER_CODE = "from autopeft.study.engines.process import main; main()"
+
+
 @dataclass
 class _Slot:
     index: int
-    process: Any
+    process: subprocess.Popen[bytes]
     conn: Connection
     job: Job | None = None
     ready: bool = False
@@ -133,7 +137,6 @@ class PoolEngine:
         self.plan = plan or plan_devices(spec.recipe.training.device, workers, workers_per_gpu)
         for note in self.plan.notes:
             self._say(f"note: {note}")
-        self._mp = multiprocessing.get_context("spawn")
         self._queue: deque[Job] = deque()
         self._finished: deque[Finished] = deque()
         self._slots: list[_Slot] = []
@@ -158,18 +161,11 @@ class PoolEngine:
             if not self._queue and not any(s.job for s in self._slots):
                 raise EngineError("wait() with no job submitted")
             self._dispatch()
-            handles: dict[Any, _Slot] = {}
-            for slot in self._slots:
-                handles[slot.conn] = slot
-                handles[slot.process.sentinel] = slot
+            handles = {slot.conn: slot for slot in self._slots}  # a worker that dies closes its end: EOF
             for ready in wait(list(handles)):
-                slot = handles[ready]
-                if slot is not self._slots[slot.index]:
-                    continue  # already replaced in this round
-                if ready is slot.conn:
+                slot = handles[ready]  # type: ignore[index]
+                if slot is self._slots[slot.index]:
                     self._receive(slot)
-                else:
-                    self._died(slot)
         return self._finished.popleft()
 
     def cancel(self, number: int) -> None:
@@ -206,19 +202,31 @@ class PoolEngine:
 
     def _start(self, index: int, start_failures: int = 0) -> _Slot:
         spec = replace(self.spec, gpu=self.plan.gpus[index], threads=self.plan.threads)
-        ours, theirs = self._mp.Pipe(duplex=True)
-        process = self._mp.Process(target=serve, args=(theirs, spec, index, os.getpid()), daemon=True,
-                                   name=f"autopeft-worker-{index}")
-        process.start()
-        theirs.close()
-        return _Slot(index, process, ours, start_failures=start_failures)
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        # the worker imports what this process imports (a source tree, a notebook's path)
+        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        if spec.gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = spec.gpu
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[name] = str(spec.threads)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", WORKER_CODE, str(theirs.fileno()), str(index), str(os.getpid())],
+                pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=_stderr_fd(),
+                close_fds=True)
+        finally:
+            theirs.close()
+        conn = Connection(ours.detach())
+        conn.send(spec)
+        return _Slot(index, process, conn, start_failures=start_failures)
 
     def _dispatch(self) -> None:
         for slot in self._slots:
             if slot.ready and slot.job is None and self._queue:
                 job = self._queue.popleft()
                 slot.job = job
-                with contextlib.suppress(BrokenPipeError, OSError):  # if it died, its sentinel fails the job
+                with contextlib.suppress(BrokenPipeError, OSError):  # if it died, its closed socket fails the job
                     slot.conn.send(("run", job))
 
     def _receive(self, slot: _Slot) -> None:
@@ -244,8 +252,12 @@ class PoolEngine:
         self._dispatch()
 
     def _died(self, slot: _Slot) -> None:
-        slot.process.join(timeout=STOP_SECONDS)
-        reason = _death(slot.process.exitcode)
+        try:
+            slot.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:  # its socket closed but it lives on: make sure it is gone
+            slot.process.kill()
+            slot.process.wait(timeout=STOP_SECONDS)
+        reason = _death(slot.process.returncode)
         slot.conn.close()
         if slot.job is not None:
             job = slot.job
@@ -265,14 +277,27 @@ class PoolEngine:
 
     def _stop(self, slot: _Slot, *, hard: bool) -> None:
         process = slot.process
-        if process.is_alive() and not hard:
+        if process.poll() is None and not hard:
             with contextlib.suppress(BrokenPipeError, OSError):
                 slot.conn.send(("stop",))
-            process.join(timeout=STOP_SECONDS if slot.job is None else 0.5)
-        if process.is_alive():
+            _wait(process, STOP_SECONDS if slot.job is None else 0.5)
+        if process.poll() is None:
             process.terminate()
-            process.join(timeout=STOP_SECONDS)
-        if process.is_alive():
+            _wait(process, STOP_SECONDS)
+        if process.poll() is None:
             process.kill()
-            process.join(timeout=STOP_SECONDS)
+            _wait(process, STOP_SECONDS)
         slot.conn.close()
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=seconds)
+
+
+def _stderr_fd() -> int | None:
+    """Workers print to this process's stderr (their stdout too, so ``autopeft ... | tool`` stays clean)."""
+    try:
+        return sys.__stderr__.fileno() if sys.__stderr__ is not None else None
+    except (OSError, ValueError):
+        return None

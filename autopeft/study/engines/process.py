@@ -1,11 +1,15 @@
 """The worker process of the pool engine: load the model and the task once, then serve trials until told to stop.
 
-It runs :func:`serve` in a fresh interpreter (``spawn``). It ignores Ctrl-C (the study stops it), it dies
-with the study (``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread that notices a new parent anywhere), and
-it sees only the GPU and the CPU threads the pool gave it: both are set before torch is imported.
+The pool starts it as a fresh interpreter, ``python -c "...; main()" FD INDEX PARENT_PID``, with one end of a
+socket pair as file descriptor FD; it never imports the study's ``__main__`` (so a script or a notebook
+without an ``if __name__ == "__main__"`` guard is safe, unlike ``multiprocessing``'s spawn). It ignores
+Ctrl-C (the study stops it), it dies with the study (``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread
+that notices a new parent anywhere), and it sees only the GPU and the CPU threads the pool gave it, set in
+its environment before torch starts.
 
-Messages, as tuples over one pipe — from the study: ``("run", Job)``, ``("stop",)``; to the study:
-``("ready", info)``, ``("init_failed", text)``, ``("done", number, result_as_dict)``.
+Messages, pickled over the socket — from the study: the :class:`WorkerSpec` first, then ``("run", Job)``
+and ``("stop",)``; to the study: ``("ready", info)``, ``("init_failed", text)``, ``("done", number,
+result_as_dict)``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from autopeft.study.engines.base import WorkerSpec, build_worker, run_job
 
-__all__ = ["serve"]
+__all__ = ["main", "serve"]
 
 _PR_SET_PDEATHSIG = 1
 #: Seconds between the watchdog's looks at the parent.
@@ -53,10 +57,21 @@ def _limit_threads(threads: int | None) -> None:
         os.environ[name] = str(threads)
 
 
-def serve(conn: Connection, spec: WorkerSpec, index: int, parent_pid: int) -> None:
-    """The worker's main function (see the module docstring)."""
+def main() -> None:
+    """``python -c "from autopeft.study.engines.process import main; main()" FD INDEX PARENT_PID``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fd, index, parent_pid = (int(a) for a in sys.argv[1:4])
     _die_with_parent(parent_pid)
+    conn = Connection(fd)
+    try:
+        spec = conn.recv()
+    except (EOFError, OSError):
+        return
+    serve(conn, spec, index)
+
+
+def serve(conn: Connection, spec: WorkerSpec, index: int) -> None:
+    """Load the worker, say ``ready``, then run each job sent until ``stop`` or the study goes away."""
     if spec.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = spec.gpu
     _limit_threads(spec.threads)

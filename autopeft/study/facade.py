@@ -1,0 +1,209 @@
+"""The Python API: a :class:`Study` to create or load, optimise, read as DataFrames, finalize and export.
+
+In the style of Optuna's ``create_study`` / ``optimize`` and peft's ``get_peft_model``::
+
+    import autopeft
+
+    study = autopeft.create_study("search/default.yaml", out="runs/demo", budget=20)
+    study.optimize(workers=2, callbacks=[lambda study, trial: print(trial.number, trial.state)])
+    study.front_dataframe()                  # the Pareto front, validation split
+    study.finalize(pick="knee", seeds=3)     # re-train over seeds, score the test split
+    study.export(pick="knee", out="adapters/knee")   # PeftModel.from_pretrained(base, "adapters/knee")
+
+    study = autopeft.load_study("runs/demo")          # any run folder, made by the CLI or by code
+
+A study *is* its run folder: every method reads or writes the journal there, so the CLI (``autopeft status
+runs/demo``) and this API see the same thing, and a study created here resumes with ``autopeft search --resume``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from autopeft.errors import ConfigError
+from autopeft.objectives import objectives_of
+from autopeft.study.front import Front, front
+from autopeft.study.journal import Journal, Trial
+from autopeft.study.recipe import Recipe, load_recipe, parse_recipe, with_task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Study", "StudyCallback", "create_study", "load_study", "make_recipe"]
+
+#: ``callback(study, trial)``, called with every trial as it is journaled finished (as in Optuna).
+StudyCallback = Callable[["Study", Trial], None]
+
+
+def make_recipe(fields: Mapping[str, Any], *, base: str | Path = ".", name: str = "in-code") -> Recipe:
+    """A recipe built in code from the fields a recipe file has (``model``, ``task``, ``space``, ...).
+
+    It is written out as YAML and parsed like a file (same checks, same one-line errors), and that text is
+    what the journal keeps, so a study made from it resumes like any other. Relative paths (the space, a
+    data file) resolve against ``base``.
+
+    >>> make_recipe({"model": "minilm", "task": "tweets-sentiment", "space": "minilm-layers"}).model
+    'minilm'
+    """
+    import yaml
+
+    if not isinstance(fields, Mapping):
+        raise ConfigError(f"a recipe built in code must be a mapping of recipe fields, got {type(fields).__name__}")
+    data = {"name": name, **dict(fields)}
+    folder = Path(base).resolve()
+    return parse_recipe(yaml.safe_dump(data, sort_keys=False), str(folder / f"{data['name']}.yaml"), folder)
+
+
+def _as_recipe(recipe: str | Path | Recipe | Mapping[str, Any]) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, Mapping):
+        return make_recipe(recipe)
+    return load_recipe(recipe)
+
+
+def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Path | None = None, *,
+                 budget: int | None = None, controller: str | None = None, seed: int | None = None,
+                 task: str | None = None) -> Study:
+    """A new study: ``recipe`` is a recipe file, a :class:`Recipe`, or a mapping of recipe fields
+    (:func:`make_recipe`). The recipe is checked against its model and written to ``out`` (default:
+    ``runs/<name>-<time>``); no trial runs until :meth:`Study.optimize`."""
+    from autopeft.study.search import default_out, start_search
+
+    rec = _as_recipe(recipe)
+    if task is not None:
+        rec = with_task(rec, task)
+    folder = Path(out) if out is not None else default_out(rec.name)
+    journal, _, _ = start_search(rec, folder, budget=budget, controller=controller, seed=seed)
+    journal.close()
+    return Study(folder)
+
+
+def load_study(folder: str | Path) -> Study:
+    """The study in run folder ``folder`` (made by ``autopeft search`` or :func:`create_study`)."""
+    with Journal.open(folder, lock=False):
+        pass  # a folder that is not a run is a one-line JournalError here
+    return Study(Path(folder))
+
+
+class Study:
+    """One search run, by its folder; see the module docstring."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"Study({str(self.folder)!r})"
+
+    # ---- reading ----------------------------------------------------------------------------------------
+    def _read(self) -> Journal:
+        return Journal.open(self.folder, lock=False)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Budget, controller, seed and objectives."""
+        with self._read() as journal:
+            return dict(journal.meta("settings") or {})
+
+    @property
+    def recipe(self) -> Recipe:
+        """The recipe the study runs, as its journal keeps it."""
+        from autopeft.study.recipe import stored_recipe
+
+        with self._read() as journal:
+            return stored_recipe(journal.recipe)
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every search trial (immutable records), in number order."""
+        with self._read() as journal:
+            return journal.trials()
+
+    @property
+    def front(self) -> Front:
+        """The Pareto front of the complete trials (validation split)."""
+        with self._read() as journal:
+            return front(journal, objectives_of(journal.meta("settings")["objectives"]))
+
+    @property
+    def knee(self) -> Trial | None:
+        f = self.front
+        return f.trials[f.knee] if f.knee is not None else None
+
+    def status(self) -> str:
+        """What ``autopeft status`` prints."""
+        from autopeft.study.status import status_text
+
+        return status_text(self.folder)
+
+    def trials_dataframe(self, *, phase: str = "search") -> pd.DataFrame:
+        """One row per trial: state, origin, method, parameter counts, every metric, whether it is on the front
+        (and the knee), fidelity, seed, seconds, error and the configuration."""
+        import pandas as pd
+
+        with self._read() as journal:
+            trials = journal.trials(phase=phase)
+            f = front(journal, objectives_of(journal.meta("settings")["objectives"]))
+        on_front = {t.number for t in f.trials}
+        knee = f.trials[f.knee].number if f.knee is not None else None
+        return pd.DataFrame([_row(t, on_front, knee) for t in trials])
+
+    def front_dataframe(self) -> pd.DataFrame:
+        """The front's rows of :meth:`trials_dataframe`, by trainable parameters."""
+        frame = self.trials_dataframe()
+        if frame.empty:
+            return frame
+        return frame[frame["on_front"]].sort_values("trainable_params").reset_index(drop=True)
+
+    # ---- doing ------------------------------------------------------------------------------------------
+    def optimize(self, budget: int | None = None, *, workers: int | None = None, engine: str | None = None,
+                 workers_per_gpu: int | None = None, callbacks: Sequence[StudyCallback] = (),
+                 stream: TextIO | None = None) -> Study:
+        """Run trials until the study has ``budget`` in all (reference points included; default: the budget
+        it was created with), ``workers`` at once; ``callback(study, trial)`` after each. Resumes an
+        interrupted study: its interrupted trials run again, nothing completed does."""
+        from autopeft.study.search import run_search
+
+        def each(trial: Trial) -> None:
+            for callback in callbacks:
+                callback(self, trial)
+
+        run_search(None, self.folder, budget=budget, resume=True, stream=stream or sys.stderr, workers=workers,
+                   engine=engine, workers_per_gpu=workers_per_gpu, callbacks=(each,))
+        return self
+
+    def finalize(self, pick: str = "knee", *, seeds: int | None = None, workers: int | None = None,
+                 stream: TextIO | None = None) -> pd.DataFrame:
+        """Re-train the picked point (``knee``, ``best``, ``max-params:N``, ``trial:ID``) over ``seeds`` seeds at
+        the final fidelity and score the test split; the finalize table (mean and std per metric)."""
+        import pandas as pd
+
+        from autopeft.study.finalize import finalize, finalize_table
+
+        finalize(self.folder, pick, seeds=seeds, stream=stream, workers=workers)
+        with self._read() as journal:
+            return pd.DataFrame(finalize_table(journal))
+
+    def export(self, pick: str = "knee", *, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the picked point as a folder plain ``peft`` loads (finalized weights when there are)."""
+        from autopeft.study.finalize import export_pick
+
+        return export_pick(self.folder, pick, Path(out), overwrite=overwrite)
+
+
+def _row(t: Trial, on_front: set[int], knee: int | None) -> dict[str, Any]:
+    r = t.result
+    row: dict[str, Any] = {
+        "number": t.number, "state": t.state, "origin": t.origin, "method": t.config.get("method"),
+        "trainable_params": r.trainable_params if r else None, "total_params": r.total_params if r else None}
+    row.update(dict(r.metrics) if r and t.state == "complete" else {})
+    if r and r.test_metrics:
+        row.update({f"test_{k}": v for k, v in r.test_metrics.items()})
+    row.update({"on_front": t.number in on_front, "knee": t.number == knee, "steps": t.fidelity.steps,
+                "seed": t.seed, "seconds": (t.finished - t.started) if t.finished and t.started else math.nan,
+                "error": t.error, "config": t.config})
+    return row

@@ -1,0 +1,64 @@
+"""A run's state in a few lines: trials by state, the front, the best point and the knee, what is running, ETA.
+
+What ``autopeft status RUN`` prints and :meth:`autopeft.Study.status` returns; it reads the journal only.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from pathlib import Path
+
+from autopeft.objectives import PARAMS, objectives_of, score_objective
+from autopeft.study.front import front
+from autopeft.study.journal import Journal
+from autopeft.trial import describe
+
+__all__ = ["status_text"]
+
+
+def status_text(folder: Path) -> str:
+    """The status of the run in ``folder``, a few lines (see the module docstring)."""
+    with Journal.open(folder, lock=False) as journal:
+        settings = journal.meta("settings")
+        objectives = objectives_of(journal.meta("settings")["objectives"])
+        counts = journal.counts()
+        trials = journal.trials()
+        f = front(journal, objectives)
+        durations = [t.finished - t.started for t in trials if t.finished and t.started]
+        remaining = max(0, settings["budget"] - len(trials))
+        engine = journal.meta("engine") or {}
+        workers = max(1, int(engine.get("workers", 1)))
+        eta = statistics.median(durations) * remaining / workers if durations and remaining else 0.0
+        names = [o.name for o in objectives]
+        score = score_objective(objectives)
+        worst = ", ".join(f"{o.name} {o.worst:g}" for o in objectives if o.worst is not None)
+        lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
+                 f"budget {settings['budget']}, seed {settings['seed']}",
+                 "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+                 f"front: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
+                 f"(reference: {worst}, trainable params = the full model, log10)"]
+        if f.trials:
+            col = names.index(score.name)
+            sign = 1.0 if score.direction == "max" else -1.0
+            best = max(range(len(f.trials)), key=lambda i: sign * f.values[i, col])
+            t = f.trials[best]
+            lines.append(f"best validation {score.label} {f.values[best, col]:.4f}: trial {t.number} "
+                         f"({int(t.values[PARAMS]):,} params) {describe(t.config)}")
+        if f.knee is not None:
+            k = f.trials[f.knee]
+            lines.append(f"knee: trial {k.number} {score.name} {k.values.get(score.name, math.nan):.4f} "
+                         f"params {int(k.values[PARAMS]):,}")
+        now = time.time()
+        for t in trials:
+            if t.state == "running":
+                lines.append(f"running trial {t.number} for {(now - (t.started or now)) / 60:.1f} min: {t.origin} "
+                             f"{describe(t.config)}")
+        total_time = sum(durations)
+        where = f" ({engine.get('name')}, {workers} worker{'s' if workers > 1 else ''})" if engine else ""
+        lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta / 60:.1f} min for "
+                     f"{remaining} more")
+        failed = [t for t in trials if t.state == "failed"]
+        lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
+        return "\n".join(lines)

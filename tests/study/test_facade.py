@@ -1,0 +1,73 @@
+"""The Python API on tiny models: create (from a file, a Recipe, a mapping), optimise with a callback, read the
+trials and the front as DataFrames, finalize, export, load; bad input is a one-line error."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autopeft
+from autopeft.errors import AutopeftError, ConfigError, RecipeError
+from autopeft.study.journal import JournalError
+
+
+def test_the_api_end_to_end(tiny_recipe: Path, tmp_path: Path) -> None:
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=4)
+    assert study.trials == [] and study.settings["budget"] == 4  # nothing runs before optimize
+    seen: list[tuple[str, int, str]] = []
+    study.optimize(callbacks=[lambda s, t: seen.append((str(s.folder), t.number, t.state))], stream=io.StringIO())
+    assert [n for _, n, _ in seen] == [1, 2, 3, 4] and {f for f, _, _ in seen} == {str(tmp_path / "run")}
+    frame = study.trials_dataframe()
+    assert frame["number"].tolist() == [1, 2, 3, 4] and set(frame["state"]) == {"complete"}
+    assert {"accuracy", "ece", "trainable_params", "on_front", "knee", "config"} <= set(frame.columns)
+    front = study.front_dataframe()
+    assert front["trainable_params"].is_monotonic_increasing and front["knee"].sum() == 1
+    assert study.knee is not None and study.knee.number in front["number"].tolist()
+
+    study.optimize(budget=6, stream=io.StringIO())  # more budget: two more trials, the first four untouched
+    assert [t.number for t in study.trials] == [1, 2, 3, 4, 5, 6]
+    assert all(t.attempts == 1 for t in study.trials)
+
+    table = study.finalize(pick="best", seeds=2, stream=io.StringIO())
+    assert len(table) == 1 and table["seeds"].iloc[0] == 2 and "test_accuracy_mean" in table.columns
+    adapter = study.export(pick="best", out=tmp_path / "adapter")
+    assert (adapter / "autopeft.json").is_file()
+    again = autopeft.load_study(tmp_path / "run")
+    assert again.trials == study.trials and "budget 6" in again.status()
+
+
+def test_a_recipe_built_in_code_resumes_like_a_file(tiny_bert_dir: Path, sentiment_csv: Path, tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").write_text("name: s\ndimensions:\n  - {name: method, type: categorical, "
+                                         "choices: [head_only, ia3]}\n")
+    recipe = autopeft.make_recipe({
+        "model": str(tiny_bert_dir), "space": "space.yaml",
+        "task": {"file": str(sentiment_csv), "text_fields": ["text"], "label_field": "label"},
+        "data": {"n_validation": 16, "n_test": 16}, "fidelity": {"steps": 2},
+        "training": {"batch_size": 8, "max_length": 16, "curve_fractions": [1.0]},
+        "search": {"budget": 2, "controller": "random"}}, base=tmp_path, name="coded")
+    assert recipe.name == "coded" and Path(recipe.space) == tmp_path / "space.yaml"
+    study = autopeft.create_study(recipe, out=tmp_path / "run")
+    code = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(study.folder)],
+                          capture_output=True, text=True, timeout=300, cwd="/")
+    assert code.returncode == 0, code.stderr
+    assert {t.config["method"] for t in study.trials} == {"head_only", "ia3"}
+
+
+def test_bad_input_is_a_one_line_error(tiny_recipe: Path, tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="is not a run folder"):
+        autopeft.load_study(tmp_path / "nowhere")
+    with pytest.raises(RecipeError, match="no such recipe file"):
+        autopeft.create_study(tmp_path / "missing.yaml")
+    with pytest.raises(RecipeError, match="model"):
+        autopeft.make_recipe({"task": "tweets-sentiment", "space": "minilm-layers"})
+    with pytest.raises(ConfigError, match="must be a mapping of recipe fields"):
+        autopeft.make_recipe(["model"])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown engine 'cloud'; allowed: inprocess, pool"):
+        autopeft.create_study(tiny_recipe, out=tmp_path / "r").optimize(engine="cloud")
+    with pytest.raises(AutopeftError, match="--budget must be >= 1"):
+        autopeft.create_study(tiny_recipe, out=tmp_path / "r2", budget=0)
+    assert not (tmp_path / "r2").exists()
