@@ -68,6 +68,8 @@ def test_both_engines_keep_the_protocol_and_agree(ctx: SearchContext, pool: Pool
         assert b.metrics["accuracy"] == pytest.approx(a.metrics["accuracy"], abs=1e-9)
     assert {d.where.split(" (")[0] for d in there.values()} == {"worker 0", "worker 1"}  # both served trials
     assert {w["threads"] for w in pool.workers} == {max(1, len(os.sched_getaffinity(0)) // 2)}
+    cores = [set(w["cores"]) for w in pool.workers]
+    assert not cores[0] & cores[1]  # each worker on cores of its own
 
 
 def test_a_worker_killed_with_minus_9_costs_only_its_trial(pool: PoolEngine) -> None:
@@ -105,10 +107,11 @@ def test_cancel_a_queued_and_a_running_trial(pool: PoolEngine) -> None:
 
 def test_device_plans() -> None:
     cpu = plan_devices("auto", 2, gpu_count=0, cores=2)
-    assert (cpu.gpus, cpu.threads, cpu.notes) == ((None, None), 1, ())
+    assert (cpu.gpus, cpu.threads, cpu.notes, cpu.cores) == ((None, None), 1, (), ((0,), (1,)))
+    assert plan_devices("auto", 2, gpu_count=0, cores=5).cores == ((0, 1), (2, 3))  # one core left over
     assert plan_devices("cpu", 3, gpu_count=4, cores=16).threads == 5
     crowded = plan_devices("auto", 4, 2, gpu_count=0, cores=2)
-    assert "ignored" in crowded.notes[0] and "compete" in crowded.notes[1]
+    assert "ignored" in crowded.notes[0] and "compete" in crowded.notes[1] and crowded.cores is None
     gpus = plan_devices("auto", 5, gpu_count=2, cores=16)
     assert gpus.gpus == ("0", "1", "0", "1", "0") and gpus.threads == 3
     assert plan_devices("cuda", 4, 4, gpu_count=1, cores=16).gpus == ("0",) * 4

@@ -95,6 +95,8 @@ class WorkerSpec:
     threads: int | None = None
     #: the ``CUDA_VISIBLE_DEVICES`` entry this worker sees as its only GPU (``None``: as the process finds it)
     gpu: str | None = None
+    #: the CPU cores this worker runs on (``None``: any)
+    cores: tuple[int, ...] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -1,7 +1,8 @@
 """The pool engine: N local worker processes, each loading the model and the task once and serving many trials.
 
-- **CPU**: the cores this process may use are divided among the workers (``threads = cores // N``, at least 1),
-  set in each worker before torch starts.
+- **CPU**: the cores this process may use are divided among the workers: each gets ``cores // N`` threads (at
+  least 1), set before torch starts, and, when they fit, its own cores (CPU affinity), so workers do not
+  trade places on the cores and thrash each other's caches.
 - **CUDA**: workers are spread over the visible GPUs round-robin, at most ``workers_per_gpu`` on one (default:
   as few per GPU as the count allows); each worker sees only its GPU. A trial that runs out of GPU memory is
   a failed trial with that reason (the runner catches it), not a crash.
@@ -42,18 +43,20 @@ STOP_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class DevicePlan:
-    """Where each worker runs: its GPU (a ``CUDA_VISIBLE_DEVICES`` entry, or None on CPU) and its CPU threads."""
+    """Where each worker runs: its GPU (a ``CUDA_VISIBLE_DEVICES`` entry, or None on CPU), its CPU threads and,
+    when every worker gets cores of its own, those cores."""
 
     gpus: tuple[str | None, ...]
     threads: int
     notes: tuple[str, ...] = ()
+    cores: tuple[tuple[int, ...], ...] | None = None
 
 
-def _cores() -> int:
+def _usable_cores() -> list[int]:
     try:
-        return len(os.sched_getaffinity(0))
+        return sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return list(range(os.cpu_count() or 1))
 
 
 def plan_devices(device: str, workers: int, workers_per_gpu: int | None = None, *,
@@ -67,8 +70,10 @@ def plan_devices(device: str, workers: int, workers_per_gpu: int | None = None, 
     if workers_per_gpu is not None and (isinstance(workers_per_gpu, bool) or not isinstance(workers_per_gpu, int)
                                         or workers_per_gpu < 1):
         raise EngineError(f"workers per GPU must be an integer >= 1, got {workers_per_gpu!r}")
-    cores = cores if cores is not None else _cores()
+    ids = _usable_cores() if cores is None else list(range(cores))
+    cores = len(ids)
     threads = max(1, cores // workers)
+    own = tuple(tuple(ids[i * threads:(i + 1) * threads]) for i in range(workers)) if workers <= cores else None
     notes: list[str] = []
     if gpu_count is None:
         gpu_count = 0
@@ -83,14 +88,14 @@ def plan_devices(device: str, workers: int, workers_per_gpu: int | None = None, 
             notes.append(f"--workers-per-gpu {workers_per_gpu} ignored: the workers run on the CPU")
         if workers > cores:
             notes.append(f"{workers} workers share {cores} CPU cores: each gets 1 thread, and they compete")
-        return DevicePlan((None,) * workers, threads, tuple(notes))
+        return DevicePlan((None,) * workers, threads, tuple(notes), own)
     visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-    ids = visible[:gpu_count] if len(visible) >= gpu_count else [str(i) for i in range(gpu_count)]
+    gpu_ids = visible[:gpu_count] if len(visible) >= gpu_count else [str(i) for i in range(gpu_count)]
     per_gpu = workers_per_gpu if workers_per_gpu is not None else math.ceil(workers / gpu_count)
     if workers > gpu_count * per_gpu:
         raise EngineError(f"{workers} workers do not fit on {gpu_count} GPU(s) with at most {per_gpu} per GPU; "
                           f"allowed: --workers <= {gpu_count * per_gpu}, or raise --workers-per-gpu")
-    return DevicePlan(tuple(ids[i % gpu_count] for i in range(workers)), threads, tuple(notes))
+    return DevicePlan(tuple(gpu_ids[i % gpu_count] for i in range(workers)), threads, tuple(notes), own)
 
 
 #: What a worker process runs (see :mod:`autopeft.study.engines.process`).
@@ -201,7 +206,8 @@ class PoolEngine:
         self.log.flush()
 
     def _start(self, index: int, start_failures: int = 0) -> _Slot:
-        spec = replace(self.spec, gpu=self.plan.gpus[index], threads=self.plan.threads)
+        spec = replace(self.spec, gpu=self.plan.gpus[index], threads=self.plan.threads,
+                       cores=self.plan.cores[index] if self.plan.cores else None)
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         # the worker imports what this process imports (a source tree, a notebook's path)

@@ -75,6 +75,9 @@ def serve(conn: Connection, spec: WorkerSpec, index: int) -> None:
     if spec.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = spec.gpu
     _limit_threads(spec.threads)
+    if spec.cores and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, spec.cores)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import warnings
 
@@ -94,6 +97,7 @@ def serve(conn: Connection, spec: WorkerSpec, index: int) -> None:
         _send(conn, ("init_failed", " ".join(text.split())))
         return
     info: dict[str, Any] = {"pid": os.getpid(), "device": str(worker.device), "threads": torch.get_num_threads(),
+                            "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
                             "gpu": spec.gpu, "start_seconds": round(time.perf_counter() - start, 2)}
     _send(conn, ("ready", info))
     while True:

@@ -1,0 +1,168 @@
+"""Benchmark: the same trials with 1 worker and with 2, in one run — trials per hour and their ratio.
+
+The default recipe (MiniLM-L6 on tweets-sentiment, 60 steps per trial) and a fixed list of configurations
+drawn once from its space, so both settings do exactly the same work. Each setting runs them through the study
+loop and its engine (``--workers 1``: in this process with torch's default threads; ``--workers N``: a pool of N
+worker processes, the cores divided among them), timed from the engine's creation (worker start-up included)
+to the last trial's end. With ``--repeats R`` the settings alternate (1, 2, 2, 1, ...) so that drift on a
+shared machine hits both.
+
+    python benchmarks/parallel.py                        # 16 trials, workers 1 and 2, one repeat
+    python benchmarks/parallel.py --trials 4 --steps 5   # a smoke run
+
+Writes benchmarks/results/parallel.json and benchmarks/results/parallel.md (``--out`` for another stem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--recipe", default=str(ROOT / "search" / "default.yaml"), help="the recipe (default: the default)")
+    p.add_argument("--trials", type=int, default=16, help="configurations, the same for every setting (default 16)")
+    p.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    p.add_argument("--repeats", type=int, default=1, help="passes over the settings, alternating order (default 1)")
+    p.add_argument("--steps", type=int, help="training steps per trial (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=2026, help="the draw of the configurations (default 2026)")
+    p.add_argument("--out", default=str(RESULTS / "parallel"), help="output stem (.json and .md)")
+    return p.parse_args(argv)
+
+
+def configurations(space: Any, n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` distinct members of ``space``, drawn with ``seed``."""
+    import numpy as np
+
+    from autopeft.trial import config_key
+
+    rng, out, keys = np.random.default_rng(seed), [], set()
+    while len(out) < n:
+        config = space.sample(rng)
+        if config_key(config) not in keys:
+            keys.add(config_key(config))
+            out.append(config)
+    return out
+
+
+def run_setting(ctx: Any, configs: list[dict[str, Any]], fidelity: Any, workers: int) -> dict[str, Any]:
+    """The configurations through the study loop with ``workers``; wall time from the engine's creation."""
+    from autopeft.study.journal import Journal
+    from autopeft.study.loop import Planned, run_loop, search_job
+
+    todo = deque(configs)
+
+    class Fixed:
+        def next(self, state: Any) -> Planned | None:
+            return Planned(todo.popleft(), fidelity, 0, "benchmark") if todo else None
+
+        def finished(self, trial: Any, state: Any) -> None:
+            return None
+
+    journal = Journal.in_memory()
+    t0 = time.perf_counter()
+    engine = ctx.engine(workers=workers, log=sys.stderr)
+    first: list[float] = []
+    try:
+        run_loop(journal, engine, Fixed(), make_job=search_job,
+                 on_finish=lambda t, d, s: first.append(time.perf_counter() - t0))
+    finally:
+        engine.close()
+    wall = time.perf_counter() - t0
+    trials = journal.trials()
+    journal.close()
+    failed = [t.error for t in trials if t.state != "complete"]
+    if failed:
+        raise SystemExit(f"parallel.py: {len(failed)} trial(s) failed with {workers} worker(s): {failed[0]}")
+    return {"workers": workers, "engine": engine.name, "wall_seconds": round(wall, 2),
+            "trials_per_hour": round(len(trials) / wall * 3600, 1),
+            "first_result_seconds": round(first[0], 2) if first else None,
+            "trial_seconds_sum": round(sum(t.finished - t.started for t in trials if t.finished and t.started), 2),
+            "accuracy": {str(i): t.values["accuracy"] for i, t in enumerate(trials)}}
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)), "torch": torch.__version__,
+            "torch_threads_default": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    args = parse_args(argv)
+    from autopeft.study.context import make_context
+    from autopeft.study.recipe import load_recipe
+    from autopeft.trial import Fidelity
+
+    recipe = load_recipe(args.recipe)
+    ctx = make_context(recipe)
+    fidelity = Fidelity(steps=args.steps or recipe.fidelity.steps, train_fraction=recipe.fidelity.train_fraction)
+    configs = configurations(ctx.space, args.trials, args.seed)
+    settings = [int(w) for w in args.workers.split(",")]
+    runs: list[dict[str, Any]] = []
+    for r in range(args.repeats):
+        for workers in settings if r % 2 == 0 else list(reversed(settings)):
+            print(f"repeat {r + 1}: {len(configs)} trials with {workers} worker(s) ...", file=sys.stderr, flush=True)
+            runs.append({"repeat": r + 1, **run_setting(ctx, configs, fidelity, workers)})
+            print(f"  {runs[-1]['wall_seconds']} s, {runs[-1]['trials_per_hour']} trials/h", file=sys.stderr)
+    summary = []
+    base = statistics.median(x["trials_per_hour"] for x in runs if x["workers"] == settings[0])
+    for workers in settings:
+        mine = [x for x in runs if x["workers"] == workers]
+        tph = statistics.median(x["trials_per_hour"] for x in mine)
+        accs = [[x["accuracy"][str(i)] for i in range(len(configs))] for x in mine]
+        summary.append({"workers": workers, "trials_per_hour": tph, "ratio": round(tph / base, 3),
+                        "wall_seconds": statistics.median(x["wall_seconds"] for x in mine),
+                        "mean_accuracy": round(statistics.fmean(accs[0]), 4)})
+    first_accs = [runs[0]["accuracy"][str(i)] for i in range(len(configs))]
+    diffs = [abs(x["accuracy"][str(i)] - first_accs[i]) for x in runs for i in range(len(configs))]
+    command = "python " + " ".join([os.path.relpath(__file__, ROOT), *(argv if argv is not None else sys.argv[1:])])
+    result = {"command": command, "recipe": os.path.relpath(Path(args.recipe).resolve(), ROOT),
+              "steps": fidelity.steps, "trials": len(configs), "configurations": configs, "runs": runs,
+              "summary": summary, "max_abs_accuracy_difference": round(max(diffs), 4), "machine": machine(),
+              "written": time.strftime("%Y-%m-%d %H:%M:%S")}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [f"# Trials in parallel: {result['trials']} fixed configurations of `{result['recipe']}`, "
+             f"{result['steps']} steps each", "",
+             f"{m['usable_cpus']} usable CPU cores, torch {m['torch']}, CUDA: {m['cuda']}; "
+             f"written {result['written']}.", "",
+             "| workers | trials per hour | ratio to the first | wall s (median) | mean val accuracy |",
+             "|---|---|---|---|---|"]
+    for s in result["summary"]:
+        lines.append(f"| {s['workers']} | {s['trials_per_hour']:.1f} | {s['ratio']:.3f} | {s['wall_seconds']:.1f} | "
+                     f"{s['mean_accuracy']:.4f} |")
+    lines += ["", f"Wall time runs from the engine's creation (worker start-up included) to the last trial's end. "
+                  f"Largest difference in any trial's validation accuracy between runs: "
+                  f"{result['max_abs_accuracy_difference']} (thread counts change the order of float sums).",
+              "", f"`{result['command']}`", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
