@@ -39,8 +39,65 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=1, help="passes over the settings, alternating order (default 1)")
     p.add_argument("--steps", type=int, help="training steps per trial (default: the recipe's)")
     p.add_argument("--seed", type=int, default=2026, help="the draw of the configurations (default 2026)")
+    p.add_argument("--scaling", type=int, default=2,
+                   help="also time this many of the trials with 1 thread and with all cores' threads, each in a "
+                        "fresh process: the ceiling of what N single-thread workers can gain (0: skip; default 2)")
+    p.add_argument("--scaling-child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(RESULTS / "parallel"), help="output stem (.json and .md)")
     return p.parse_args(argv)
+
+
+def scaling_child(args: argparse.Namespace) -> int:
+    """In a fresh process with ``--scaling-child`` threads: the first ``--scaling`` trials, one by one."""
+    import torch
+
+    from autopeft.study.context import make_context
+    from autopeft.study.engines import Job
+    from autopeft.study.recipe import load_recipe
+    from autopeft.trial import Fidelity
+
+    torch.set_num_threads(args.scaling_child)
+    recipe = load_recipe(args.recipe)
+    ctx = make_context(recipe)
+    fidelity = Fidelity(steps=args.steps or recipe.fidelity.steps, train_fraction=recipe.fidelity.train_fraction)
+    engine = ctx.engine(workers=1)
+    out = []
+    for i, config in enumerate(configurations(ctx.space, args.trials, args.seed)[: args.scaling]):
+        engine.submit(Job(i + 1, config, fidelity, 0))
+        r = engine.wait().result
+        out.append({"train_seconds": r.train_seconds, "eval_seconds": r.eval_seconds})
+    engine.close()
+    print("SCALING " + json.dumps({"threads": torch.get_num_threads(), "trials": out}))
+    return 0
+
+
+def thread_scaling(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Train and eval seconds of the same trials with 1 thread and with every core's, and the ceiling they imply
+    for ``cores`` single-thread workers against one worker using every core."""
+    import subprocess
+
+    if not args.scaling:
+        return None
+    cores = len(os.sched_getaffinity(0))
+    runs = {}
+    for threads in sorted({1, cores}):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        proc = subprocess.run([sys.executable, __file__, "--recipe", args.recipe, "--trials", str(args.trials),
+                               "--seed", str(args.seed), "--scaling", str(args.scaling),
+                               "--scaling-child", str(threads), *(["--steps", str(args.steps)] if args.steps else [])],
+                              capture_output=True, text=True, env=env, check=True)
+        line = next(x for x in proc.stdout.splitlines() if x.startswith("SCALING "))
+        runs[threads] = json.loads(line.split(" ", 1)[1])["trials"]
+
+    def total(threads: int, part: str) -> float:
+        return sum(t[part] for t in runs[threads])
+
+    one = total(1, "train_seconds") + total(1, "eval_seconds")
+    many = total(cores, "train_seconds") + total(cores, "eval_seconds")
+    return {"cores": cores, "trials": args.scaling, "runs": {str(k): v for k, v in runs.items()},
+            "train_speedup_of_threads": round(total(1, "train_seconds") / total(cores, "train_seconds"), 3),
+            "eval_speedup_of_threads": round(total(1, "eval_seconds") / total(cores, "eval_seconds"), 3),
+            "ceiling_ratio": round(cores * many / one, 3)}
 
 
 def configurations(space: Any, n: int, seed: int) -> list[dict[str, Any]]:
@@ -107,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore")
     args = parse_args(argv)
+    if args.scaling_child:
+        return scaling_child(args)
     from autopeft.study.context import make_context
     from autopeft.study.recipe import load_recipe
     from autopeft.trial import Fidelity
@@ -131,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         summary.append({"workers": workers, "trials_per_hour": tph, "ratio": round(tph / base, 3),
                         "wall_seconds": statistics.median(x["wall_seconds"] for x in mine),
                         "mean_accuracy": round(statistics.fmean(accs[0]), 4)})
+    print("thread scaling: the same trials with 1 thread and with every core's ...", file=sys.stderr, flush=True)
+    scaling = thread_scaling(args)
     first_accs = [runs[0]["accuracy"][str(i)] for i in range(len(configs))]
     diffs = [abs(x["accuracy"][str(i)] - first_accs[i]) for x in runs for i in range(len(configs))]
     command = "python " + " ".join([os.path.relpath(__file__, ROOT), *(argv if argv is not None else sys.argv[1:])])
     result = {"command": command, "recipe": os.path.relpath(Path(args.recipe).resolve(), ROOT),
               "steps": fidelity.steps, "trials": len(configs), "configurations": configs, "runs": runs,
-              "summary": summary, "max_abs_accuracy_difference": round(max(diffs), 4), "machine": machine(),
+              "summary": summary, "max_abs_accuracy_difference": round(max(diffs), 4), "thread_scaling": scaling,
+              "machine": machine(),
               "written": time.strftime("%Y-%m-%d %H:%M:%S")}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +222,15 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", f"Wall time runs from the engine's creation (worker start-up included) to the last trial's end. "
                   f"Largest difference in any trial's validation accuracy between runs: "
                   f"{result['max_abs_accuracy_difference']} (thread counts change the order of float sums).",
-              "", f"`{result['command']}`", ""]
+              ""]
+    sc = result.get("thread_scaling")
+    if sc:
+        lines += [f"Thread scaling, the first {sc['trials']} of these trials in one process each: {sc['cores']} torch "
+                  f"threads train {sc['train_speedup_of_threads']}x and score {sc['eval_speedup_of_threads']}x as fast "
+                  f"as 1 thread. So {sc['cores']} single-thread workers can at best do {sc['ceiling_ratio']}x the "
+                  f"trials per hour of one worker that uses every core (before start-up and the last trials' tail).",
+                  ""]
+    lines += [f"`{result['command']}`", ""]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ Ranks come either per block (``lora.ranks: {"encoder.0": 8, "decoder.5": 0, ...}
 ``per_layer`` dimension yields) or as one rank ``r`` over ``layers`` selectors. The peft config
 gets the most common rank as ``r`` and a ``rank_pattern`` / ``alpha_pattern`` entry per module
 whose rank differs, keyed by the module's full, escaped path so that no two keys overlap
-(overlapping keys reload with the wrong shapes: shared/PEFT-NOTES.md).
+(overlapping keys reload with the wrong shapes: docs/architecture.md, traps).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Choose the most readable ``target_modules`` form that selects exactly the intended modules.
 
 peft matches ``target_modules`` by name suffix and ``layers_to_transform`` by the first number
-in a module path (shared by T5's encoder and decoder blocks: see shared/PEFT-NOTES.md). Rather
+in a module path (shared by T5's encoder and decoder blocks: see docs/architecture.md, traps). Rather
 than re-implementing those rules, each candidate form is checked with peft's own matcher over
 every module name of the model, and the first exact match wins: short names (``["q", "v"]``),
 then short names + ``layers_to_transform`` (+ ``layers_pattern`` for one stack), then the full

@@ -24,6 +24,7 @@ import networkx as nx
 
 from autopeft.errors import ConfigError, ModelGraphError
 from autopeft.model.architectures import ROLES, Architecture, architecture_for, supported_model_types
+from autopeft.space.selectors import describe_layout
 
 #: Named module sets; anything else is a ``+``-joined list of role patterns (``attn.*+ffn.out``).
 MODULE_SETS: dict[str, tuple[str, ...]] = {
@@ -205,7 +206,7 @@ class ModelGraph:
             unknown = sorted(wanted - set(self.block_ids()))
             if unknown:
                 raise ModelGraphError(
-                    f"blocks {unknown} are not in the model; it has {_describe_layout(self.layout)}"
+                    f"blocks {unknown} are not in the model; it has {describe_layout(self.layout)}"
                 )
         return [
             data["info"] for node, data in self.graph.nodes(data=True)
@@ -244,10 +245,6 @@ def _block_path(path: str, stack: str, block: int) -> str:
     if m is None:  # the architecture's block regex guarantees this shape
         raise ModelGraphError(f"cannot find the block of module {path!r}")
     return m.group(1)
-
-
-def _describe_layout(layout: dict[str, int]) -> str:
-    return ", ".join(f"{stack} blocks 0-{n - 1}" for stack, n in layout.items())
 
 
 def _numel(module: Any) -> int:

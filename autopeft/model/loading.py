@@ -200,7 +200,7 @@ def skeleton(name: str, *, num_labels: int | None = None) -> Any:
 
 
 def _untie(model: Any) -> None:
-    """Real FLAN-T5 checkpoints have their own lm_head; a fresh config ties it (PEFT-NOTES)."""
+    """Real FLAN-T5 checkpoints have their own lm_head; a fresh config ties it (docs/architecture.md, traps)."""
     import torch
 
     model.config.tie_word_embeddings = False

@@ -48,8 +48,8 @@ class SelectorProblem(SelectorError):
 
 
 def describe_layout(layout: Mapping[str, int]) -> str:
-    """``"encoder (6 blocks), decoder (6 blocks)"``."""
-    return ", ".join(f"{stack} ({n} blocks)" for stack, n in layout.items()) or "no stacks"
+    """``"encoder (6 blocks, 0-5), decoder (2 blocks, 0-1)"``: how every error message names a model's stacks."""
+    return ", ".join(f"{stack} ({n} blocks, 0-{n - 1})" for stack, n in layout.items()) or "no stacks"
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_cli_table_problems_are_one_line(tmp_path: Path, synthetic_csv: Path,
 
 # ---- layering and docstrings -----------------------------------------------------------------------------------
 def test_bench_imports_no_torch() -> None:
-    """DESIGN.md: the replay is pure numpy / scikit-learn, so a comparison takes seconds, not a torch import."""
+    """docs/architecture.md: a replay is pure numpy / scikit-learn, so a comparison takes seconds, no torch."""
     import subprocess
     import sys
 

@@ -1,6 +1,6 @@
 """Per-layer LoRA ranks land on exactly the intended modules, encoder and decoder apart, and reload.
 
-The traps (shared/PEFT-NOTES.md): ``layers_to_transform`` indexes T5's encoder and decoder blocks
+The traps (docs/architecture.md): ``layers_to_transform`` indexes T5's encoder and decoder blocks
 with the same number, and overlapping ``rank_pattern`` keys reload with the wrong shapes.
 """
 

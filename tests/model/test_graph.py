@@ -102,7 +102,7 @@ def test_module_set_naming_what_the_model_lacks(bert: Any) -> None:
 
 def test_unknown_block_is_rejected(t5: Any) -> None:
     graph = ModelGraph.from_model(t5)
-    with pytest.raises(ModelGraphError, match=r"decoder\.5.*decoder blocks 0-1"):
+    with pytest.raises(ModelGraphError, match=r"decoder\.5.*decoder \(2 blocks, 0-1\)"):
         graph.modules(["decoder.5"])
     with pytest.raises(ModelGraphError, match="no node"):
         graph.params("decoder.9")

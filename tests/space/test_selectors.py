@@ -115,7 +115,7 @@ def test_resolve_errors(text: str, layout: dict[str, int], needle: str) -> None:
 def test_unknown_stack_lists_the_stacks() -> None:
     with pytest.raises(SelectorError) as info:
         parse_selector("decoder").resolve({"encoder": 6})
-    assert "encoder (6 blocks)" in str(info.value)
+    assert "encoder (6 blocks, 0-5)" in str(info.value)
     assert describe_layout({}) == "no stacks"
 
 

@@ -598,7 +598,7 @@ def test_selector_for_a_stack_the_model_lacks() -> None:
     text = ("name: s\ndimensions:\n  - name: ranks\n    type: per_layer\n    layers: decoder.blocks[1/2:]\n"
             "    choices: [0]\n")
     err = space_error(text, {"encoder": 6})
-    expect(err, line=5, field="ranks.layers", allowed="stacks encoder (6 blocks)", value="decoder.blocks[1/2:]")
+    expect(err, line=5, field="ranks.layers", allowed="stacks encoder (6 blocks, 0-5)", value="decoder.blocks[1/2:]")
 
 
 def test_overlapping_selectors_at_resolve() -> None:

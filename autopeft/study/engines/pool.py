@@ -8,7 +8,8 @@
   a failed trial with that reason (the runner catches it), not a crash.
 - **A worker that dies** (kill -9, the kernel's OOM killer, a segfault) costs only its trial: the trial comes
   back *failed* with the signal or exit code, a new worker takes its place, and the search goes on. It is
-  not re-queued: a trial that killed its worker once would most likely do it again.
+  not re-queued: a trial that killed its worker once would most likely do it again. A worker whose CUDA context
+  broke (an illegal memory access, a device-side assert) reports its trial failed, exits and is replaced.
 - **Ctrl-C / close**: workers ignore SIGINT; the study stops them (``stop``, then SIGTERM, then SIGKILL).
   If the study process itself is killed with -9, each worker notices and exits (see
   :mod:`autopeft.study.engines.process`); the journal still has those trials as running, and ``--resume``
@@ -166,12 +167,21 @@ class PoolEngine:
             if not self._queue and not any(s.job for s in self._slots):
                 raise EngineError("wait() with no job submitted")
             self._dispatch()
-            handles = {slot.conn: slot for slot in self._slots}  # a worker that dies closes its end: EOF
-            for ready in wait(list(handles)):
-                slot = handles[ready]  # type: ignore[index]
-                if slot is self._slots[slot.index]:
-                    self._receive(slot)
+            self._pump()
         return self._finished.popleft()
+
+    def wait_ready(self) -> None:
+        """Block until every worker has loaded its model (benchmarks time trials, not start-up, after this)."""
+        while not all(slot.ready for slot in self._slots):
+            self._pump()
+
+    def _pump(self) -> None:
+        """Handle the messages (and deaths) of every worker that has something to say."""
+        handles = {slot.conn: slot for slot in self._slots}  # a worker that dies closes its end: EOF
+        for ready in wait(list(handles)):
+            slot = handles[ready]  # type: ignore[index]
+            if slot is self._slots[slot.index]:
+                self._receive(slot)
 
     def cancel(self, number: int) -> None:
         self._queue = deque(j for j in self._queue if j.number != number)
@@ -224,7 +234,8 @@ class PoolEngine:
         finally:
             theirs.close()
         conn = Connection(ours.detach())
-        conn.send(spec)
+        with contextlib.suppress(BrokenPipeError, OSError):  # if it died at once, wait() sees the closed socket
+            conn.send(spec)
         return _Slot(index, process, conn, start_failures=start_failures)
 
     def _dispatch(self) -> None:

@@ -32,6 +32,8 @@ __all__ = ["main", "serve"]
 _PR_SET_PDEATHSIG = 1
 #: Seconds between the watchdog's looks at the parent.
 WATCH_SECONDS = 0.5
+#: Errors after which a worker's CUDA context cannot run another trial (out of memory is not one of them).
+FATAL = ("CUDA error", "device-side assert", "CUBLAS_STATUS", "cuDNN error")
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -111,6 +113,8 @@ def serve(conn: Connection, spec: WorkerSpec, index: int) -> None:
         result = run_job(worker, job, spec)
         if not _send(conn, ("done", job.number, result.to_dict())):
             return
+        if result.error and any(mark in result.error for mark in FATAL):
+            return  # the CUDA context is broken: end this worker, the pool starts a fresh one
 
 
 def _send(conn: Connection, message: tuple[Any, ...]) -> bool:
