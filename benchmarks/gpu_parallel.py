@@ -163,7 +163,7 @@ def setting(ctx: Any, workers: int, trials: int, fidelity: Any) -> dict[str, Any
 
     journal = Journal.in_memory()
     t0 = time.perf_counter()
-    engine = ctx.engine(workers=workers, workers_per_gpu=workers, log=sys.stderr)
+    engine = ctx.engine(workers=workers, name="pool", workers_per_gpu=workers, log=sys.stderr)  # N=1 too
     try:
         engine.wait_ready()
         ready_seconds = time.perf_counter() - t0
