@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -37,4 +38,6 @@ def test_the_python_api_example_runs(tmp_path: Path) -> None:
     assert "6 complete" in proc.stdout  # the callback saw the sixth trial
     assert "test_accuracy_mean" in proc.stdout
     assert (tmp_path / "runs" / "api-demo" / "study.db").is_file()
-    assert (tmp_path / "adapters" / "api-demo" / "adapter_config.json").is_file()
+    manifest = json.loads((tmp_path / "adapters" / "api-demo" / "autopeft.json").read_text())
+    expect = "adapter_config.json" if manifest["peft_adapter"] else "config.json"  # head_only saves a whole model
+    assert (tmp_path / "adapters" / "api-demo" / expect).is_file()

@@ -55,7 +55,7 @@ def export(
         "model_id": model_id,
         "base_model": base_ref,
         "method": built.method,
-        "peft_adapter": built.method != "full",
+        "peft_adapter": (out / "adapter_config.json").is_file(),  # head_only and full save a whole model
         "configuration": jsonable(dict(configuration)),
         "options": jsonable(built.options),
         "trainable_params": built.trainable_params,

@@ -116,18 +116,6 @@ def test_cli_table_problems_are_one_line(tmp_path: Path, synthetic_csv: Path,
 
 
 # ---- layering and docstrings -----------------------------------------------------------------------------------
-def test_bench_imports_no_torch() -> None:
-    """docs/architecture.md: a replay is pure numpy / scikit-learn, so a comparison takes seconds, no torch."""
-    import subprocess
-    import sys
-
-    code = ("import sys, autopeft.bench.compare, autopeft.cli.bench, autopeft.bench.multifidelity; "
-            "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; print(bad); "
-            "sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 @pytest.mark.parametrize("name", ["autopeft.bench.replay", "autopeft.bench.multifidelity"])
 def test_docstring_examples(name: str) -> None:
     import doctest
