@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective, objectives_of
+from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of
 from autopeft.study.front import front
 from autopeft.study.journal import Journal
 from autopeft.trial import describe
@@ -46,57 +46,67 @@ def _objectives(journal: Journal) -> list[Objective]:
     return objectives_of(journal.meta("settings")["objectives"])
 
 
-FRONT_COLUMNS = ("trial", "origin", "method", "trainable_params", "accuracy", "macro_f1", "ece", "ece_ts", "brier",
-                 "nll", "knee", "config")
+#: Metrics shown after the run's own objectives, when the trials have them.
+CALIBRATION = ("ece_ts", "mce")
 
 
-ALL_COLUMNS = ("trial", "state", "on_front", *FRONT_COLUMNS[1:-1], "train_seconds", "eval_seconds", "error",
-               "config")
+def metric_columns(objectives: list[Objective], trials: list[Any]) -> list[str]:
+    """The run's objectives (not the parameter count) first, then every other registered objective and the
+    calibration metrics that any trial has: from the objectives registry, so a new objective shows up here."""
+    names = [o.name for o in objectives if o.name != PARAMS]
+    seen = {k for t in trials for k in t.values}
+    return names + [n for n in (*OBJECTIVES, *CALIBRATION) if n in seen and n not in names and n != PARAMS]
 
 
-def pareto_rows(folder: Path, *, all_trials: bool = False) -> list[dict[str, Any]]:
-    """The front's rows (validation split); with ``all_trials`` every search trial, marked on/off the front."""
+def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and the front's rows (validation split); with ``all_trials`` every search trial, marked
+    on/off the front."""
     with Journal.open(folder, lock=False) as journal:
-        f = front(journal, _objectives(journal))
+        objectives = _objectives(journal)
+        f = front(journal, objectives)
         knee = f.trials[f.knee].number if f.knee is not None else None
         on_front = {t.number for t in f.trials}
-        rows = []
-        for t in journal.trials() if all_trials else f.trials:
-            v, r = t.values, t.result
-            row: dict[str, Any] = {
-                "trial": t.number, "origin": t.origin, "method": t.config.get("method"),
-                "trainable_params": r.trainable_params if r else None, "accuracy": v.get("accuracy"),
-                "macro_f1": v.get("macro_f1"), "ece": v.get("ece"), "ece_ts": v.get("ece_ts"),
-                "brier": v.get("brier"), "nll": v.get("nll"), "knee": t.number == knee,
-                "config": json.dumps(t.config, sort_keys=True)}
-            if all_trials:
-                row.update(state=t.state, on_front=t.number in on_front, error=t.error,
-                           train_seconds=r.train_seconds if r else None, eval_seconds=r.eval_seconds if r else None)
-            rows.append(row)
-        return rows
+        trials = journal.trials() if all_trials else f.trials
+    metrics = metric_columns(objectives, trials)
+    head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "method", PARAMS, *metrics, "knee"]
+    columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + ["config"]
+    rows = []
+    for t in trials:
+        v, r = t.values, t.result
+        row: dict[str, Any] = {"trial": t.number, "origin": t.origin, "method": t.config.get("method"),
+                               PARAMS: r.trainable_params if r else None, **{m: v.get(m) for m in metrics},
+                               "knee": t.number == knee, "config": json.dumps(t.config, sort_keys=True)}
+        if all_trials:
+            row.update(state=t.state, on_front=t.number in on_front, error=t.error,
+                       train_seconds=r.train_seconds if r else None, eval_seconds=r.eval_seconds if r else None)
+        rows.append({c: row.get(c) for c in columns})
+    return columns, rows
 
 
 def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
-    rows = pareto_rows(folder, all_trials=all_trials)
+    columns, rows = pareto_rows(folder, all_trials=all_trials)
     if fmt == "json":
         return json.dumps(rows, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=ALL_COLUMNS if all_trials else FRONT_COLUMNS)
+        writer = csv.DictWriter(buf, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
         return buf.getvalue().rstrip("\n")
-    head = f"{'trial':>5} {'params':>12} {'val acc':>8} {'F1':>6} {'ECE':>6} {'NLL':>6}  configuration"
+    shown = [c for c in columns[columns.index(PARAMS) + 1: columns.index("knee")]][:4]
+    labels = [OBJECTIVES[c].label if c in OBJECTIVES else c for c in shown]
+    head = f"{'trial':>5} {'params':>12} " + " ".join(f"{x[:10]:>10}" for x in labels) + "  configuration"
     lines = [head, "-" * len(head)]
     for r in rows:
-        if r["accuracy"] is None:
-            lines.append(f"{r['trial']:>5} {'':>12} {r.get('state', ''):>8}  {r.get('error') or ''}")
+        if r.get(shown[0]) is None:
+            lines.append(f"{r['trial']:>5} {'':>12} {r.get('state') or '':>10}  {r.get('error') or ''}")
             continue
         mark = " <- knee" if r["knee"] else (" (front)" if r.get("on_front") else "")
-        lines.append(f"{r['trial']:>5} {r['trainable_params']:>12,} {r['accuracy']:>8.4f} {r['macro_f1']:>6.3f} "
-                     f"{r['ece']:>6.3f} {r['nll']:>6.3f}  {r['origin']}: {describe(json.loads(r['config']))}{mark}")
+        cells = " ".join(f"{r[c]:>10.4f}" if r.get(c) is not None else f"{'-':>10}" for c in shown)
+        lines.append(f"{r['trial']:>5} {r[PARAMS]:>12,} {cells}  {r['origin']}: "
+                     f"{describe(json.loads(r['config']))}{mark}")
     return "\n".join(lines) + "\n(validation split)"
 
 
