@@ -133,6 +133,7 @@ class ReportBuilder:
                      f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
             ("space", _shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
+            ("trials ran", _engine(s.get("engine"))),
             ("objectives", ", ".join(o.name for o in run.objectives)),
             ("budget", f"{s.get('budget')} trials, reference points included"),
             ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "
@@ -275,6 +276,14 @@ def _shown_path(path: str) -> str:
         return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(resolved)
+
+
+def _engine(engine: Any) -> str:
+    if not engine:
+        return "one at a time in the search's process"
+    workers = int(engine.get("workers", 1))
+    return (f"{workers} at a time, engine {engine.get('name')}" if workers > 1
+            else f"one at a time, engine {engine.get('name')}")
 
 
 def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:

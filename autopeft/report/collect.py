@@ -93,7 +93,8 @@ class RunData:
 def load_run(folder: Path, *, details: bool = True) -> RunData:
     """Read a run folder; ``details`` adds the heatmap and importance (they load the model's shapes)."""
     with Journal.open(folder, lock=False) as journal:
-        recipe, settings = journal.recipe, journal.meta("settings") or {}
+        recipe, settings = journal.recipe, dict(journal.meta("settings") or {})
+        settings["engine"] = journal.meta("engine")  # where the trials ran (absent in runs made before engines)
         objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])
         trials = journal.trials()
         if not trials:
