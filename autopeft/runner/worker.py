@@ -103,7 +103,13 @@ class Worker:
 
     # ---- models ------------------------------------------------------------------------------------
     def fresh_model(self, seed: int) -> Any:
-        """A copy of the pristine base model; an encoder's head re-initialised from ``seed``."""
+        """A copy of the pristine base model on the CPU, where the base stays; an encoder's head
+        re-initialised from ``seed`` (CPU generator: the same head on every device).
+
+        The caller moves it: :meth:`run` builds the method on this copy, then moves the built model to
+        :attr:`device`, which :meth:`_context` (the evaluation context) names. Scoring the copy itself takes
+        ``fresh_model(seed).to(worker.device)``.
+        """
         model = copy.deepcopy(self.base)
         torch.manual_seed(seed)
         std = float(getattr(model.config, "initializer_range", 0.02))

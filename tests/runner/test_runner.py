@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -76,18 +77,34 @@ def test_seq2seq_rank_classification_trial(t5_worker: Worker) -> None:
 
 
 def test_rank_classification_scores_are_verbaliser_log_likelihoods(t5_worker: Worker) -> None:
-    model = t5_worker.fresh_model(0).eval()
+    # fresh_model is a CPU copy (run() moves the built model); score it where the worker's context says, in
+    # fp32 (no bf16 autocast on CUDA), so the brute force on the same device agrees to 1e-4
+    device = t5_worker.device
+    model = t5_worker.fresh_model(0).to(device).eval()
     data = t5_worker.encoded("validation")
-    scores = rank_classification(model, data, t5_worker._context()).scores
+    scores = rank_classification(model, data, dataclasses.replace(t5_worker._context(), dtype=None)).scores
     assert scores is not None and scores.shape == (len(data), 2)
     # brute force: one example and one verbaliser at a time, summed token log-probabilities
     for i in range(3):
         for k, ids in enumerate(t5_worker._verbalisers):
             with torch.no_grad():
-                logits = model(input_ids=torch.tensor([data.input_ids[i]]), labels=torch.tensor([ids])).logits
-            logp = torch.log_softmax(logits[0], -1)[range(len(ids)), ids].sum().item()
+                logits = model(input_ids=torch.tensor([data.input_ids[i]], device=device),
+                               labels=torch.tensor([ids], device=device)).logits
+            logp = torch.log_softmax(logits[0].float(), -1)[range(len(ids)), ids].sum().item()
             assert scores[i, k] == pytest.approx(logp, abs=1e-4)
     assert np.all(scores <= 0)
+
+
+def test_fresh_model_is_a_cpu_copy_and_run_moves_it(t5_worker: Worker) -> None:
+    """The contract the test above relies on: the copy stays on the CPU whatever the worker's device, and a
+    trial reports the device it ran on."""
+    model = t5_worker.fresh_model(0)
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    assert model is not t5_worker.base
+    assert t5_worker._context().device == t5_worker.device
+    result = t5_worker.run({"method": "ia3"}, Fidelity(steps=1))
+    assert result.status == "complete", result.error
+    assert result.device == t5_worker.device.type
 
 
 def test_generation_trial(tiny_t5_dir: Path, generation_jsonl: Path) -> None:
@@ -199,8 +216,6 @@ def test_fidelity_validates_itself(steps: Any, fraction: Any) -> None:
 
 def test_intermediate_evaluations_do_not_disturb_training(tiny_bert_dir: Path, sentiment_csv: Path) -> None:
     """Scoring at 25 / 50 % runs in eval mode (no dropout, no RNG draws), so the end result is unchanged."""
-    import dataclasses
-
     data = _data(sentiment_csv)
     config = {"method": "lora", "lora.r": 2, "learning_rate": 1e-2}
     results = []
