@@ -256,22 +256,85 @@ def test_config_key_is_canonical() -> None:
 
 
 # ---- bo and evolution specifics --------------------------------------------------------------------------------
-def test_bo_options_reference_forest_and_all_known_objectives(mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
-    history = history_of(mixed, 12)
-    reference = {"accuracy": 0.0, "trainable_params": 1e5}
-    for options in ({"surrogate": "forest"}, {"reference": reference}):
-        proposals = make("bo", mixed, n_candidates=64, **options).propose(history, n=2)
-        assert len(proposals) == 2 and all(mixed.contains(c) for c in proposals)
+def test_bo_surrogate_option_sets_the_model_that_is_fitted(mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``surrogate: forest`` fits a forest of randomised trees, ``gp`` (the default) a Gaussian process, and
+    the acquisition sees their (different) predictions."""
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.gaussian_process import GaussianProcessRegressor
 
     import autopeft.controllers.bo as bo
 
-    def no_model(*args: Any) -> Any:
+    fitted: list[Any] = []
+    real_fit = bo.BayesianOptimization._fit
+
+    def spy(self: Any, *args: Any) -> Any:
+        models = real_fit(self, *args)
+        fitted.extend(models)
+        return models
+
+    monkeypatch.setattr(bo.BayesianOptimization, "_fit", spy)
+    history = history_of(mixed, 12)
+    probe = make("bo", mixed).encode([o.config for o in history_of(mixed, 8, seed=77)])
+    predictions = {}
+    for surrogate, model_type in (("gp", GaussianProcessRegressor), ("forest", ExtraTreesRegressor)):
+        fitted.clear()
+        options = {} if surrogate == "gp" else {"surrogate": surrogate}
+        proposals = make("bo", mixed, n_candidates=64, **options).propose(history, n=2)
+        assert len(proposals) == 2 and all(mixed.contains(c) for c in proposals)
+        assert fitted, "12 observations are past n_initial: the model-based phase must fit surrogates"
+        inner = [m.forest_ if surrogate == "forest" else m.gp_ for m in fitted]
+        assert all(isinstance(m, model_type) for m in inner), [type(m).__name__ for m in inner]
+        if surrogate == "forest":
+            assert all(len(m.estimators_) == m.n_estimators > 1 for m in inner)  # fitted, not only built
+        predictions[surrogate] = fitted[0].predict(probe)
+    assert not np.allclose(predictions["gp"], predictions["forest"])
+
+
+def test_bo_reference_option_is_the_hypervolume_reference(mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EHVI measures from the ``reference`` given (in the objectives' own units, minimised: -accuracy and
+    log10 params); without it, from the worst accuracy seen plus 10 % of the range. A tighter reference
+    changes what is proposed."""
+    import autopeft.controllers.bo as bo
+
+    references: list[np.ndarray] = []
+    real = bo.ehvi_monte_carlo
+
+    def spy(mean: Any, std: Any, known: Any, front: Any, reference: Any, **kwargs: Any) -> Any:
+        references.append(np.asarray(reference, dtype=float))
+        return real(mean, std, known, front, reference, **kwargs)
+
+    monkeypatch.setattr(bo, "ehvi_monte_carlo", spy)
+    history = history_of(mixed, 12)
+
+    def run(**options: Any) -> tuple[np.ndarray, list[str]]:
+        references.clear()
+        proposals = make("bo", mixed, n_candidates=64, **options).propose(history, n=2)
+        assert len(references) == 2 and np.array_equal(references[0], references[1])  # one per batch pick
+        return references[0], keys(proposals)
+
+    default, plain = run()
+    accuracy = np.array([o.values["accuracy"] for o in history if o.values is not None])
+    assert default[0] == pytest.approx(-accuracy.min() + 0.1 * (accuracy.max() - accuracy.min()))
+    assert default[1] > np.log10(max(mixed_params(o.config) for o in history))  # beyond every point seen
+
+    given, _ = run(reference={"accuracy": 0.0, "trainable_params": 1e5})
+    np.testing.assert_allclose(given, [0.0, 5.0])
+    tight, proposed = run(reference={"accuracy": 0.75, "trainable_params": 1e3})
+    np.testing.assert_allclose(tight, [-0.75, 3.0])
+    assert proposed != plain
+
+
+def test_bo_never_models_a_known_objective(mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    import autopeft.controllers.bo as bo
+
+    def no_model(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a known objective must never be modelled")
 
     monkeypatch.setattr(bo, "make_surrogate", no_model)
     known: dict[str, Callable[[Mapping[str, Any]], float]] = {
         "accuracy": mixed_accuracy, "trainable_params": mixed_params}
     controller = get_controller("bo", mixed, OBJECTIVES, known=known, n_candidates=64)
+    history = history_of(mixed, 12)
     proposals = controller.propose(history, n=2, pending=[history_of(mixed, 1, seed=9)[0].config])
     assert len(proposals) == 2
 
@@ -413,10 +476,19 @@ def test_bo_and_evolution_beat_random_on_a_known_front() -> None:
     assert ratios["bo"].mean() > ratios["random"].mean()
 
 
-def test_objective_order_does_not_matter(mixed: Space) -> None:
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", [3, 20])
+def test_objective_order_does_not_matter(name: str, size: int, mixed: Space) -> None:
+    """The same history and seed with the objectives listed in either order give the same proposals: bo keeps
+    its acquisition's columns uncertain-then-known and evolution's sorting and crowding are symmetric, so the
+    order a recipe lists its objectives in is not a hidden setting (sizes reach the model-based phases)."""
+    history = history_of(mixed, size)
     swapped: list[Objective] = OBJECTIVES[::-1]
-    controller = get_controller("bo", mixed, swapped, known={"trainable_params": mixed_params}, n_candidates=64)
-    assert len(controller.propose(history_of(mixed, 10), n=2)) == 2
+    options = {"n_candidates": 64, "n_initial": 2} if name == "bo" else {"population": 4} if name == "evolution" else {}
+    first = make(name, mixed, seed=4, **options).propose(history, n=2)
+    second = get_controller(name, mixed, swapped, seed=4, known={"trainable_params": mixed_params},
+                            **options).propose(history, n=2)
+    assert len(first) == 2 and second == first
 
 
 def test_bo_skips_near_copies_of_tried_configurations() -> None:
