@@ -26,9 +26,15 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_bert_dir: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    from peft import PeftModel
+    import torch
+    from peft import PeftModel, get_peft_model_state_dict
+    from safetensors.torch import load_file
 
+    from autopeft.methods import build
+    from autopeft.metrics import classification_metrics
     from autopeft.model.loading import load_model
+    from autopeft.runner.worker import Worker
+    from autopeft.study.recipe import load_recipe
 
     out = tmp_path / "run"
     code, text, err = run(["search", str(tiny_recipe), "--out", str(out)], capsys)
@@ -55,16 +61,42 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     assert [r["trial"] for r in every] == [1, 2, 3, 4, 5, 6]
     assert {r["trial"] for r in every if r["on_front"]} == {r["trial"] for r in rows}
 
-    code, table, err = run(["finalize", str(out), "--pick", "best", "--seeds", "2"], capsys)
+    # Finalize and export the most accurate PEFT-adapter trial (head_only saves a whole model, not an adapter);
+    # the LoRA reference point (trial 1) guarantees there is one.
+    adapters = [r for r in every if r["method"] in ("lora", "ia3")]
+    chosen = max(adapters, key=lambda r: (r["on_front"], r["accuracy"]))["trial"]
+    code, table, err = run(["finalize", str(out), "--pick", f"trial:{chosen}", "--seeds", "2"], capsys)
     assert code == 0, err
     assert "test split" in table and "±" in table
     adapter = tmp_path / "adapter"
-    code, _, err = run(["export", str(out), "--pick", "best", "--out", str(adapter)], capsys)
+    code, _, err = run(["export", str(out), "--pick", f"trial:{chosen}", "--out", str(adapter)], capsys)
     assert code == 0, err
     manifest = json.loads((adapter / "autopeft.json").read_text())
-    assert manifest["source"]["weights"].startswith("finalized")
-    if manifest["peft_adapter"]:
-        PeftModel.from_pretrained(load_model(str(tiny_bert_dir), num_labels=2), str(adapter))
+    assert manifest["source"]["weights"] == f"finalized (trial-{chosen}-seed-0)"
+    assert manifest["peft_adapter"] is True and (adapter / "adapter_config.json").is_file()
+    with Journal.open(out, lock=False) as j:
+        config = j.trial(chosen).config
+        (final,) = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}" and t.seed == 0]
+    assert final.state == "complete" and final.result is not None and final.result.test_metrics is not None
+
+    # plain peft reloads the adapter on the (headless) base; its test-split predictions are the finalized model's
+    torch.manual_seed(999)  # a different fresh head must not matter: the adapter carries the trained head
+    reloaded = PeftModel.from_pretrained(load_model(str(tiny_bert_dir), num_labels=2), str(adapter)).eval()
+    recipe = load_recipe(tiny_recipe)
+    worker = Worker(str(tiny_bert_dir), recipe.task_data(), recipe.training)
+    ev = worker.evaluate(reloaded, worker.encoded("test"), worker._context())
+    assert ev.scores is not None and ev.labels is not None
+    metrics = classification_metrics(ev.scores, ev.labels)
+    assert metrics["accuracy"] == final.result.test_metrics["accuracy"]
+    assert metrics["nll"] == pytest.approx(final.result.test_metrics["nll"], rel=1e-5)
+
+    # ... and its weights are trained: they differ from the same configuration built untrained
+    saved = load_file(str(adapter / "adapter_model.safetensors"))
+    untrained = get_peft_model_state_dict(build(load_model(str(tiny_bert_dir), num_labels=2), config).model)
+    assert set(saved) == set(untrained)
+    assert any("classifier" in k for k in saved)
+    moved = [k for k in saved if "classifier" not in k and not torch.equal(saved[k], untrained[k])]
+    assert moved, "no adapter weight moved from its initial value"
 
 
 def _running_trial(db: Path) -> int | None:
