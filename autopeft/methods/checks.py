@@ -1,7 +1,10 @@
 """Check a space against a model: every method it names exists and applies to the model, every
 option is one its method takes, every candidate value passes that option's parser on this model
 (module sets name modules it has, selectors name blocks it has, ranks are >= 1 where a rank is
-required), and every reference point parses on the model. Errors point at the file and line.
+required), and every reference point parses on the model. Given the model's weight-free skeleton
+(``meta`` device; :func:`check_space_file` and a search's context pass one), every reference point is also
+built on a copy of it, as a trial would build it, so a reference that parses but cannot be built fails the
+check, naming the reference, instead of failing its trial. Errors point at the file and line.
 
 >>> check = check_space_file("spaces/flan-t5-layers.yaml", "flan-t5-large")   # doctest: +SKIP
 >>> print(check.text())                                                        # doctest: +SKIP
@@ -9,6 +12,8 @@ required), and every reference point parses on the model. Errors point at the fi
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +38,8 @@ class SpaceCheck:
     graph: ModelGraph
     model: str
     references: dict[str, dict[str, Any]]
+    #: Reference name -> trainable parameters of the model built from it; empty when no skeleton was given.
+    built: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def text(self) -> str:
         size = self.space.cardinality()
@@ -43,7 +50,9 @@ class SpaceCheck:
             f"after resolving layers, {len(self.space.feature_names)} encoded features, "
             f"{'continuous' if size == float('inf') else f'{int(size):,} configurations'}",
         ]
-        lines.append(f"references: {', '.join(self.references) or 'none'}")
+        refs = [f"{name} ({self.built[name]:,} trainable, built)" if name in self.built else name
+                for name in self.references]
+        lines.append(f"references: {', '.join(refs) or 'none'}")
         lines.append(f"default configuration: {json.dumps(self.space.default())}")
         return "\n".join(lines)
 
@@ -124,8 +133,31 @@ def resolve_references(refs: tuple[ReferenceSpec, ...], graph: ModelGraph, sourc
     return out
 
 
-def check_space(spec: SpaceSpec, graph: ModelGraph, model: str = "model") -> SpaceCheck:
-    """Resolve ``spec`` on ``graph`` and check it; raises SpaceError naming file and line."""
+def build_references(refs: tuple[ReferenceSpec, ...], configs: Mapping[str, Mapping[str, Any]], graph: ModelGraph,
+                     skeleton: Any, source: str) -> dict[str, int]:
+    """Build each reference configuration on a copy of ``skeleton``: name -> trainable parameters.
+
+    A build that raises (peft refusing the configuration on this model, whatever the exception) is one
+    SpaceError naming the reference and its line.
+    """
+    out: dict[str, int] = {}
+    for ref in refs:
+        try:
+            method, options = parse_config(configs[ref.name], graph)
+            out[ref.name] = method.build(copy.deepcopy(skeleton), graph, options).trainable_params
+        except Exception as exc:  # any failure to build is this reference's error, in one line
+            text = str(exc) if isinstance(exc, AutopeftError) else f"{type(exc).__name__}: {exc}"
+            reason = " ".join(text.split())
+            raise SpaceError(f"reference point {ref.name!r} does not build on this model: {reason}", file=source,
+                             line=ref.line, field=f"references.{ref.name}") from exc
+    return out
+
+
+def check_space(spec: SpaceSpec, graph: ModelGraph, model: str = "model", skeleton: Any = None) -> SpaceCheck:
+    """Resolve ``spec`` on ``graph`` and check it; raises SpaceError naming file and line.
+
+    With ``skeleton`` (the weight-free model ``graph`` was read from) every reference point is also built.
+    """
     space = spec.resolve(graph.layout)
     methods = _methods(spec, graph)
     for dim in spec.dimensions:
@@ -138,13 +170,15 @@ def check_space(spec: SpaceSpec, graph: ModelGraph, model: str = "model") -> Spa
         raise SpaceError(f"the default configuration {json.dumps(default)} does not build: {exc}",
                          file=spec.source, line=1) from exc
     references = resolve_references(spec.references, graph, spec.source)
-    return SpaceCheck(spec, space, graph, model, references)
+    built = build_references(spec.references, references, graph, skeleton, spec.source) if skeleton is not None else {}
+    return SpaceCheck(spec, space, graph, model, references, built)
 
 
 def check_space_file(path: str | Path, model: str) -> SpaceCheck:
-    """Load ``path`` and check it against ``model``'s structure (weights are not loaded)."""
+    """Load ``path`` and check it against ``model``'s structure (weights are not loaded); builds the references."""
     from autopeft.model.loading import skeleton
 
     spec = load_space(path)
-    graph = ModelGraph.from_model(skeleton(model))
-    return check_space(spec, graph, model)
+    shapes = skeleton(model)
+    graph = ModelGraph.from_model(shapes)
+    return check_space(spec, graph, model, skeleton=shapes)

@@ -117,3 +117,42 @@ def test_all_zero_default_ranks_are_refused(minilm: ModelGraph) -> None:
                   "  - {name: lora.ranks, type: per_layer, layers: encoder, choices: [0, 8]}\n"
     with pytest.raises(SpaceError, match=r"default configuration.*every rank is 0"):
         check(text, minilm)
+
+
+def test_the_file_check_builds_every_reference_on_the_skeleton() -> None:
+    from autopeft.methods import count_trainable
+
+    check = check_space_file(SPACES / "minilm-layers.yaml", "minilm")
+    assert set(check.built) == set(check.references) == {"peft_default_lora", "attention_only", "later_layers_only",
+                                                         "full_finetune"}
+    shapes = skeleton("minilm")
+    for name, config in check.references.items():  # the built model's count is the closed form's
+        assert check.built[name] == count_trainable(config, check.graph, shapes), name
+    assert check.built["full_finetune"] == check.graph.total_params
+    assert "peft_default_lora (74,498 trainable, built)" in check.text()
+
+
+def test_without_a_skeleton_references_are_parsed_not_built(minilm: ModelGraph) -> None:
+    text = HEAD + "  - {name: method, type: constant, value: lora}\nreferences: [full_finetune]\n"
+    spec = parse_space(text, "ok.yaml")
+    check = check_space(spec, minilm)
+    assert check.built == {} and set(check.references) == {"full_finetune"}
+    assert "references: full_finetune\n" in check.text()
+
+
+def test_a_reference_that_does_not_build_fails_the_check_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autopeft.methods import get_method
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise ValueError("Target modules {'key'} not found\nin the base model.")
+
+    monkeypatch.setattr(type(get_method("ia3")), "build", refuse)
+    shapes = skeleton("minilm")
+    text = HEAD + "  - {name: method, type: constant, value: lora}\nreferences:\n  - full_finetune\n" \
+                  "  - {name: mine, config: {method: ia3}}\n"
+    with pytest.raises(SpaceError) as err:
+        check_space(parse_space(text, "bad.yaml"), ModelGraph.from_model(shapes), "minilm", skeleton=shapes)
+    message = str(err.value)
+    assert (err.value.file, err.value.line, err.value.field) == ("bad.yaml", 6, "references.mine"), message
+    assert "reference point 'mine' does not build" in message and "ValueError: Target modules" in message
+    assert "\n" not in message
