@@ -1,8 +1,11 @@
 """A configuration (and trained weights, when given) -> a folder plain ``peft`` loads.
 
 The folder holds what the method's ``save`` writes (``adapter_config.json`` +
-``adapter_model.safetensors`` for every PEFT method; a whole model folder for ``full``) and
-``autopeft.json``: the configuration, the space it came from, the base model and metrics.
+``adapter_model.safetensors`` for every PEFT method; a whole model folder for ``full``),
+``autopeft.json``: the configuration, the space it came from, the base model and metrics, and a model card
+``README.md`` (:mod:`autopeft.study.card`; it replaces the one ``peft`` writes). :func:`write_card` rewrites
+the card with what the run's journal knows: the search's validation metrics, the finalized test metrics over
+seeds and the commands that made the folder.
 
 >>> export(built, "adapters/knee", model_id="minilm", configuration=config)   # doctest: +SKIP
 >>> PeftModel.from_pretrained(base, "adapters/knee")                          # doctest: +SKIP
@@ -10,20 +13,27 @@ The folder holds what the method's ``save`` writes (``adapter_config.json`` +
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import shlex
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from autopeft.errors import ExportError
+from autopeft.errors import AutopeftError, ExportError
 from autopeft.methods import BuiltModel, build, get_method
-from autopeft.model.loading import load_model, resolve
+from autopeft.model.loading import load_model, model_kind, resolve
 from autopeft.space import SpaceSpec
+from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
+from autopeft.study.journal import Journal, Trial
 from autopeft.trial import jsonable
 from autopeft.version import __version__
 
 MANIFEST = "autopeft.json"
+CARD = "README.md"
+#: the packages a card names when the run recorded no versions of its own (journal meta ``provenance``)
+CARD_PACKAGES = ("peft", "transformers", "torch")
 FORMAT_VERSION = 1
 
 
@@ -60,10 +70,12 @@ def export(
         "options": jsonable(built.options),
         "trainable_params": built.trainable_params,
         "total_params": built.total_params,
+        **_model_facts(built),
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    write_card(out)
     return out
 
 
@@ -96,6 +108,152 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             f"({FORMAT_VERSION}); upgrade autopeft"
         )
     return data
+
+
+def write_card(folder: str | Path, *, run: str | Path | None = None, trial: int | None = None,
+               pick: str | None = None) -> Path:
+    """(Re)write the folder's model card from its manifest and, given the run folder and the trial (default:
+    the manifest's ``source``, which ``export_pick`` records), from the run's journal; returns the card's path.
+
+    ``pick`` is the ``--pick`` the folder was exported with (default ``trial:N``), for the commands it shows.
+    """
+    out = Path(folder)
+    manifest = read_manifest(out)
+    source = _source(manifest)
+    run = run if run is not None else source.get("run")
+    trial = trial if trial is not None else source.get("trial")
+    if run is not None and trial is not None:
+        with Journal.open(run, lock=False) as journal:
+            data = card_data(manifest, journal, int(trial), pick=pick, run=str(run), folder=str(out))
+    else:
+        data = card_data(manifest, folder=str(out))
+    path = out / CARD
+    path.write_text(render_card(data), encoding="utf-8")
+    return path
+
+
+def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial: int | None = None, *,
+              pick: str | None = None, run: str | None = None, folder: str = "path/to/this/folder") -> CardData:
+    """What the card of an export says: the manifest's facts, and the run's when ``journal`` and ``trial`` are given."""
+    source = _source(manifest)
+    facts: dict[str, Any] = {
+        "base_model": str(manifest.get("base_model") or manifest.get("model_id") or "unknown"),
+        "method": str(manifest.get("method") or manifest.get("configuration", {}).get("method") or "unknown"),
+        "peft_adapter": bool(manifest.get("peft_adapter", True)),
+        "configuration": dict(manifest.get("configuration") or {}),
+        "options": dict(manifest.get("options") or {}),
+        "trainable_params": manifest.get("trainable_params"), "total_params": manifest.get("total_params"),
+        "model_id": manifest.get("model_id"), "model_kind": manifest.get("model_kind"),
+        "num_labels": manifest.get("num_labels"), "folder": folder,
+        "autopeft_version": str(manifest.get("autopeft_version") or __version__),
+        "weights": source.get("weights"),
+    }
+    provenance = None
+    if journal is not None and trial is not None:
+        chosen = journal.trial(trial)
+        recipe, settings = journal.recipe, dict(journal.meta("settings") or {})
+        provenance = journal.meta("provenance")
+        finals = sorted((t for t in journal.trials(phase="finalize", states=("complete",))
+                         if t.origin == f"finalize:{chosen.number}" and t.result and t.result.test_metrics),
+                        key=lambda t: t.seed)
+        spec = pick or f"trial:{chosen.number}"
+        run_text = run if run is not None else str(journal.folder)
+        facts.update(task=_task_info(recipe.get("task")), objectives=tuple(settings.get("objectives") or ()),
+                     trial=chosen.number, pick=pick, run_known=True, validation=_validation(chosen),
+                     test=_test(finals),
+                     commands=_run_commands(recipe, settings, journal.meta("engine"), run_text, spec, folder,
+                                            finals))
+    facts["versions"] = _versions(provenance)
+    model = provenance.get("model") if isinstance(provenance, Mapping) else None
+    if isinstance(model, Mapping) and model.get("source"):
+        facts["model_source"] = str(model["source"])
+    return CardData(**facts)
+
+
+def _source(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Where the folder came from (``run``, ``trial``, ``weights``), as ``export_pick`` records it; {} if not."""
+    source = manifest.get("source")
+    return source if isinstance(source, Mapping) else {}
+
+
+def _validation(trial: Trial) -> Evaluation | None:
+    if trial.state != "complete" or trial.result is None or not trial.result.metrics:
+        return None
+    return Evaluation("validation", trial.fidelity.steps, {trial.seed: trial.result.metrics},
+                      trial.fidelity.train_fraction)
+
+
+def _test(finals: list[Trial]) -> Evaluation | None:
+    if not finals:
+        return None
+    fidelity = finals[0].fidelity
+    return Evaluation("test", fidelity.steps, {t.seed: t.result.test_metrics for t in finals
+                                               if t.result and t.result.test_metrics}, fidelity.train_fraction)
+
+
+def _task_info(task: Any) -> TaskInfo | None:
+    """The recipe's task (a registered name or a file task's mapping) as the card names it."""
+    if isinstance(task, str):
+        from autopeft.tasks import get_task
+
+        try:
+            known = get_task(task)
+        except AutopeftError:
+            return TaskInfo(task)
+        dataset = known.source.location if known.source.kind == "hub" else None
+        return TaskInfo(known.name, known.kind, dataset, known.metric, known.description)
+    if isinstance(task, Mapping) and task.get("file"):
+        kind = str(task.get("kind") or "classification")
+        metric = str(task.get("metric") or ("accuracy" if kind == "classification" else "rouge_l"))
+        name = str(task.get("name") or Path(str(task["file"])).stem)
+        return TaskInfo(name, kind, None, metric, f"a local {Path(str(task['file'])).suffix.lstrip('.')} file")
+    return None
+
+
+def _run_commands(recipe: Mapping[str, Any], settings: Mapping[str, Any], engine: Any, run: str, pick: str,
+                  folder: str, finals: list[Trial]) -> tuple[str, ...]:
+    """``autopeft search`` / ``finalize`` / ``export`` as they would make this folder again (flags that exist)."""
+    search = ["autopeft", "search", str(recipe.get("source") or "RECIPE.yaml"), "--out", run]
+    for flag, key in (("--budget", "budget"), ("--controller", "controller"), ("--seed", "seed")):
+        if settings.get(key) is not None:
+            search += [flag, str(settings[key])]
+    task = (recipe.get("overrides") or {}).get("task")
+    if task:
+        search += ["--task", str(task)]
+    if isinstance(engine, Mapping) and isinstance(engine.get("workers"), int) and engine["workers"] > 1:
+        search += ["--workers", str(engine["workers"])]
+    commands = [shlex.join(search)]
+    if finals:
+        commands.append(shlex.join(["autopeft", "finalize", run, "--pick", pick,
+                                    "--seeds", str(max(t.seed for t in finals) + 1)]))
+    commands.append(shlex.join(["autopeft", "export", run, "--pick", pick, "--out", folder]))
+    return tuple(commands)
+
+
+def _versions(provenance: Any) -> dict[str, str]:
+    """Package versions: the run's provenance record when it has one, else what is installed now."""
+    if isinstance(provenance, Mapping):
+        recorded = provenance.get("versions") or provenance.get("packages")
+        if isinstance(recorded, Mapping) and recorded:
+            return {str(k): str(v) for k, v in recorded.items() if v is not None}
+    out: dict[str, str] = {}
+    for name in CARD_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _model_facts(built: BuiltModel) -> dict[str, Any]:
+    """The base model's kind (encoder or seq2seq) and an encoder's number of labels, for the card's snippet."""
+    config = getattr(built.model, "config", None)
+    try:
+        kind = model_kind(config)
+    except AutopeftError:
+        return {"model_kind": None, "num_labels": None}
+    labels = getattr(config, "num_labels", None) if kind == "encoder" else None
+    return {"model_kind": kind, "num_labels": int(labels) if isinstance(labels, int) else None}
 
 
 def _set_base_model(folder: Path, base_ref: str) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from autopeft.errors import ExportError
 from autopeft.methods import build
 from autopeft.model.loading import load_model
 from autopeft.space import load_space
-from autopeft.study.export import MANIFEST, export, export_configuration, read_manifest
+from autopeft.study.export import CARD, MANIFEST, export, export_configuration, read_manifest, write_card
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +67,62 @@ def test_non_finite_metrics_are_written_as_text(tiny_bert_dir: Path, tmp_path: P
     folder = export(built, tmp_path / "o", model_id=str(tiny_bert_dir), configuration={"method": "ln_tuning"},
                     metrics={"nll": float("nan"), "accuracy": 0.5})
     assert read_manifest(folder)["metrics"] == {"nll": "nan", "accuracy": 0.5}
+
+
+def _card(folder: Path) -> tuple[dict[str, Any], str]:
+    text = (folder / CARD).read_text()
+    assert text.startswith("---\n") and text.count("\nlibrary_name:") == 1  # one card, not peft's and ours
+    _, head, body = text.split("---\n", 2)
+    return yaml.safe_load(head), body
+
+
+def test_every_export_has_a_model_card_that_replaces_peft_s(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    import peft
+
+    config = {"method": "ia3", "ia3.modules": "attention_ffn"}
+    folder = export_configuration(str(tiny_bert_dir), config, tmp_path / "out", num_labels=3)
+    meta, body = _card(folder)
+    assert meta["base_model"] == str(tiny_bert_dir) and meta["library_name"] == "peft"
+    assert {"autopeft", "ia3", f"base_model:adapter:{tiny_bert_dir}"} <= set(meta["tags"])
+    assert "Model Card for Model ID" not in body and f"- PEFT {peft.__version__}" in body
+    manifest = read_manifest(folder)
+    assert manifest["model_kind"] == "encoder" and manifest["num_labels"] == 3
+    assert f"**{manifest['trainable_params']:,}** trainable parameters" in body
+    assert "AutoModelForSequenceClassification.from_pretrained(" in body and "num_labels=3)" in body
+    assert "test split was not evaluated" in body
+
+
+@pytest.mark.parametrize("method", ["head_only", "full"])
+def test_whole_model_exports_have_a_transformers_card(method: str, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    folder = export_configuration(str(tiny_bert_dir), {"method": method}, tmp_path / method, num_labels=3)
+    meta, body = _card(folder)
+    assert meta["library_name"] == "transformers" and meta["base_model"] == str(tiny_bert_dir)
+    assert "PeftModel" not in body and "AutoModelForSequenceClassification.from_pretrained(" in body
+
+
+def test_a_picked_export_gets_the_runs_card(tiny_recipe: Path, tmp_path: Path) -> None:
+    """Search, finalize, export, then the card from the journal (what ``export_pick`` calls at its end)."""
+    import io
+
+    import autopeft
+    from autopeft.study.journal import Journal
+
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=3)
+    study.optimize(stream=io.StringIO())
+    study.finalize(pick="best", seeds=2, stream=io.StringIO())
+    adapter = study.export(pick="best", out=tmp_path / "adapter")
+    write_card(adapter, pick="best")  # run and trial from the manifest's source
+    meta, body = _card(adapter)
+    with Journal.open(tmp_path / "run", lock=False) as journal:
+        number = read_manifest(adapter)["source"]["trial"]
+        chosen = journal.trial(number)
+        finals = [t for t in journal.trials(phase="finalize") if t.origin == f"finalize:{number}"]
+    assert chosen.result is not None and len(finals) == 2
+    results = {r["dataset"]["split"]: {m["type"]: m["value"] for m in r["metrics"]}
+               for r in meta["model-index"][0]["results"]}
+    assert results["validation"]["accuracy"] == chosen.result.metrics["accuracy"]
+    assert results["test"]["accuracy"] == pytest.approx(
+        sum(t.result.test_metrics["accuracy"] for t in finals if t.result and t.result.test_metrics) / 2)
+    assert f"autopeft finalize {tmp_path / 'run'} --pick best --seeds 2" in body
+    assert f"autopeft export {tmp_path / 'run'} --pick best --out {adapter}" in body
+    assert f"this is trial {number}, picked as `best`" in body

@@ -1,0 +1,383 @@
+"""The model card (``README.md``) of an exported folder: plain data in, Markdown with a YAML header out.
+
+The header carries what Hugging Face and ``peft`` itself write (``base_model``, ``library_name: peft``,
+``tags``, ``pipeline_tag``) plus ``datasets``, ``metrics`` and a ``model-index`` with the numbers of the card;
+``full`` and ``head_only`` folders are whole models (``library_name: transformers``). The body says what the
+configuration is, what it trains, how it scored on the validation split in the search and, when the run was
+finalized, on the test split over seeds, the commands that made it and how to load it.
+
+Nothing here imports torch or reads files: :func:`render_card` is a function of a :class:`CardData`.
+
+>>> text = render_card(CardData(base_model="google/flan-t5-small", method="lora", peft_adapter=True,
+...                             configuration={"method": "lora", "lora.r": 8}))
+>>> text.splitlines()[:3]
+['---', 'base_model: google/flan-t5-small', 'library_name: peft']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from autopeft.errors import ExportError
+from autopeft.trial import describe
+from autopeft.version import __version__
+
+__all__ = ["CALIBRATION", "METRIC_LABELS", "CardData", "Evaluation", "TaskInfo", "render_card"]
+
+#: metric name -> how the card names it, in the order the card lists them (task metrics, then calibration)
+METRIC_LABELS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "rouge_l": "ROUGE-L",
+    "exact_match": "exact match",
+    "ece": "ECE",
+    "ece_ts": "ECE after temperature scaling",
+    "mce": "MCE",
+    "mce_ts": "MCE after temperature scaling",
+    "brier": "Brier score",
+    "brier_ts": "Brier score after temperature scaling",
+    "nll": "NLL",
+    "nll_ts": "NLL after temperature scaling",
+    "temperature": "temperature (fitted on validation)",
+}
+#: the calibration metrics (lower is better; ``*_ts`` after temperature scaling)
+CALIBRATION = ("ece", "ece_ts", "mce", "mce_ts", "brier", "brier_ts", "nll", "nll_ts", "temperature")
+#: metrics a card leaves out: ``score`` repeats the task's primary metric
+_HIDDEN = ("score",)
+_WHOLE_MODEL_METHODS = ("full", "head_only")
+_PIPELINES = {("classification", "encoder"): "text-classification",
+              ("classification", "seq2seq"): "text2text-generation",
+              ("generation", "seq2seq"): "text2text-generation"}
+_AUTO_CLASSES = {"encoder": "AutoModelForSequenceClassification", "seq2seq": "AutoModelForSeq2SeqLM"}
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The task as a card names it: ``kind`` classification or generation; ``dataset`` a Hub dataset id, if any."""
+
+    name: str
+    kind: str = "classification"
+    dataset: str | None = None
+    metric: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ExportError(f"card task name must be a non-empty string, got {self.name!r}")
+        if self.kind not in ("classification", "generation"):
+            raise ExportError(f"card task kind {self.kind!r} is not allowed; allowed: classification, generation")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One split's metrics: per training seed, after ``steps`` steps on ``train_fraction`` of the training split."""
+
+    split: str
+    steps: int
+    per_seed: Mapping[int, Mapping[str, float]]
+    train_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.split not in ("validation", "test"):
+            raise ExportError(f"card evaluation split {self.split!r} is not allowed; allowed: validation, test")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ExportError(f"card evaluation steps must be an integer >= 1, got {self.steps!r}")
+        if not self.per_seed:
+            raise ExportError(f"card evaluation of the {self.split} split has no seed")
+        object.__setattr__(self, "per_seed", {int(s): {str(k): float(v) for k, v in m.items()}
+                                              for s, m in sorted(self.per_seed.items())})
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(self.per_seed)
+
+    def metric_names(self) -> list[str]:
+        """The metrics every seed has, in the card's order (known ones first), ``score`` left out."""
+        common = set.intersection(*(set(m) for m in self.per_seed.values())) - set(_HIDDEN)
+        known = [k for k in METRIC_LABELS if k in common]
+        return known + sorted(common - set(known))
+
+    def mean(self, name: str) -> float:
+        return statistics.fmean(m[name] for m in self.per_seed.values())
+
+    def std(self, name: str) -> float:
+        """Sample standard deviation over seeds (0 for one seed)."""
+        values = [m[name] for m in self.per_seed.values()]
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class CardData:
+    """Everything a card says. Only the base model, the method and the configuration are required."""
+
+    base_model: str
+    method: str
+    peft_adapter: bool
+    configuration: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    trainable_params: int | None = None
+    total_params: int | None = None
+    model_id: str | None = None                 # as the recipe names the model (an alias, a folder, a Hub id)
+    model_source: str | None = None             # where that came from (the run's provenance), e.g. a pip package
+    model_kind: str | None = None               # "encoder" | "seq2seq"
+    num_labels: int | None = None               # an encoder's classification head
+    task: TaskInfo | None = None
+    objectives: tuple[str, ...] = ()
+    trial: int | None = None
+    pick: str | None = None
+    validation: Evaluation | None = None
+    test: Evaluation | None = None
+    run_known: bool = False                     # False: exported outside a run (nothing about a search to say)
+    weights: str | None = None                  # which training the folder's weights come from
+    commands: tuple[str, ...] = ()
+    folder: str = "path/to/this/folder"         # how the loading snippet names this folder
+    versions: Mapping[str, str] = field(default_factory=dict)
+    autopeft_version: str = __version__
+
+    def __post_init__(self) -> None:
+        for name in ("base_model", "method"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ExportError(f"card {name} must be a non-empty string, got {value!r}")
+        if self.model_kind is not None and self.model_kind not in _AUTO_CLASSES:
+            raise ExportError(f"card model_kind {self.model_kind!r} is not allowed; allowed: "
+                              f"{', '.join(_AUTO_CLASSES)}")
+        for name, split in (("validation", "validation"), ("test", "test")):
+            ev = getattr(self, name)
+            if ev is not None and ev.split != split:
+                raise ExportError(f"card {name} evaluation is of the {ev.split} split; allowed: {split}")
+        object.__setattr__(self, "objectives", tuple(self.objectives))
+        object.__setattr__(self, "commands", tuple(self.commands))
+
+    @property
+    def library_name(self) -> str:
+        return "peft" if self.peft_adapter else "transformers"
+
+    @property
+    def pipeline_tag(self) -> str | None:
+        if self.task is None or self.model_kind is None:
+            return None
+        return _PIPELINES.get((self.task.kind, self.model_kind))
+
+
+def render_card(data: CardData) -> str:
+    """The card's text: a YAML header (``---`` ... ``---``) and Markdown."""
+    body = [_title(data), *_intro(data), *_configuration(data), *_evaluation(data), *_commands(data),
+            *_usage(data), *_versions(data)]
+    return "---\n" + yaml.safe_dump(header(data), sort_keys=False, allow_unicode=True) + "---\n\n" + \
+        "\n".join(body).rstrip() + "\n"
+
+
+def header(data: CardData) -> dict[str, Any]:
+    """The YAML metadata, as Hugging Face and ``peft`` read it."""
+    out: dict[str, Any] = {"base_model": data.base_model, "library_name": data.library_name}
+    tags = {"autopeft", data.method, "transformers"}
+    if data.method == "dora":
+        tags.add("lora")  # what peft tags a LoRA-type adapter with
+    if data.peft_adapter:
+        tags.add(f"base_model:adapter:{data.base_model}")
+    if data.task is not None:
+        tags.add(data.task.name)
+    if data.pipeline_tag:
+        tags.add(data.pipeline_tag)
+    out["tags"] = sorted(tags)
+    if data.task is not None and data.task.dataset:
+        out["datasets"] = [data.task.dataset]
+    names = _reported(data)
+    if names:
+        out["metrics"] = [n for n in names if n != "temperature"]
+    if data.pipeline_tag:
+        out["pipeline_tag"] = data.pipeline_tag
+    index = _model_index(data)
+    if index:
+        out["model-index"] = index
+    return out
+
+
+def _reported(data: CardData) -> list[str]:
+    names: list[str] = []
+    for ev in (data.validation, data.test):
+        if ev is not None:
+            names += [n for n in ev.metric_names() if n not in names]
+    return names
+
+
+def _model_index(data: CardData) -> list[dict[str, Any]]:
+    results = []
+    for ev in (data.validation, data.test):
+        if ev is None or data.task is None:
+            continue
+        names = [n for n in ev.metric_names() if n != "temperature" and _finite(ev.mean(n))]
+        if not names:
+            continue
+        dataset: dict[str, Any] = {"name": data.task.name, "type": data.task.dataset or data.task.name,
+                                   "split": ev.split}
+        how = f"{ev.steps} steps, " + (f"mean over seeds {_seeds(ev.seeds)}" if len(ev.seeds) > 1
+                                       else f"seed {ev.seeds[0]}")
+        task = {"type": data.pipeline_tag or f"text-{data.task.kind}"}
+        results.append({"task": task, "dataset": dataset,
+                        "metrics": [{"type": n, "name": f"{METRIC_LABELS.get(n, n)} ({ev.split}, {how})",
+                                     "value": ev.mean(n)} for n in names]})
+    if not results:
+        return []
+    return [{"name": f"{data.method}-{_short(data.base_model)}" + (f"-{data.task.name}" if data.task else ""),
+             "results": results}]
+
+
+def _title(data: CardData) -> str:
+    what = "adapter" if data.peft_adapter else "fine-tuned model"
+    task = f" on {data.task.name}" if data.task else ""
+    return f"# {data.method} {what} for {data.base_model}{task}\n"
+
+
+def _intro(data: CardData) -> list[str]:
+    kind = ("A `peft` adapter" if data.peft_adapter
+            else "A whole `transformers` model folder (not a `peft` adapter: this method trains base weights)")
+    base = f"[`{data.base_model}`](https://huggingface.co/{data.base_model})" if _is_hub_id(data.base_model) \
+        else f"`{data.base_model}`"
+    lines = [f"{kind} for {base}, found by autopeft "
+             f"{data.autopeft_version}, a search over parameter-efficient fine-tuning configurations."]
+    if data.model_id and (data.model_id != data.base_model or data.model_source):
+        lines.append(f"autopeft named the base model `{data.model_id}`"
+                     + (f" ({data.model_source})." if data.model_source else "."))
+    if data.task is not None:
+        text = f"Task: **{data.task.name}** ({data.task.kind}"
+        text += f", metric {data.task.metric})" if data.task.metric else ")"
+        if data.task.dataset:
+            text += f"; dataset [`{data.task.dataset}`](https://huggingface.co/datasets/{data.task.dataset})"
+        if data.task.description:
+            text += f". {data.task.description}"
+        lines.append(text.rstrip(".") + ".")
+    if data.run_known:
+        search = f"The search traded off {', '.join(data.objectives)}" if data.objectives else "The search"
+        picked = f"; this is trial {data.trial}" if data.trial is not None else ""
+        picked += f", picked as `{data.pick}`" if data.pick else ""
+        lines.append(f"{search}{picked}.")
+    if data.weights:
+        lines.append(f"Weights in this folder: {data.weights}.")
+    return [part for line in lines for part in (line, "")]
+
+
+def _configuration(data: CardData) -> list[str]:
+    lines = ["## Configuration", "", f"`{describe(data.configuration, 200)}`", "", f"- method: `{data.method}`"]
+    options = {k: v for k, v in data.options.items() if v is not None}
+    if not options:  # exported without the method's parsed options: the configuration's own keys
+        options = {k.split(".", 1)[-1]: v for k, v in data.configuration.items() if k != "method"}
+    for key, value in options.items():
+        lines.append(f"- {key.replace('_', ' ')}: {_option_text(value)}")
+    lines.append("")
+    if data.trainable_params is not None:
+        count = f"**{data.trainable_params:,}** trainable parameters"
+        if data.total_params:
+            share = 100 * data.trainable_params / data.total_params
+            count += (f", {share:.3g} % of the {data.total_params:,} parameters of the trained model "
+                      f"(base model{' and adapter' if data.peft_adapter else ''})")
+        lines += [count + ".", ""]
+    lines += ["The configuration as autopeft takes it (`autopeft trial --config`, a search space's point):", "",
+              "```json", json.dumps(dict(data.configuration), sort_keys=True, default=str), "```", ""]
+    return lines
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+            on = [f"{k} {v}" for k, v in value.items() if v]
+            off = [str(k) for k, v in value.items() if not v]
+            return ", ".join(on) + (f" (not adapted: {', '.join(off)})" if off else "") if on else "none"
+        return ", ".join(f"{k}: {_option_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_option_text, value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _evaluation(data: CardData) -> list[str]:
+    lines = ["## Evaluation", ""]
+    val, test = data.validation, data.test
+    if val is None and not data.run_known:
+        return [*lines, "This folder was exported outside a search run: no evaluation is recorded with it (the "
+                "test split was not evaluated).", ""]
+    if val is not None:
+        fraction = "" if val.train_fraction == 1 else f" on the first {val.train_fraction:.0%} of the training split"
+        lines += [f"Validation split (`{val.split}`), from the search: trained {val.steps} steps{fraction} with "
+                  f"seed {_seeds(val.seeds)}.", "", *_table(val), ""]
+    if test is not None:
+        lines += [f"Test split (`{test.split}`), from `autopeft finalize`: re-trained {test.steps} steps with "
+                  f"{len(test.seeds)} seed{'s' if len(test.seeds) > 1 else ''} ({_seeds(test.seeds)}); mean ± "
+                  "sample standard deviation over seeds.", "", *_table(test), ""]
+    else:
+        lines += ["The test split was not evaluated: the run was not finalized for this trial (`autopeft finalize "
+                  "RUN --pick ...` re-trains it over several seeds and scores the test split).", ""]
+    if any(n in CALIBRATION for ev in (val, test) if ev is not None for n in ev.metric_names()):
+        lines += ["Calibration: ECE and MCE are the expected and maximum calibration errors, Brier the Brier score "
+                  "and NLL the negative log-likelihood of the class probabilities (lower is better for all); "
+                  "`_ts` after temperature scaling with the temperature fitted on the validation split.", ""]
+    return lines
+
+
+def _table(ev: Evaluation) -> list[str]:
+    many = len(ev.seeds) > 1
+    head = "| metric | " + ("mean ± std | " + " | ".join(f"seed {s}" for s in ev.seeds) if many else "value") + " |"
+    rows = [head, "|" + "---|" * (2 + (len(ev.seeds) if many else 0))]
+    for name in ev.metric_names():
+        label = f"{METRIC_LABELS.get(name, name)} (`{name}`)"
+        if many:
+            cells = [f"{_num(ev.mean(name))} ± {_num(ev.std(name))}",
+                     *(_num(ev.per_seed[s][name]) for s in ev.seeds)]
+        else:
+            cells = [_num(ev.mean(name))]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _commands(data: CardData) -> list[str]:
+    if not data.commands:
+        return []
+    return ["## How it was made", "", "```bash", *data.commands, "```", ""]
+
+
+def _usage(data: CardData) -> list[str]:
+    auto = _AUTO_CLASSES.get(data.model_kind or "", "AutoModel")
+    labels = f", num_labels={data.num_labels}" if data.model_kind == "encoder" and data.num_labels else ""
+    if data.peft_adapter:
+        code = ["from peft import PeftModel", f"from transformers import {auto}", "",
+                f"base = {auto}.from_pretrained({data.base_model!r}{labels})",
+                f"model = PeftModel.from_pretrained(base, {data.folder!r})"]
+    else:
+        code = [f"from transformers import {auto}", "", f"model = {auto}.from_pretrained({data.folder!r})"]
+    return ["## How to use", "", "```python", *code, "```", ""]
+
+
+def _versions(data: CardData) -> list[str]:
+    versions = {"autopeft": data.autopeft_version, **dict(data.versions)}
+    names = {"peft": "PEFT", "transformers": "Transformers", "torch": "PyTorch"}
+    return ["### Framework versions", "", *(f"- {names.get(k, k)} {v}" for k, v in versions.items()), ""]
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    return ", ".join(map(str, seeds))
+
+
+def _num(value: float) -> str:
+    return f"{value:.4f}" if _finite(value) else str(value)
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _is_hub_id(name: str) -> bool:
+    """``owner/name`` or ``name`` (not a local path)."""
+    return not name.startswith((".", "/", "~")) and name.count("/") <= 1 and "\\" not in name
+
+
+def _short(base_model: str) -> str:
+    return base_model.rstrip("/").rsplit("/", 1)[-1] or base_model
