@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -97,16 +97,33 @@ class Journal:
 
     # ---- opening --------------------------------------------------------------------------------
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+    def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+        """A connection; ``readonly`` never writes the file (a run folder that cannot be written still reads:
+        without a ``-wal`` file to merge, the database is read as immutable)."""
+        if not readonly:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        else:
+            try:
+                conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                       timeout=30)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                if Path(f"{path}-wal").exists() or os.access(path.parent, os.W_OK):
+                    raise
+                conn = sqlite3.connect(f"{path.absolute().as_uri()}?immutable=1", uri=True, isolation_level=None)
         conn.row_factory = sqlite3.Row
         return conn
 
     @staticmethod
     def _acquire(folder: Path) -> IO[str]:
-        handle = open(folder / LOCK_NAME, "a+")  # noqa: SIM115 - held for the journal's life
+        try:
+            handle = open(folder / LOCK_NAME, "a+")  # noqa: SIM115 - held for the journal's life
+        except OSError as exc:
+            raise JournalError(f"cannot write the run folder {str(folder)!r} ({folder / LOCK_NAME}: "
+                               f"{exc.strerror}); allowed: a run folder this user can write (status, pareto and "
+                               "report only read it)") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -115,10 +132,15 @@ class Journal:
             handle.close()
             raise JournalError(f"run {str(folder)!r} is in progress in {holder}; wait for it to finish or stop it "
                                "before resuming") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
+        except OSError as exc:
+            handle.close()
+            raise JournalError(f"cannot write {folder / LOCK_NAME}: {exc.strerror}; free space in the run folder "
+                               "and try again") from None
         return handle
 
     @classmethod
@@ -130,34 +152,64 @@ class Journal:
                                "or choose another --out")
         if path.exists() and not path.is_dir():
             raise JournalError(f"{str(path)!r} is a file; allowed: a new or empty folder for the run")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot create the run folder {str(path)!r}: {exc.strerror}; allowed: a folder "
+                               "this user can write") from None
         handle = cls._acquire(path) if lock else None
-        conn = cls._connect(path / DB_NAME)
-        conn.executescript(_SCHEMA)
-        with _transaction(conn):
-            for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
-                               ("created", time.time()), ("recipe", dict(recipe))):
-                conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        db = path / DB_NAME
+        try:
+            conn = cls._connect(db)
+            conn.executescript(_SCHEMA)
+            with _transaction(conn):
+                for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
+                                   ("created", time.time()), ("recipe", dict(recipe))):
+                    conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        except sqlite3.Error as exc:  # nothing was journaled: leave no half-made run behind
+            for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                leftover.unlink(missing_ok=True)
+            if handle is not None:
+                handle.close()
+            raise JournalError(f"cannot create the journal {db}: {exc}; allowed: a folder this user can write, "
+                               "with free space") from None
         return cls(path, conn, handle)
 
     @classmethod
     def open(cls, folder: str | Path, *, lock: bool = True) -> Journal:
-        """An existing run; ``lock=False`` for read-only commands (status, pareto, report)."""
+        """An existing run; ``lock=False`` for read-only commands (status, pareto, report), which never write.
+
+        A journal that is truncated or corrupted (SQLite's quick check fails) is refused with one line naming
+        the file, before anything is read from it or written to it."""
         path = Path(folder)
         db = path / DB_NAME
         if not path.is_dir() or not db.is_file():
             raise JournalError(f"{str(path)!r} is not a run folder (no {DB_NAME}); allowed: a folder made by "
                                "`autopeft search --out`")
+        if lock:
+            for target in (path, db):
+                if not os.access(target, os.W_OK):
+                    raise JournalError(f"cannot write {target} (permission denied); resuming or finalizing a run "
+                                       "needs write access to its folder and journal (status, pareto and report "
+                                       "only read it)")
         handle = cls._acquire(path) if lock else None
         try:
-            conn = cls._connect(db)
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(f"{db} is not a readable journal: {exc}") from None
-        if row is None:
-            raise JournalError(f"{db} has no schema version; it is not an autopeft journal")
-        version = int(json.loads(row["value"]))
+            conn = cls._connect(db, readonly=True)  # checked read-only first: a damaged file is never written
+            version = _check(conn, db)
+            if lock:
+                conn.close()
+                conn = cls._connect(db)
+        except (sqlite3.Error, JournalError) as exc:
+            if handle is not None:
+                handle.close()
+            if isinstance(exc, JournalError):
+                raise
+            raise JournalError(f"{db} is not a readable journal ({exc}); it may be truncated or corrupted; "
+                               "it was not changed") from None
         if version > SCHEMA_VERSION:
+            conn.close()
+            if handle is not None:
+                handle.close()
             raise JournalError(f"{db} has journal schema {version}, newer than this autopeft reads "
                                f"({SCHEMA_VERSION}); upgrade autopeft")
         return cls(path, conn, handle)
@@ -187,13 +239,30 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ---- errors -----------------------------------------------------------------------------------
+    @contextmanager
+    def _guard(self, what: str, *, writing: bool = False) -> Iterator[None]:
+        """SQLite errors (a full disk, a file that became unreadable, a damaged page) and malformed rows as one
+        JournalError naming the file; a write that fails is rolled back, so what was journaled before stays."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            db = self.folder / DB_NAME
+            if writing:
+                raise JournalError(f"{db}: could not {what} ({exc}); nothing journaled before was changed; free "
+                                   "space or fix permissions, then run the command again") from None
+            raise JournalError(f"{db}: could not {what} ({exc}); the journal may be truncated or corrupted") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise JournalError(f"{self.folder / DB_NAME}: could not {what}: a malformed row ({exc})") from None
+
     # ---- meta -------------------------------------------------------------------------------------
     def meta(self, key: str, default: Any = None) -> Any:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row["value"])
+        with self._guard(f"read {key!r}"):
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return default if row is None else json.loads(row["value"])
 
     def set_meta(self, key: str, value: Any) -> None:
-        with _transaction(self._conn):
+        with self._guard(f"write {key!r}", writing=True), _transaction(self._conn):
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     @property
@@ -204,7 +273,7 @@ class Journal:
     def add_trial(self, config: Mapping[str, Any], fidelity: Fidelity, *, seed: int, origin: str,
                   phase: str = "search") -> Trial:
         """Insert a waiting trial (one transaction)."""
-        with _transaction(self._conn):
+        with self._guard("add a trial", writing=True), _transaction(self._conn):
             cur = self._conn.execute(
                 "INSERT INTO trials (phase, state, config, config_key, fidelity, seed, origin, created) "
                 "VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
@@ -214,7 +283,7 @@ class Journal:
         return self.trial(number)
 
     def start(self, number: int) -> Trial:
-        with _transaction(self._conn):
+        with self._guard(f"mark trial {number} running", writing=True), _transaction(self._conn):
             self._conn.execute("UPDATE trials SET state = 'running', started = ?, attempts = attempts + 1 "
                                "WHERE number = ?", (time.time(), number))
         return self.trial(number)
@@ -224,23 +293,24 @@ class Journal:
         final = state or result.status
         if final not in STATES[2:]:
             raise ValueError(f"final state {final!r} is not one of {', '.join(STATES[2:])}")
-        with _transaction(self._conn):
+        with self._guard(f"record trial {number}'s result", writing=True), _transaction(self._conn):
             self._conn.execute("UPDATE trials SET state = ?, finished = ?, result = ?, error = ? WHERE number = ?",
                                (final, time.time(), json.dumps(result.to_dict()), result.error, number))
         return self.trial(number)
 
     def requeue_interrupted(self) -> list[int]:
         """Running trials of a dead process go back to waiting; returns their numbers."""
-        with _transaction(self._conn):
+        with self._guard("requeue interrupted trials", writing=True), _transaction(self._conn):
             rows = self._conn.execute("SELECT number FROM trials WHERE state = 'running'").fetchall()
             self._conn.execute("UPDATE trials SET state = 'waiting', started = NULL WHERE state = 'running'")
         return [int(r["number"]) for r in rows]
 
     def trial(self, number: int) -> Trial:
-        row = self._conn.execute("SELECT * FROM trials WHERE number = ?", (number,)).fetchone()
-        if row is None:
-            raise JournalError(f"no trial {number} in {self.folder}")
-        return _trial(row)
+        with self._guard(f"read trial {number}"):
+            row = self._conn.execute("SELECT * FROM trials WHERE number = ?", (number,)).fetchone()
+            if row is None:
+                raise JournalError(f"no trial {number} in {self.folder}")
+            return _trial(row)
 
     def trials(self, *, phase: str | None = "search", states: tuple[str, ...] | None = None) -> list[Trial]:
         query, args = "SELECT * FROM trials", []
@@ -253,15 +323,35 @@ class Journal:
             args.extend(states)
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
-        rows = self._conn.execute(query + " ORDER BY number", args).fetchall()
-        return [_trial(r) for r in rows]
+        with self._guard("read the trials"):
+            rows = self._conn.execute(query + " ORDER BY number", args).fetchall()
+            return [_trial(r) for r in rows]
 
     def counts(self, phase: str = "search") -> dict[str, int]:
-        rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM trials WHERE phase = ? GROUP BY state",
-                                  (phase,)).fetchall()
+        with self._guard("count the trials"):
+            rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM trials WHERE phase = ? GROUP BY state",
+                                      (phase,)).fetchall()
         out = dict.fromkeys(STATES, 0)
         out.update({r["state"]: int(r["n"]) for r in rows})
         return out
+
+
+def _check(conn: sqlite3.Connection, db: Path) -> int:
+    """The journal's schema version, after SQLite's quick check and the meta table's presence."""
+    check = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+    if check != ["ok"]:
+        first = next((ln for c in check for ln in c.splitlines() if not ln.startswith("***")), check[0])
+        raise JournalError(f"{db} is damaged (SQLite integrity check: {first[:120]}); it was not changed; "
+                           "restore it from a copy")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        raise JournalError(f"{db} is empty or not an autopeft journal (no meta table)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise JournalError(f"{db} has no schema version; it is not an autopeft journal")
+    try:
+        return int(json.loads(row["value"]))
+    except (ValueError, TypeError):
+        raise JournalError(f"{db} has a malformed schema version {row['value']!r}") from None
 
 
 def _trial(row: sqlite3.Row) -> Trial:
@@ -274,10 +364,13 @@ def _trial(row: sqlite3.Row) -> Trial:
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One transaction; on any error (a failed COMMIT included: a full disk) it is rolled back, never half kept."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
