@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -106,7 +105,7 @@ def test_a_damaged_journal_is_one_line_naming_it_and_is_not_changed(
 def test_journal_damage_is_named_by_kind(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run")
     _last_page(run / DB_NAME)
-    with pytest.raises(JournalError, match="is damaged .SQLite integrity check"):
+    with pytest.raises(JournalError, match=r"is damaged \(SQLite integrity check"):
         Journal.open(run, lock=False)
     _empty(run / DB_NAME)
     with pytest.raises(JournalError, match="empty or not an autopeft journal"):
