@@ -19,7 +19,12 @@ def configure(sub: Any) -> None:
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
     s.add_argument("--task", help="search the recipe on another registered task, e.g. bbc-news "
                                    "(default: the recipe's)")
-    s.add_argument("--resume", metavar="RUN", help="continue RUN to its budget after a crash or Ctrl-C")
+    s.add_argument("--data", help="search on a local CSV / JSONL / Parquet file instead of the recipe's task")
+    s.add_argument("--text-fields", help="with --data: the text column(s), comma-separated")
+    s.add_argument("--label-field", help="with --data: the label column")
+    s.add_argument("--resume", metavar="RUN",
+                   help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
+                        "controller and seed are the run's")
     add_engine_options(s)
     s.set_defaults(func=cmd_search)
 
@@ -35,44 +40,47 @@ def add_engine_options(parser: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    recipe = None if args.resume else recipe_path(args.recipe)
-    print(search(recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
+    print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, task=args.task, workers=args.workers, workers_per_gpu=args.workers_per_gpu,
-                 engine=args.engine))
+                 engine=args.engine, data=args.data, text_fields=args.text_fields, label_field=args.label_field))
     return 0
 
 
-def search(recipe: Path | None, *, budget: int | None, controller: str | None, out: str | None,
+def search(recipe: str | Path | None, *, budget: int | None, controller: str | None, out: str | None,
            seed: int | None, resume: str | None, task: str | None = None, workers: int | None = None,
-           workers_per_gpu: int | None = None, engine: str | None = None) -> str:
+           workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
+           text_fields: str | None = None, label_field: str | None = None) -> str:
     """Run or resume a search; the run's status text."""
-    from autopeft.study.recipe import load_recipe, with_task
-    from autopeft.study.search import run_search
+    from autopeft.study.recipe import apply_overrides, load_recipe, with_task
+    from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
     if budget is not None and budget < 1:
         raise ConfigError(f"--budget must be >= 1, got {budget}")
-    for flag, value in (("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
-        if value is not None and value < 1:
-            raise ConfigError(f"{flag} must be an integer >= 1, got {value}")
+    check_workers(workers=workers, workers_per_gpu=workers_per_gpu)
+    check_engine(engine)
 
     if resume:
-        if recipe is not None and out is not None:
-            raise ConfigError("--resume RUN takes the recipe from the run; do not give RECIPE or --out with it")
-        if task is not None:
-            raise ConfigError("--resume RUN takes the task from the run; do not give --task with it")
+        check_resume(recipe=recipe, controller=controller, seed=seed, task=task, out=out, data=data,
+                     text_fields=text_fields, label_field=label_field)
         folder = Path(resume)
         run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
                    engine=engine)
     else:
-        rec = load_recipe(recipe) if recipe is not None else None
-        assert rec is not None
+        rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if task is not None:
             rec = with_task(rec, task)
-        from autopeft.study.search import default_out
-
+        if data is not None or text_fields is not None or label_field is not None:
+            rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field)
         folder = Path(out) if out else default_out(rec.name)
         run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
                    workers_per_gpu=workers_per_gpu, engine=engine)
     from autopeft.study.status import status_text
 
     return status_text(folder)
+
+
+def check_workers(**given: int | None) -> None:
+    """``--workers`` and ``--workers-per-gpu`` are integers >= 1 (search and finalize)."""
+    for option, value in given.items():
+        if value is not None and value < 1:
+            raise ConfigError(f"--{option.replace('_', '-')} must be an integer >= 1, got {value}")

@@ -53,7 +53,7 @@ def make_context(recipe: Recipe) -> SearchContext:
     num_labels = data.task.n_classes if data.task.kind == "classification" else None
     shapes = skeleton(recipe.model, num_labels=num_labels)
     graph = ModelGraph.from_model(shapes)
-    check = check_space(spec, graph, recipe.model)
+    check = check_space(spec, graph, recipe.model, skeleton=shapes)  # builds every reference point
     counts: dict[str, float] = {}
 
     def count(config: Mapping[str, Any]) -> float:
@@ -62,5 +62,11 @@ def make_context(recipe: Recipe) -> SearchContext:
             counts[key] = float(count_trainable(config, graph, shapes))
         return counts[key]
 
-    refs = check.references if recipe.search.references else {}
+    refs: dict[str, dict[str, Any]] = {}
+    if recipe.search.references:
+        from autopeft.methods import get_method
+        from autopeft.study.references import sweep_references
+
+        refs = sweep_references(check.references, recipe.search.reference_lr_factors,
+                                lambda method: float(get_method(method).default_learning_rate))
     return SearchContext(recipe, data, graph, check.space, refs, count)

@@ -112,10 +112,10 @@ class Study:
     @property
     def recipe(self) -> Recipe:
         """The recipe the study runs, as its journal keeps it."""
-        from autopeft.study.recipe import stored_recipe
+        from autopeft.study.provenance import run_recipe
 
         with self._read() as journal:
-            return stored_recipe(journal.recipe)
+            return run_recipe(journal)
 
     @property
     def trials(self) -> list[Trial]:

@@ -26,11 +26,11 @@ from autopeft.errors import ConfigError
 from autopeft.objectives import Objective
 from autopeft.study.engines.base import Engine, Finished, Job
 from autopeft.study.journal import Journal, Trial
+from autopeft.study.references import REFERENCE
 from autopeft.trial import Fidelity
 
 __all__ = ["REFERENCE", "LoopState", "Planned", "Proposals", "Scheduler", "objective_values", "run_loop", "search_job"]
 
-REFERENCE = "reference:"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from autopeft.space.yaml_fields import Fields, load_yaml
 from autopeft.trial import Fidelity
 
 TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed", "search")
-SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "max_trainable_params", "final_fidelity",
+SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_lr_factors", "max_trainable_params",
+                 "final_fidelity",
                  "workers", "workers_per_gpu", "engine",
                  "final_seeds", "controller_options")
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
@@ -54,6 +55,7 @@ class SearchConfig:
     controller: str = "bo"
     objectives: tuple[str, ...] = ("accuracy", "trainable_params")
     references: bool = True                             # evaluate the space's reference points first
+    reference_lr_factors: tuple[float, ...] = (1.0, 4.0, 16.0)  # x the method's default learning rate
     max_trainable_params: int | None = None             # a constraint on every proposal
     final_fidelity: Fidelity | None = None              # finalize re-trains here (default: 4x the search steps)
     final_seeds: int = 3
@@ -77,6 +79,7 @@ class Recipe:
     description: str | None = None
     text: str = ""
     search: SearchConfig = field(default_factory=SearchConfig)
+    space_text: str = ""      # the space file's text, once read (a journaled run never re-reads the file)
 
     @property
     def final_fidelity(self) -> Fidelity:
@@ -89,9 +92,13 @@ class Recipe:
         return str(self.task.get("name") or Path(str(self.task["file"])).stem)
 
     def load_space(self) -> Any:
-        from autopeft.space import load_space
+        from autopeft.space import load_space, parse_space
 
-        return load_space(self.space)
+        return parse_space(self.space_text, self.space) if self.space_text else load_space(self.space)
+
+    def with_space_text(self) -> Recipe:
+        """The recipe holding its space file's text (read now), so it no longer needs the file."""
+        return self if self.space_text else replace(self, space_text=self.load_space().text)
 
     def load_task(self) -> Any:
         from autopeft.tasks import get_task, task_from_file
@@ -109,13 +116,16 @@ class Recipe:
                               n_validation=self.data.n_validation, n_test=self.data.n_test)
 
     def to_dict(self) -> dict[str, Any]:
+        """Everything the recipe is, resolved (overrides included): :func:`recipe_from_dict` rebuilds it."""
         return {
-            "name": self.name, "model": self.model,
+            "name": self.name, "model": self.model, "description": self.description,
             "task": self.task if isinstance(self.task, str) else dict(self.task),
             "space": self.space, "data": vars(self.data), "fidelity": self.fidelity.to_dict(),
             "training": self.training.to_dict(), "seed": self.seed, "source": self.source,
+            "text": self.text, "space_text": self.space_text,
             "search": {"budget": self.search.budget, "controller": self.search.controller,
                        "objectives": list(self.search.objectives), "references": self.search.references,
+                       "reference_lr_factors": list(self.search.reference_lr_factors),
                        "max_trainable_params": self.search.max_trainable_params,
                        "final_fidelity": self.final_fidelity.to_dict(), "final_seeds": self.search.final_seeds,
                        "controller_options": dict(self.search.controller_options),
@@ -224,6 +234,12 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
     references = raw.get("references", True)
     if not isinstance(references, bool):
         raise f.error("references", "must be true or false", value=references, allowed="true, false")
+    factors = raw.get("reference_lr_factors", [1.0, 4.0, 16.0])
+    if (not isinstance(factors, list) or not factors
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 1e4 for x in factors)
+            or len(set(factors)) != len(factors)):
+        raise f.error("reference_lr_factors", "must be a list of distinct positive numbers", value=factors,
+                      allowed="e.g. [1, 4, 16] (x each reference method's default learning rate; [1]: no sweep)")
     controller = raw.get("controller", "bo")
     if not isinstance(controller, str):
         raise f.error("controller", "must be a controller name", value=controller, allowed="bo, random, evolution")
@@ -239,6 +255,7 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
             raise f.error("final_fidelity", str(exc), allowed="{steps: N, train_fraction: F}") from None
     return SearchConfig(budget=_int(f, "budget", low=1, default=50) or 50, controller=controller,
                         objectives=tuple(objectives), references=references,
+                        reference_lr_factors=tuple(float(x) for x in factors),
                         max_trainable_params=_int(f, "max_trainable_params", low=1, default=None),
                         final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
                         controller_options=dict(options), workers=_int(f, "workers", low=1, default=1) or 1,
@@ -278,7 +295,8 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
         if not text_fields or not label_field:
             raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
         fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field})
+        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field},
+                         name=f"{recipe.name}-{Path(data).stem}")
     elif text_fields or label_field:
         raise RecipeError("--text-fields and --label-field go with --data FILE")
     if n_train is not None:
@@ -288,8 +306,35 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
     return recipe
 
 
+def recipe_from_dict(d: Mapping[str, Any]) -> Recipe:
+    """The recipe :meth:`Recipe.to_dict` wrote (a journal's), without reading the recipe or space file."""
+    try:
+        srch = dict(d.get("search") or {})
+        final = srch.get("final_fidelity")
+        search = SearchConfig(
+            budget=int(srch.get("budget", 50)), controller=str(srch.get("controller", "bo")),
+            objectives=tuple(srch.get("objectives", ("accuracy", "trainable_params"))),
+            references=bool(srch.get("references", True)),
+            reference_lr_factors=tuple(float(x) for x in srch.get("reference_lr_factors", (1.0,))),
+            max_trainable_params=srch.get("max_trainable_params"),
+            final_fidelity=Fidelity(**final) if final else None, final_seeds=int(srch.get("final_seeds", 3)),
+            controller_options=dict(srch.get("controller_options") or {}), workers=int(srch.get("workers", 1)),
+            workers_per_gpu=srch.get("workers_per_gpu"), engine=srch.get("engine"))
+        return Recipe(source=str(d["source"]), name=str(d["name"]), model=str(d["model"]), task=d["task"],
+                      space=str(d["space"]), data=DataConfig(**d["data"]), fidelity=Fidelity(**d["fidelity"]),
+                      training=TrainingConfig.from_dict(dict(d["training"])), seed=int(d["seed"]),
+                      description=d.get("description"), text=str(d.get("text", "")), search=search,
+                      space_text=str(d.get("space_text", "")))
+    except (KeyError, TypeError, ValueError, AutopeftError) as exc:
+        raise RecipeError(f"the run's journaled recipe cannot be read ({type(exc).__name__}: {exc}); "
+                          "allowed: a journal written by autopeft") from None
+
+
 def stored_recipe(stored: Mapping[str, Any]) -> Recipe:
-    """The recipe a journal recorded (its text, re-parsed), with the overrides given on the command line."""
+    """The recipe a journal recorded: resolved, with its space text (journals from autopeft 0.x before
+    self-contained runs kept only the recipe text and the folder it was in: those are re-parsed)."""
+    if stored.get("space_text"):
+        return recipe_from_dict(stored)
     recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
     task = stored.get("overrides", {}).get("task")
     return with_task(recipe, task) if task else recipe

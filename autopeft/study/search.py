@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +23,8 @@ from autopeft.study.engines import Finished
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
-from autopeft.study.recipe import Recipe, parse_recipe, stored_recipe
+from autopeft.study.provenance import portable_path, provenance, run_recipe
+from autopeft.study.recipe import Recipe
 
 __all__ = ["TrialCallback", "default_out", "make_context", "run_search", "start_search"]
 
@@ -50,19 +52,20 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
     """Run (or resume) a search to its budget; returns the (closed) journal.
 
     ``workers``, ``engine`` and ``workers_per_gpu`` default to the recipe's ``search:`` settings; they say
-    where trials run, not what the study is, so a resumed search may change them.
+    where trials run, not what the study is, so a resumed search may change them. A resumed search takes
+    its recipe, controller and seed from the journal: giving them is refused (:func:`check_resume`); a
+    larger ``budget`` extends it.
     """
     stream = stream or sys.stderr
     check_engine(engine)
     if resume:
+        check_resume(recipe=recipe is not None, controller=controller, seed=seed)
         journal = Journal.open(out)
         try:
-            recipe = stored_recipe(journal.recipe)
+            recipe = run_recipe(journal)
             settings = journal.meta("settings")
-            if budget is not None and budget < 1:
-                raise ConfigError(f"--budget must be >= 1, got {budget}")
-            if budget is not None and budget != settings["budget"]:
-                settings["budget"] = budget
+            if budget is not None:
+                settings["budget"] = resume_budget(budget, settings, journal)
                 journal.set_meta("settings", settings)
             ctx = make_context(recipe)
         except BaseException:
@@ -80,9 +83,38 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
     return journal
 
 
+#: What a resumed search may change: where its trials run, and how many it has in all.
+RESUME_OPTIONS = "--budget, --workers, --workers-per-gpu, --engine"
+
+
+def check_resume(**given: object) -> None:
+    """Refuse, naming it, an option a resumed search cannot apply (the run's recipe, controller and seed
+    are journaled; changing them mid-run would make a different study)."""
+    for option, value in given.items():
+        if value is not None and value is not False:
+            flag = "RECIPE" if option == "recipe" else f"--{option.replace('_', '-')}"
+            raise ConfigError(f"{flag} cannot be given with --resume: the run keeps the {option.replace('_', ' ')} "
+                              f"it started with; allowed with --resume: {RESUME_OPTIONS}")
+
+
+def resume_budget(budget: int, settings: Mapping[str, Any], journal: Journal) -> int:
+    """A resumed search's new budget: at least one, and not below the trials the run already has."""
+    if budget < 1:
+        raise ConfigError(f"--budget must be >= 1, got {budget}")
+    have = len(journal.trials())
+    if budget < have:
+        raise ConfigError(f"--budget {budget} is below the {have} trials the run already has "
+                          f"(its budget is {settings['budget']}); allowed: {have} or more")
+    return budget
+
+
 def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, controller: str | None = None,
                  seed: int | None = None) -> tuple[Journal, SearchContext, dict[str, Any]]:
-    """Check ``recipe`` and write a new run's journal (no trial yet): the open journal, the context, the settings."""
+    """Check ``recipe`` and write a new run's journal (no trial yet): the open journal, the context, the settings.
+
+    The journal holds the recipe resolved (overrides included) with its space text, and the run's
+    provenance (:mod:`autopeft.study.provenance`), so the run folder no longer needs the recipe or space file.
+    """
     from autopeft.controllers import controller_names
 
     settings: dict[str, Any] = {
@@ -95,15 +127,20 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     if settings["controller"] not in controller_names():
         raise ConfigError(f"unknown controller {settings['controller']!r}; allowed: {', '.join(controller_names())}")
     check_engine(recipe.search.engine)
+    recipe = portable(recipe.with_space_text())
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
-    base = str(Path(recipe.source).resolve().parent)
-    as_written = parse_recipe(recipe.text, recipe.source, Path(base))
-    overrides = {"task": recipe.task} if as_written.task != recipe.task else {}
-    journal = Journal.create(out, {"text": recipe.text, "source": recipe.source, "base": base,
-                                   "overrides": overrides, **recipe.to_dict()})
+    made_from = provenance(recipe)
+    journal = Journal.create(out, recipe.to_dict())
+    journal.set_meta("provenance", made_from)
     journal.set_meta("settings", settings)
     journal.set_meta("started", time.time())
     return journal, ctx, settings
+
+
+def portable(recipe: Recipe) -> Recipe:
+    """``recipe`` with its paths relative to the working directory where they lie below it."""
+    task = recipe.task if isinstance(recipe.task, str) else {**recipe.task, "file": portable_path(recipe.task["file"])}
+    return replace(recipe, source=portable_path(recipe.source), space=portable_path(recipe.space), task=task)
 
 
 def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,

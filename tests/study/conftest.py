@@ -32,7 +32,8 @@ def write_recipe(folder: Path, model: Path, data: Path, *, steps: int = 4, budge
         data: {{seed: 0, n_validation: 16, n_test: 16}}
         fidelity: {{steps: {steps}}}
         training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, curve_fractions: [1.0]}}
-        search: {{budget: {budget}, controller: random, final_fidelity: {{steps: 6}}, final_seeds: 2}}
+        search: {{budget: {budget}, controller: random, reference_lr_factors: [1], final_fidelity: {{steps: 6}},
+                  final_seeds: 2}}
         """))
     return path
 

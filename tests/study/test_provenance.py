@@ -1,0 +1,132 @@
+"""Self-contained runs: the journal holds the resolved recipe, the space text and the provenance; a copied run
+folder works without the recipe or space file; a changed data file is refused; --resume applies or refuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autopeft.cli.main import main
+from autopeft.study.journal import Journal
+from autopeft.study.provenance import package_versions, portable_path
+from autopeft.study.recipe import load_recipe, recipe_from_dict
+from tests.study.conftest import write_recipe
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def small_run(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A finished 3-trial search made in ``tmp_path/made`` from a recipe, space and data file there."""
+    made = tmp_path / "made"
+    made.mkdir()
+    data = made / "data.csv"
+    shutil.copy(sentiment_csv, data)
+    write_recipe(made, tiny_bert_dir, data, steps=2, budget=3)
+    monkeypatch.chdir(made)
+    code = main(["search", "recipe.yaml", "--out", "run", "--seed", "1"])
+    assert code == 0
+    return made / "run"
+
+
+def test_recipe_round_trips_through_its_dict(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    recipe = load_recipe(write_recipe(tmp_path, tiny_bert_dir, sentiment_csv)).with_space_text()
+    again = recipe_from_dict(json.loads(json.dumps(recipe.to_dict())))
+    assert again == recipe
+    assert again.load_space().text == (tmp_path / "space.yaml").read_text()
+
+
+def test_journal_holds_recipe_space_and_provenance(small_run: Path) -> None:
+    with Journal.open(small_run, lock=False) as j:
+        stored, prov = j.recipe, j.meta("provenance")
+    assert stored["space_text"] == (small_run.parent / "space.yaml").read_text()
+    assert stored["task"]["file"] == "data.csv"                 # relative to where the search ran
+    assert stored["search"]["reference_lr_factors"] == [1.0]
+    assert prov["task"]["file"] == "data.csv" and len(prov["task"]["sha256"]) == 64
+    assert prov["model"]["source"] == "local folder" and len(prov["model"]["fingerprint"]) == 64
+    assert prov["versions"]["torch"] == package_versions()["torch"]
+    resolved = json.dumps({k: v for k, v in stored.items() if k != "text"})  # the text is the user's own words
+    assert str(small_run.parent) not in resolved + json.dumps(prov)          # no absolute path of the run's folder
+
+
+def test_copied_run_works_without_recipe_or_space(small_run: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copytree(small_run, elsewhere / "run")
+    shutil.copy(small_run.parent / "data.csv", elsewhere / "data.csv")
+    shutil.rmtree(tmp_path / "made")                            # recipe, space and the original run are gone
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    code, out, err = run(["status", "run"], capsys)
+    assert code == 0 and "complete 3" in out, err
+    code, out, err = run(["pareto", "run", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out), err
+    code, out, err = run(["search", "--resume", "run", "--budget", "4"], capsys)
+    assert code == 0, err
+    with Journal.open("run", lock=False) as j:
+        assert [t.state for t in j.trials()] == ["complete"] * 4
+        assert j.meta("settings")["budget"] == 4
+
+
+def test_changed_data_file_is_refused(small_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = small_run.parent / "data.csv"
+    data.write_text(data.read_text() + "one more row,1\n")
+    capsys.readouterr()
+    for args in (["search", "--resume", "run", "--budget", "4"], ["finalize", "run", "--pick", "knee"]):
+        code, _, err = run(args, capsys)
+        assert code == 2
+        (line,) = err.strip().splitlines()
+        assert "data file 'data.csv' changed since the run started" in line
+    with Journal.open(small_run, lock=False) as j:
+        assert len(j.trials()) == 3 and not j.trials(phase="finalize")
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--controller", "bo"], "--controller"), (["--seed", "3"], "--seed"), (["recipe.yaml"], "RECIPE"),
+    (["--out", "x"], "--out"), (["--task", "bbc-news"], "--task"), (["--budget", "2"], "--budget 2 is below"),
+    (["--data", "data.csv"], "--data"),
+])
+def test_resume_refuses_what_it_cannot_apply(small_run: Path, extra: list[str], named: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code, _, err = run(["search", "--resume", "run", *extra], capsys)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert named in line
+    with Journal.open(small_run, lock=False) as j:
+        assert len(j.trials()) == 3 and j.meta("settings")["budget"] == 3
+
+
+def test_search_data_file(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    write_recipe(tmp_path, tiny_bert_dir, tmp_path / "absent.csv", steps=2, budget=2)
+    shutil.copy(sentiment_csv, tmp_path / "mine.csv")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "text",
+                          "--label-field", "label", "--out", "run"], capsys)
+    assert code == 0, err
+    with Journal.open("run", lock=False) as j:
+        assert j.recipe["task"]["file"] == "mine.csv" and j.recipe["name"] == "tiny-mine"
+        assert j.meta("provenance")["task"]["file"] == "mine.csv"
+    code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--out", "run2"], capsys)
+    assert code == 2 and "--data needs --text-fields and --label-field" in err
+    code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "nope",
+                        "--label-field", "label", "--out", "run3"], capsys)
+    assert code == 2 and "nope" in err and len(err.strip().splitlines()) == 1
+    assert not Path("run2").exists() and not Path("run3").exists()
+
+
+def test_portable_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert portable_path(tmp_path / "a" / "b.csv") == "a/b.csv"
+    assert portable_path("rel.csv") == "rel.csv"
+    assert portable_path("/elsewhere/x.csv") == "/elsewhere/x.csv"
