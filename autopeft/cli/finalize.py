@@ -10,6 +10,7 @@ from typing import Any
 from autopeft.cli.common import PICK_HELP
 from autopeft.cli.search import add_engine_options
 from autopeft.errors import ConfigError
+from autopeft.objectives import OBJECTIVES
 from autopeft.study.journal import Journal
 
 
@@ -56,14 +57,17 @@ def finalize_text(folder: Path) -> str:
         rows = finalize_table(journal)
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
-    lines = ["test split, mean ± std over seeds (validation accuracy from the search for comparison)",
-             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val acc':>8} {'test acc':>15} "
+    score = rows[0]["score"]
+    short = (OBJECTIVES[score].label if score in OBJECTIVES else score)[:8]
+    lines = [f"test split, mean ± std over seeds (validation {score} from the search for comparison)",
+             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val':>8} {'test ' + short:>15} "
              f"{'test ECE':>15} {'test NLL':>15}  configuration"]
     for r in rows:
         def pm(key: str, r: dict[str, Any] = r) -> str:
             return f"{r[f'test_{key}_mean']:.4f}±{r[f'test_{key}_std']:.4f}" if f"test_{key}_mean" in r else "-"
 
+        val = r["validation_score_search"]
         lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
-                     f"{r['validation_accuracy_search'] or math.nan:>8.4f} {pm('accuracy'):>15} {pm('ece'):>15} "
+                     f"{math.nan if val is None else val:>8.4f} {pm(score):>15} {pm('ece'):>15} "
                      f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
     return "\n".join(lines)

@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from autopeft.objectives import OBJECTIVES, PARAMS
 from autopeft.report import plots
-from autopeft.report.collect import RunData
+from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
+from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
 from autopeft.trial import describe
 
 CALIBRATION = ("ece", "mce", "brier", "nll")
+#: Columns of a trial row beyond the registered objectives: calibration after scaling and the temperature.
+EXTRA_METRICS = ("mce", "temperature", "ece_ts", "mce_ts", "brier_ts", "nll_ts")
 
 
 def slug(text: str) -> str:
@@ -36,6 +40,10 @@ def _params(value: Any) -> str:
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
+
+
+def _label(name: str) -> str:
+    return OBJECTIVES[name].label if name in OBJECTIVES else name.replace("_", " ")
 
 
 def _pm(row: dict[str, Any], key: str) -> str:
@@ -78,7 +86,7 @@ class ReportBuilder:
         for run, name in zip(self.runs, self.slugs, strict=True):
             knee, best = run.knee, run.best
             fin = {r["trial"]: r for r in run.finalized}
-            knee_test = _pm(fin[knee.number], "accuracy") if knee is not None and knee.number in fin else ""
+            knee_test = _pm(fin[knee.number], run.score) if knee is not None and knee.number in fin else ""
             rows.append((run.task, run.model, f"{len(run.complete)}/{len(run.trials)}", len(run.front.trials),
                          _f(run.front.hypervolume, 3),
                          f"{_f(best.values.get(run.score))} ({_params(best.values.get('trainable_params'))})"
@@ -96,11 +104,12 @@ class ReportBuilder:
                              f"knee_validation_{run.score}": knee.values.get(run.score) if knee else None,
                              f"knee_test_{run.score}_mean": fin[knee.number].get(f"test_{run.score}_mean")
                              if knee is not None and knee.number in fin else None,
-                             "wall_seconds": round(run.wall_seconds, 1)})
+                             **_versus_csv(run), "wall_seconds": round(run.wall_seconds, 1)})
+        first = self.runs[0].score_label
         d.add(Heading("Summary across tasks", 2, "summary"),
               Table(("task", "model", "trials complete/all", "front points", "hypervolume",
-                     f"best val {self.runs[0].score} (params)", f"knee val {self.runs[0].score} (params)",
-                     f"knee test {self.runs[0].score} (mean ± std)", "wall time"),
+                     f"best val {first} (params)", f"knee val {first} (params)",
+                     f"knee test {first} (mean ± std)", "wall time"),
                     tuple(rows), (False, False, True, True, True, True, True, True, True)))
         self.csvs["summary"] = csv_rows
 
@@ -112,6 +121,7 @@ class ReportBuilder:
             d.add(Paragraph(note, note=True))
         self._searched(run, name)
         self._front(run, name)
+        self._references(run, name)
         self._hypervolume(run, name)
         self._calibration(run, name)
         self._placement(run, name)
@@ -157,25 +167,59 @@ class ReportBuilder:
 
     def _front(self, run: RunData, name: str) -> None:
         d = self.doc
-        d.add(Heading("Pareto front: trainable parameters against accuracy", 3),
+        d.add(Heading(f"Pareto front: trainable parameters against {run.score_label}", 3),
               Figure(f"{name}-pareto", plots.pareto_plot(run),
                      "[validation] Every completed trial, coloured by PEFT method; the front is the staircase, "
-                     "reference points have black-edged markers, the star is the knee."))
+                     "reference points have black-edged markers (large: the tuned one, the best learning rate of "
+                     "its sweep; small: its other learning rates), the star is the knee."))
         rows = []
         knee = run.knee
+        metrics = run.metrics[:3]
         for t in run.front.trials:
             v = t.values
-            rows.append((t.number, t.origin, t.config.get("method"), _params(v.get("trainable_params")),
-                         _f(v.get(run.score)), _f(v.get("macro_f1")),
+            rows.append((t.number, t.origin, t.config.get("method"), _params(v.get(PARAMS)),
+                         *[_f(v.get(m)) for m in metrics],
                          "knee" if knee is not None and t.number == knee.number else "", describe(t.config, 90)))
-        d.add(Table(("trial", "origin", "method", "trainable params", f"val {run.score}", "val macro-F1", "",
-                     "configuration"), tuple(rows), (True, False, False, True, True, True, False, False),
+        d.add(Table(("trial", "origin", "method", "trainable params", *[f"val {_label(m)}" for m in metrics], "",
+                     "configuration"), tuple(rows), (True, False, False, True, *[True] * len(metrics), False, False),
                     caption="the front, by trainable parameters (validation split)"))
         self.csvs[f"{name}-front"] = [_trial_row(run, t) for t in run.front.trials]
 
+    def _references(self, run: RunData, name: str) -> None:
+        """Each reference point tuned over its learning-rate sweep, and the search against the TUNED one."""
+        refs = reference_points(run)
+        if not refs:
+            return
+        d, label = self.doc, run.score_label
+        d.add(Heading("Reference points, tuned", 3),
+              Paragraph(f"[validation] Each reference point is trained at a small sweep of learning rates; its "
+                        f"tuned point is the sweep's best on validation {label}, and the search is compared with "
+                        f"that tuned point, so a reference that merely got a poor learning rate does not flatter "
+                        f"the search."))
+        rows, csv_rows = [], []
+        for ref in refs:
+            sweep = ", ".join(_sweep_entry(run, p.trial, p.learning_rate) for p in ref.sweep)
+            rival = ref.rival
+            rows.append((ref.name, ref.tuned.number, _lr(ref.tuned_lr), _params(ref.tuned.values.get(PARAMS)),
+                         _f(ref.tuned.values.get(run.score)), sweep,
+                         f"trial {rival.number}: {_f(rival.values.get(run.score))} "
+                         f"({_params(rival.values.get(PARAMS))})" if rival else "none",
+                         "yes" if ref.dominated else "no"))
+            csv_rows += [{"reference": ref.name, "trial": p.trial.number, "learning_rate": p.learning_rate,
+                          "state": p.state, "tuned": p.trial.number == ref.tuned.number,
+                          PARAMS: p.trial.values.get(PARAMS), f"validation_{run.score}": p.trial.values.get(run.score)}
+                         for p in ref.sweep]
+        d.add(Table(("reference", "tuned trial", "tuned learning rate", "trainable params", f"val {label} (tuned)",
+                     f"sweep: learning rate → val {label}", "search's best at ≤ its params", "dominated by the search"),
+                    tuple(rows), (False, True, True, True, True, False, False, False),
+                    caption="one row per reference point; the sweep lists every learning rate it was trained at"),
+              *[Paragraph(_versus_sentence(run, ref)) for ref in refs])
+        self.csvs[f"{name}-references"] = csv_rows
+
     def _hypervolume(self, run: RunData, name: str) -> None:
         base = self.baselines.get(str(run.folder), [])
-        caption = ("[validation] Hypervolume dominated by the front (reference: accuracy 0 and the full model's "
+        worst = ", ".join(f"{o.label} {o.worst:g}" for o in run.objectives if o.worst is not None)
+        caption = (f"[validation] Hypervolume dominated by the front (reference: {worst} and the full model's "
                    "parameters, on log10 parameters) after each trial.")
         if base:
             caption += " Dashed: " + ", ".join(f"`{b.folder}`" for b in base) + " on the same axes."
@@ -187,9 +231,13 @@ class ReportBuilder:
     def _calibration(self, run: RunData, name: str) -> None:
         d = self.doc
         d.add(Heading("Calibration", 3))
+        if not any("ece" in t.values for t in run.front.trials):
+            d.add(Paragraph("The front's trials report no calibration metrics (a generation task has no class "
+                            "probabilities to calibrate), so there is no calibration table.", note=True))
+            return
         panels = [("knee", run.knee)] if run.knee is not None else []
         if run.best is not None and (run.knee is None or run.best.number != run.knee.number):
-            panels.append(("most accurate", run.best))
+            panels.append((f"best {run.score_label}", run.best))
         png = plots.reliability_plot([(t, p) for t, p in panels if p is not None])
         if png is not None:
             d.add(Figure(f"{name}-reliability", png,
@@ -198,14 +246,15 @@ class ReportBuilder:
         rows, csv_rows = [], []
         for t in run.front.trials:
             v = t.values
-            rows.append((t.number, _params(v.get("trainable_params")), _f(v.get("accuracy")),
+            rows.append((t.number, _params(v.get("trainable_params")), _f(v.get(run.score)),
                          *[f"{_f(v.get(k))} → {_f(v.get(k + '_ts'))}" for k in CALIBRATION],
                          _f(v.get("temperature"), 3)))
             csv_rows.append({"trial": t.number, "trainable_params": v.get("trainable_params"),
-                             "accuracy": v.get("accuracy"), "temperature": v.get("temperature"),
+                             run.score: v.get(run.score), "temperature": v.get("temperature"),
                              **{k: v.get(k) for k in CALIBRATION}, **{k + "_ts": v.get(k + "_ts")
                                                                        for k in CALIBRATION}})
-        d.add(Table(("trial", "trainable params", "val accuracy", "ECE", "MCE", "Brier", "NLL", "temperature"),
+        d.add(Table(("trial", "trainable params", f"val {run.score_label}", "ECE", "MCE", "Brier", "NLL",
+                     "temperature"),
                     tuple(rows), (True, True, True, True, True, True, True, True),
                     caption="every front point: before → after temperature scaling. Validation split; the "
                             "temperature is fit on this same split, so the 'after' column is in-sample (the "
@@ -223,10 +272,10 @@ class ReportBuilder:
                          "r2-16 for a range), or the share for methods without a rank (IA3, LN tuning, BitFit)."))
         if run.importance is not None:
             imp = run.importance
-            d.add(Figure(f"{name}-importance", plots.importance_plot(imp),
+            d.add(Figure(f"{name}-importance", plots.importance_plot(imp, run.score_label),
                          f"Which dimensions the surrogate (extremely randomised trees) needs to predict validation "
-                         f"accuracy: the rise in held-out error when a dimension (or one block's rank) is shuffled, "
-                         f"as a share of the total; {imp.folds}-fold cross-validated R² = {imp.r2:.2f} over "
+                         f"{run.score_label}: the rise in held-out error when a dimension (or one block's rank) is "
+                         f"shuffled, as a share of the total; {imp.folds}-fold cross-validated R² = {imp.r2:.2f} over "
                          f"{imp.observations} trials."))
             self.csvs[f"{name}-importance"] = [{"dimension": n, "share": float(v)}
                                                for n, v in zip(imp.names, imp.values, strict=True)]
@@ -239,20 +288,22 @@ class ReportBuilder:
                             f"knee at the final fidelity over seeds with `autopeft finalize {run.folder} --pick knee`, "
                             "then build the report again.", note=True))
             return
+        shown = [run.score, *(k for k in TEST_METRICS if k != run.score and k not in ("mce", "brier"))]
+        shown = [k for k in shown if any(f"test_{k}_mean" in r for r in run.finalized)]
         rows = []
         for r in run.finalized:
             mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
-            mark = mark or (" (most accurate)" if run.best is not None and r["trial"] == run.best.number else "")
+            mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
             rows.append((f"{r['trial']}{mark}", r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
-                         _f(r.get("validation_accuracy_search")), _pm(r, "accuracy"), _pm(r, "macro_f1"),
-                         _pm(r, "ece"), _pm(r, "ece_ts"), _pm(r, "nll"), r["config"]))
+                         _f(r.get("validation_score_search")), *[_pm(r, k) for k in shown], r["config"]))
+        scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
         d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
-                        "the test split; the temperature for 'ECE after scaling' is fit on the validation split. "
-                        "The [validation] column is the search's own figure at the search fidelity."),
-              Table(("trial", "origin", "trainable params", "seeds", "steps", "val accuracy (search)",
-                     "TEST accuracy", "TEST macro-F1", "TEST ECE", "TEST ECE after scaling", "TEST NLL",
+                        f"the test split;{scaled} The [validation] column is the search's own figure at the search "
+                        "fidelity."),
+              Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search)",
+                     *[f"TEST {'ECE after scaling' if k == 'ece_ts' else _label(k)}" for k in shown],
                      "configuration"), tuple(rows),
-                    (True, False, True, True, True, True, True, True, True, True, True, False)))
+                    (True, False, True, True, True, True, *[True] * len(shown), False)))
         self.csvs[f"{name}-finalize"] = run.finalized
 
     def _reproduce(self, run: RunData, name: str) -> None:
@@ -267,6 +318,40 @@ class ReportBuilder:
         for t in run.front.trials:
             cmd.append(f"autopeft export {run.folder} --pick trial:{t.number} --out adapters/{name}-trial-{t.number}")
         self.doc.add(Heading("How to reproduce", 3), Code("\n".join(cmd)))
+
+
+def _lr(value: float | None) -> str:
+    return "as configured" if value is None else f"{value:g}"
+
+
+def _sweep_entry(run: RunData, trial: Trial, lr: float | None) -> str:
+    value = trial.values.get(run.score)
+    return f"{_lr(lr)} → {_f(value) if value is not None else trial.state}"
+
+
+def _versus_sentence(run: RunData, ref: ReferencePoint) -> str:
+    """One sentence: the search's best point at no more parameters than the TUNED reference, against it."""
+    label, tuned = run.score_label, ref.tuned
+    mine = f"{_f(tuned.values.get(run.score))} with {_params(tuned.values.get(PARAMS))} parameters"
+    head = f"Against the tuned {ref.name} (learning rate {_lr(ref.tuned_lr)}, validation {label} {mine})"
+    if ref.rival is None:
+        return f"{head}, the search found no point training at most as many parameters."
+    theirs = ref.rival.values
+    gain = run.better(theirs.get(run.score)) - run.better(tuned.values.get(run.score))
+    verdict = ("matches it" if gain == 0 else f"is better by {abs(gain):.4f}" if gain > 0
+               else f"is worse by {abs(gain):.4f}")
+    return (f"{head}, the search's best point at no more parameters (trial {ref.rival.number}, "
+            f"{_f(theirs.get(run.score))} with {_params(theirs.get(PARAMS))} parameters) {verdict}"
+            f"{'; the search dominates it' if ref.dominated else ''}.")
+
+
+def _versus_csv(run: RunData) -> dict[str, Any]:
+    """Summary columns: how many TUNED references the search dominates or beats at no more parameters."""
+    refs = reference_points(run)
+    beaten = sum(1 for r in refs if r.rival is not None
+                 and run.better(r.rival.values.get(run.score)) > run.better(r.tuned.values.get(run.score)))
+    return {"tuned_references": len(refs), "tuned_references_dominated": sum(r.dominated for r in refs),
+            "tuned_references_beaten_at_no_more_params": beaten}
 
 
 def _shown_path(path: str) -> str:
@@ -291,8 +376,7 @@ def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:
     on_front = {f.number for f in run.front.trials}
     return {"trial": t.number, "state": t.state, "origin": t.origin, "method": t.config.get("method"),
             "on_front": t.number in on_front, "trainable_params": v.get("trainable_params"),
-            **{k: v.get(k) for k in ("accuracy", "macro_f1", "ece", "mce", "brier", "nll", "temperature",
-                                     "ece_ts", "mce_ts", "brier_ts", "nll_ts")},
+            **{k: v.get(k) for k in (*run.metrics, *(m for m in EXTRA_METRICS if m not in run.metrics))},
             "train_seconds": res.train_seconds if res else None, "eval_seconds": res.eval_seconds if res else None,
             "error": t.error, "config": json.dumps(t.config, sort_keys=True)}
 

@@ -15,10 +15,20 @@ from typing import Any
 import numpy as np
 
 from autopeft.errors import AutopeftError, ReportError
-from autopeft.objectives import Objective, objectives_of, score_objective
+from autopeft.objectives import (
+    OBJECTIVES,
+    PARAMS,
+    Objective,
+    get_objective,
+    objectives_of,
+    score_objective,
+    to_minimize,
+)
+from autopeft.pareto import pareto_mask
 from autopeft.study.finalize import finalize_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
+from autopeft.study.references import parse_reference_origin, tuned_references
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,8 @@ class Placement:
 
 @dataclass(frozen=True)
 class Importance:
-    """Held-out permutation importance of each space dimension (per block for per-layer ranks) for accuracy."""
+    """Held-out permutation importance of each space dimension (per block for per-layer ranks) for the run's
+    score objective."""
 
     names: tuple[str, ...]
     values: np.ndarray                        # share of the total (>= 0, sums to 1 unless all are 0)
@@ -50,7 +61,7 @@ class RunData:
     recipe: dict[str, Any]
     settings: dict[str, Any]
     objectives: list[Objective]
-    score: str                                # the objective plotted against parameters (accuracy when searched)
+    score: str                                # the score objective (the first that is not the parameter count)
     trials: list[Trial]                       # search phase, every state
     front: Front
     hv_curve: list[tuple[int, float]]
@@ -75,10 +86,34 @@ class RunData:
         return self.front.trials[self.front.knee] if self.front.knee is not None else None
 
     @property
+    def score_objective(self) -> Objective:
+        return get_objective(self.score)
+
+    @property
+    def score_label(self) -> str:
+        return self.score_objective.label
+
+    def better(self, value: float | None) -> float:
+        """``value`` of the score objective as "larger is better" (its sign flipped when it is minimised)."""
+        if value is None:
+            return -math.inf
+        return value if self.score_objective.direction == "max" else -value
+
+    @property
     def best(self) -> Trial | None:
+        """The front point with the best score (direction respected; fewest parameters among ties)."""
         if not self.front.trials:
             return None
-        return max(self.front.trials, key=lambda t: t.values.get(self.score, -math.inf))
+        return max(self.front.trials, key=lambda t: (self.better(t.values.get(self.score)),
+                                                     -t.values.get(PARAMS, math.inf)))
+
+    @property
+    def metrics(self) -> list[str]:
+        """The run's objectives (not the parameter count) first, then every other registered objective any
+        complete trial has: the metric columns of the report's tables."""
+        names = [o.name for o in self.objectives if o.name != PARAMS]
+        seen = {k for t in self.complete for k in t.values}
+        return names + [n for n in OBJECTIVES if n in seen and n not in names and n != PARAMS]
 
     @property
     def task(self) -> str:
@@ -88,6 +123,68 @@ class RunData:
     @property
     def model(self) -> str:
         return str(self.recipe.get("model"))
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One learning rate of a reference point's sweep (``learning_rate`` None: the reference was not swept)."""
+
+    trial: Trial
+    learning_rate: float | None
+
+    @property
+    def state(self) -> str:
+        return self.trial.state
+
+
+@dataclass(frozen=True)
+class ReferencePoint:
+    """A reference point tuned over its learning-rate sweep, and how the search compares with the tuned one.
+
+    ``tuned`` is the sweep's best complete trial on the validation score; ``rival`` is the search's best
+    trial (not a reference) that trains at most as many parameters as ``tuned`` (``None``: the search has none).
+    """
+
+    name: str
+    tuned: Trial
+    sweep: tuple[SweepPoint, ...]             # every trial of the sweep, by learning rate
+    rival: Trial | None
+    dominated: bool                           # some search trial is at least as good on every objective, better on one
+
+    @property
+    def tuned_lr(self) -> float | None:
+        return next(p.learning_rate for p in self.sweep if p.trial.number == self.tuned.number)
+
+
+def reference_points(run: RunData) -> list[ReferencePoint]:
+    """Per reference name, in the order the search ran them: its tuned point, its sweep and the comparison
+    with the search (made against the tuned point, never against a learning rate that did not suit it)."""
+    score = run.score_objective
+    tuned = tuned_references(run.trials, score)
+    sweeps: dict[str, list[SweepPoint]] = {}
+    for t in run.trials:
+        parsed = parse_reference_origin(t.origin)
+        if parsed is not None:
+            sweeps.setdefault(parsed[0], []).append(SweepPoint(t, parsed[1]))
+    searched = [t for t in run.complete if parse_reference_origin(t.origin) is None
+                and run.score in t.values and PARAMS in t.values]
+    out = []
+    for name, best in tuned.items():
+        params = best.values.get(PARAMS, math.inf)
+        within = [t for t in searched if t.values[PARAMS] <= params]
+        rival = max(within, key=lambda t: (run.better(t.values[run.score]), -t.values[PARAMS]), default=None)
+        sweep = sorted(sweeps[name], key=lambda p: (p.learning_rate is None, p.learning_rate or 0.0))
+        out.append(ReferencePoint(name, best, tuple(sweep), rival, _dominated(best, searched, run.objectives)))
+    return out
+
+
+def _dominated(point: Trial, others: list[Trial], objectives: list[Objective]) -> bool:
+    """Whether some trial of ``others`` is at least as good as ``point`` on every objective and better on one."""
+    rows = [t for t in (point, *others) if all(o.name in t.values for o in objectives)]
+    if len(rows) < 2 or rows[0] is not point:
+        return False
+    values = [[t.values[o.name] for o in objectives] for t in rows]
+    return not bool(pareto_mask(to_minimize(values, objectives))[0])
 
 
 def load_run(folder: Path, *, details: bool = True) -> RunData:
@@ -198,8 +295,15 @@ def _n_classes(run: RunData) -> int | None:
             return int(get_task(task).n_classes or 2)
         except (AutopeftError, TypeError):
             return None
-    labels = (task or {}).get("labels")
-    return len(labels) if labels else None
+    names = (task or {}).get("label_names")
+    if names:
+        return len(names)
+    from autopeft.study.recipe import stored_recipe
+
+    try:  # label names read from the data file (a generation task has none)
+        return len(stored_recipe(run.recipe).load_task().label_names) or None
+    except (AutopeftError, OSError, KeyError, TypeError, ValueError):
+        return None
 
 
 def placement_of(trials: list[Trial], graph: Any) -> Placement:

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from autopeft.objectives import OBJECTIVES
 from autopeft.report.collect import Importance, Placement, RunData
 from autopeft.study.journal import Trial
+from autopeft.study.references import parse_reference_origin, tuned_references
 
 #: method -> colour (colour-blind-safe Okabe-Ito first, then tab10); unknown methods get grey.
 METHOD_COLORS = {
@@ -57,7 +58,9 @@ def _label(name: str) -> str:
 
 
 def _reference(t: Trial) -> str | None:
-    return t.origin.split(":", 1)[1] if t.origin.startswith("reference:") else None
+    """The reference point's name (``reference:NAME`` or ``reference:NAME@lr=LR``), else None."""
+    parsed = parse_reference_origin(t.origin)
+    return parsed[0] if parsed is not None else None
 
 
 def pareto_plot(run: RunData) -> bytes:
@@ -78,14 +81,22 @@ def pareto_plot(run: RunData) -> bytes:
         ys = [t.values[run.score] for t in f.trials]
         ax.step(xs, ys, where="post", color="#333333", lw=1.2, zorder=2, label="Pareto front")
         ax.scatter(xs, ys, s=60, facecolor="none", edgecolor="#333333", lw=1.1, zorder=4)
-    for t in rows:
+    tuned = {t.number for t in tuned_references(rows, run.score_objective).values()}
+    swept = {name for name in map(_reference, rows) if name is not None
+             and sum(_reference(t) == name for t in rows) > 1}
+    labelled: set[str] = set()
+    for t in rows:  # one legend entry per reference name: its tuned point large, the rest of its sweep small
         ref = _reference(t)
         if ref is None:
             continue
         marker, label = REFERENCE_MARKERS.get(ref, ("X", ref))
-        ax.scatter([t.values["trainable_params"]], [t.values[run.score]], marker=marker, s=70, zorder=5,
-                   color=METHOD_COLORS.get(str(t.config.get("method")), "#999999"), edgecolor="black", lw=0.9,
-                   label=f"reference: {label}")
+        best = t.number in tuned
+        legend = f"reference: {label}{' (tuned)' if ref in swept else ''}" if best and ref not in labelled else None
+        if legend:
+            labelled.add(ref)
+        ax.scatter([t.values["trainable_params"]], [t.values[run.score]], marker=marker, s=70 if best else 26,
+                   zorder=5 if best else 4, alpha=1.0 if best else 0.55, edgecolor="black", lw=0.9 if best else 0.5,
+                   color=METHOD_COLORS.get(str(t.config.get("method")), "#999999"), label=legend)
     knee = run.knee
     if knee is not None:
         x, y = knee.values["trainable_params"], knee.values[run.score]
@@ -116,7 +127,7 @@ def hypervolume_plot(run: RunData, baselines: Sequence[RunData] = ()) -> bytes:
         ax.step(range(1, len(ys) + 1), ys, where="post", color=color, ls=style, lw=1.6,
                 label=f"{r.settings.get('controller', '?')} ({r.folder.name})")
     ax.set_xlabel("trial number (reference points first)")
-    ax.set_ylabel("hypervolume\n(accuracy x log10 params saved)")
+    ax.set_ylabel(f"hypervolume\n({run.score_label} x log10 params saved)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("front hypervolume against trials (higher is better)", fontsize=10)
@@ -189,12 +200,13 @@ def heatmap_plot(p: Placement) -> bytes:
     return _png(fig)
 
 
-def importance_plot(imp: Importance, top: int = 16) -> bytes:
+def importance_plot(imp: Importance, score: str = "accuracy", top: int = 16) -> bytes:
+    """The top dimensions by their share of the held-out permutation importance for ``score`` (a label)."""
     order = np.argsort(imp.values)[::-1][:top][::-1]
     fig, ax = plt.subplots(figsize=(6.8, 0.28 * len(order) + 1.3))
     ax.barh([imp.names[i] for i in order], [imp.values[i] for i in order], color="#009E73")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
-    ax.set_xlabel(f"share of held-out permutation importance for accuracy "
+    ax.set_xlabel(f"share of held-out permutation importance for {score} "
                   f"({imp.folds}-fold CV R$^2$ = {imp.r2:.2f}, {imp.observations} trials)")
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(True, axis="x", alpha=0.3)

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from autopeft.errors import ConfigError
-from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
+from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.context import make_context
 from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front
@@ -93,6 +93,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         recipe = stored_recipe(journal.recipe)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
+        score = score_objective(objectives).name
         n = seeds or recipe.search.final_seeds
         if n < 1:
             raise ConfigError(f"--seeds must be >= 1, got {n}")
@@ -113,7 +114,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
 
         def report(trial: Trial, done: Finished, state: LoopState) -> None:
             stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
-                         f"{_test_summary(trial.result)}\n")
+                         f"{_test_summary(trial.result, score)}\n")
 
         runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
                             workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
@@ -128,14 +129,23 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         journal.close()
 
 
-def _test_summary(result: TrialResult | None) -> str:
+def _test_summary(result: TrialResult | None, score: str) -> str:
+    """The run's score objective on the test split, then accuracy, ECE and NLL where the trial has them."""
     if result is None or result.test_metrics is None:
         return result.error or "" if result else ""
-    return " ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if k in ("accuracy", "ece", "nll"))
+    keys = dict.fromkeys((score, "accuracy", "ece", "nll"))
+    return " ".join(f"{k} {result.test_metrics[k]:.4f}" for k in keys if k in result.test_metrics)
+
+
+#: Test metrics the finalize table summarises: every registered objective but the parameter count, then the
+#: calibration metrics that are not objectives. A new objective is summarised with no change here.
+TEST_METRICS: tuple[str, ...] = (*(name for name in OBJECTIVES if name != PARAMS), "ece_ts", "mce")
 
 
 def finalize_table(journal: Journal) -> list[dict[str, Any]]:
-    """Per finalized trial: test mean ± std over seeds of each metric, with the validation numbers of the search."""
+    """Per finalized trial: test mean ± std over seeds of each metric (``test_<metric>_mean`` / ``_std``), with
+    the run's score objective (``score``) and its validation value in the search (``validation_score_search``)."""
+    score = score_objective(objectives_of(journal.meta("settings")["objectives"])).name
     groups: dict[str, list[Trial]] = {}
     for t in journal.trials(phase="finalize", states=("complete",)):
         groups.setdefault(t.origin, []).append(t)
@@ -145,8 +155,8 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"trial": source.number, "origin": source.origin, "config": describe(source.config, 200),
                                "trainable_params": trials[0].result.trainable_params if trials[0].result else None,
                                "seeds": len(trials), "steps": trials[0].fidelity.steps,
-                               "validation_accuracy_search": source.values.get("accuracy")}
-        for key in ("accuracy", "macro_f1", "ece", "ece_ts", "mce", "brier", "nll"):
+                               "score": score, "validation_score_search": source.values.get(score)}
+        for key in TEST_METRICS:
             vals = [t.result.test_metrics[key] for t in trials
                     if t.result and t.result.test_metrics and key in t.result.test_metrics]
             if vals:
@@ -197,4 +207,4 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
     return target
 
 
-__all__ = ["FINAL_DIR", "export_pick", "finalize", "finalize_table", "pick"]
+__all__ = ["FINAL_DIR", "TEST_METRICS", "export_pick", "finalize", "finalize_table", "pick"]
