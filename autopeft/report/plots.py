@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -63,6 +64,36 @@ def _reference(t: Trial) -> str | None:
     return parsed[0] if parsed is not None else None
 
 
+@dataclass(frozen=True)
+class ReferenceMark:
+    """How one reference trial is drawn: its name's marker, large when it is the tuned point of its sweep."""
+
+    trial: Trial
+    name: str
+    marker: str
+    tuned: bool
+    legend: str | None                        # one legend entry per reference name (on its tuned point)
+
+
+def reference_marks(run: RunData, rows: Sequence[Trial]) -> list[ReferenceMark]:
+    """The reference trials among ``rows``, grouped by name (``reference:NAME@lr=LR`` -> NAME): each name has
+    one marker and one legend entry; the sweep's best on the score is the tuned point."""
+    tuned = {t.number for t in tuned_references(rows, run.score_objective).values()}
+    names = [_reference(t) for t in rows]
+    marks, labelled = [], set()
+    for t, name in zip(rows, names, strict=True):
+        if name is None:
+            continue
+        marker, label = REFERENCE_MARKERS.get(name, ("X", name))
+        best = t.number in tuned
+        legend = None
+        if best and name not in labelled:
+            labelled.add(name)
+            legend = f"reference: {label}{' (tuned)' if names.count(name) > 1 else ''}"
+        marks.append(ReferenceMark(t, name, marker, best, legend))
+    return marks
+
+
 def pareto_plot(run: RunData) -> bytes:
     """Trainable parameters (log x) against the score: every trial by method, the front joined, references
     marked, the knee labelled."""
@@ -81,22 +112,12 @@ def pareto_plot(run: RunData) -> bytes:
         ys = [t.values[run.score] for t in f.trials]
         ax.step(xs, ys, where="post", color="#333333", lw=1.2, zorder=2, label="Pareto front")
         ax.scatter(xs, ys, s=60, facecolor="none", edgecolor="#333333", lw=1.1, zorder=4)
-    tuned = {t.number for t in tuned_references(rows, run.score_objective).values()}
-    swept = {name for name in map(_reference, rows) if name is not None
-             and sum(_reference(t) == name for t in rows) > 1}
-    labelled: set[str] = set()
-    for t in rows:  # one legend entry per reference name: its tuned point large, the rest of its sweep small
-        ref = _reference(t)
-        if ref is None:
-            continue
-        marker, label = REFERENCE_MARKERS.get(ref, ("X", ref))
-        best = t.number in tuned
-        legend = f"reference: {label}{' (tuned)' if ref in swept else ''}" if best and ref not in labelled else None
-        if legend:
-            labelled.add(ref)
-        ax.scatter([t.values["trainable_params"]], [t.values[run.score]], marker=marker, s=70 if best else 26,
-                   zorder=5 if best else 4, alpha=1.0 if best else 0.55, edgecolor="black", lw=0.9 if best else 0.5,
-                   color=METHOD_COLORS.get(str(t.config.get("method")), "#999999"), label=legend)
+    for mark in reference_marks(run, rows):
+        t = mark.trial
+        ax.scatter([t.values["trainable_params"]], [t.values[run.score]], marker=mark.marker,
+                   s=70 if mark.tuned else 26, zorder=5 if mark.tuned else 4, alpha=1.0 if mark.tuned else 0.55,
+                   edgecolor="black", lw=0.9 if mark.tuned else 0.5,
+                   color=METHOD_COLORS.get(str(t.config.get("method")), "#999999"), label=mark.legend)
     knee = run.knee
     if knee is not None:
         x, y = knee.values["trainable_params"], knee.values[run.score]
