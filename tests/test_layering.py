@@ -114,6 +114,7 @@ LIGHT = {
     **dict.fromkeys(["autopeft.space", "autopeft.space.selectors", "autopeft.space.dimensions",
                      "autopeft.space.references", "autopeft.model.graph", "autopeft.study.journal",
                      "autopeft.study.front", "autopeft.study.recipe", "autopeft.runner",
+                     "autopeft.study.references", "autopeft.study.provenance", "autopeft.study.card",
                      "autopeft.study.engines"], TORCH),
     **dict.fromkeys(["autopeft.controllers", "autopeft.controllers.surrogate", "autopeft.controllers.acquisition",
                      "autopeft.bench.compare", "autopeft.bench.multifidelity", "autopeft.cli.bench"], TORCH),
