@@ -1,7 +1,8 @@
 """Benchmark: what each change to ``bo`` did, measured by replay on a PEFT-Bench table (nothing is trained).
 
     python benchmarks/bo_ablation.py                       # the MiniLM table, 20 seeds, 2 processes
-    python benchmarks/bo_ablation.py --seeds 5 --processes 1 --out /tmp/ablation
+    python benchmarks/bo_ablation.py --seeds 5 --processes 1 --out runs/ablation
+    python benchmarks/bo_ablation.py --synthetic 0.0       # the control: the synthetic table without seed noise
 
 Every variant is ``bo`` with some options set (the rest at their defaults), run for ``--budget`` trials (50: the
 goal's budget) on the same seeds; ``random`` runs for 3x that (the goal's rival). Per variant: the
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,30 +26,44 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 RANDOM_FACTOR = 3
 #: ``reference: STATED`` is bo's hypervolume reference set to the one the score uses (accuracy 0, the full
 #: model's parameter count: :func:`autopeft.pareto.reference_point`) instead of its own (worst seen + 10 %).
 STATED = "stated"
-#: (name, options): the state before the changes, then each change alone and together, for both surrogates.
+#: Changes measured with either surrogate: the state before the changes, then each change alone and together.
+_BOTH: tuple[tuple[str, Mapping[str, Any]], ...] = (
+    (" before", {"incumbent": "observed", "known_inputs": False}),
+    (" +predicted incumbent", {"incumbent": "predicted", "known_inputs": False}),
+    (" +known inputs", {"incumbent": "observed", "known_inputs": True}),
+    (" +both", {"incumbent": "predicted", "known_inputs": True}),
+    (" +stated reference", {"incumbent": "observed", "known_inputs": False, "reference": STATED}),
+    (" +all three", {"incumbent": "predicted", "known_inputs": True, "reference": STATED}),
+    (" +initial design 16", {"n_initial": 16}),
+    (" +mc 1024", {"mc_samples": 1024}),
+)
+#: Changes to the GP itself (the bo options ``kernel`` and ``std``, passed to ``GPSurrogate``).
+_GP_ONLY: tuple[tuple[str, Mapping[str, Any]], ...] = (
+    (" +matern 3/2", {"kernel": "matern32"}),
+    (" +rbf", {"kernel": "rbf"}),
+    (" +latent std", {"std": "latent"}),
+    (" +latent std +predicted incumbent", {"std": "latent", "incumbent": "predicted"}),
+)
+#: (name, options) of every variant ``--variants`` can name.
 VARIANTS: tuple[tuple[str, Mapping[str, Any]], ...] = tuple(
     (f"bo:{surrogate}{label}", {"surrogate": surrogate, **options})
     for surrogate in ("gp", "forest")
-    for label, options in (
-        (" before", {"incumbent": "observed", "known_inputs": False}),
-        (" +predicted incumbent", {"incumbent": "predicted", "known_inputs": False}),
-        (" +known inputs", {"incumbent": "observed", "known_inputs": True}),
-        (" +both", {"incumbent": "predicted", "known_inputs": True}),
-        (" +stated reference", {"incumbent": "observed", "known_inputs": False, "reference": STATED}),
-        (" +all three", {"incumbent": "predicted", "known_inputs": True, "reference": STATED}),
-        (" +initial design 16", {"n_initial": 16}),
-        (" +mc 1024", {"mc_samples": 1024}),
-    )
+    for label, options in (_BOTH + _GP_ONLY if surrogate == "gp" else _BOTH)
 )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--table", default=str(HERE / "peftbench" / "minilm-tweets.csv"), help="a PEFT-Bench CSV")
+    p.add_argument("--synthetic", type=float, metavar="SD",
+                   help="instead of --table: the synthetic table of tests/bench/synthetic.py (a closed-form accuracy "
+                        "over spaces/peftbench-minilm.yaml with MiniLM's counts) with seed-to-seed noise SD, "
+                        "written to a temporary folder")
     p.add_argument("--seeds", type=int, default=20, help="replay seeds per variant (default 20)")
     p.add_argument("--budget", type=int, default=50, help="trials per bo variant (default 50)")
     p.add_argument("--processes", type=int, default=2, help="replays run at once (default 2)")
@@ -58,7 +73,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("seeds", "budget", "processes"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.synthetic is not None and not 0 <= args.synthetic < 1:
+        p.error(f"--synthetic must be a noise sd in [0, 1), got {args.synthetic}")
     return args
+
+
+def shown(path: str) -> str:
+    """A path as the results record it: relative to the repository when inside it, else only its name."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else resolved.name
+
+
+def synthetic_table(noise: float, folder: Path) -> Path:
+    """The synthetic table with seed noise ``noise`` (``tests/bench/synthetic.py``), written into ``folder``."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.bench import synthetic
+
+    return Path(synthetic.write(folder, noise=noise))
 
 
 def _one(job: tuple[str, str, Mapping[str, Any], int, int]) -> list[float]:
@@ -86,7 +118,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         chosen = {n: chosen[n] for n in names}
-    table = os.path.relpath(args.table)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.synthetic is not None:
+            table = str(synthetic_table(args.synthetic, Path(scratch)))
+            label = f"the synthetic table of tests/bench/synthetic.py, seed noise sd {args.synthetic:g}"
+        else:
+            table, label = args.table, f"`{shown(args.table)}`"
+        curves, seconds = run_plan(table, chosen, args)
+    given = list(argv if argv is not None else sys.argv[1:])
+    for i, arg in enumerate(given):  # no path of this machine in a committed result
+        if i and given[i - 1] in ("--table", "--out"):
+            given[i] = shown(arg)
+    command = "python " + " ".join(["benchmarks/bo_ablation.py", *given])
+    rows = summarise(curves, chosen, args.budget)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = {"table": label, "seeds": list(range(args.seeds)), "budget": args.budget,
+            "random_budget": RANDOM_FACTOR * args.budget,
+            "command": command, "seconds": {k: round(v, 1) for k, v in seconds.items()}, "rows": rows,
+            "curves": {k: v.tolist() for k, v in curves.items()}}
+    (out / "bo_ablation.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    (out / "bo_ablation.md").write_text(markdown(rows, data), encoding="utf-8")
+    print(markdown(rows, data))
+    return 0
+
+
+def run_plan(table: str, chosen: Mapping[str, Mapping[str, Any]],
+             args: argparse.Namespace) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Random at 3x the budget, then every chosen variant, on the same seeds: the curves and the wall seconds."""
     seeds = list(range(args.seeds))
     plan: list[tuple[str, str, Mapping[str, Any], int]] = [("random", "random", {}, RANDOM_FACTOR * args.budget)]
     plan += [(name, "bo", options, args.budget) for name, options in chosen.items()]
@@ -104,18 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if pool is not None:
             pool.shutdown()
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python " + " ".join(["benchmarks/bo_ablation.py", *given])
-    rows = summarise(curves, chosen, args.budget)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = {"table": table, "seeds": seeds, "budget": args.budget, "random_budget": RANDOM_FACTOR * args.budget,
-            "command": command, "seconds": {k: round(v, 1) for k, v in seconds.items()}, "rows": rows,
-            "curves": {k: v.tolist() for k, v in curves.items()}}
-    (out / "bo_ablation.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    (out / "bo_ablation.md").write_text(markdown(rows, data), encoding="utf-8")
-    print(markdown(rows, data))
-    return 0
+    return curves, seconds
 
 
 def summarise(curves: Mapping[str, np.ndarray], variants: Mapping[str, Mapping[str, Any]],
@@ -142,7 +190,7 @@ def summarise(curves: Mapping[str, np.ndarray], variants: Mapping[str, Mapping[s
 def markdown(rows: Sequence[Mapping[str, Any]], data: Mapping[str, Any]) -> str:
     budget, rival = data["budget"], data["random_budget"]
     lines = ["# bo ablation on PEFT-Bench (replay; generated by benchmarks/bo_ablation.py)", "",
-             f"`{data['command']}` on `{data['table']}`, seeds {data['seeds'][0]}-{data['seeds'][-1]}. Ratio: "
+             f"`{data['command']}` on {data['table']}, seeds {data['seeds'][0]}-{data['seeds'][-1]}. Ratio: "
              "hypervolume of the seed means of everything tried / the exhaustive front's (as `autopeft bench`).", "",
              f"| variant | ratio @25 (mean) | ratio @{budget} mean ± SE | median @{budget} | vs random @{rival} on "
              "the same seed: ahead / tied / behind | replay time |", "|---|---|---|---|---|---|"]

@@ -1,7 +1,7 @@
 """Benchmark: the controllers compared on a PEFT-Bench table by replay (nothing is trained).
 
     python benchmarks/controller_comparison.py                          # the MiniLM table, 20 seeds
-    python benchmarks/controller_comparison.py --table T.csv --seeds 5 --out /tmp/results
+    python benchmarks/controller_comparison.py --table T.csv --seeds 5 --out runs/comparison
 
 On the same seeds: ``random`` with 3x the budget (150 trials), each ``bo`` surrogate (``bo:gp`` is ``bo``'s
 default) and ``evolution`` with 100, at the table's main (exhaustive) fidelity; with two fidelities also the

@@ -31,7 +31,7 @@ import numpy as np
 
 from autopeft.controllers.acquisition import ehvi_monte_carlo
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
-from autopeft.controllers.surrogate import Surrogate, make_surrogate, surrogate_names
+from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
 from autopeft.errors import ConfigError
 from autopeft.objectives import to_minimize
 from autopeft.pareto import pareto_mask
@@ -62,12 +62,16 @@ class BayesianOptimization(Controller):
     surrogates' means at the observed configurations (robust to a lucky training seed). ``known_inputs``
     (``False``): give the surrogates the known objectives (the log parameter count), scaled, as one more
     feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
+    ``kernel`` (``"matern52"``; ``"matern32"``, ``"rbf"``) and ``std`` (``"predictive"``; ``"latent"``: EHVI on
+    the noise-free function's uncertainty) set the ``gp`` surrogate; they exist for the ablation
+    (``benchmarks/results/bo_ablation_more/``) and are refused with the forest.
     """
 
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
-        "min_distance": 0.05, "incumbent": "observed", "known_inputs": False,
+        "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
+        "std": "predictive",
     }
 
     def _check_options(self) -> None:
@@ -82,6 +86,13 @@ class BayesianOptimization(Controller):
         if opts["incumbent"] not in _INCUMBENTS:
             raise ConfigError(f"controller 'bo': option 'incumbent' must be one of {', '.join(_INCUMBENTS)}, "
                               f"got {opts['incumbent']!r}")
+        for key, allowed in (("kernel", tuple(GP_KERNELS)), ("std", GP_STDS)):
+            if opts[key] not in allowed:
+                raise ConfigError(f"controller 'bo': option {key!r} must be one of {', '.join(allowed)}, "
+                                  f"got {opts[key]!r}")
+            if opts[key] != self.defaults[key] and opts["surrogate"] != "gp":
+                raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
+                                  f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
         if not isinstance(opts["known_inputs"], bool):
             raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
                               f"got {opts['known_inputs']!r}")
@@ -240,8 +251,9 @@ class BayesianOptimization(Controller):
         return self._fixed_known
 
     def _fit(self, x: FloatArray, y: FloatArray, rng: np.random.Generator) -> list[Surrogate]:
-        return [make_surrogate(str(self.options["surrogate"]), seed=_child_seed(rng)).fit(x, y[:, j])
-                for j in range(y.shape[1])]
+        name = str(self.options["surrogate"])
+        params = {"kernel": self.options["kernel"], "std": self.options["std"]} if name == "gp" else {}
+        return [make_surrogate(name, seed=_child_seed(rng), **params).fit(x, y[:, j]) for j in range(y.shape[1])]
 
     def _reference_point(self, y_obs: FloatArray, pool_known: FloatArray, known: Sequence[int],
                          known_objectives: Sequence[Any]) -> FloatArray:

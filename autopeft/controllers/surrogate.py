@@ -30,14 +30,26 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Kernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # a scikit-learn dependency
 
 from autopeft.errors import ConfigError
 
-__all__ = ["SURROGATES", "ForestSurrogate", "GPSurrogate", "Surrogate", "make_surrogate", "surrogate_names"]
+__all__ = ["GP_KERNELS", "GP_STDS", "SURROGATES", "ForestSurrogate", "GPSurrogate", "Surrogate", "make_surrogate",
+           "surrogate_names"]
 
 Array = np.ndarray
+
+#: The GP's covariance (``kernel``): name -> the stationary part, given ARD start length scales and bounds.
+#: ``matern52`` is the default; the others are measured by ``benchmarks/bo_ablation.py``.
+GP_KERNELS: dict[str, Callable[[Array, tuple[float, float]], Kernel]] = {
+    "matern52": lambda scale, bounds: Matern(length_scale=scale, length_scale_bounds=bounds, nu=2.5),
+    "matern32": lambda scale, bounds: Matern(length_scale=scale, length_scale_bounds=bounds, nu=1.5),
+    "rbf": lambda scale, bounds: RBF(length_scale=scale, length_scale_bounds=bounds),
+}
+#: What the GP's standard deviation describes (``std``): ``predictive``, a new observation (the fitted white
+#: noise included: the default), or ``latent``, the noise-free function (the fitted white noise taken out).
+GP_STDS = ("predictive", "latent")
 
 
 class Surrogate(RegressorMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type stubs
@@ -93,18 +105,28 @@ class GPSurrogate(Surrogate):
     over-confident as an RBF); ARD length scales let the model learn that some features (a block's rank)
     matter and others do not; the white-noise term absorbs the seed-to-seed noise of fine-tuning so the
     mean does not chase it. The targets are normalised, so the noise bounds are relative to their spread.
+
+    ``kernel`` swaps the Matern-5/2 for another entry of :data:`GP_KERNELS` and ``std="latent"`` predicts the
+    standard deviation of the noise-free function instead of a new observation's; both exist for the ablation
+    (``benchmarks/bo_ablation.py``), which found neither better than the defaults.
     """
 
     def __init__(self, *, length_scale_bounds: tuple[float, float] = (0.05, 20.0),
                  noise_bounds: tuple[float, float] = (1e-6, 1.0), n_restarts_optimizer: int = 2,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, kernel: str = "matern52", std: str = "predictive") -> None:
         self.length_scale_bounds = length_scale_bounds
         self.noise_bounds = noise_bounds
         self.n_restarts_optimizer = n_restarts_optimizer
         self.random_state = random_state
+        self.kernel = kernel
+        self.std = std
 
     def fit(self, X: Any, y: Any) -> GPSurrogate:
         """Fit the kernel's hyper-parameters by maximum marginal likelihood; returns ``self``."""
+        if self.kernel not in GP_KERNELS:
+            raise ValueError(f"unknown GP kernel {self.kernel!r}; allowed: {', '.join(GP_KERNELS)}")
+        if self.std not in GP_STDS:
+            raise ValueError(f"unknown GP std {self.std!r}; allowed: {', '.join(GP_STDS)}")
         arr, target = self._check_X(X), np.asarray(y, dtype=float).ravel()
         self.gp_: GaussianProcessRegressor | None = None
         if self._fit_prior(arr, target):
@@ -112,8 +134,7 @@ class GPSurrogate(Surrogate):
         low, high = self.length_scale_bounds
         start = float(np.clip(0.5, low, high))
         noise = float(np.clip(1e-3, *self.noise_bounds))
-        kernel = (ConstantKernel(1.0, (1e-2, 1e2))
-                  * Matern(length_scale=np.full(arr.shape[1], start), length_scale_bounds=(low, high), nu=2.5)
+        kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * GP_KERNELS[self.kernel](np.full(arr.shape[1], start), (low, high))
                   + WhiteKernel(noise, self.noise_bounds))
         gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=self.n_restarts_optimizer,
                                       random_state=self.random_state)
@@ -129,7 +150,11 @@ class GPSurrogate(Surrogate):
         if self.gp_ is None:
             return self._prior(len(X))
         mean, std = self.gp_.predict(X, return_std=True)
-        return np.asarray(mean, dtype=float), np.maximum(np.asarray(std, dtype=float), 0.0)
+        std = np.maximum(np.asarray(std, dtype=float), 0.0)
+        if self.std == "latent":  # the white term adds its level to every new point's variance (normalised y)
+            white = float(self.gp_.kernel_.k2.noise_level) * float(np.square(self.gp_._y_train_std))
+            std = np.sqrt(np.maximum(np.square(std) - white, 0.0))
+        return np.asarray(mean, dtype=float), std
 
 
 class ForestSurrogate(Surrogate):
@@ -168,10 +193,10 @@ class ForestSurrogate(Surrogate):
         return per_tree.mean(axis=0), np.maximum(per_tree.std(axis=0), floor)
 
 
-#: Surrogate name -> factory taking a seed. Adding one is a class and a line here.
-SURROGATES: dict[str, Callable[[int], Surrogate]] = {
-    "gp": lambda seed: GPSurrogate(random_state=seed),
-    "forest": lambda seed: ForestSurrogate(random_state=seed),
+#: Surrogate name -> factory taking a seed and keyword parameters. Adding one is a class and a line here.
+SURROGATES: dict[str, Callable[..., Surrogate]] = {
+    "gp": lambda seed, **params: GPSurrogate(random_state=seed, **params),
+    "forest": lambda seed, **params: ForestSurrogate(random_state=seed, **params),
 }
 
 
@@ -180,8 +205,11 @@ def surrogate_names() -> list[str]:
     return sorted(SURROGATES)
 
 
-def make_surrogate(name: str, seed: int = 0) -> Surrogate:
-    """An unfitted surrogate by name (``"gp"`` or ``"forest"``), seeded so that fits are reproducible."""
+def make_surrogate(name: str, seed: int = 0, **params: Any) -> Surrogate:
+    """An unfitted surrogate by name (``"gp"`` or ``"forest"``), seeded so that fits are reproducible.
+
+    ``params`` are the model's own (``kernel="rbf"`` for the GP); the caller checks them.
+    """
     if name not in SURROGATES:
         raise ConfigError(f"unknown surrogate {name!r}; allowed: {', '.join(surrogate_names())}")
-    return SURROGATES[name](seed)
+    return SURROGATES[name](seed, **params)

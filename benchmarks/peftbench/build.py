@@ -4,7 +4,7 @@ and a subset (the low-fidelity front plus a stratified sample) at a higher fidel
     python benchmarks/peftbench/build.py                      # the MiniLM table (about 90 min on 2 CPU cores)
     python benchmarks/peftbench/build.py --dry-run            # the plan and the compute estimate, no training
     python benchmarks/peftbench/build.py --limit 3 --low-steps 2 --high-steps 4 --high-count 1 \\
-        --out runs/peftbench-try --table /tmp/peftbench-try.csv # a smoke test in seconds
+        --out runs/peftbench-try --table runs/peftbench-try.csv # a smoke test in seconds
     python benchmarks/peftbench/build.py --write-only         # rewrite the CSV from the journal as it stands
 
 Every evaluation is a trial in the journal of ``--out`` (``runs/peftbench-minilm-tweets``), recorded as a

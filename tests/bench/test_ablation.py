@@ -61,3 +61,56 @@ def test_an_unknown_variant_is_one_line(synthetic_csv: Path, tmp_path: Path,
     code = ablation_module().main(["--table", str(synthetic_csv), "--variants", "bo:svm", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "unknown variant 'bo:svm'; allowed: bo:gp before" in err
+
+
+def test_the_results_hold_no_path_of_this_machine(synthetic_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = ablation_module().main(["--table", str(synthetic_csv), "--seeds", "1", "--budget", "3", "--processes",
+                                   "1", "--variants", "bo:forest before", "--out", str(out)])
+    assert code == 0
+    for name in ("bo_ablation.json", "bo_ablation.md"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert str(tmp_path) not in text and str(synthetic_csv.parent) not in text, name
+    data = json.loads((out / "bo_ablation.json").read_text(encoding="utf-8"))
+    assert data["table"] == "`synthetic.csv`" and "--table synthetic.csv" in data["command"]
+
+
+def test_the_synthetic_option_writes_the_control_table_itself(synthetic_csv: Path, tmp_path: Path) -> None:
+    module = ablation_module()
+    args = ["--seeds", "1", "--budget", "4", "--processes", "1", "--variants", "bo:forest before"]
+    assert module.main(["--synthetic", "0.008", *args, "--out", str(tmp_path / "a")]) == 0
+    assert module.main(["--table", str(synthetic_csv), *args, "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "bo_ablation.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "b" / "bo_ablation.json").read_text(encoding="utf-8"))
+    assert a["curves"] == b["curves"]  # the default noise of tests/bench/synthetic.py: the same table
+    assert "synthetic table of tests/bench/synthetic.py, seed noise sd 0.008" in a["table"]
+    assert a["command"].startswith("python benchmarks/bo_ablation.py --synthetic 0.008")
+
+
+def test_the_gp_options_change_the_model_not_the_contract() -> None:
+    from autopeft.controllers.surrogate import GPSurrogate
+
+    gen = np.random.default_rng(0)
+    X = gen.uniform(size=(30, 3))
+    y = np.sin(4 * X[:, 0]) + X[:, 1] + gen.normal(scale=0.2, size=30)  # noisy: the fitted white noise is > 0
+    new = gen.uniform(size=(10, 3))
+    mean, std = GPSurrogate(random_state=0).fit(X, y).predict(new, return_std=True)
+    latent_mean, latent_std = GPSurrogate(random_state=0, std="latent").fit(X, y).predict(new, return_std=True)
+    assert np.allclose(mean, latent_mean) and (latent_std < std).all() and (latent_std >= 0).all()
+    assert "RBF" in str(GPSurrogate(random_state=0, kernel="rbf").fit(X, y).gp_.kernel_)
+    assert "nu=1.5" in str(GPSurrogate(random_state=0, kernel="matern32").fit(X, y).gp_.kernel_)
+    assert "nu=2.5" in str(GPSurrogate(random_state=0).fit(X, y).gp_.kernel_)
+    with pytest.raises(ValueError, match="unknown GP kernel 'linear'; allowed: matern52, matern32, rbf"):
+        GPSurrogate(kernel="linear").fit(X, y)
+
+
+def test_bo_takes_the_gp_options_and_refuses_them_with_the_forest(table: Table) -> None:
+    spec = ControllerSpec("bo:gp +matern 3/2 +latent std", "bo", {"kernel": "matern32", "std": "latent"})
+    run = replay(table, spec, budget=10, seed=1, objectives=OBJECTIVES)
+    assert len(run.configs) == 10
+    assert np.array_equal(run.ratio, replay(table, spec, budget=10, seed=1, objectives=OBJECTIVES).ratio)
+    with pytest.raises(ConfigError, match="'kernel' must be one of matern52, matern32, rbf, got 'linear'"):
+        replay(table, ControllerSpec("x", "bo", {"kernel": "linear"}), budget=5, seed=0, objectives=OBJECTIVES)
+    with pytest.raises(ConfigError, match="'std' applies to the gp surrogate only"):
+        replay(table, ControllerSpec("x", "bo", {"surrogate": "forest", "std": "latent"}), budget=5, seed=0,
+               objectives=OBJECTIVES)

@@ -1,0 +1,38 @@
+"""benchmarks/seed_noise.py on the synthetic table: the figures it writes are the table's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autopeft.bench.table import Table, objectives_from
+from tests.bench.scripts import load_script
+
+
+def test_the_noise_figures_are_the_tables(synthetic_csv: Path, table: Table, tmp_path: Path) -> None:
+    module = load_script("seed_noise.py", "seed_noise")
+    assert module.main(["--table", str(synthetic_csv), "--top", "3", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "seed_noise.json").read_text(encoding="utf-8"))
+    fidelity = table.main_fidelity
+    pairs = []
+    for config in table.configs(fidelity):
+        rows = {r.seed: r.metrics["accuracy"] for r in table.entry(config, fidelity).rows if r.ok}
+        if len(rows) == 2:
+            pairs.append((rows[0], rows[1]))
+    acc = np.array(pairs)
+    assert data["configurations"] == len(acc) and data["fidelity_steps"] == fidelity
+    assert data["seed_sd_all"] == pytest.approx(np.std(acc[:, 0] - acc[:, 1], ddof=1) / np.sqrt(2))
+    assert data["se_of_2_seed_mean_all"] == pytest.approx(data["seed_sd_all"] / np.sqrt(2))
+    means = [t["seed_mean"] for t in data["top"]]
+    assert means == sorted(means, reverse=True) and means[0] == pytest.approx(acc.mean(axis=1).max())
+    assert data["top_spread"] == pytest.approx(means[0] - means[-1])
+    objectives = objectives_from(["accuracy", "trainable_params"])
+    _, values, _ = table.front(fidelity, objectives)
+    assert values[:, 0].max() == pytest.approx(means[0])  # the most accurate point is on the front ...
+    assert 0 < data["best_hypervolume_share"] < 1  # ... and holds a share of the hypervolume of its own
+    assert all(1 <= r <= len(acc) for r in data["gp_rank_of_best"].values())
+    text = (tmp_path / "seed_noise.md").read_text(encoding="utf-8")
+    assert f"| 1 | {means[0]:.4f} |" in text and "python benchmarks/seed_noise.py --table" in text
