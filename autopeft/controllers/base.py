@@ -189,8 +189,18 @@ class Controller(ABC):
             return None
 
     def feasible(self, config: Mapping[str, Any]) -> bool:
-        """Whether ``config`` satisfies every constraint and every known objective can be computed for it."""
-        return all(bool(fn(config)) for fn in self.constraints) and self._buildable(config)
+        """Whether ``config`` satisfies every constraint and every known objective can be computed for it.
+
+        A constraint that raises :class:`ConfigError` counts as broken: a constraint on a known objective (a
+        recipe's ``max_trainable_params``) cannot judge a configuration that does not build (a per-block LoRA
+        with every block off), and such a configuration must not crash the search.
+        """
+        try:
+            if not all(bool(fn(config)) for fn in self.constraints):
+                return False
+        except ConfigError:
+            return False
+        return self._buildable(config)
 
     def _buildable(self, config: Mapping[str, Any]) -> bool:
         """False when a known objective raises :class:`ConfigError` for ``config`` (remembered per key)."""

@@ -4,6 +4,7 @@ batches, exhaustion), and the model-based ones beat uniform search on a syntheti
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -151,6 +152,46 @@ def test_every_proposal_satisfies_every_constraint(name: str, size: int, mixed: 
     proposals = make(name, mixed, constraints=constraints).propose(history_of(mixed, size), n=4)
     assert len(proposals) == 4
     assert all(c["method"] == "lora" and mixed_params(c) <= 1000.0 for c in proposals)
+
+
+OFFABLE = """
+name: offable
+dimensions:
+  - {name: method, type: categorical, choices: [lora, ia3]}
+  - name: lora.ranks
+    type: per_layer
+    layers: encoder.blocks[:]
+    choices: [0, 1]
+    when: {method: lora}
+  - {name: learning_rate, type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+"""  # a quarter of the LoRA members have every block off: they do not build
+
+
+def offable_params(config: Mapping[str, Any]) -> float:
+    if config["method"] == "ia3":
+        return 132.0
+    if not any(config["lora.ranks"].values()):
+        raise ConfigError("option 'lora.ranks': every rank is 0, so no block is adapted")
+    return 100.0 + 64.0 * sum(config["lora.ranks"].values())
+
+
+@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("size", [0, 20])
+def test_a_constraint_on_a_known_objective_skips_what_does_not_build(name: str, size: int) -> None:
+    """A search's ``max_trainable_params`` constrains the parameter count, which raises ConfigError for a LoRA
+    with every block off: such a configuration is infeasible, not a crash of the search."""
+    space = parse_space(OFFABLE, "offable.yaml").resolve({"encoder": 2})
+    rng = np.random.default_rng(0)
+    history: list[Observation] = []
+    while len(history) < size:
+        config = space.sample(rng)
+        with contextlib.suppress(ConfigError):
+            history.append(Observation(config, {"accuracy": 0.5 + 0.1 * math.log10(config["learning_rate"] / 1e-4),
+                                                "trainable_params": offable_params(config)}))
+    controller = get_controller(name, space, OBJECTIVES, seed=0, known={"trainable_params": offable_params},
+                                constraints=[lambda c: offable_params(c) <= 200.0], **small(name))
+    proposals = controller.propose(history, n=4)
+    assert len(proposals) == 4 and all(offable_params(c) <= 200.0 for c in proposals)
 
 
 @pytest.mark.parametrize("name", controller_names())
