@@ -111,6 +111,14 @@ def test_interrupted_and_resumed_search(name: str, tmp_path: Path, tiny_bert_dir
     assert [t.origin for t in trials[:2]] == ["reference:peft_default_lora", "reference:later_layers_only"]
     assert [t.number for t in searched] == [3, 4, 5, 6] and all(t.origin == name for t in searched)
 
+    keys = [config_key(t.config) for t in searched]
+    if name == "bo":  # the recipe's n_initial: 2 reached the controller (the default 8 would still be designing)
+        assert set(keys[:2]) <= phases["design"] and not set(keys[:2]) & phases["model"]
+        assert set(keys[2:]) <= phases["model"]
+    else:  # population: 2 tried, then children of the population
+        assert not set(keys[:2]) & phases["child"]
+        assert set(keys[2:]) <= phases["child"]
+
     # each proposal is the one the controller makes from the journal's history before it: what an
     # uninterrupted search would have proposed (its trials give the same results: same configuration, same seed)
     recipe = load_recipe(path)
@@ -122,14 +130,6 @@ def test_interrupted_and_resumed_search(name: str, tmp_path: Path, tiny_bert_dir
         history = [Observation(t.config, objective_values(t, objectives)) for t in searched[:i]]
         (proposal,) = controller.propose(history)
         assert config_key(proposal) == config_key(trial.config), f"searched trial {i + 1} (#{trial.number})"
-
-    keys = [config_key(t.config) for t in searched]
-    if name == "bo":  # the recipe's n_initial: 2 reached the controller (the default 8 would still be designing)
-        assert set(keys[:2]) <= phases["design"] and not set(keys[:2]) & phases["model"]
-        assert set(keys[2:]) <= phases["model"]
-    else:  # population: 2 tried, then children of the population
-        assert not set(keys[:2]) & phases["child"]
-        assert set(keys[2:]) <= phases["child"]
 
 
 def test_max_trainable_params_bounds_every_proposal(tmp_path: Path, tiny_bert_dir: Path,
