@@ -23,8 +23,13 @@ class Parser(argparse.ArgumentParser):
 def parse_json(text: str, what: str) -> Any:
     """A JSON argument, given inline or as a ``.json`` file; bad JSON is a ConfigError naming ``what``."""
     source = Path(text)
-    if source.suffix == ".json" and source.is_file():
-        text = source.read_text()
+    if source.suffix == ".json" and not text.lstrip().startswith(("{", "[")):
+        if not source.is_file():
+            raise ConfigError(f"{what} {text!r}: no such file; allowed: inline JSON or a .json file")
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{what} {str(source)!r}: cannot read it ({exc})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -33,7 +33,8 @@ def configure(sub: Any) -> None:
 def cmd_finalize(args: argparse.Namespace) -> int:
     from autopeft.study.finalize import finalize
 
-    for flag, value in (("--workers", args.workers), ("--workers-per-gpu", args.workers_per_gpu)):
+    for flag, value in (("--workers", args.workers), ("--workers-per-gpu", args.workers_per_gpu),
+                        ("--seeds", args.seeds)):
         if value is not None and value < 1:
             raise ConfigError(f"{flag} must be an integer >= 1, got {value}")
     finalize(Path(args.run), args.pick, seeds=args.seeds, workers=args.workers, engine=args.engine,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import parse_json, recipe_path
+from autopeft.errors import ConfigError
 from autopeft.trial import Fidelity, TrialResult
 
 
@@ -29,8 +30,11 @@ def configure(sub: Any) -> None:
 
 
 def cmd_trial(args: argparse.Namespace) -> int:
+    config = parse_json(args.config, "--config")
+    if not isinstance(config, dict):
+        raise ConfigError(f"--config must be a JSON object such as '{{\"method\": \"ia3\"}}', got {args.config!r}")
     record = run_trial_command(
-        recipe=recipe_path(args.recipe), config=parse_json(args.config, "--config"), steps=args.steps,
+        recipe=recipe_path(args.recipe), config=config, steps=args.steps,
         train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
         data=args.data, text_fields=args.text_fields, label_field=args.label_field, n_train=args.n_train,
     )

@@ -236,6 +236,7 @@ def hub_load_dataset(path: str, name: str | None) -> Any:
     """``datasets.load_dataset(path, name)``; module-level so that tests can replace it."""
     import datasets
 
+    datasets.disable_progress_bars()  # progress bars on stderr would bury a one-line error that follows
     return datasets.load_dataset(path, name)
 
 
@@ -286,10 +287,22 @@ def _read_hub(source: Source) -> Table:
 
 
 def file_load_dataset(builder: str, path: str, **kwargs: str) -> Any:
-    """``datasets.load_dataset(builder, data_files=path)``; module-level so that tests can replace it."""
+    """``datasets.load_dataset(builder, data_files=path)``; module-level so that tests can replace it.
+
+    ``datasets`` logs its own error line before raising on a malformed file; that is silenced here, as the caller
+    raises one line naming the file."""
+    import logging
+
     import datasets
 
-    return datasets.load_dataset(builder, data_files=path, **kwargs)
+    datasets.disable_progress_bars()
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        return datasets.load_dataset(builder, data_files=path, **kwargs)
+    finally:
+        logger.setLevel(level)
 
 
 def _file_stamp(source: Source) -> tuple[int, ...]:
@@ -316,11 +329,26 @@ def _read_file(source: Source) -> Table:
     except Exception as exc:
         if "corresponds to no data" in str(exc):  # a header-only CSV, a JSONL of blank lines
             raise TaskError(f"data file {str(path)!r} has no rows") from None
-        raise TaskError(f"cannot read data file {str(path)!r} as {builder}: {_first_line(exc)}") from None
+        raise TaskError(f"cannot read data file {str(path)!r} as {builder}: {_reason(exc)}") from None
     table = _table_from_splits(loaded, f"data file {str(path)!r}")
     if len(table) == 0:
         raise TaskError(f"data file {str(path)!r} has no rows")
     return table
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong reading a file: the first cause that says more than ``datasets``' wrapper ("An error
+    occurred while generating the dataset"); bytes that are not UTF-8 are named as such."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for c in chain:
+        if isinstance(c, UnicodeDecodeError):
+            return f"it is not UTF-8 text (byte 0x{c.object[c.start]:02x}); allowed: UTF-8 text"
+    informative = [c for c in chain if type(c).__name__ != "DatasetGenerationError"] or chain
+    return _first_line(informative[0])
 
 
 def _register_builtin_kinds() -> None:

@@ -246,7 +246,7 @@ def test_readers_during_a_search_see_consistent_growing_snapshots(
     run = tmp_path / "run"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(tiny_recipe), "--out", str(run),
-                             "--budget", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+                             "--budget", "8"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
         while not (run / DB_NAME).exists() and proc.poll() is None:
             time.sleep(0.05)
@@ -271,7 +271,7 @@ def test_readers_during_a_search_see_consistent_growing_snapshots(
             last_complete = complete
             assert main(["pareto", str(run), "--all", "--format", "json"]) == 0
             _check_front(json.loads(capsys.readouterr().out))
-            if complete and not reported:
+            if complete and reads and not reported:
                 assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
                 capsys.readouterr()
                 reported = True
@@ -281,5 +281,5 @@ def test_readers_during_a_search_see_consistent_growing_snapshots(
             proc.kill()
         _, stderr = proc.communicate()
     assert proc.returncode == 0, stderr[-2000:]
-    assert main(["status", str(run)]) == 0 and "complete 4" in capsys.readouterr().out
+    assert main(["status", str(run)]) == 0 and "complete 8" in capsys.readouterr().out
     assert reads >= 2
