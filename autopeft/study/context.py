@@ -69,4 +69,7 @@ def make_context(recipe: Recipe) -> SearchContext:
 
         refs = sweep_references(check.references, recipe.search.reference_lr_factors,
                                 lambda method: float(get_method(method).default_learning_rate))
+        limit = recipe.search.max_trainable_params
+        if limit is not None:  # a reference over the user's limit is not a point they could choose
+            refs = {name: config for name, config in refs.items() if count(config) <= limit}
     return SearchContext(recipe, data, graph, check.space, refs, count)

@@ -23,7 +23,7 @@ from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.loop import LoopState, Planned, run_loop
-from autopeft.study.recipe import stored_recipe
+from autopeft.study.provenance import run_recipe
 from autopeft.trial import TrialResult, describe, jsonable
 
 FINAL_DIR = "finalized"
@@ -90,7 +90,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
     stream = stream or sys.stderr
     journal = Journal.open(folder)
     try:
-        recipe = stored_recipe(journal.recipe)
+        recipe = run_recipe(journal)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         score = score_objective(objectives).name
@@ -168,12 +168,11 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
 
 def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
     """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
-    from autopeft.study.export import read_manifest
+    from autopeft.study.export import read_manifest, write_card
 
     journal = Journal.open(folder, lock=False)
     try:
-        stored = journal.recipe
-        recipe = stored_recipe(stored)
+        recipe = run_recipe(journal)
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
@@ -189,6 +188,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         manifest = read_manifest(target)
         manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": f"finalized ({final[0].name})"}
         (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_card(target, run=folder, trial=chosen.number, pick=spec)
         return target
     ctx = make_context(recipe)
     runner = ctx.engine(workers=1)
@@ -204,6 +204,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
     manifest["metrics"] = jsonable(dict(result.metrics))
     manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": "re-trained at the search fidelity"}
     (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_card(target, run=folder, trial=chosen.number, pick=spec)
     return target
 
 

@@ -129,6 +129,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     check_engine(recipe.search.engine)
     recipe = portable(recipe.with_space_text())
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
+    make_controller(ctx, settings)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)
     journal = Journal.create(out, recipe.to_dict())
     journal.set_meta("provenance", made_from)
@@ -143,9 +144,22 @@ def portable(recipe: Recipe) -> Recipe:
     return replace(recipe, source=portable_path(recipe.source), space=portable_path(recipe.space), task=task)
 
 
+def make_controller(ctx: SearchContext, settings: Mapping[str, Any]) -> Any:
+    """The run's controller: its name, seed and objectives from ``settings``, the recipe's options, the exact
+    parameter counter as a known objective and ``max_trainable_params`` as a constraint."""
+    from autopeft.controllers import get_controller
+
+    constraints: list[Callable[[Mapping[str, Any]], bool]] = []
+    limit = ctx.recipe.search.max_trainable_params
+    if limit is not None:
+        constraints.append(lambda c: ctx.count(c) <= limit)
+    return get_controller(settings["controller"], ctx.space, objectives_of(settings["objectives"]),
+                          seed=int(settings["seed"]), known={PARAMS: ctx.count}, constraints=constraints,
+                          **dict(ctx.recipe.search.controller_options))
+
+
 def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,
             engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...]) -> None:
-    from autopeft.controllers import get_controller
     from autopeft.study.front import front
 
     recipe, budget = ctx.recipe, int(settings["budget"])
@@ -153,12 +167,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     requeued = journal.requeue_interrupted()
     if requeued:
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
-    constraints: list[Callable[[Mapping[str, Any]], bool]] = []
-    limit = recipe.search.max_trainable_params
-    if limit is not None:
-        constraints.append(lambda c: ctx.count(c) <= limit)
-    ctl = get_controller(settings["controller"], ctx.space, objectives, seed=int(settings["seed"]),
-                         known={PARAMS: ctx.count}, constraints=constraints, **dict(recipe.search.controller_options))
+    ctl = make_controller(ctx, settings)
     scheduler = Proposals(ctl, objectives, budget=budget, fidelity=recipe.fidelity, seed=int(settings["seed"]),
                           origin=settings["controller"], references=ctx.references)
     progress = Progress(budget, stream, score=objectives)
@@ -176,5 +185,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     finally:
         runner.close()
     if scheduler.exhausted is not None:
-        raise ConfigError(scheduler.exhausted)
+        limit = recipe.search.max_trainable_params
+        raise ConfigError(scheduler.exhausted + ("" if limit is None else
+                                                 f" (the recipe's search.max_trainable_params is {limit:,})"))
     journal.set_meta("finished", time.time())

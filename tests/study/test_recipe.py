@@ -61,7 +61,7 @@ def test_stored_recipe_reapplies_the_override() -> None:
 
 @pytest.mark.parametrize("argv, expect", [
     (["search", "--task", "nope"], "unknown task 'nope'"),
-    (["search", "--resume", "runs/x", "--task", "bbc-news"], "do not give --task with it"),
+    (["search", "--resume", "runs/x", "--task", "bbc-news"], "--task cannot be given with --resume"),
 ])
 def test_task_flag_bad_input(argv: list[str], expect: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2

@@ -179,7 +179,6 @@ def test_bad_controller_options_are_one_line(name: str, options: dict[str, Any],
     assert not (tmp_path / "run" / DB_NAME).exists() or trials_of(tmp_path / "run") == []  # no trial ran
 
 
-@pytest.mark.xfail(strict=True, reason="start_search writes the journal before the controller checks its options")
 def test_bad_controller_options_write_nothing(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
     """Like every other bad input (tests/study/test_search.py::test_bad_input), nothing is written."""
     path = recipe_with(tmp_path, tiny_bert_dir, sentiment_csv, controller="bo", controller_options={"bogus": 1})
