@@ -64,7 +64,7 @@ class BayesianOptimization(Controller):
     feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
     ``kernel`` (``"matern52"``; ``"matern32"``, ``"rbf"``) and ``std`` (``"predictive"``; ``"latent"``: EHVI on
     the noise-free function's uncertainty) set the ``gp`` surrogate; they exist for the ablation
-    (``benchmarks/results/bo_ablation_more/``) and are refused with the forest.
+    (``benchmarks/bo_ablation.py``) and are refused with the forest.
     """
 
     name: ClassVar[str] = "bo"

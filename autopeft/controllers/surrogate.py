@@ -108,7 +108,7 @@ class GPSurrogate(Surrogate):
 
     ``kernel`` swaps the Matern-5/2 for another entry of :data:`GP_KERNELS` and ``std="latent"`` predicts the
     standard deviation of the noise-free function instead of a new observation's; both exist for the ablation
-    (``benchmarks/bo_ablation.py``), which found neither better than the defaults.
+    (``benchmarks/bo_ablation.py``).
     """
 
     def __init__(self, *, length_scale_bounds: tuple[float, float] = (0.05, 20.0),
