@@ -144,8 +144,11 @@ class Journal:
         return handle
 
     @classmethod
-    def create(cls, folder: str | Path, recipe: Mapping[str, Any], *, lock: bool = True) -> Journal:
-        """A new run in ``folder`` (refused if it already holds a journal)."""
+    def create(cls, folder: str | Path, recipe: Mapping[str, Any], *, lock: bool = True,
+               meta: Mapping[str, Any] | None = None) -> Journal:
+        """A new run in ``folder`` (refused if it already holds a journal); ``meta`` (e.g. the search's settings)
+        is written in the same transaction as the recipe, so a process killed right after creating the run
+        cannot leave a journal without them."""
         path = Path(folder)
         if (path / DB_NAME).exists():
             raise JournalError(f"{str(path)!r} already holds a run; resume it with --resume {path} "
@@ -164,7 +167,7 @@ class Journal:
             conn.executescript(_SCHEMA)
             with _transaction(conn):
                 for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
-                                   ("created", time.time()), ("recipe", dict(recipe))):
+                                   ("created", time.time()), ("recipe", dict(recipe)), *dict(meta or {}).items()):
                     conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
         except sqlite3.Error as exc:  # nothing was journaled: leave no half-made run behind
             for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):

@@ -283,3 +283,8 @@ def test_readers_during_a_search_see_consistent_growing_snapshots(
     assert proc.returncode == 0, stderr[-2000:]
     assert main(["status", str(run)]) == 0 and "complete 8" in capsys.readouterr().out
     assert reads >= 2
+
+
+def test_create_writes_extra_meta_with_the_recipe(tmp_path: Path) -> None:
+    with Journal.create(tmp_path / "run", {"name": "r"}, meta={"settings": SETTINGS}) as j:
+        assert j.meta("settings") == SETTINGS and j.recipe == {"name": "r"}
