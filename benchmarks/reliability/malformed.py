@@ -1,7 +1,7 @@
 """Malformed inputs through the real command line: each should give one line naming the file, field or value
 and what is allowed, exit 2, no traceback, and nothing written.
 
-    nice -n 10 python benchmarks/reliability/malformed.py [--only ID ...] [--out benchmarks/results]
+    python benchmarks/reliability/malformed.py [--only ID ...] [--jobs N] [--out benchmarks/results]
 
 Builds a tiny BERT, a sentiment CSV, a valid recipe (``tiny.py``) and a finished run with three trials (written
 through the journal, no training) in a temporary folder, then runs every case of :data:`CASES` as
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,13 +285,43 @@ def case_argv(case: Case) -> list[str]:
     return [{"OUT": "out", "RUN": "run", "MODEL": "tiny-bert"}.get(a, a) for a in case.argv]
 
 
-def run_case(case: Case, base: Path, env: dict[str, str]) -> dict[str, Any]:
-    folder, argv = prepare(case, base)
+def run_case(case: Case, folder: Path, argv: list[str], base: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One prepared case through ``python -m autopeft.cli`` in a subprocess."""
     before = state(folder)
     t0 = time.time()
     proc = subprocess.run([sys.executable, "-m", "autopeft.cli", *argv], cwd=folder, env=env, text=True,
-                          capture_output=True, timeout=600, errors="replace")
+                          capture_output=True, timeout=900, errors="replace")
     out = judge(case, proc.returncode, proc.stderr, before, state(folder), base)
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def run_in_process(case: Case, folder: Path, argv: list[str], base: Path) -> dict[str, Any]:
+    """One prepared case through ``autopeft.cli.main.main`` in this process (stderr captured; an exception that
+    escapes ``main`` is recorded as a traceback, as the console script would print it)."""
+    import contextlib
+    import io
+    import traceback
+
+    from autopeft.cli.main import main as cli_main
+
+    before = state(folder)
+    err = io.StringIO()
+    cwd = Path.cwd()
+    t0 = time.time()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = cli_main(argv)
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+            except Exception:
+                err.write(traceback.format_exc())
+                code = 1
+    finally:
+        os.chdir(cwd)
+    out = judge(case, code, err.getvalue(), before, state(folder), base)
     out["seconds"] = round(time.time() - t0, 1)
     return out
 
@@ -299,6 +330,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="case ids")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="run the cases through autopeft.cli.main.main in this process (fast on a loaded machine) "
+                         "instead of one `python -m autopeft.cli` subprocess each")
     args = ap.parse_args()
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
@@ -307,13 +342,18 @@ def main() -> int:
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="autopeft-malformed-") as tmp:
         base = build_base(Path(tmp).resolve(), env)
-        results = []
-        for case in chosen:
-            r = run_case(case, base, env)
-            results.append(r)
-            print(f"{'ok  ' if r['ok'] else 'FAIL'} {case.id}: exit {r['exit']} {r['last_line'][:150]}", flush=True)
+        prepared = [(case, *prepare(case, base)) for case in chosen]  # sequential: prepare changes directory
+        if args.in_process:
+            os.environ.update({k: v for k, v in env.items() if k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")})
+            results = [run_in_process(c, f, a, base) for c, f, a in prepared]
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                results = list(pool.map(lambda p: run_case(p[0], p[1], p[2], base, env), prepared))
+        for r in results:
+            print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['id']}: exit {r['exit']} {r['last_line'][:150]}")
     passed = sum(r["ok"] for r in results)
-    summary = {"script": "benchmarks/reliability/malformed.py", "cases": len(results), "ok": passed,
+    mode = "in-process (autopeft.cli.main.main)" if args.in_process else "subprocess (python -m autopeft.cli)"
+    summary = {"script": "benchmarks/reliability/malformed.py", "mode": mode, "cases": len(results), "ok": passed,
                "elapsed_s": round(time.time() - t0, 1), "results": results}
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.only:
@@ -329,7 +369,8 @@ def markdown(s: dict[str, Any]) -> str:
 
     lines = ["# Malformed inputs (`benchmarks/reliability/malformed.py`)", "",
              f"{s['ok']}/{s['cases']} cases give one line naming the file, field or value (`autopeft: error: ...`), "
-             f"exit 2, no traceback and nothing written. Run time {s['elapsed_s']} s.", "",
+             f"exit 2, no traceback and nothing written (the one valid input must run). Mode: {s['mode']}. "
+             f"Run time {s['elapsed_s']} s.", "",
              "| # | kind | input | exit | traceback | written | names it | stderr's last line | ok |",
              "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(s["results"], 1):
