@@ -131,10 +131,8 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     make_controller(ctx, settings)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)
-    journal = Journal.create(out, recipe.to_dict())
-    journal.set_meta("provenance", made_from)
-    journal.set_meta("settings", settings)
-    journal.set_meta("started", time.time())
+    journal = Journal.create(out, recipe.to_dict(),  # one transaction: a kill cannot leave a run half-made
+                             meta={"provenance": made_from, "settings": settings, "started": time.time()})
     return journal, ctx, settings
 
 
