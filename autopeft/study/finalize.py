@@ -98,7 +98,10 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         if n < 1:
             raise ConfigError(f"--seeds must be >= 1, got {n}")
         ctx = make_context(recipe)
-        journal.requeue_interrupted()
+        requeued = journal.requeue_interrupted()
+        if requeued:
+            stream.write(f"resuming: finalize trial(s) {', '.join(map(str, requeued))} were interrupted and run "
+                         "again\n")
         origin = f"finalize:{chosen.number}"
         have = {t.seed for t in journal.trials(phase="finalize") if t.origin == origin}
         for s in range(n):

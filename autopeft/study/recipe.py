@@ -335,6 +335,10 @@ def stored_recipe(stored: Mapping[str, Any]) -> Recipe:
     self-contained runs kept only the recipe text and the folder it was in: those are re-parsed)."""
     if stored.get("space_text"):
         return recipe_from_dict(stored)
+    missing = [key for key in ("text", "source", "base") if key not in stored]
+    if missing:
+        raise RecipeError(f"the run's journaled recipe lacks {', '.join(missing)}; allowed: a journal written by "
+                          "autopeft search")
     recipe = parse_recipe(stored["text"], stored["source"], Path(stored["base"]))
     task = stored.get("overrides", {}).get("task")
     return with_task(recipe, task) if task else recipe
