@@ -54,7 +54,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def finalize_text(folder: Path) -> str:
     from autopeft.study.finalize import finalize_table
 
-    with Journal.open(folder, lock=False) as journal:
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         rows = finalize_table(journal)
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"

@@ -61,7 +61,7 @@ def metric_columns(objectives: list[Objective], trials: list[Any]) -> list[str]:
 def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
     """The columns and the front's rows (validation split); with ``all_trials`` every search trial, marked
     on/off the front."""
-    with Journal.open(folder, lock=False) as journal:
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         objectives = _objectives(journal)
         f = front(journal, objectives)
         knee = f.trials[f.knee].number if f.knee is not None else None

@@ -189,7 +189,7 @@ def _dominated(point: Trial, others: list[Trial], objectives: list[Objective]) -
 
 def load_run(folder: Path, *, details: bool = True) -> RunData:
     """Read a run folder; ``details`` adds the heatmap and importance (they load the model's shapes)."""
-    with Journal.open(folder, lock=False) as journal:
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         recipe, settings = journal.recipe, dict(journal.meta("settings") or {})
         settings["engine"] = journal.meta("engine")  # where the trials ran (absent in runs made before engines)
         objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])

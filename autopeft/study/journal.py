@@ -315,6 +315,19 @@ class Journal:
                 raise JournalError(f"no trial {number} in {self.folder}")
             return _trial(row)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Journal]:
+        """Reads inside see one state of the journal, however many queries they make (one SQLite read
+        transaction; in WAL mode the writer goes on meanwhile). ``status``, ``pareto`` and ``report`` read a run
+        that is being searched through one, so their numbers agree with each other."""
+        self._conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            if self._conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._conn.execute("COMMIT")
+
     def trials(self, *, phase: str | None = "search", states: tuple[str, ...] | None = None) -> list[Trial]:
         query, args = "SELECT * FROM trials", []
         clauses = []

@@ -20,7 +20,7 @@ __all__ = ["status_text"]
 
 def status_text(folder: Path) -> str:
     """The status of the run in ``folder``, a few lines (see the module docstring)."""
-    with Journal.open(folder, lock=False) as journal:
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         settings = journal.meta("settings")
         objectives = objectives_of(journal.meta("settings")["objectives"])
         counts = journal.counts()
