@@ -255,7 +255,7 @@ def test_parent_killed_mid_search_with_workers_then_resume(tmp_path: Path, tiny_
 def test_ctrl_c_stops_the_workers_cleanly(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
     from tests.study.conftest import write_recipe
 
-    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=30000, budget=4)  # long: Ctrl-C lands mid-trial
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=3000, budget=4)
     out, log = tmp_path / "run", tmp_path / "stderr.txt"
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out),
