@@ -40,6 +40,8 @@ __all__ = ["DevicePlan", "PoolEngine", "plan_devices"]
 START_ATTEMPTS = 3
 #: Seconds a worker gets to stop on its own before SIGTERM, and then before SIGKILL.
 STOP_SECONDS = 5.0
+#: Seconds of one wait for the workers' messages (the loop around it waits as long as it must).
+POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ class PoolEngine:
     def _pump(self) -> None:
         """Handle the messages (and deaths) of every worker that has something to say."""
         handles = {slot.conn: slot for slot in self._slots}  # a worker that dies closes its end: EOF
-        for ready in wait(list(handles)):
+        # in short waits, so that a Ctrl-C (or any signal handler) is acted on at once, whatever the platform
+        for ready in wait(list(handles), timeout=POLL_SECONDS):
             slot = handles[ready]  # type: ignore[index]
             if slot is self._slots[slot.index]:
                 self._receive(slot)
