@@ -26,6 +26,7 @@ def configure(sub: Any) -> None:
                    help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
                         "controller and seed are the run's")
     add_engine_options(s)
+    add_nni_options(s)
     s.set_defaults(func=cmd_search)
 
 
@@ -36,20 +37,42 @@ def add_engine_options(parser: Any) -> None:
                              "process; N > 1 in N worker processes that each load the model once")
     parser.add_argument("--workers-per-gpu", type=int, metavar="K",
                         help="on CUDA: at most K workers share one GPU (default: spread evenly over the GPUs)")
-    parser.add_argument("--engine", help="where trials run: inprocess or pool (default: by --workers)")
+    parser.add_argument("--engine", help="where trials run: inprocess, pool or nni (default: by --workers)")
+
+
+def add_nni_options(parser: Any) -> None:
+    """``--nni-port``, ``--nni-host``, ``--nni-config``: the NNI engine's settings (search only)."""
+    parser.add_argument("--nni-port", type=int, metavar="PORT",
+                        help="with --engine nni: the port of NNI's web UI and manager (default: 8080)")
+    parser.add_argument("--nni-host", metavar="ADDRESS",
+                        help="with --engine nni: the address NNI's manager listens on (default: 127.0.0.1; "
+                             "0.0.0.0 for remote training services)")
+    parser.add_argument("--nni-config", metavar="FILE",
+                        help="with --engine nni: a YAML file with NNI's trainingService (remote machines, "
+                             "Kubernetes, AML, ...); default: the local machine")
+
+
+def nni_settings(port: int | None, host: str | None, config: str | None) -> Any:
+    """The NNI engine's settings from the command line (``None`` when no NNI option was given)."""
+    if port is None and host is None and config is None:
+        return None
+    from autopeft.study.engines.nni.settings import DEFAULT_HOST, DEFAULT_PORT, NniSettings
+
+    return NniSettings(port=DEFAULT_PORT if port is None else port, host=host or DEFAULT_HOST, config=config)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, task=args.task, workers=args.workers, workers_per_gpu=args.workers_per_gpu,
-                 engine=args.engine, data=args.data, text_fields=args.text_fields, label_field=args.label_field))
+                 engine=args.engine, data=args.data, text_fields=args.text_fields, label_field=args.label_field,
+                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config)))
     return 0
 
 
 def search(recipe: str | Path | None, *, budget: int | None, controller: str | None, out: str | None,
            seed: int | None, resume: str | None, task: str | None = None, workers: int | None = None,
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
-           text_fields: str | None = None, label_field: str | None = None) -> str:
+           text_fields: str | None = None, label_field: str | None = None, nni: Any = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
@@ -64,7 +87,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
                      text_fields=text_fields, label_field=label_field)
         folder = Path(resume)
         run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
-                   engine=engine)
+                   engine=engine, nni=nni)
     else:
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if task is not None:
@@ -73,7 +96,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field)
         folder = Path(out) if out else default_out(rec.name)
         run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
-                   workers_per_gpu=workers_per_gpu, engine=engine)
+                   workers_per_gpu=workers_per_gpu, engine=engine, nni=nni)
     from autopeft.study.status import status_text
 
     return status_text(folder)

@@ -148,18 +148,21 @@ class Worker:
         return self.space.validate(config) if self.space is not None else dict(config)
 
     def run(self, config: Mapping[str, Any], fidelity: Fidelity, seed: int = 0, *, test: bool = False,
-            in_space: bool = True, on_trained: Callable[[BuiltModel], None] | None = None) -> TrialResult:
+            in_space: bool = True, on_trained: Callable[[BuiltModel], None] | None = None,
+            on_partial: Callable[[float, float], None] | None = None) -> TrialResult:
         """Build, train at ``fidelity``, evaluate on validation (and on test when ``test``).
 
         ``in_space=False`` skips the space check (reference points such as full fine-tuning are not
-        members of the space); ``on_trained(built)`` runs after evaluation, e.g. to save the weights.
+        members of the space); ``on_trained(built)`` runs after evaluation, e.g. to save the weights;
+        ``on_partial(fraction, score)`` is called at each point of the validation curve as it is scored
+        (an engine reports the learning curve live with it).
         """
         config = self.check_config(config) if in_space else dict(config)
         state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "eval_seconds": 0.0, "curve": []}
         peak = PeakMemory(self.device)
         try:
             with peak:
-                result = self._run(config, fidelity, seed, test, state, on_trained)
+                result = self._run(config, fidelity, seed, test, state, on_trained, on_partial)
             return _replace_peak(result, peak.mb)
         except KeyboardInterrupt:
             raise
@@ -179,7 +182,8 @@ class Worker:
         )
 
     def _run(self, config: dict[str, Any], fidelity: Fidelity, seed: int, test: bool,
-             state: dict[str, Any], on_trained: Callable[[BuiltModel], None] | None) -> TrialResult:
+             state: dict[str, Any], on_trained: Callable[[BuiltModel], None] | None,
+             on_partial: Callable[[float, float], None] | None = None) -> TrialResult:
         model = self.fresh_model(seed)
         built = build(model, config, self.graph)
         state["trainable"], state["total"] = built.trainable_params, built.total_params
@@ -199,6 +203,8 @@ class Worker:
                 state["eval_seconds"] += time.perf_counter() - t0
                 eval_curve.append((marks[step], self._score(ev)))
                 last["validation"] = ev
+                if on_partial is not None:
+                    on_partial(*eval_curve[-1])
 
         t0 = time.perf_counter()
         state["curve"] = train(model, rows, kind=self.kind, pad_id=self.pad_id, steps=fidelity.steps,

@@ -35,10 +35,11 @@ class SearchContext:
         return WorkerSpec(self.recipe, self.space.spec)
 
     def engine(self, *, workers: int = 1, name: str | None = None, workers_per_gpu: int | None = None,
-               log: TextIO | None = None) -> Engine:
-        """The engine the trials run in: in this process for one worker, a pool of processes for more."""
+               log: TextIO | None = None, options: Mapping[str, Any] | None = None) -> Engine:
+        """The engine the trials run in: in this process for one worker, a pool of processes for more, an
+        NNI experiment for ``nni`` (``options``: see :func:`~autopeft.study.engines.make_engine`)."""
         return make_engine(name, self.worker_spec, workers=workers, workers_per_gpu=workers_per_gpu,
-                           data=self.data, space=self.space, log=log)
+                           data=self.data, space=self.space, log=log, options=options)
 
 
 def make_context(recipe: Recipe) -> SearchContext:

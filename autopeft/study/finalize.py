@@ -79,6 +79,16 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 
 
+def local_engine(given: str | None, recipes: str | None) -> str | None:
+    """The engine finalize uses: its few seeds run on this machine (an NNI run's recipe falls back to the
+    default local engine; ``--engine nni`` is refused in one line)."""
+    if given == "nni":
+        raise ConfigError("finalize runs its seeds on this machine; allowed: --engine inprocess or pool "
+                          "(a search run with --engine nni is finalized locally)")
+    name = given or recipes
+    return None if name == "nni" else name
+
+
 def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None,
              workers: int | None = None, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
     """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
@@ -119,7 +129,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
             stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
                          f"{_test_summary(trial.result, score)}\n")
 
-        runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
+        runner = ctx.engine(workers=workers or recipe.search.workers, name=local_engine(engine, recipe.search.engine),
                             workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
         try:
             run_loop(journal, runner, NOTHING_MORE, make_job=job, phase="finalize", on_finish=report,

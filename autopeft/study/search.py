@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from autopeft.errors import ConfigError
 from autopeft.objectives import PARAMS, objectives_of
@@ -25,6 +25,9 @@ from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
 from autopeft.study.provenance import portable_path, provenance, run_recipe
 from autopeft.study.recipe import Recipe
+
+if TYPE_CHECKING:
+    from autopeft.study.engines.nni.settings import NniSettings
 
 __all__ = ["TrialCallback", "default_out", "make_context", "run_search", "start_search"]
 
@@ -48,16 +51,22 @@ def default_out(recipe_name: str) -> Path:
 def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, controller: str | None = None,
                seed: int | None = None, resume: bool = False, stream: TextIO | None = None, workers: int | None = None,
                engine: str | None = None, workers_per_gpu: int | None = None,
-               callbacks: tuple[TrialCallback, ...] = ()) -> Journal:
+               callbacks: tuple[TrialCallback, ...] = (), nni: NniSettings | None = None) -> Journal:
     """Run (or resume) a search to its budget; returns the (closed) journal.
 
     ``workers``, ``engine`` and ``workers_per_gpu`` default to the recipe's ``search:`` settings; they say
-    where trials run, not what the study is, so a resumed search may change them. A resumed search takes
-    its recipe, controller and seed from the journal: giving them is refused (:func:`check_resume`); a
-    larger ``budget`` extends it.
+    where trials run, not what the study is, so a resumed search may change them (``nni``: the NNI
+    engine's port, host and training-service file). A resumed search takes its recipe, controller and seed
+    from the journal: giving them is refused (:func:`check_resume`); a larger ``budget`` extends it.
     """
     stream = stream or sys.stderr
     check_engine(engine)
+    if resume:
+        check_resume(recipe=recipe is not None, controller=controller, seed=seed)
+        with Journal.open(out, lock=False) as peek:
+            check_engine_options(engine or run_recipe(peek).search.engine, nni)
+    elif recipe is not None:
+        check_engine_options(engine or recipe.search.engine, nni)
     if resume:
         check_resume(recipe=recipe is not None, controller=controller, seed=seed)
         journal = Journal.open(out)
@@ -77,14 +86,32 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         journal, ctx, settings = start_search(recipe, out, budget=budget, controller=controller, seed=seed)
     try:
         _search(ctx, journal, settings, stream, workers=workers, engine=engine, workers_per_gpu=workers_per_gpu,
-                callbacks=callbacks)
+                callbacks=callbacks, nni=nni)
     finally:
         journal.close()
     return journal
 
 
 #: What a resumed search may change: where its trials run, and how many it has in all.
-RESUME_OPTIONS = "--budget, --workers, --workers-per-gpu, --engine"
+RESUME_OPTIONS = "--budget, --workers, --workers-per-gpu, --engine, --nni-port, --nni-host, --nni-config"
+
+
+def check_engine_options(engine: str | None, nni: NniSettings | None) -> None:
+    """Before anything is written: NNI's options need the NNI engine, and the NNI engine needs nni installed,
+    its ``--nni-config`` readable and its port free (each refused in one line)."""
+    if engine != "nni":
+        if nni is not None:
+            raise ConfigError(f"--nni-port, --nni-host and --nni-config need --engine nni (the engine is "
+                              f"{engine or 'chosen by --workers'!s}); allowed: add --engine nni, or drop them")
+        return
+    from autopeft.study.engines.nni import require_nni
+    from autopeft.study.engines.nni.settings import NniSettings, check_port, read_nni_config
+
+    require_nni()
+    settings = nni or NniSettings()
+    if settings.config is not None:
+        read_nni_config(settings.config)
+    check_port(settings.port, settings.host)
 
 
 def check_resume(**given: object) -> None:
@@ -157,7 +184,8 @@ def make_controller(ctx: SearchContext, settings: Mapping[str, Any]) -> Any:
 
 
 def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,
-            engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...]) -> None:
+            engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...],
+            nni: NniSettings | None = None) -> None:
     from autopeft.study.front import front
 
     recipe, budget = ctx.recipe, int(settings["budget"])
@@ -176,9 +204,17 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
             callback(trial)
 
     runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
-                        workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
+                        workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream,
+                        options={"run": journal.folder, "objective": objectives[0].name, "nni": nni})
     try:
-        journal.set_meta("engine", {"name": runner.name, "workers": runner.slots, "at": time.time()})
+        about: dict[str, Any] = {"name": runner.name, "workers": runner.slots, "at": time.time()}
+        if runner.name == "nni":
+            about["nni"] = {"experiment": getattr(runner, "experiment_id", None),
+                            **(nni.to_dict() if nni is not None else {}),
+                            "folder": portable_path(getattr(runner, "folder", ""))}
+            previous = journal.meta("nni_experiments") or []
+            journal.set_meta("nni_experiments", [*previous, about["nni"]])
+        journal.set_meta("engine", about)
         run_loop(journal, runner, scheduler, make_job=search_job, on_start=progress.starting, on_finish=finished)
     finally:
         runner.close()

@@ -3,15 +3,17 @@
 Registered by name (:func:`make_engine`):
 
 - ``inprocess`` — one trial at a time in the study's process (the default for ``--workers 1``);
-- ``pool`` — N local worker processes, each loading the model once (the default for ``--workers N > 1``).
+- ``pool`` — N local worker processes, each loading the model once (the default for ``--workers N > 1``);
+- ``nni`` — an NNI experiment whose tuner is the study (:mod:`autopeft.study.engines.nni`): NNI's training
+  services run the trials, NNI's web UI shows them; needs ``pip install "autopeft[nni]"``.
 
 A new engine is a class with ``submit / wait / cancel / close`` and ``slots``, and one
-:func:`register_engine` line. Importing this package imports no torch.
+:func:`register_engine` line. Importing this package imports neither torch nor nni.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from autopeft.errors import EngineError
@@ -25,7 +27,8 @@ _REGISTRY: dict[str, EngineFactory] = {}
 
 
 def register_engine(name: str, factory: EngineFactory) -> None:
-    """Make ``factory(spec, workers=..., workers_per_gpu=..., data=..., space=..., log=...)`` available by name."""
+    """Make ``factory(spec, workers=..., workers_per_gpu=..., data=..., space=..., log=..., options=...)``
+    available by name; ``options`` holds what only some engines use (the run folder, NNI's settings)."""
     if name in _REGISTRY and _REGISTRY[name] is not factory:
         raise ValueError(f"engine {name!r} is already registered")
     _REGISTRY[name] = factory
@@ -41,18 +44,23 @@ def default_engine(workers: int) -> str:
 
 
 def make_engine(name: str | None, spec: WorkerSpec, *, workers: int = 1, workers_per_gpu: int | None = None,
-                data: Any = None, space: Any = None, log: TextIO | None = None) -> Engine:
-    """An engine by registered name (``None``: :func:`default_engine`); unknown names list the allowed ones."""
+                data: Any = None, space: Any = None, log: TextIO | None = None,
+                options: Mapping[str, Any] | None = None) -> Engine:
+    """An engine by registered name (``None``: :func:`default_engine`); unknown names list the allowed ones.
+
+    ``options``: ``run`` (the run folder), ``objective`` (the first objective's name) and ``nni``
+    (:class:`~autopeft.study.engines.nni.settings.NniSettings`), for the engines that need them."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise EngineError(f"--workers must be an integer >= 1, got {workers!r}")
     name = name or default_engine(workers)
     if name not in _REGISTRY:
         raise EngineError(f"unknown engine {name!r}; allowed: {', '.join(engine_names())}")
-    return _REGISTRY[name](spec, workers=workers, workers_per_gpu=workers_per_gpu, data=data, space=space, log=log)
+    return _REGISTRY[name](spec, workers=workers, workers_per_gpu=workers_per_gpu, data=data, space=space, log=log,
+                           options=dict(options or {}))
 
 
 def _inprocess(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, data: Any, space: Any,
-               log: TextIO | None) -> Engine:
+               log: TextIO | None, options: Mapping[str, Any]) -> Engine:
     from autopeft.study.engines.inprocess import InProcessEngine
 
     if workers != 1:
@@ -62,11 +70,29 @@ def _inprocess(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, d
 
 
 def _pool(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, data: Any, space: Any,
-          log: TextIO | None) -> Engine:
+          log: TextIO | None, options: Mapping[str, Any]) -> Engine:
     from autopeft.study.engines.pool import PoolEngine
 
     return PoolEngine(spec, workers=workers, workers_per_gpu=workers_per_gpu, log=log)
 
 
+def _nni(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, data: Any, space: Any,
+         log: TextIO | None, options: Mapping[str, Any]) -> Engine:
+    from pathlib import Path
+
+    from autopeft.study.engines.nni import require_nni
+    from autopeft.study.engines.nni.settings import NniSettings
+
+    require_nni()
+    from autopeft.study.engines.nni.engine import NniEngine
+
+    if options.get("run") is None:
+        raise EngineError("engine 'nni' needs the run folder (it keeps NNI's experiment there)")
+    objective = str(options.get("objective") or spec.recipe.search.objectives[0])
+    return NniEngine(spec, workers=workers, workers_per_gpu=workers_per_gpu, run=Path(options["run"]),
+                     settings=options.get("nni") or NniSettings(), objective=objective, log=log)
+
+
 register_engine("inprocess", _inprocess)
 register_engine("pool", _pool)
+register_engine("nni", _nni)

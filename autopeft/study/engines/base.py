@@ -19,7 +19,7 @@ The lifecycle::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -112,8 +112,11 @@ def build_worker(spec: WorkerSpec, data: TaskData | None = None, space: Space | 
     return worker
 
 
-def run_job(worker: Worker, job: Job, spec: WorkerSpec) -> TrialResult:
-    """Train and score ``job`` on ``worker``; export the adapter when the job asks (a failure to save fails it)."""
+def run_job(worker: Worker, job: Job, spec: WorkerSpec,
+            on_partial: Callable[[float, float], None] | None = None) -> TrialResult:
+    """Train and score ``job`` on ``worker``; export the adapter when the job asks (a failure to save fails it).
+
+    ``on_partial(fraction, score)`` hears each point of the validation curve as it is scored."""
     on_trained = None
     if job.save_to is not None:
         target = job.save_to
@@ -125,7 +128,7 @@ def run_job(worker: Worker, job: Job, spec: WorkerSpec) -> TrialResult:
                    overwrite=True)
 
     return worker.run(job.config, job.fidelity, job.seed, test=job.test, in_space=job.in_space,
-                      on_trained=on_trained)
+                      on_trained=on_trained, on_partial=on_partial)
 
 
 def failed(job: Job, reason: str, device: str = "cpu") -> TrialResult:
