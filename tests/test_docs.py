@@ -172,5 +172,5 @@ def test_the_search_command_names_every_controller() -> None:
     from autopeft.controllers import controller_names
 
     text = README.read_text(encoding="utf-8")
-    usage = re.search(r"--controller ([\w|]+)\]", text)
+    usage = re.search(r"--controller ([\w|:]+)\]", text)
     assert usage is not None and set(usage.group(1).split("|")) == set(controller_names())

@@ -43,6 +43,7 @@ __all__ = [
     "KnownObjective",
     "Observation",
     "Round",
+    "check_controller_name",
     "controller_names",
     "get_controller",
     "register_controller",
@@ -56,7 +57,12 @@ Constraint = Callable[[Mapping[str, Any]], bool]
 ENUMERATE_LIMIT = 20_000
 #: Random draws per wanted configuration before falling back to listing the space (or giving up).
 DRAWS_PER_PROPOSAL = 50
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: A registered name: lower case, digits, underscores, with at most one ``namespace:Name`` part (``nni:TPE``).
+_NAME = re.compile(r"[a-z][a-z0-9_]*(:[A-Za-z][A-Za-z0-9_]*)?")
+#: Why NNI's other tuners have no ``nni:`` controller (said when an unknown ``nni:`` name is asked for).
+_NNI_NOT_OFFERED = ("GP, Metis, Hyperband and BOHB are not offered: GP and Metis fail on SciPy 1.17 "
+                    "('x0' must only have one dimension), Hyperband and BOHB are advisors that need NNI's "
+                    "experiment dispatcher and crash in-process")
 
 
 @dataclass(frozen=True)
@@ -352,8 +358,8 @@ def register_controller(cls: C) -> C:
     """Class decorator: make ``cls`` available by its ``name``; a bad or duplicate name is a ValueError."""
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"controller class {cls.__name__} needs a name like 'bo' or 'random' (lower case, digits, "
-                         f"underscores), got {name!r}")
+        raise ValueError(f"controller class {cls.__name__} needs a name like 'bo', 'random' or 'nni:TPE' (lower case, "
+                         f"digits, underscores, then at most one ':Name' part), got {name!r}")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise ValueError(f"controller {name!r} is already registered by {_REGISTRY[name].__name__}")
     _REGISTRY[name] = cls
@@ -367,6 +373,15 @@ def controller_names() -> list[str]:
 
 def get_controller(name: str, space: Space, objectives: Sequence[Objective], **kwargs: Any) -> Controller:
     """A controller by registered name; ``kwargs`` are ``seed``, ``known``, ``constraints`` and its options."""
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown controller {name!r}; allowed: {', '.join(controller_names())}")
+    check_controller_name(name)
     return _REGISTRY[name](space, objectives, **kwargs)
+
+
+def check_controller_name(name: str) -> None:
+    """A one-line :class:`ConfigError` listing the allowed names when ``name`` is not registered."""
+    if name in _REGISTRY:
+        return
+    if isinstance(name, str) and name.startswith("nni:"):
+        tuners = ", ".join(n for n in controller_names() if n.startswith("nni:"))
+        raise ConfigError(f"unknown NNI tuner {name!r}; allowed: {tuners} ({_NNI_NOT_OFFERED})")
+    raise ConfigError(f"unknown controller {name!r}; allowed: {', '.join(controller_names())}")

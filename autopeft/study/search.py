@@ -142,7 +142,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     The journal holds the recipe resolved (overrides included) with its space text, and the run's
     provenance (:mod:`autopeft.study.provenance`), so the run folder no longer needs the recipe or space file.
     """
-    from autopeft.controllers import controller_names
+    from autopeft.controllers.base import check_controller_name
 
     settings: dict[str, Any] = {
         "budget": recipe.search.budget if budget is None else budget,
@@ -151,8 +151,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     if settings["budget"] < 1:
         raise ConfigError(f"--budget must be >= 1, got {settings['budget']}")
     objectives_of(settings["objectives"])
-    if settings["controller"] not in controller_names():
-        raise ConfigError(f"unknown controller {settings['controller']!r}; allowed: {', '.join(controller_names())}")
+    check_controller_name(settings["controller"])
     check_engine(recipe.search.engine)
     recipe = portable(recipe.with_space_text())
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written

@@ -5,6 +5,7 @@ batches, exhaustion), and the model-based ones beat uniform search on a syntheti
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -22,6 +23,10 @@ from autopeft.space import Space, parse_space
 from autopeft.trial import config_key
 
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+#: Every registered controller; NNI's are skipped where the ``nni`` extra is not installed.
+NAMES = [pytest.param(n, marks=pytest.mark.skipif(n.startswith("nni:") and importlib.util.find_spec("nni") is None,
+                                                  reason='needs pip install "autopeft[nni]"'))
+         for n in controller_names()]
 
 MIXED = """
 name: mixed
@@ -111,7 +116,7 @@ SIZES = [0, 3, 20]
 
 
 # ---- the contract, for every registered controller ----------------------------------------------------------
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", SIZES)
 def test_proposals_are_unique_untried_members(name: str, size: int, mixed: Space) -> None:
     history = history_of(mixed, size)
@@ -122,7 +127,7 @@ def test_proposals_are_unique_untried_members(name: str, size: int, mixed: Space
     assert not set(keys(proposals)) & set(keys([dict(o.config) for o in history]))
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", SIZES)
 def test_proposals_are_deterministic(name: str, size: int, mixed: Space) -> None:
     history = history_of(mixed, size)
@@ -133,7 +138,7 @@ def test_proposals_are_deterministic(name: str, size: int, mixed: Space) -> None
     assert make(name, mixed, seed=6).propose(history, n=2) != first
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_resumed_search_replays_the_same_trials(name: str, mixed: Space) -> None:
     def search(steps: int) -> list[dict[str, Any]]:
         controller, history = make(name, mixed, seed=3, **small(name)), list[Observation]()
@@ -145,7 +150,7 @@ def test_resumed_search_replays_the_same_trials(name: str, mixed: Space) -> None
     assert search(7) == full[:7]
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", SIZES)
 def test_every_proposal_satisfies_every_constraint(name: str, size: int, mixed: Space) -> None:
     constraints = [lambda c: c["method"] == "lora", lambda c: mixed_params(c) <= 1000.0]
@@ -175,7 +180,7 @@ def offable_params(config: Mapping[str, Any]) -> float:
     return 100.0 + 64.0 * sum(config["lora.ranks"].values())
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", [0, 20])
 def test_a_constraint_on_a_known_objective_skips_what_does_not_build(name: str, size: int) -> None:
     """A search's ``max_trainable_params`` constrains the parameter count, which raises ConfigError for a LoRA
@@ -194,7 +199,7 @@ def test_a_constraint_on_a_known_objective_skips_what_does_not_build(name: str, 
     assert len(proposals) == 4 and all(offable_params(c) <= 200.0 for c in proposals)
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_unsatisfiable_constraints_are_a_config_error(name: str, mixed: Space, tiny: Space) -> None:
     with pytest.raises(ConfigError, match="constraints"):
         make(name, mixed, constraints=[lambda c: False]).propose([])
@@ -202,7 +207,7 @@ def test_unsatisfiable_constraints_are_a_config_error(name: str, mixed: Space, t
         make(name, tiny, constraints=[lambda c: c["method"] == "ia3"]).propose([observe_tiny({"method": "ia3"})])
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", SIZES)
 def test_pending_configurations_are_not_proposed_again(name: str, size: int, mixed: Space) -> None:
     history = history_of(mixed, size)
@@ -213,7 +218,7 @@ def test_pending_configurations_are_not_proposed_again(name: str, size: int, mix
     assert not set(keys(first)) & set(keys(second))
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_failed_observations_count_as_tried(name: str, mixed: Space) -> None:
     history = history_of(mixed, 20)
     failed = [Observation(o.config, None) if i % 2 else o for i, o in enumerate(history)]
@@ -228,7 +233,7 @@ def observe_tiny(config: dict[str, Any]) -> Observation:
     return Observation(config, {"accuracy": 0.5 + 0.1 * config.get("r", 0), "trainable_params": 10.0})
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_a_tiny_space_is_exhausted_then_refused(name: str, tiny: Space) -> None:
     controller = get_controller(name, tiny, OBJECTIVES, seed=0)
     history = [Observation({"method": "lora", "r": 2}, None)]
@@ -243,7 +248,7 @@ def test_a_tiny_space_is_exhausted_then_refused(name: str, tiny: Space) -> None:
         controller.propose(history[:2], pending=[history[2].config])
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_unknown_options_and_bad_arguments_are_config_errors(name: str, mixed: Space) -> None:
     with pytest.raises(ConfigError, match="has no option 'bogus'; allowed"):
         make(name, mixed, bogus=1)
@@ -517,7 +522,7 @@ def test_bo_and_evolution_beat_random_on_a_known_front() -> None:
     assert ratios["bo"].mean() > ratios["random"].mean()
 
 
-@pytest.mark.parametrize("name", controller_names())
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", [3, 20])
 def test_objective_order_does_not_matter(name: str, size: int, mixed: Space) -> None:
     """The same history and seed with the objectives listed in either order give the same proposals: bo keeps

@@ -313,13 +313,15 @@ def _listeners(port: int) -> list[str]:
     return out
 
 
-def _trial_processes(run: Path) -> list[int]:
-    """Pids of processes working in ``run`` (NNI's trials run in its code folder)."""
+def _trial_processes(run: Path, command: str = "") -> list[int]:
+    """Pids of processes working in ``run`` (NNI's trials and tuner run in its code folder) whose command line
+    holds ``command``."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if str(run.resolve()) in os.readlink(proc / "cwd"):
+                if (str(run.resolve()) in os.readlink(proc / "cwd")
+                        and command in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()):
                     pids.append(int(proc.name))
             except OSError:
                 continue
@@ -402,3 +404,30 @@ def test_engine_errors_are_one_line() -> None:
 
     with pytest.raises(EngineError, match="unknown engine 'nnii'; allowed: inprocess, nni, pool"):
         make_engine("nnii", None, workers=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the listening address")
+def test_a_killed_study_takes_its_nni_experiment_with_it(tmp_path: Path, tiny_bert_dir: Path,
+                                                         sentiment_csv: Path) -> None:
+    """kill -9 of the study: the tuner sees the study gone and stops the experiment (manager and trials)."""
+    pytest.importorskip("nni")
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=400, budget=3)
+    run, home, port = tmp_path / "run", tmp_path / "home", _free_port()
+    home.mkdir()
+    proc = _search([str(recipe), "--out", str(run), "--engine", "nni", "--nni-port", str(port)], home,
+                   tmp_path / "search.log")
+    deadline = time.time() + 90
+    while not _trial_processes(run, "autopeft.study.engines.nni.trial"):  # an NNI trial is training
+        assert time.time() < deadline and proc.poll() is None, (tmp_path / "search.log").read_text()
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.time() + 30
+    while _listeners(port) or _trial_processes(run):
+        assert time.time() < deadline, f"left running: {_listeners(port)} {_trial_processes(run)}"
+        time.sleep(0.2)
+    with Journal.open(run, lock=False) as j:
+        assert j.counts()["running"] >= 1  # left for --resume to run again

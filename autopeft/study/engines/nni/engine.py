@@ -182,9 +182,15 @@ class NniEngine:
                 wire.close()  # not our tuner
 
     def _check_manager(self) -> None:
+        """Raise if NNI's manager has exited or reports an error (the caller's close() then stops it)."""
         proc = getattr(self._experiment, "_proc", None)
         if proc is not None and proc.poll() is not None:
             raise EngineError(f"NNI's manager stopped (exit code {proc.returncode}); its log: {self.log_folder}")
+        status = None
+        with contextlib.suppress(Exception):
+            status = self._experiment.get_status()
+        if status == "ERROR":
+            raise EngineError(f"NNI's experiment {self.experiment_id} reports an error; its log: {self.log_folder}")
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._wire is None or not self._wire.send(message):

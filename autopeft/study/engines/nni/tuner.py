@@ -32,9 +32,13 @@ class StudyTuner(Tuner):  # type: ignore[misc]
 
     def __init__(self, address: str, token: str, manager_port: int | None = None) -> None:
         host, port = address.rsplit(":", 1)
-        self.wire = Wire(socket.create_connection((host, int(port)), timeout=30))
-        self.wire.send({"type": "hello", "token": token, "pid": os.getpid()})
         self.manager_port = manager_port
+        try:
+            self.wire = Wire(socket.create_connection((host, int(port)), timeout=30))
+        except OSError:
+            self._stop_experiment()  # the study went away before its tuner started: nothing may be left running
+            raise
+        self.wire.send({"type": "hello", "token": token, "pid": os.getpid()})
         self._cond = threading.Condition()
         self._jobs: deque[dict[str, Any]] = deque()
         self._idle = False
