@@ -25,12 +25,16 @@ class TrainingConfig:
     log_every: int = 0              # training loss every N steps (0 = about 20 points per trial)
     curve_fractions: tuple[float, ...] = (0.25, 0.5, 1.0)  # validation score at these shares of the steps
     ece_bins: int = 15              # equal-width bins for ECE / MCE / reliability diagrams
+    partial_examples: int = 100     # the curve's points before the end are scored on this many validation
+                                    # examples, a fixed seeded subset (0: the whole split); the end on all of it
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "eval_batch_size", "max_length", "target_max_length", "ece_bins"):
             _positive_int(name, getattr(self, name))
-        if isinstance(self.log_every, bool) or not isinstance(self.log_every, int) or self.log_every < 0:
-            raise TrialError(f"training.log_every must be an integer >= 0, got {self.log_every!r}")
+        for name in ("log_every", "partial_examples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TrialError(f"training.{name} must be an integer >= 0, got {value!r}")
         for name, low, high in (("warmup_ratio", 0.0, 1.0), ("weight_decay", 0.0, 1.0)):
             _number_in(name, getattr(self, name), low, high)
         _number_in("max_grad_norm", self.max_grad_norm, 0.0, float("inf"))

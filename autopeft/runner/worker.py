@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 import autopeft.metrics as M
@@ -34,6 +35,9 @@ from autopeft.runner.train import NonFiniteLoss, train
 from autopeft.space import Space
 from autopeft.tasks import TaskData
 from autopeft.trial import Fidelity, TrialResult
+
+#: Seed of the validation subset the learning curve's partial points are scored on.
+PARTIAL_SEED = 0x9A27
 
 
 def pick_device(name: str) -> tuple[torch.device, torch.dtype | None]:
@@ -93,6 +97,23 @@ class Worker:
                 self.data.split(split), self.task, self.tokenizer, kind=self.kind,
                 max_length=self.training.max_length, target_max_length=self.training.target_max_length)
         return self._encoded[split]
+
+    def partial_validation(self) -> Encoded:
+        """What the learning curve's points before the end are scored on: ``training.partial_examples``
+        validation examples, the same seeded subset in every trial and worker (the whole split when it has
+        no more examples than that, or when the setting is 0)."""
+        full = self.encoded("validation")
+        k = self.training.partial_examples
+        if k == 0 or k >= len(full):
+            return full
+        if "validation:partial" not in self._encoded:
+            keep = sorted(int(i) for i in np.random.default_rng(PARTIAL_SEED).choice(len(full), size=k, replace=False))
+            def pick(column: tuple[Any, ...]) -> tuple[Any, ...]:
+                return tuple(column[i] for i in keep) if len(column) == len(full) else column  # () stays ()
+
+            self._encoded["validation:partial"] = Encoded(pick(full.input_ids), pick(full.labels),
+                                                          pick(full.targets), pick(full.references))
+        return self._encoded["validation:partial"]
 
     def _train_rows(self, fraction: float) -> Encoded:
         full = self.encoded("train")
@@ -189,7 +210,7 @@ class Worker:
         state["trainable"], state["total"] = built.trainable_params, built.total_params
         model = built.model.to(self.device)
         rows = self._train_rows(fidelity.train_fraction)
-        validation, ctx = self.encoded("validation"), self._context()
+        validation, partial, ctx = self.encoded("validation"), self.partial_validation(), self._context()
         marks = {max(1, round(f * fidelity.steps)): f for f in self.training.curve_fractions}
         eval_curve: list[tuple[float, float]] = []
         last: dict[str, Evaluation] = {}
@@ -199,10 +220,12 @@ class Worker:
             if step in marks:
                 t0 = time.perf_counter()
                 model.eval()  # no dropout while scoring; the train loop switches back
-                ev = self.evaluate(model, validation, ctx)
+                final = step == fidelity.steps  # the end is scored on the whole split, earlier points on a subset
+                ev = self.evaluate(model, validation if final else partial, ctx)
                 state["eval_seconds"] += time.perf_counter() - t0
                 eval_curve.append((marks[step], self._score(ev)))
-                last["validation"] = ev
+                if final:
+                    last["validation"] = ev
                 if on_partial is not None:
                     on_partial(*eval_curve[-1])
 

@@ -224,3 +224,34 @@ def test_intermediate_evaluations_do_not_disturb_training(tiny_bert_dir: Path, s
         results.append(Worker(str(tiny_bert_dir), data, training).run(config, Fidelity(steps=8), seed=2))
     assert results[0].metrics == results[1].metrics and results[0].loss_curve == results[1].loss_curve
     assert len(results[1].eval_curve) == 3
+
+
+def test_partial_points_are_scored_on_a_fixed_subset(tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    """Points before the end use ``partial_examples`` validation examples (the same seeded subset every time);
+    the end uses the whole split, so the final metrics do not change with the subset's size."""
+    data = _data(sentiment_csv)
+    config = {"method": "lora", "lora.r": 2, "learning_rate": 1e-2}
+    seen: dict[int, list[int]] = {}
+    results = []
+    for k in (0, 10):
+        worker = Worker(str(tiny_bert_dir), data, dataclasses.replace(TRAINING, partial_examples=k))
+        evaluate = worker.evaluate
+
+        def counting(model: Any, split: Any, ctx: Any, *, _k: int = k, _f: Any = evaluate) -> Any:
+            seen.setdefault(_k, []).append(len(split))
+            return _f(model, split, ctx)
+
+        worker.evaluate = counting  # type: ignore[method-assign]
+        results.append(worker.run(config, Fidelity(steps=8), seed=2))
+        if k:
+            subset = worker.partial_validation()
+            assert subset is worker.partial_validation() and len(subset) == 10  # cached, and the size asked for
+            full = worker.encoded("validation")
+            assert set(subset.input_ids) <= set(full.input_ids)
+            again = Worker(str(tiny_bert_dir), data, dataclasses.replace(TRAINING, partial_examples=k))
+            assert again.partial_validation() == subset  # the same subset in every worker
+    assert seen == {0: [24, 24, 24], 10: [10, 10, 24]}
+    assert results[0].metrics == results[1].metrics and results[0].loss_curve == results[1].loss_curve
+    assert results[0].eval_curve[-1] == results[1].eval_curve[-1]
+    with pytest.raises(TrialError, match=r"training\.partial_examples must be an integer >= 0, got -1"):
+        TrainingConfig(partial_examples=-1)
