@@ -66,7 +66,8 @@ class TrialResult:
     device: str = "cpu"
     #: (step, training loss) every few steps
     loss_curve: tuple[tuple[int, float], ...] = ()
-    #: (fraction of the trial's steps, validation score) at 25 / 50 / 100 %
+    #: (fraction of the trial's steps, validation score) at 25 / 50 / 100 %; the points before the end are on
+    #: ``training.partial_examples`` examples of the split, the end on all of it
     eval_curve: tuple[tuple[float, float], ...] = ()
     reliability: Mapping[str, Any] | None = None
 

@@ -431,3 +431,28 @@ def test_a_killed_study_takes_its_nni_experiment_with_it(tmp_path: Path, tiny_be
         time.sleep(0.2)
     with Journal.open(run, lock=False) as j:
         assert j.counts()["running"] >= 1  # left for --resume to run again
+
+
+def test_a_trial_that_ends_without_a_result_comes_back_failed_with_its_log(tmp_path: Path) -> None:
+    """NNI saw the trial end (killed, out of memory, over maxTrialDuration) and no result came: a failed record
+    naming the NNI trial and the last line of its stderr, never an exception; a late message is ignored."""
+    from collections import deque
+
+    from autopeft.study.engines.base import Job
+    from autopeft.study.engines.nni.engine import NniEngine
+    from autopeft.trial import Fidelity
+
+    (tmp_path / "stderr").write_text("loading\nRuntimeError: CUDA out of memory\n")
+    trial = type("T", (), {"trialJobId": "Ab12x", "status": "FAILED", "stderrPath": f"file://{tmp_path}/stderr",
+                           "hyperParameters": []})()
+    engine = NniEngine.__new__(NniEngine)
+    engine._jobs, engine._finished = {7: Job(7, {"method": "ia3"}, Fidelity(4), 0)}, deque()
+    engine._experiment = type("E", (), {"id": "exp1", "list_trial_jobs": lambda self: []})()
+    engine._trial_job = lambda number: trial  # type: ignore[method-assign]
+    engine._handle({"type": "end", "number": 7, "ok": False})
+    done = engine._finished.popleft()
+    assert done.number == 7 and done.result.status == "failed" and not engine._jobs
+    assert "NNI trial Ab12x (exp1) ended FAILED without a result" in (done.result.error or "")
+    assert "RuntimeError: CUDA out of memory" in (done.result.error or "")
+    engine._handle({"type": "result", "number": 7, "value": {"default": 1.0}})  # too late: ignored
+    assert not engine._finished
