@@ -456,3 +456,27 @@ def test_a_trial_that_ends_without_a_result_comes_back_failed_with_its_log(tmp_p
     assert "RuntimeError: CUDA out of memory" in (done.result.error or "")
     engine._handle({"type": "result", "number": 7, "value": {"default": 1.0}})  # too late: ignored
     assert not engine._finished
+
+
+def test_an_unknown_nni_tuner_lists_the_allowed_ones(tmp_path: Path, tiny_recipe: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _cli(["search", str(tiny_recipe), "--out", str(tmp_path / "run"), "--controller", "nni:SMAC"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "unknown NNI tuner 'nni:SMAC'; allowed: nni:Anneal, nni:Evolution, nni:Random, nni:TPE" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_recipe_can_ask_for_the_nni_engine(tmp_path: Path, tiny_recipe: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``search.engine: nni`` in a recipe is the NNI engine: its checks (here: the port) run before anything."""
+    pytest.importorskip("nni")
+    text = tiny_recipe.read_text().replace("search: {", "search: {engine: nni, ")
+    tiny_recipe.write_text(text)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, err = _cli(["search", str(tiny_recipe), "--out", str(tmp_path / "run"), "--nni-port", str(port)],
+                         capsys)
+    assert code == 2 and f"--nni-port {port} is in use" in err
+    assert not (tmp_path / "run").exists()
