@@ -31,19 +31,40 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_common_args(p: argparse.ArgumentParser, *, trials: int, out: str) -> None:
+    """The options every benchmark of fixed trials on a recipe shares (this one, nni_overhead, partial_scores)."""
     p.add_argument("--recipe", default=str(ROOT / "search" / "default.yaml"), help="the recipe (default: the default)")
-    p.add_argument("--trials", type=int, default=16, help="configurations, the same for every setting (default 16)")
-    p.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
-    p.add_argument("--repeats", type=int, default=1, help="passes over the settings, alternating order (default 1)")
+    p.add_argument("--trials", type=int, default=trials,
+                   help=f"configurations, the same for every setting (default {trials})")
     p.add_argument("--steps", type=int, help="training steps per trial (default: the recipe's)")
     p.add_argument("--seed", type=int, default=2026, help="the draw of the configurations (default 2026)")
+    p.add_argument("--out", default=str(RESULTS / out), help="output stem (.json and .md)")
+
+
+class FixedList:
+    """A scheduler that plans ``configs`` in order at ``fidelity`` (seed 0), then nothing more."""
+
+    def __init__(self, configs: list[dict[str, Any]], fidelity: Any) -> None:
+        self.todo, self.fidelity = deque(configs), fidelity
+
+    def next(self, state: Any) -> Any:
+        from autopeft.study.loop import Planned
+
+        return Planned(self.todo.popleft(), self.fidelity, 0, "benchmark") if self.todo else None
+
+    def finished(self, trial: Any, state: Any) -> None:
+        return None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_args(p, trials=16, out="parallel")
+    p.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    p.add_argument("--repeats", type=int, default=1, help="passes over the settings, alternating order (default 1)")
     p.add_argument("--scaling", type=int, default=2,
                    help="also time this many of the trials with 1 thread and with all cores' threads, each in a "
                         "fresh process: the ceiling of what N single-thread workers can gain (0: skip; default 2)")
     p.add_argument("--scaling-child", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--out", default=str(RESULTS / "parallel"), help="output stem (.json and .md)")
     return p.parse_args(argv)
 
 
@@ -118,23 +139,14 @@ def configurations(space: Any, n: int, seed: int) -> list[dict[str, Any]]:
 def run_setting(ctx: Any, configs: list[dict[str, Any]], fidelity: Any, workers: int) -> dict[str, Any]:
     """The configurations through the study loop with ``workers``; wall time from the engine's creation."""
     from autopeft.study.journal import Journal
-    from autopeft.study.loop import Planned, run_loop, search_job
-
-    todo = deque(configs)
-
-    class Fixed:
-        def next(self, state: Any) -> Planned | None:
-            return Planned(todo.popleft(), fidelity, 0, "benchmark") if todo else None
-
-        def finished(self, trial: Any, state: Any) -> None:
-            return None
+    from autopeft.study.loop import run_loop, search_job
 
     journal = Journal.in_memory()
     t0 = time.perf_counter()
     engine = ctx.engine(workers=workers, log=sys.stderr)
     first: list[float] = []
     try:
-        run_loop(journal, engine, Fixed(), make_job=search_job,
+        run_loop(journal, engine, FixedList(configs, fidelity), make_job=search_job,
                  on_finish=lambda t, d, s: first.append(time.perf_counter() - t0))
     finally:
         engine.close()

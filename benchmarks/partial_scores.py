@@ -27,22 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-RESULTS = HERE / "results"
-sys.path.insert(0, str(HERE))
-
-from parallel import configurations, machine  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/parallel.py: the shared pieces
+from parallel import ROOT, add_common_args, configurations, machine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", default=str(ROOT / "search" / "default.yaml"), help="the recipe (default: the default)")
-    p.add_argument("--trials", type=int, default=6, help="configurations, the same for both settings (default 6)")
+    add_common_args(p, trials=6, out="partial_scores")
     p.add_argument("--subset", type=int, default=100, help="partial_examples of the 'after' setting (default 100)")
-    p.add_argument("--steps", type=int, help="training steps per trial (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=2026, help="the draw of the configurations (default 2026)")
-    p.add_argument("--out", default=str(RESULTS / "partial_scores"), help="output stem (.json and .md)")
     return p.parse_args(argv)
 
 
