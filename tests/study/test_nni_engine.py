@@ -480,3 +480,28 @@ def test_a_recipe_can_ask_for_the_nni_engine(tmp_path: Path, tiny_recipe: Path,
                          capsys)
     assert code == 2 and f"--nni-port {port} is in use" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_manager_that_will_not_stop_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """close() never hangs: an experiment whose stop() blocks has its manager killed after STOP_SECONDS."""
+    import io
+
+    import autopeft.study.engines.nni.engine as mod
+
+    killed: list[bool] = []
+
+    class Stuck:
+        id = "stuck1"
+        _proc = type("P", (), {"kill": lambda self: killed.append(True)})()
+
+        def stop(self) -> None:
+            time.sleep(60)
+
+    monkeypatch.setattr(mod, "STOP_SECONDS", 0.3)
+    engine = mod.NniEngine.__new__(mod.NniEngine)
+    engine.folder, engine.log = tmp_path / "nni", io.StringIO()
+    t0 = time.monotonic()
+    engine._stop(Stuck())
+    assert time.monotonic() - t0 < 5 and killed == [True]
+    assert "did not stop within 0 s and was killed" in engine.log.getvalue()
+    assert str(tmp_path / "nni" / "stuck1" / "log") in engine.log.getvalue()

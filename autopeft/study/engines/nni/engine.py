@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ __all__ = ["NniEngine"]
 
 #: Seconds the tuner gets to connect after the experiment starts.
 START_SECONDS = 120.0
+#: Seconds NNI's manager gets to stop before it is killed.
+STOP_SECONDS = 30.0
 #: Seconds of one wait for the tuner's messages.
 POLL_SECONDS = 0.5
 TUNER_CLASS = "autopeft.study.engines.nni.tuner.StudyTuner"
@@ -123,8 +126,7 @@ class NniEngine:
             self._wire.close()
         if self._experiment is not None:
             experiment, self._experiment = self._experiment, None
-            with contextlib.suppress(Exception), _quiet():
-                experiment.stop()
+            self._stop(experiment)
         with contextlib.suppress(OSError):
             self._server.close()
 
@@ -180,6 +182,23 @@ class NniEngine:
                 self._wire = wire
             else:
                 wire.close()  # not our tuner
+
+    def _stop(self, experiment: Any) -> None:
+        """Stop the experiment (NNI cancels its trials, its manager exits); a manager that has not exited after
+        ``STOP_SECONDS`` is killed, so a close never hangs."""
+        def stop() -> None:
+            with contextlib.suppress(Exception), _quiet():
+                experiment.stop()
+
+        worker = threading.Thread(target=stop, name="autopeft-nni-stop", daemon=True)
+        worker.start()
+        worker.join(STOP_SECONDS)
+        proc = getattr(experiment, "_proc", None)
+        if worker.is_alive() and proc is not None:
+            with contextlib.suppress(Exception):
+                proc.kill()
+            self._say(f"NNI's manager did not stop within {STOP_SECONDS:.0f} s and was killed; its log: "
+                      f"{self.folder / str(getattr(experiment, 'id', '?')) / 'log'}")
 
     def _check_manager(self) -> None:
         """Raise if NNI's manager has exited or reports an error (the caller's close() then stops it)."""
