@@ -194,9 +194,12 @@ class Comparison:
 
 
 def _strategy(name: str, table: Table, objectives: Sequence[Objective],
-              multi: Callable[[], MultiFidelity]) -> tuple[str, Callable[[int, int], Run]]:
+              multi: Callable[[], MultiFidelity], reference: str = "stated") -> tuple[str, Callable[[int, int], Run]]:
     prefix, _, rest = name.partition(":")
     if prefix in STUDIES:
+        if reference != "stated":
+            raise ConfigError(f"strategy {name!r}: multi-fidelity replays are scored against the stated reference "
+                              f"only so far; allowed with --reference {reference}: single-fidelity controllers")
         study, fn = STUDIES[prefix]
         controller_spec(rest)  # an unknown controller fails here, before any replay
         mf = multi()
@@ -205,13 +208,18 @@ def _strategy(name: str, table: Table, objectives: Sequence[Objective],
         controller_spec(name)
     except ConfigError:
         raise ConfigError(f"unknown strategy {name!r}; allowed: {', '.join(strategy_names())}") from None
-    return SINGLE, lambda budget, seed: replay(table, name, budget=budget, seed=seed, objectives=objectives)
+    return SINGLE, lambda budget, seed: replay(table, name, budget=budget, seed=seed, objectives=objectives,
+                                               reference=reference)
 
 
 def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int, objectives: Sequence[Objective],
             seed_start: int = 0, budgets: Mapping[str, int] | None = None,
-            progress: Callable[[str], None] | None = None) -> Comparison:
-    """Replay every strategy on seeds ``seed_start .. seed_start + seeds - 1``; ``budgets`` overrides per name."""
+            progress: Callable[[str], None] | None = None, reference: str = "stated") -> Comparison:
+    """Replay every strategy on seeds ``seed_start .. seed_start + seeds - 1``; ``budgets`` overrides per name;
+    ratios are measured from ``reference`` (``stated`` or ``sharp``, :mod:`autopeft.bench.reference`)."""
+    from autopeft.bench.reference import reference_for
+
+    reference_for(table, objectives, reference)  # an unknown kind, or no sharp point for this table, fails here
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be an integer >= 1, got {seeds!r}")
     if isinstance(seed_start, bool) or not isinstance(seed_start, int) or seed_start < 0:
@@ -225,7 +233,7 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
             cache["mf"] = MultiFidelity(table, objectives)
         return cache["mf"]
 
-    plans = [(name, *_strategy(name, table, objectives, multi)) for name in dict.fromkeys(strategies)]
+    plans = [(name, *_strategy(name, table, objectives, multi, reference)) for name in dict.fromkeys(strategies)]
     summaries = []
     seed_list = tuple(range(seed_start, seed_start + seeds))
     for name, study, run in plans:

@@ -28,11 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from autopeft.bench.engine import TableEngine
+from autopeft.bench.reference import reference_for
 from autopeft.bench.table import Table, TableError
 from autopeft.controllers import Controller, controller_names, get_controller
 from autopeft.controllers.surrogate import surrogate_names
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective, reference_point, to_minimize
+from autopeft.objectives import Objective, to_minimize
 from autopeft.pareto import hypervolume
 from autopeft.study.engines.base import Finished
 from autopeft.study.journal import Journal, Trial
@@ -91,9 +92,9 @@ def noise_generator(seed: int) -> np.random.Generator:
 class Scorer:
     """Hypervolume of the seed-mean values of the configurations tried so far, at one fidelity."""
 
-    def __init__(self, table: Table, fidelity: int, objectives: Sequence[Objective]) -> None:
+    def __init__(self, table: Table, fidelity: int, objectives: Sequence[Objective], reference: str = "stated") -> None:
         self.table, self.fidelity, self.objectives = table, fidelity, list(objectives)
-        self.reference = reference_point(self.objectives, table.total_params)
+        self.reference = reference_for(table, self.objectives, reference)
         self._points: list[FloatArray] = []
         self.value = 0.0
 
@@ -125,9 +126,9 @@ class Run:
 
 
 def replay(table: Table, controller: str | ControllerSpec, *, budget: int, seed: int,
-           objectives: Sequence[Objective], fidelity: int | None = None) -> Run:
+           objectives: Sequence[Objective], fidelity: int | None = None, reference: str = "stated") -> Run:
     """Run ``controller`` (a name, or a spec with options) for ``budget`` trials against ``table`` at ``fidelity``
-    (default: its main one).
+    (default: its main one); the ratio is measured from ``reference`` (:mod:`autopeft.bench.reference`).
 
     A budget larger than the number of configurations the table can answer is a TableError; so is a
     proposal the table lacks (the message names the configuration and the controller).
@@ -143,8 +144,8 @@ def replay(table: Table, controller: str | ControllerSpec, *, budget: int, seed:
                          f"a controller can be answered for at {steps} steps{extra}; allowed: --budget <= {size}")
     spec = controller if isinstance(controller, ControllerSpec) else controller_spec(controller)
     ctl = make_controller(spec, table, objectives, seed)
-    scorer = Scorer(table, steps, objectives)
-    _, _, exhaustive = table.front(steps, objectives)
+    scorer = Scorer(table, steps, objectives, reference)
+    _, _, exhaustive = table.front(steps, objectives, reference=scorer.reference)
     tried: list[dict[str, Any]] = []
     hv: list[float] = []
 

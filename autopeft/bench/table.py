@@ -385,23 +385,27 @@ class Table:
         return np.asarray(rows, dtype=float).reshape(len(rows), len(objectives))
 
     def hypervolume(self, configs: Iterable[Mapping[str, Any]], fidelity: int,
-                    objectives: Sequence[Objective]) -> float:
-        """Hypervolume of the seed-mean values of ``configs`` (those with a complete row)."""
+                    objectives: Sequence[Objective], reference: FloatArray | None = None) -> float:
+        """Hypervolume of the seed-mean values of ``configs`` (those with a complete row), from ``reference``
+        (minimisation space; default: the stated one, see :mod:`autopeft.bench.reference`)."""
         points = self.points(configs, fidelity, objectives)
         if not len(points):
             return 0.0
-        return float(hypervolume(to_minimize(points, objectives), reference_point(objectives, self.total_params)))
+        ref = reference if reference is not None else reference_point(objectives, self.total_params)
+        return float(hypervolume(to_minimize(points, objectives), ref))
 
     def front(self, fidelity: int, objectives: Sequence[Objective],
-              configs: Sequence[Mapping[str, Any]] | None = None) -> tuple[list[dict[str, Any]], FloatArray, float]:
-        """The exhaustive front at ``fidelity`` (of ``configs``, default every member): configs, values, HV."""
+              configs: Sequence[Mapping[str, Any]] | None = None,
+              reference: FloatArray | None = None) -> tuple[list[dict[str, Any]], FloatArray, float]:
+        """The exhaustive front at ``fidelity`` (of ``configs``, default every member): configs, values, HV
+        (from ``reference``, as :meth:`hypervolume`)."""
         members = [dict(c) for c in (configs if configs is not None else self.configs(fidelity))
                    if self.entry(c, fidelity).mean(objectives) is not None]
         values = self.points(members, fidelity, objectives)
         if not members:
             return [], values, 0.0
         mask = pareto_mask(to_minimize(values, objectives))
-        hv = self.hypervolume(members, fidelity, objectives)
+        hv = self.hypervolume(members, fidelity, objectives, reference)
         idx = [int(i) for i in np.flatnonzero(mask)]
         p_col = [o.name for o in objectives].index("trainable_params")
         idx.sort(key=lambda i: values[i, p_col])

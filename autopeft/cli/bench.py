@@ -24,7 +24,8 @@ def configure(sub: Any) -> None:
                         help="a PEFT-Bench CSV (its sidecar NAME.json beside it), "
                              "e.g. benchmarks/peftbench/minilm-tweets.csv")
     parser.add_argument("--controller", action="append", default=[], metavar="NAME",
-                        help="repeatable or comma-separated: random, bo, bo:gp, bo:forest, evolution; "
+                        help="repeatable or comma-separated: random, bo, bo:gp, bo:forest, evolution, nni:TPE, "
+                             "nni:Evolution, nni:Anneal, nni:Random; "
                              "mf:<controller> (low-fidelity search promoting to the high fidelity, ASHA) and "
                              "high:<controller> (high fidelity only) on a table with two fidelities "
                              "(default: random,bo)")
@@ -37,6 +38,10 @@ def configure(sub: Any) -> None:
                              "trainable_params)")
     parser.add_argument("--space", help="read the rows with this space file instead of the one the table's sidecar "
                                         "holds (it must have the same dimensions)")
+    parser.add_argument("--reference", default="stated", choices=("stated", "sharp"),
+                        help="the hypervolume's reference point: stated (accuracy 0, the full model's parameters; "
+                             "the default) or sharp (the majority-class accuracy and 1.1x the table's largest "
+                             "adapter; needs majority_accuracy in the table's sidecar)")
     parser.add_argument("--out", help="also write the full comparison (curves, per-seed numbers) as JSON here")
 
 
@@ -54,7 +59,7 @@ def run(args: argparse.Namespace) -> str:
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)
     result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,
-                     objectives=objectives)
+                     objectives=objectives, reference=args.reference)
     text = result.text()
     if args.out:
         out = Path(args.out)

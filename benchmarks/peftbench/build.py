@@ -229,6 +229,15 @@ def machine() -> dict[str, Any]:
             "processor": platform.processor() or platform.machine()}
 
 
+def majority_accuracy(data: Any) -> float | None:
+    """The accuracy of always answering the validation split's most frequent class (the sharp reference of
+    :mod:`autopeft.bench.reference`); ``None`` for a generation task."""
+    labels = [e.label for e in data.split("validation") if e.label >= 0]
+    if not labels:
+        return None
+    return round(max(labels.count(c) for c in set(labels)) / len(labels), 6)
+
+
 def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command: str) -> Path:
     from autopeft.bench.table import TableMeta, write_table
 
@@ -247,7 +256,8 @@ def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command
             "seeds": list(range(settings["seeds"])), "settings": settings, "command": command,
             "compute_seconds": round(seconds, 1), "trials": len(trials), "machine": machine(),
             "written": time.strftime("%Y-%m-%d %H:%M:%S"), "journal": str(journal.folder),
-            "total_params": max((r["total_params"] or 0 for r in rows), default=None)}
+            "total_params": max((r["total_params"] or 0 for r in rows), default=None),
+            "majority_accuracy": majority_accuracy(ctx.data)}
     meta = TableMeta(name=table.stem, space_text=ctx.space.spec.text, space_source=source,
                      layout=dict(ctx.graph.layout), info=info)
     path = write_table(table, meta, ctx.space, rows)
