@@ -14,7 +14,8 @@ def configure(sub: Any) -> None:
     s = sub.add_parser("search", help="search the Pareto front of a recipe (default: the offline default)")
     s.add_argument("recipe", nargs="?", help="a recipe YAML (default: search/default.yaml)")
     s.add_argument("--budget", type=int, help="trials in all, reference points included (default: the recipe's)")
-    s.add_argument("--controller", help="bo (default), random or evolution")
+    s.add_argument("--controller", help="bo (default), random, evolution, or NNI's nni:TPE, nni:Evolution, "
+                                        "nni:Anneal, nni:Random (first objective only)")
     s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
     s.add_argument("--task", help="search the recipe on another registered task, e.g. bbc-news "
@@ -25,19 +26,19 @@ def configure(sub: Any) -> None:
     s.add_argument("--resume", metavar="RUN",
                    help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
                         "controller and seed are the run's")
-    add_engine_options(s)
+    add_engine_options(s, engines="inprocess, pool or nni")
     add_nni_options(s)
     s.set_defaults(func=cmd_search)
 
 
-def add_engine_options(parser: Any) -> None:
+def add_engine_options(parser: Any, engines: str = "inprocess or pool") -> None:
     """``--workers``, ``--workers-per-gpu`` and ``--engine``: where trials run (search and finalize)."""
     parser.add_argument("--workers", type=int, metavar="N",
                         help="trials at once (default: the recipe's search.workers, else 1): 1 runs them in this "
                              "process; N > 1 in N worker processes that each load the model once")
     parser.add_argument("--workers-per-gpu", type=int, metavar="K",
                         help="on CUDA: at most K workers share one GPU (default: spread evenly over the GPUs)")
-    parser.add_argument("--engine", help="where trials run: inprocess, pool or nni (default: by --workers)")
+    parser.add_argument("--engine", help=f"where trials run: {engines} (default: by --workers)")
 
 
 def add_nni_options(parser: Any) -> None:
