@@ -61,17 +61,14 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
     """
     stream = stream or sys.stderr
     check_engine(engine)
-    if resume:
-        check_resume(recipe=recipe is not None, controller=controller, seed=seed)
-        with Journal.open(out, lock=False) as peek:
-            check_engine_options(engine or run_recipe(peek).search.engine, nni)
-    elif recipe is not None:
+    if not resume and recipe is not None:
         check_engine_options(engine or recipe.search.engine, nni)
     if resume:
         check_resume(recipe=recipe is not None, controller=controller, seed=seed)
         journal = Journal.open(out)
         try:
             recipe = run_recipe(journal)
+            check_engine_options(engine or recipe.search.engine, nni)
             settings = journal.meta("settings")
             if budget is not None:
                 settings["budget"] = resume_budget(budget, settings, journal)

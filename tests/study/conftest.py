@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 from pathlib import Path
 
@@ -41,3 +42,10 @@ def write_recipe(folder: Path, model: Path, data: Path, *, steps: int = 4, budge
 @pytest.fixture
 def tiny_recipe(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> Path:
     return write_recipe(tmp_path, tiny_bert_dir, sentiment_csv)
+
+
+def terminal_sigint() -> None:
+    """In the child: Ctrl-C's default action, as in a terminal. A suite started in the background by a shell
+    (``pytest &``, ``nohup``) runs with SIGINT ignored, and children inherit that, so without this a SIGINT
+    would never reach the search and the test would wait for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

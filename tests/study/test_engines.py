@@ -129,8 +129,8 @@ def test_visible_devices_are_respected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_bad_engine_settings_are_one_line_errors(ctx: SearchContext) -> None:
-    with pytest.raises(EngineError, match="unknown engine 'nni'; allowed: inprocess, pool"):
-        make_engine("nni", ctx.worker_spec)
+    with pytest.raises(EngineError, match="unknown engine 'cloud'; allowed: inprocess, nni, pool"):
+        make_engine("cloud", ctx.worker_spec)
     with pytest.raises(EngineError, match="engine 'inprocess' runs one trial at a time, got --workers 2"):
         make_engine("inprocess", ctx.worker_spec, workers=2)
     with pytest.raises(EngineError, match="--workers must be an integer >= 1, got 0"):

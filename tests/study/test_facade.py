@@ -66,7 +66,7 @@ def test_bad_input_is_a_one_line_error(tiny_recipe: Path, tmp_path: Path) -> Non
         autopeft.make_recipe({"task": "tweets-sentiment", "space": "minilm-layers"})
     with pytest.raises(ConfigError, match="must be a mapping of recipe fields"):
         autopeft.make_recipe(["model"])  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="unknown engine 'cloud'; allowed: inprocess, pool"):
+    with pytest.raises(ConfigError, match="unknown engine 'cloud'; allowed: inprocess, nni, pool"):
         autopeft.create_study(tiny_recipe, out=tmp_path / "r").optimize(engine="cloud")
     with pytest.raises(AutopeftError, match="--budget must be >= 1"):
         autopeft.create_study(tiny_recipe, out=tmp_path / "r2", budget=0)

@@ -26,6 +26,7 @@ from autopeft.study.engines.nni.settings import (
     read_nni_config,
 )
 from autopeft.study.journal import DB_NAME, Journal
+from tests.study.conftest import terminal_sigint
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "nni-remote.yaml"
@@ -332,7 +333,7 @@ def _search(args: list[str], home: Path, log: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(home)}
     with log.open("w") as err:
         return subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", *args], stdout=subprocess.PIPE,
-                                stderr=err, text=True, env=env)
+                                stderr=err, text=True, env=env, preexec_fn=terminal_sigint)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the listening address")

@@ -16,6 +16,7 @@ import pytest
 
 from autopeft.cli import main
 from autopeft.study.journal import DB_NAME, Journal
+from tests.study.conftest import terminal_sigint
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -260,7 +261,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path: Path, tiny_bert_dir: Path, s
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out),
                                  "--workers", "2"], stdout=subprocess.DEVNULL, stderr=err, text=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=terminal_sigint)
     deadline = time.time() + 120
     while True:
         text = log.read_text()
