@@ -245,13 +245,14 @@ class FakeStudy:
             time.sleep(0.01)
         return self._wire[0]
 
-    def expect(self, kind: str) -> dict[str, Any]:
+    def expect(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """The first message of ``kind`` (with these ``fields``) the tuner has sent, waiting up to 10 s for it."""
         deadline = time.time() + 10
         while True:
             for message in self.wire.poll(0.1):
                 self.seen.append(message)
             for i, message in enumerate(self.seen):
-                if message["type"] == kind:
+                if message["type"] == kind and all(message.get(k) == v for k, v in fields.items()):
                     return self.seen.pop(i)
             assert time.time() < deadline, f"no {kind!r} message"
 
@@ -272,7 +273,8 @@ def test_the_tuner_hands_over_jobs_and_results() -> None:
     study.wire.send({"type": "job", "number": 2, "params": {"autopeft_trial": 2}})
     asking.join(5)
     assert got == [{"autopeft_trial": 1}, {"autopeft_trial": 2}]
-    assert study.expect("given") == {"type": "given", "number": 1, "parameter_id": 10}
+    assert study.expect("given", number=1) == {"type": "given", "number": 1, "parameter_id": 10}
+    assert study.expect("given", number=2) == {"type": "given", "number": 2, "parameter_id": 11}
     tuner.receive_trial_result(10, {"autopeft_trial": 1}, {"default": 0.5}, trial_job_id="abc")
     assert study.expect("result") == {"type": "result", "number": 1, "value": {"default": 0.5}, "trial_job_id": "abc"}
     tuner.trial_end(11, False)
@@ -283,7 +285,7 @@ def test_the_tuner_hands_over_jobs_and_results() -> None:
     sent: list[tuple[int, Any]] = []
     assert tuner.generate_multiple_parameters([12], st_callback=lambda i, p: sent.append((i, p))) == []
     study.wire.send({"type": "job", "number": 5, "params": {"autopeft_trial": 5}})
-    study.expect("given")
+    study.expect("given", number=5)
     assert [p for _, p in sent] == [{"autopeft_trial": 5}]
     # a job dropped before NNI took it is never handed over
     study.wire.send({"type": "job", "number": 6, "params": {"autopeft_trial": 6}})

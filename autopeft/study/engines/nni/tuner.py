@@ -123,7 +123,9 @@ class StudyTuner(Tuner):  # type: ignore[misc]
                 self._owed -= 1
                 job = self._jobs.popleft()
             parameter_id = _create_parameter_id()
-            self._callback(parameter_id, self._give(parameter_id, job))
+            self._numbers[parameter_id] = int(job["number"])
+            self._callback(parameter_id, job["params"])  # NNI has it: then the study is told
+            self.wire.send({"type": "given", "number": job["number"], "parameter_id": parameter_id})
 
     def _stop_experiment(self) -> None:
         if self.manager_port is None:
