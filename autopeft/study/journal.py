@@ -164,11 +164,7 @@ class Journal:
         db = path / DB_NAME
         try:
             conn = cls._connect(db)
-            conn.executescript(_SCHEMA)
-            with _transaction(conn):
-                for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
-                                   ("created", time.time()), ("recipe", dict(recipe)), *dict(meta or {}).items()):
-                    conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+            _initialise(conn, {"recipe": dict(recipe), **dict(meta or {})})
         except sqlite3.Error as exc:  # nothing was journaled: leave no half-made run behind
             for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                 leftover.unlink(missing_ok=True)
@@ -222,11 +218,7 @@ class Journal:
         """A journal that lives in memory only (no folder, no lock): a benchmark replay runs the search loop
         on one, so it exercises the code a real search runs without touching the disk."""
         conn = cls._connect(Path(":memory:"))
-        conn.executescript(_SCHEMA)
-        with _transaction(conn):
-            for key, value in (("schema_version", SCHEMA_VERSION), ("autopeft_version", __version__),
-                               ("created", time.time()), ("recipe", dict(recipe or {}))):
-                conn.execute("INSERT INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        _initialise(conn, {"recipe": dict(recipe or {})})
         return cls(Path(":memory:"), conn, None)
 
     def close(self) -> None:
@@ -376,6 +368,16 @@ def _trial(row: sqlite3.Row) -> Trial:
                  fidelity=Fidelity(**json.loads(row["fidelity"])), seed=int(row["seed"]), origin=row["origin"],
                  created=float(row["created"]), started=row["started"], finished=row["finished"],
                  attempts=int(row["attempts"]), result=result, error=row["error"])
+
+
+def _initialise(conn: sqlite3.Connection, meta: Mapping[str, Any]) -> None:
+    """The tables and the meta rows in one transaction: a reader that opens the file meanwhile sees either no
+    tables or a whole journal, never a meta table without its schema version."""
+    rows = {"schema_version": SCHEMA_VERSION, "autopeft_version": __version__, "created": time.time(), **meta}
+    with _transaction(conn):
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            conn.execute(statement)
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()])
 
 
 @contextmanager
