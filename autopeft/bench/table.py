@@ -45,6 +45,7 @@ __all__ = [
     "TableMeta",
     "cell_text",
     "config_cells",
+    "config_from_cells",
     "dimension_columns",
     "load_table",
     "objectives_from",
@@ -143,7 +144,8 @@ def _parse_cell(dim: DimensionSpec, text: str, where: str) -> Any:
     raise TableError(f"{where}: {text!r} is not one of the choices of {dim.name!r}; allowed: {shown}")
 
 
-def _config_from_cells(space: Space, row: Mapping[str, str], where: str) -> dict[str, Any]:
+def config_from_cells(space: Space, row: Mapping[str, str], where: str) -> dict[str, Any]:
+    """A row's configuration, read from its dimension columns (inactive ones empty); a TableError names the cell."""
     config: dict[str, Any] = {}
     for dim in space.dimensions:
         columns = ([f"{dim.name}[{b}]" for b in dim.blocks] if isinstance(dim, PerLayerSpec) else [dim.name])
@@ -520,7 +522,7 @@ def load_table(path: str | Path, *, space: str | Path | None = None) -> Table:
         grouped: dict[tuple[str, int], tuple[dict[str, Any], list[Measurement]]] = {}
         for number, row in enumerate(reader, start=2):
             where = f"{file}: row {number}"
-            config = _config_from_cells(resolved, row, where)
+            config = config_from_cells(resolved, row, where)
             steps, measurement = _measurement(row, metric_columns, where)
             key = (config_key(config), steps)
             _, rows = grouped.setdefault(key, (config, []))

@@ -277,6 +277,20 @@ class Journal:
             number = int(cur.lastrowid or 0)
         return self.trial(number)
 
+    def add_finished(self, config: Mapping[str, Any], result: TrialResult, *, origin: str, started: float,
+                     finished: float, phase: str = "search") -> Trial:
+        """Insert a trial that ran elsewhere, already finished (one transaction): a table build importing rows
+        it would otherwise train again. ``started`` / ``finished`` are the times it ran."""
+        with self._guard("add a finished trial", writing=True), _transaction(self._conn):
+            cur = self._conn.execute(
+                "INSERT INTO trials (phase, state, config, config_key, fidelity, seed, origin, created, started, "
+                "finished, attempts, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                (phase, result.status, json.dumps(dict(config)), config_key(config),
+                 json.dumps(result.fidelity.to_dict()), result.seed, origin, started, started, finished,
+                 json.dumps(result.to_dict()), result.error))
+            number = int(cur.lastrowid or 0)
+        return self.trial(number)
+
     def start(self, number: int) -> Trial:
         with self._guard(f"mark trial {number} running", writing=True), _transaction(self._conn):
             self._conn.execute("UPDATE trials SET state = 'running', started = ?, attempts = attempts + 1 "

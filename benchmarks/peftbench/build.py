@@ -6,11 +6,21 @@ and a subset (the low-fidelity front plus a stratified sample) at a higher fidel
     python benchmarks/peftbench/build.py --limit 3 --low-steps 2 --high-steps 4 --high-count 1 \\
         --out runs/peftbench-try --table runs/peftbench-try.csv # a smoke test in seconds
     python benchmarks/peftbench/build.py --write-only         # rewrite the CSV from the journal as it stands
+    python benchmarks/peftbench/build.py --seeds 4 --import benchmarks/peftbench/minilm-tweets.csv ...
+                                                              # train only what the earlier table lacks
 
 Every evaluation is a trial in the journal of ``--out`` (``runs/peftbench-minilm-tweets``), recorded as a
 search records its trials, so the build is resumable: kill it at any moment (``kill -9`` included) and run
 the same command again; finished evaluations are kept and the interrupted one runs again. The high-fidelity
 subset is chosen once, when every low-fidelity evaluation is done, and stored in the journal.
+
+``--import TABLE`` puts an earlier table's rows into the journal as finished trials (low-fidelity rows at once,
+high-fidelity rows of the chosen subset once it is chosen), so only what it lacks is trained. The earlier
+table must have been built over the same space text and layout with the same model, task, data and training
+settings; anything else is refused, naming what differs. Imported trials count their measured train + eval
+seconds as compute (their setup time was not recorded), and the sidecar lists what was imported. Training is
+deterministic on this stack, so an imported row is the row a rebuild would write (checked: seed 0 of four v1
+members retrained to the same accuracy, NLL within 1e-6).
 
 Writes ``--table`` (CSV, one row per configuration x fidelity x seed, see :mod:`autopeft.bench.table`), its
 sidecar JSON (the space text, the layout, how it was made) and a Markdown summary beside them (counts,
@@ -60,6 +70,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="trials at once: 1 (default) in this process, N > 1 in a pool of worker processes")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimated compute; train nothing")
     p.add_argument("--write-only", action="store_true", help="write the table from the journal as it is; train nothing")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="TABLE",
+                   help="take the rows of an earlier table built with the same model, task, data, training settings "
+                        "and space (a v1 table, or this table's own partial CSV from another machine) instead of "
+                        "training them again; repeatable")
     args = p.parse_args(argv)
     for name in ("seeds", "high_count", "limit", "low_steps"):
         value = getattr(args, name)
@@ -205,6 +219,93 @@ def low_means(journal: Any, members: Sequence[dict[str, Any]]) -> list[tuple[dic
             if config_key(c) in scores and params[config_key(c)] > 0]
 
 
+# ---- importing an earlier table -----------------------------------------------------------------------------------
+def check_importable(source: Any, ctx: Any, where: str) -> None:
+    """Refuse a table whose rows a rebuild here would not reproduce, naming what differs."""
+    from autopeft.errors import ConfigError
+
+    info, recipe = source.meta.info, ctx.recipe
+    differ = []
+    if source.meta.space_text.strip() != ctx.space.spec.text.strip():
+        differ.append("the space text")
+    if dict(source.meta.layout) != dict(ctx.graph.layout):
+        differ.append(f"the layout ({dict(source.meta.layout)} here {dict(ctx.graph.layout)})")
+    for key, here in (("model", recipe.model), ("task", recipe.task_name), ("data", vars(recipe.data))):
+        if info.get(key) != here:
+            differ.append(f"{key} ({info.get(key)!r}, here {here!r})")
+    theirs, ours = dict(info.get("training") or {}), recipe.training.to_dict()
+    differ += [f"training.{k} ({theirs[k]!r}, here {ours[k]!r})" for k in sorted(set(theirs) & set(ours))
+               if theirs[k] != ours[k]]
+    if differ:
+        raise ConfigError(f"--import {where}: built with other settings: {'; '.join(differ)}; allowed: a table built "
+                          f"with this recipe's model, task, data, training settings and space")
+
+
+def result_from_row(row: Mapping[str, str], config: dict[str, Any], fidelity: Any, seed: int,
+                    metric_columns: Sequence[str]) -> Any:
+    """The TrialResult a table row was written from (what :func:`records` flattened)."""
+    from autopeft.trial import TrialResult
+
+    def number(column: str) -> float | None:
+        text = row.get(column) or ""
+        return float(text) if text else None
+
+    metrics = {m: v for m, v in ((m, number(m)) for m in metric_columns) if v is not None}
+    params, total = number("trainable_params"), number("total_params")
+    return TrialResult(config=config, fidelity=fidelity, seed=seed, status=row["state"], error=row.get("error") or None,
+                       metrics=metrics, trainable_params=None if params is None else int(params),
+                       total_params=None if total is None else int(total), steps=int(number("steps") or 0),
+                       train_seconds=number("train_seconds") or 0.0, eval_seconds=number("eval_seconds") or 0.0,
+                       peak_memory_mb=number("peak_memory_mb"), device=row.get("device") or "cpu")
+
+
+def import_rows(journal: Any, ctx: Any, path: Path, steps: int, seeds: int, origin: str,
+                members: Sequence[dict[str, Any]]) -> int:
+    """Add the rows of table ``path`` at ``steps`` with seeds below ``seeds`` for ``members`` that the journal
+    does not hold yet, as finished trials of ``origin``; returns how many were added."""
+    import csv
+
+    from autopeft.bench.table import (
+        RECORD_COLUMNS,
+        REQUIRED_COLUMNS,
+        TableError,
+        config_from_cells,
+        dimension_columns,
+        load_table,
+    )
+    from autopeft.errors import ConfigError
+    from autopeft.trial import Fidelity, config_key
+
+    try:
+        source = load_table(path)
+    except TableError as exc:
+        raise ConfigError(f"--import {path}: {exc}") from None
+    check_importable(source, ctx, str(path))
+    wanted = {config_key(c) for c in members}
+    held = {(config_key(t.config), t.seed) for t in journal.trials() if t.origin == origin and t.state != "waiting"}
+    fidelity = Fidelity(steps=steps, train_fraction=ctx.recipe.fidelity.train_fraction)
+    added, now = 0, time.time()
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        skip = {*dimension_columns(source.space), *REQUIRED_COLUMNS, *RECORD_COLUMNS}
+        metric_columns = [c for c in reader.fieldnames or () if c not in skip]
+        for number, row in enumerate(reader, start=2):
+            config = config_from_cells(source.space, row, f"{path}: row {number}")
+            key, seed = config_key(config), int(row["seed"])
+            if int(row["fidelity_steps"]) != steps or seed >= seeds or key not in wanted or (key, seed) in held:
+                continue
+
+            result = result_from_row(row, config, fidelity, seed, metric_columns)
+            seconds = result.train_seconds + result.eval_seconds
+            journal.add_finished(config, result, origin=origin, started=now - seconds, finished=now)
+            held.add((key, seed))
+            added += 1
+    imported = list(journal.meta("imported", []))
+    imported.append({"table": str(path), "fidelity_steps": steps, "rows": added})
+    journal.set_meta("imported", imported)
+    return added
+
+
 # ---- the table ---------------------------------------------------------------------------------------------------
 def records(journal: Any) -> list[dict[str, Any]]:
     """One record per finished build trial, in the shape :func:`autopeft.bench.table.write_table` takes."""
@@ -257,7 +358,8 @@ def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command
             "compute_seconds": round(seconds, 1), "trials": len(trials), "machine": machine(),
             "written": time.strftime("%Y-%m-%d %H:%M:%S"), "journal": str(journal.folder),
             "total_params": max((r["total_params"] or 0 for r in rows), default=None),
-            "majority_accuracy": majority_accuracy(ctx.data)}
+            "majority_accuracy": majority_accuracy(ctx.data), "imported": journal.meta("imported", []),
+            "complete": journal.meta("finished") is not None}
     meta = TableMeta(name=table.stem, space_text=ctx.space.spec.text, space_source=source,
                      layout=dict(ctx.graph.layout), info=info)
     path = write_table(table, meta, ctx.space, rows)
@@ -367,6 +469,9 @@ def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> in
             if requeued:
                 print(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again",
                       file=sys.stderr)
+            for source in args.imports:
+                added = import_rows(journal, ctx, Path(source), settings["low_steps"], args.seeds, ORIGIN_LOW, members)
+                print(f"imported {added} rows at {settings['low_steps']} steps from {source}", file=sys.stderr)
             engine = ctx.engine(workers=args.workers)
             try:
                 run_phase(journal, ctx, engine, members, settings["low_steps"], args.seeds, ORIGIN_LOW, "low")
@@ -375,6 +480,11 @@ def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> in
                     if subset is None:
                         subset = choose_subset(low_means(journal, members), args.high_count, recipe.seed)
                         journal.set_meta(SUBSET_KEY, subset)
+                    for source in args.imports:
+                        added = import_rows(journal, ctx, Path(source), settings["high_steps"], args.seeds,
+                                            ORIGIN_HIGH, subset)
+                        print(f"imported {added} rows at {settings['high_steps']} steps from {source}",
+                              file=sys.stderr)
                     run_phase(journal, ctx, engine, subset, settings["high_steps"], args.seeds, ORIGIN_HIGH, "high")
             finally:
                 engine.close()

@@ -11,6 +11,7 @@ import pytest
 
 from autopeft.bench.table import load_table
 from autopeft.study.journal import Journal
+from autopeft.trial import config_key
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
 
@@ -83,6 +84,47 @@ def test_a_tiny_build_writes_a_table_and_resumes_after_a_crash(tmp_path: Path, t
     assert build.main(args) == 0 and calls == []  # a finished build trains nothing more
     other = [*args[:-2], "--seeds", "3"]
     assert build.main(other) == 2  # other settings on the same journal: refused, one line
+
+
+def test_import_takes_an_earlier_tables_rows_and_trains_only_the_rest(tmp_path: Path, tiny_bert_dir: Path,
+                                                                        sentiment_csv: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A 1-seed table imported into a 2-seed build: its rows are not trained again, the rewritten rows are the
+    imported ones byte for byte, and a table of another recipe is refused naming what differs."""
+    from autopeft.runner.worker import Worker
+
+    build = build_module()
+    recipe = tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv)
+    common = ["--recipe", str(recipe), "--limit", "3", "--low-steps", "2", "--high-steps", "3", "--high-count", "1"]
+    first = tmp_path / "one.csv"
+    assert build.main([*common, "--seeds", "1", "--out", str(tmp_path / "r1"), "--table", str(first)]) == 0
+    real_run = Worker.run
+    calls: list[Any] = []
+
+    def counting(self: Worker, config: Any, fidelity: Any, seed: int = 0, **kw: Any) -> Any:
+        calls.append((config_key(config), fidelity.steps, seed))
+        return real_run(self, config, fidelity, seed, **kw)
+
+    monkeypatch.setattr(Worker, "run", counting)
+    second = tmp_path / "two.csv"
+    assert build.main([*common, "--seeds", "2", "--out", str(tmp_path / "r2"), "--table", str(second),
+                       "--import", str(first)]) == 0
+    held = {(e.key, f, r.seed) for (_, f), e in load_table(first).entries.items() for r in e.rows}
+    assert not held & set(calls)  # nothing the first table holds was trained again
+    assert sorted(s for _, f, s in calls if f == 2) == [1, 1, 1]  # at the low fidelity only seed 1 was trained
+    old, new = first.read_text().splitlines(), second.read_text().splitlines()
+    info = load_table(second).meta.info
+    high_imported = [i["rows"] for i in info["imported"]][1]  # the subset may differ: chosen on 2-seed means
+    assert new[0] == old[0] and len(set(old[1:]) & set(new[1:])) == 3 + high_imported
+    assert len(new) - 1 == 2 * 3 + 2 * 1 and info["complete"] is True
+    trained = len(calls)
+    other = tmp_path / "other.yaml"
+    other.write_text(recipe.read_text().replace("n_validation: 16", "n_validation: 12"))
+    code = build.main(["--recipe", str(other), *common[2:], "--seeds", "2", "--out", str(tmp_path / "r3"),
+                       "--table", str(tmp_path / "three.csv"), "--import", str(first)])
+    assert code == 2 and len(calls) == trained  # refused before anything trained
+    assert "built with other settings: data (" in capsys.readouterr().err
 
 
 def test_choose_subset_takes_the_front_then_strata() -> None:
