@@ -24,7 +24,7 @@ from autopeft.errors import TrialError
 
 __all__ = ["STATUSES", "Fidelity", "TrialResult", "config_key", "describe", "jsonable"]
 
-STATUSES = ("complete", "failed")
+STATUSES = ("complete", "failed", "pruned")  # pruned: stopped early (search.prune)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class TrialResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise TrialError(f"trial status {self.status!r} is not one of {', '.join(STATUSES)}")
-        if self.status == "failed" and not self.error:
+        if self.status in ("failed", "pruned") and not self.error:
             raise TrialError("a failed trial needs its error text")
 
     @property

@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from autopeft.bench.multifidelity import MultiFidelity, replay_high, replay_promotion
-from autopeft.bench.replay import Run, controller_spec, replay, spec_names
+from autopeft.bench.replay import ControllerSpec, Run, controller_spec, replay, spec_names
 from autopeft.bench.table import Table
+from autopeft.controllers.transfer import Prior
 from autopeft.errors import ConfigError
 from autopeft.objectives import Objective
 
@@ -41,10 +42,15 @@ STUDIES: dict[str, tuple[str, Callable[..., Run]]] = {
 }
 
 
+#: The prefix of a warm-started bo variant (``warm:bo``): its surrogate starts from ``--warm-start``'s prior.
+WARM = "warm"
+
+
 def strategy_names() -> list[str]:
-    """Plain controller names, then ``<prefix>:<controller>`` for each multi-fidelity prefix."""
+    """Plain controller names, ``<prefix>:<controller>`` for each multi-fidelity prefix, then ``warm:<bo>``."""
     plain = spec_names()
-    return plain + [f"{prefix}:{name}" for prefix in STUDIES for name in plain]
+    return (plain + [f"{prefix}:{name}" for prefix in STUDIES for name in plain]
+            + [f"{WARM}:{name}" for name in plain if name == "bo" or name.startswith("bo:")])
 
 
 @dataclass(frozen=True)
@@ -194,8 +200,19 @@ class Comparison:
 
 
 def _strategy(name: str, table: Table, objectives: Sequence[Objective],
-              multi: Callable[[], MultiFidelity], reference: str = "stated") -> tuple[str, Callable[[int, int], Run]]:
+              multi: Callable[[], MultiFidelity], reference: str = "stated",
+              prior: Prior | None = None) -> tuple[str, Callable[[int, int], Run]]:
     prefix, _, rest = name.partition(":")
+    if prefix == WARM:
+        spec = controller_spec(rest)
+        if spec.controller != "bo":
+            raise ConfigError(f"strategy {name!r}: a warm start needs a bo controller (bo, bo:gp, bo:forest), "
+                              f"got {rest!r}")
+        if prior is None:
+            raise ConfigError(f"strategy {name!r} needs --warm-start TABLE (the earlier table it starts from)")
+        warm = ControllerSpec(name, spec.controller, {**spec.options, "prior": prior})
+        return SINGLE, lambda budget, seed: replay(table, warm, budget=budget, seed=seed, objectives=objectives,
+                                                   reference=reference)
     if prefix in STUDIES:
         if reference != "stated":
             raise ConfigError(f"strategy {name!r}: multi-fidelity replays are scored against the stated reference "
@@ -214,9 +231,11 @@ def _strategy(name: str, table: Table, objectives: Sequence[Objective],
 
 def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int, objectives: Sequence[Objective],
             seed_start: int = 0, budgets: Mapping[str, int] | None = None,
-            progress: Callable[[str], None] | None = None, reference: str = "stated") -> Comparison:
+            progress: Callable[[str], None] | None = None, reference: str = "stated",
+            prior: Prior | None = None) -> Comparison:
     """Replay every strategy on seeds ``seed_start .. seed_start + seeds - 1``; ``budgets`` overrides per name;
-    ratios are measured from ``reference`` (``stated`` or ``sharp``, :mod:`autopeft.bench.reference`)."""
+    ratios are measured from ``reference`` (``stated`` or ``sharp``, :mod:`autopeft.bench.reference`);
+    ``warm:<bo variant>`` strategies start from ``prior`` (:mod:`autopeft.bench.warm_start`)."""
     from autopeft.bench.reference import reference_for
 
     reference_for(table, objectives, reference)  # an unknown kind, or no sharp point for this table, fails here
@@ -233,7 +252,8 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
             cache["mf"] = MultiFidelity(table, objectives)
         return cache["mf"]
 
-    plans = [(name, *_strategy(name, table, objectives, multi, reference)) for name in dict.fromkeys(strategies)]
+    plans = [(name, *_strategy(name, table, objectives, multi, reference, prior))
+             for name in dict.fromkeys(strategies)]
     summaries = []
     seed_list = tuple(range(seed_start, seed_start + seeds))
     for name, study, run in plans:

@@ -38,7 +38,7 @@ from autopeft.bench.table import Table, TableError
 from autopeft.controllers import Controller, Observation
 from autopeft.errors import ConfigError
 from autopeft.objectives import Objective, to_minimize
-from autopeft.pareto import crowding_distance, non_dominated_sort
+from autopeft.study.asha import promotion_order
 from autopeft.study.engines.base import Finished
 from autopeft.study.journal import Trial
 from autopeft.study.loop import LoopState, Planned, Proposals, objective_values
@@ -183,11 +183,7 @@ def _promotable(observed: list[tuple[dict[str, Any], dict[str, float]]], objecti
     if k == 0:
         return []
     points = to_minimize([[v[o.name] for o in objectives] for _, v in observed], objectives)
-    order: list[int] = []
-    for front in non_dominated_sort(points):
-        distance = crowding_distance(points[front])
-        order.extend(int(front[i]) for i in sorted(range(len(front)), key=lambda i: -distance[i]))
-    return [observed[i][0] for i in order[:k] if config_key(observed[i][0]) not in promoted]
+    return [observed[i][0] for i in promotion_order(points)[:k] if config_key(observed[i][0]) not in promoted]
 
 
 class Promotion:

@@ -3,6 +3,7 @@
     autopeft bench --table benchmarks/peftbench/minilm-tweets.csv --controller bo --budget 50 --seeds 20
     autopeft bench --table T.csv --controller random,bo:forest,evolution --budget 100 --out results.json
     autopeft bench --table T.csv --controller mf:bo --controller high:bo --budget 60 --seeds 10
+    autopeft bench --table B.csv --controller bo,warm:bo --warm-start A.csv --reference sharp
 
 Nothing is trained: every trial is answered from the table. This module imports only argparse until
 :func:`run` is called, so ``autopeft --help`` stays fast.
@@ -42,6 +43,9 @@ def configure(sub: Any) -> None:
                         help="the hypervolume's reference point: stated (accuracy 0, the full model's parameters; "
                              "the default) or sharp (the majority-class accuracy and 1.1x the table's largest "
                              "adapter; needs majority_accuracy in the table's sidecar)")
+    parser.add_argument("--warm-start", action="append", default=[], metavar="RUN_OR_TABLE",
+                        help="repeatable: an earlier run or table (another task, the same space) that warm:<bo> "
+                             "strategies start from, e.g. --controller bo,warm:bo --warm-start OTHER.csv")
     parser.add_argument("--out", help="also write the full comparison (curves, per-seed numbers) as JSON here")
 
 
@@ -58,8 +62,13 @@ def run(args: argparse.Namespace) -> str:
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)
+    prior = None
+    if args.warm_start:
+        from autopeft.bench.warm_start import load_prior
+
+        prior = load_prior(args.warm_start, table.space, objectives)
     result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,
-                     objectives=objectives, reference=args.reference)
+                     objectives=objectives, reference=args.reference, prior=prior)
     text = result.text()
     if args.out:
         out = Path(args.out)

@@ -68,12 +68,14 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
         on_front = {t.number for t in f.trials}
         trials = journal.trials() if all_trials else f.trials
     metrics = metric_columns(objectives, trials)
-    head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "method", PARAMS, *metrics, "knee"]
+    head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "steps", "method", PARAMS, *metrics,
+            "knee"]
     columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + ["config"]
     rows = []
     for t in trials:
         v, r = t.values, t.result
-        row: dict[str, Any] = {"trial": t.number, "origin": t.origin, "method": t.config.get("method"),
+        row: dict[str, Any] = {"trial": t.number, "origin": t.origin, "steps": t.fidelity.steps,
+                               "method": t.config.get("method"),
                                PARAMS: r.trainable_params if r else None, **{m: v.get(m) for m in metrics},
                                "knee": t.number == knee, "config": json.dumps(t.config, sort_keys=True)}
         if all_trials:
@@ -107,6 +109,8 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
         cells = " ".join(f"{r[c]:>10.4f}" if r.get(c) is not None else f"{'-':>10}" for c in shown)
         lines.append(f"{r['trial']:>5} {r[PARAMS]:>12,} {cells}  {r['origin']}: "
                      f"{describe(json.loads(r['config']))}{mark}")
-    return "\n".join(lines) + "\n(validation split)"
+    steps = sorted({r["steps"] for r in rows if r.get(shown[0]) is not None})
+    at = f", {steps[0]} training steps" if len(steps) == 1 else ""
+    return "\n".join(lines) + f"\n(validation split{at})"
 
 

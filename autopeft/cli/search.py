@@ -23,6 +23,10 @@ def configure(sub: Any) -> None:
     s.add_argument("--data", help="search on a local CSV / JSONL / Parquet file instead of the recipe's task")
     s.add_argument("--text-fields", help="with --data: the text column(s), comma-separated")
     s.add_argument("--label-field", help="with --data: the label column")
+    s.add_argument("--warm-start", action="append", default=[], metavar="RUN_OR_TABLE",
+                   help="repeatable: an earlier run folder or PEFT-Bench table (another task, the same space or a "
+                        "shared part) whose observations bo's surrogate starts from; they do not count against "
+                        "--budget")
     s.add_argument("--resume", metavar="RUN",
                    help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
                         "controller and seed are the run's")
@@ -66,15 +70,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, task=args.task, workers=args.workers, workers_per_gpu=args.workers_per_gpu,
                  engine=args.engine, data=args.data, text_fields=args.text_fields, label_field=args.label_field,
-                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config)))
+                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start))
     return 0
 
 
 def search(recipe: str | Path | None, *, budget: int | None, controller: str | None, out: str | None,
            seed: int | None, resume: str | None, task: str | None = None, workers: int | None = None,
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
-           text_fields: str | None = None, label_field: str | None = None, nni: Any = None) -> str:
+           text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
+           warm_start: list[str] | None = None) -> str:
     """Run or resume a search; the run's status text."""
+    from autopeft.bench.warm_start import load_prior
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
@@ -85,10 +91,10 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
 
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, task=task, out=out, data=data,
-                     text_fields=text_fields, label_field=label_field)
+                     text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start))
         folder = Path(resume)
         run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
-                   engine=engine, nni=nni)
+                   engine=engine, nni=nni, load_prior=load_prior)
     else:
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if task is not None:
@@ -97,7 +103,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field)
         folder = Path(out) if out else default_out(rec.name)
         run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
-                   workers_per_gpu=workers_per_gpu, engine=engine, nni=nni)
+                   workers_per_gpu=workers_per_gpu, engine=engine, nni=nni, warm_start=warm_start or (),
+                   load_prior=load_prior)
     from autopeft.study.status import status_text
 
     return status_text(folder)

@@ -32,6 +32,7 @@ import numpy as np
 from autopeft.controllers.acquisition import ehvi_monte_carlo
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
 from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
+from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_prior, fit_prior_model
 from autopeft.errors import ConfigError
 from autopeft.objectives import to_minimize
 from autopeft.pareto import pareto_mask
@@ -64,14 +65,19 @@ class BayesianOptimization(Controller):
     feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
     ``kernel`` (``"matern52"``; ``"matern32"``, ``"rbf"``) and ``std`` (``"predictive"``; ``"latent"``: EHVI on
     the noise-free function's uncertainty) set the ``gp`` surrogate; they exist for the ablation
-    (``benchmarks/bo_ablation.py``) and are refused with the forest.
+    (``benchmarks/bo_ablation.py``) and are refused with the forest. ``prior`` (``None``): a warm start
+    (:class:`~autopeft.controllers.transfer.Prior`, from ``--warm-start``): each objective the sources observed is
+    modelled as the sources' surrogate, rescaled, plus a residual fit on this search's observations
+    (:class:`~autopeft.controllers.transfer.TransferSurrogate`), and there is no space-filling design: while
+    fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
+    configurations) with the best expected hypervolume improvement under the prior alone.
     """
 
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
-        "std": "predictive",
+        "std": "predictive", "prior": None,
     }
 
     def _check_options(self) -> None:
@@ -93,6 +99,8 @@ class BayesianOptimization(Controller):
             if opts[key] != self.defaults[key] and opts["surrogate"] != "gp":
                 raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
                                   f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
+        check_prior(opts["prior"], [o.name for o in self.objectives])
+        self._prior_models: dict[int, PriorModel | None] | None = None
         if not isinstance(opts["known_inputs"], bool):
             raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
                               f"got {opts['known_inputs']!r}")
@@ -118,6 +126,8 @@ class BayesianOptimization(Controller):
 
     # ---- the two phases -----------------------------------------------------------------------------------
     def _propose(self, state: Round) -> list[dict[str, Any]]:
+        if self.options["prior"] is not None:  # the prior replaces the space-filling design
+            return self._model_based(state, state.n) if len(state.configs) >= 2 else self._prior_design(state)
         if len(state.configs) < 2:
             return self._design(state, state.n)
         n_design = min(state.n, max(0, int(self.options["n_initial"]) - len(state.tried)))
@@ -155,8 +165,18 @@ class BayesianOptimization(Controller):
         pool_known = to_minimize(self.known_values(pool), known_objectives) if known else np.zeros((len(pool), 0))
         x_obs = self._inputs(state.configs)
         y_obs = self.to_min(state.values)
-        reference = self._reference_point(y_obs, pool_known, known, known_objectives)[order]
         x_pool = self._inputs(pool)
+        reference = self._reference_point(y_obs, pool_known, known, known_objectives)
+        if self.options["prior"] is not None and unknown:  # "seen" covers the prior's guesses at the candidates,
+            # as it covers a known objective's values: else a configuration that the prior expects to be small
+            # but weaker than anything observed so far (the head alone) never counts towards the hypervolume
+            guessed = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown)
+            means = np.column_stack([m.predict(x_pool) for m in guessed])
+            for col, j in enumerate(unknown):
+                values = np.concatenate((y_obs[:, j], means[:, col]))
+                high, low = float(values.max()), float(values.min())
+                reference[j] = max(reference[j], high + _MARGIN * (high - low if high > low else max(abs(high), 1.0)))
+        reference = reference[order]
         width = len(self.space.feature_names)  # min_distance compares the encodings alone
         live = np.ones(len(pool), dtype=bool)
 
@@ -164,7 +184,7 @@ class BayesianOptimization(Controller):
             x_pend = self._inputs(state.pending)
             y_pend = np.zeros((len(state.pending), len(self.objectives)))
             if unknown:
-                models = self._fit(x_obs, y_obs[:, unknown], state.rng)
+                models = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown)
                 y_pend[:, unknown] = np.column_stack([m.predict(x_pend) for m in models])
             if known:
                 y_pend[:, known] = to_minimize(self.known_values(state.pending), known_objectives)
@@ -181,7 +201,7 @@ class BayesianOptimization(Controller):
             rows = np.flatnonzero(live)
             if rows.size == 0:
                 break
-            models = self._fit(x_obs, y_obs[:, unknown], state.rng) if unknown else []
+            models = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown) if unknown else []
             predictions = [m.predict(x_pool[rows], return_std=True) for m in models]
             mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((rows.size, 0))
             std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((rows.size, 0))
@@ -250,10 +270,88 @@ class BayesianOptimization(Controller):
                                  else np.zeros((0, len(known))))
         return self._fixed_known
 
-    def _fit(self, x: FloatArray, y: FloatArray, rng: np.random.Generator) -> list[Surrogate]:
+    def _fit(self, x: FloatArray, y: FloatArray, rng: np.random.Generator, columns: Sequence[int]) -> list[Surrogate]:
+        """One fitted surrogate per column of ``y`` (``columns``: the objectives they are); an objective the
+        warm start's sources observed gets the prior plus a residual."""
         name = str(self.options["surrogate"])
         params = {"kernel": self.options["kernel"], "std": self.options["std"]} if name == "gp" else {}
-        return [make_surrogate(name, seed=_child_seed(rng), **params).fit(x, y[:, j]) for j in range(y.shape[1])]
+        priors = self._priors()
+        models: list[Surrogate] = []
+        for i, j in enumerate(columns):
+            seed = _child_seed(rng)
+            prior = priors.get(j)
+            model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params) if prior
+                     else make_surrogate(name, seed=seed, **params))
+            models.append(model.fit(x, y[:, i]))
+        return models
+
+    # ---- warm starts --------------------------------------------------------------------------------------
+    def _priors(self) -> dict[int, PriorModel | None]:
+        """Objective index -> the prior fit on the warm start's sources (once per controller; empty without)."""
+        prior = self.options["prior"]
+        if prior is None:
+            return {}
+        if self._prior_models is None:
+            name = str(self.options["surrogate"])
+            params = {"kernel": self.options["kernel"]} if name == "gp" else {}
+            models: dict[int, PriorModel | None] = {}
+            for j, objective in enumerate(self.objectives):
+                if objective.name in self.known:
+                    continue
+                xs, ys = [], []
+                for source in prior.sources:
+                    column = np.asarray(source.values.get(objective.name, ()), dtype=float)
+                    keep = [i for i, v in enumerate(column) if np.isfinite(v)]
+                    if not keep:
+                        continue
+                    xs.append(self._inputs([dict(source.configs[i]) for i in keep]))
+                    ys.append(to_minimize(column[keep].reshape(-1, 1), [objective])[:, 0])
+                models[j] = fit_prior_model(xs, ys, surrogate=name, seed=self.seed, **params) if xs else None
+            self._prior_models = models
+        return self._prior_models
+
+    def _prior_design(self, state: Round) -> list[dict[str, Any]]:
+        """Before two observations: the candidates (uniform draws and the sources' configurations) with the
+        best EHVI under the prior, chosen one by one, each believed at its predicted mean."""
+        pool = self.fresh(state, int(self.options["n_candidates"]), required=False, claim=False)
+        seen = {config_key(c) for c in pool} | state.taken
+        for source in self.options["prior"].sources:
+            for config in source.configs:
+                member = self.member(config)
+                if member is not None and config_key(member) not in seen and self.feasible(member):
+                    seen.add(config_key(member))
+                    pool.append(member)
+        if not pool:
+            return self.fresh(state, state.n)
+        unknown = [j for j, o in enumerate(self.objectives) if o.name not in self.known]
+        known = [j for j, o in enumerate(self.objectives) if o.name in self.known]
+        known_objectives = [self.objectives[j] for j in known]
+        pool_known = to_minimize(self.known_values(pool), known_objectives) if known else np.zeros((len(pool), 0))
+        x_pool = self._inputs(pool)
+        y_obs = self.to_min(state.values)
+        models = self._fit(self._inputs(state.configs), y_obs[:, unknown], state.rng, unknown) if unknown else []
+        predictions = [m.predict(x_pool, return_std=True) for m in models]
+        mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((len(pool), 0))
+        std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((len(pool), 0))
+        points = np.hstack((mean, pool_known))
+        seen_points = np.vstack((points, y_obs[:, unknown + known])) if len(y_obs) else points
+        high, low = seen_points.max(axis=0), seen_points.min(axis=0)
+        reference = high + _MARGIN * np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+        front = y_obs[:, unknown + known][pareto_mask(y_obs)] if len(y_obs) else np.zeros((0, len(unknown + known)))
+        out: list[dict[str, Any]] = []
+        live = np.ones(len(pool), dtype=bool)
+        for _ in range(min(state.n, len(pool))):
+            rows = np.flatnonzero(live)
+            scores = ehvi_monte_carlo(mean[rows], std[rows], pool_known[rows], front, reference,
+                                      samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))
+            best = self._pick(scores, mean[rows], std[rows], pool_known[rows], front, reference)
+            i = int(rows[best])
+            out.append(pool[i])
+            state.taken.add(config_key(pool[i]))
+            live[i] = False
+            front = np.vstack((front, points[i]))
+            front = front[pareto_mask(front)]
+        return out
 
     def _reference_point(self, y_obs: FloatArray, pool_known: FloatArray, known: Sequence[int],
                          known_objectives: Sequence[Any]) -> FloatArray:

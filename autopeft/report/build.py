@@ -17,6 +17,7 @@ from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
 from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
+from autopeft.study.status import warm_start_lines
 from autopeft.trial import describe
 
 CALIBRATION = ("ece", "mce", "brier", "nll")
@@ -146,6 +147,8 @@ class ReportBuilder:
             ("trials ran", _engine(s.get("engine"))),
             ("objectives", ", ".join(o.name for o in run.objectives)),
             ("budget", f"{s.get('budget')} trials, reference points included"),
+            *(("warm start", line.removeprefix("warm start: "))
+              for line in warm_start_lines(s.get("warm_start_sources") or [])),
             ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "
                                 f"{fid.get('train_fraction', 1.0)}), max length {tr.get('max_length')} tokens"),
             ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),

@@ -192,6 +192,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         recipe, settings = journal.recipe, dict(journal.meta("settings") or {})
         settings["engine"] = journal.meta("engine")  # where the trials ran (absent in runs made before engines)
+        settings["warm_start_sources"] = journal.meta("warm_start") or []  # what a warm start transferred
         objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])
         trials = journal.trials()
         if not trials:

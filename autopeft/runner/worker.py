@@ -53,6 +53,11 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(exc).lower()
 
 
+class StopTrial(Exception):  # a decision, not an error
+    """Raised from an ``on_partial`` hook to stop a trial after a partial score: the trial ends ``pruned``,
+    its partial learning curve kept (the search's early stopping, :mod:`autopeft.study.pruning`)."""
+
+
 class Worker:
     """Runs trials of one (model, task) pair; see the module docstring."""
 
@@ -179,7 +184,8 @@ class Worker:
         (an engine reports the learning curve live with it).
         """
         config = self.check_config(config) if in_space else dict(config)
-        state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "eval_seconds": 0.0, "curve": []}
+        state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "eval_seconds": 0.0, "curve": [],
+                                 "t0": time.perf_counter()}
         peak = PeakMemory(self.device)
         try:
             with peak:
@@ -187,6 +193,12 @@ class Worker:
             return _replace_peak(result, peak.mb)
         except KeyboardInterrupt:
             raise
+        except StopTrial as exc:  # stopped on purpose: the partial curve is the record
+            return TrialResult(config=config, fidelity=fidelity, seed=seed, status="pruned", error=str(exc),
+                               trainable_params=state.get("trainable"), total_params=state.get("total"),
+                               steps=state["steps"], train_seconds=time.perf_counter() - state["t0"]
+                               - state["eval_seconds"], eval_seconds=state["eval_seconds"], peak_memory_mb=peak.mb,
+                               device=self.device.type, eval_curve=tuple(state.get("eval_curve", ())))
         except NonFiniteLoss as exc:
             reason = str(exc)
         except Exception as exc:  # a failed trial is data: record it, let the search decide
@@ -213,6 +225,7 @@ class Worker:
         validation, partial, ctx = self.encoded("validation"), self.partial_validation(), self._context()
         marks = {max(1, round(f * fidelity.steps)): f for f in self.training.curve_fractions}
         eval_curve: list[tuple[float, float]] = []
+        state["eval_curve"] = eval_curve
         last: dict[str, Evaluation] = {}
 
         def after_step(step: int) -> None:

@@ -78,7 +78,7 @@ def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Pat
     if task is not None:
         rec = with_task(rec, task)
     folder = Path(out) if out is not None else default_out(rec.name)
-    journal, _, _ = start_search(rec, folder, budget=budget, controller=controller, seed=seed)
+    journal, _, _, _ = start_search(rec, folder, budget=budget, controller=controller, seed=seed)
     journal.close()
     return Study(folder)
 

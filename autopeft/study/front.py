@@ -15,8 +15,9 @@ import numpy as np
 from autopeft.objectives import PARAMS, Objective, reference_point, to_minimize
 from autopeft.pareto import hypervolume, knee_point, pareto_mask
 from autopeft.study.journal import Journal, Trial
+from autopeft.study.rungs import top_steps
 
-__all__ = ["Front", "front", "hypervolume_curve", "observed"]
+__all__ = ["Front", "front", "front_trials", "hypervolume_curve", "observed"]
 
 
 def observed(trials: Sequence[Trial], objectives: Sequence[Objective]) -> tuple[list[Trial], np.ndarray]:
@@ -38,8 +39,16 @@ class Front:
     knee: int | None               # index into ``trials``
 
 
+def front_trials(journal: Journal) -> list[Trial]:
+    """The search trials the front is made of: all of them, or in a multi-fidelity search the top rung's
+    (:mod:`autopeft.study.asha`; lower rungs are shorter trainings of the same configurations)."""
+    trials = journal.trials()
+    top = top_steps(journal.recipe)
+    return trials if top is None else [t for t in trials if t.fidelity.steps == top]
+
+
 def front(journal: Journal, objectives: Sequence[Objective]) -> Front:
-    rows, values = observed(journal.trials(), objectives)
+    rows, values = observed(front_trials(journal), objectives)
     if not rows:
         return Front([], values, 0.0, None)
     total = max(float(t.result.total_params or 1) for t in rows if t.result is not None)
@@ -59,9 +68,9 @@ def front(journal: Journal, objectives: Sequence[Objective]) -> Front:
 
 
 def hypervolume_curve(journal: Journal, objectives: Sequence[Objective]) -> list[tuple[int, float]]:
-    """Hypervolume of the front after each trial, in trial order."""
+    """Hypervolume of the front after each trial, in trial order (a multi-fidelity search: of its top rung)."""
     trials = journal.trials()
-    rows, values = observed(trials, objectives)
+    rows, values = observed(front_trials(journal), objectives)
     if not rows:
         return []
     total = max(float(t.result.total_params or 1) for t in rows if t.result is not None)

@@ -46,7 +46,7 @@ class Progress:
         name = self.score.name if self.score else "accuracy"
         short = "acc" if name == "accuracy" else name
         what = f"{short} {result.metrics.get(name, math.nan):.3f}" if result and result.ok else (
-            f"FAILED: {(trial.error or '')[:60]}")
+            f"{'PRUNED' if trial.state == 'pruned' else 'FAILED'}: {(trial.error or '')[:60]}")
         params = f"{result.trainable_params:,}" if result and result.trainable_params is not None else "?"
         best = "-"
         if front.trials and self.score is not None:

@@ -25,13 +25,14 @@ from typing import Any
 from autopeft.errors import AutopeftError, RecipeError, SpaceError
 from autopeft.runner.config import TrainingConfig
 from autopeft.space.yaml_fields import Fields, load_yaml
+from autopeft.study.rungs import AshaConfig
 from autopeft.trial import Fidelity
 
 TOP_FIELDS = ("name", "description", "model", "task", "space", "data", "fidelity", "training", "seed", "search")
 SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_lr_factors", "max_trainable_params",
                  "final_fidelity",
                  "workers", "workers_per_gpu", "engine",
-                 "final_seeds", "controller_options")
+                 "final_seeds", "controller_options", "scheduler", "prune")
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
                     "metric")
@@ -63,6 +64,8 @@ class SearchConfig:
     workers: int = 1                                    # trials at once (1: in the study's process)
     workers_per_gpu: int | None = None                  # at most this many workers share one GPU
     engine: str | None = None                           # where trials run (default: by workers)
+    scheduler: AshaConfig | None = None                 # multi-fidelity (ASHA); None: every trial at fidelity
+    prune: bool = False                                 # stop a trial whose partial score cannot reach the front
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ class Recipe:
                        "final_fidelity": self.final_fidelity.to_dict(), "final_seeds": self.search.final_seeds,
                        "controller_options": dict(self.search.controller_options),
                        "workers": self.search.workers, "workers_per_gpu": self.search.workers_per_gpu,
-                       "engine": self.search.engine},
+                       "engine": self.search.engine,
+                       "scheduler": self.search.scheduler.to_dict() if self.search.scheduler else None,
+                       "prune": self.search.prune},
         }
 
 
@@ -217,10 +222,10 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
     name = top.string("name") or Path(source).stem
     return Recipe(source=source, name=name, model=model, task=task, space=space, data=data_config,
                   fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text,
-                  search=_parse_search(top, source))
+                  search=_parse_search(top, source, fidelity.steps))
 
 
-def _parse_search(top: Fields, source: str) -> SearchConfig:
+def _parse_search(top: Fields, source: str, steps: int) -> SearchConfig:
     raw = top.get("search") or {}
     if not isinstance(raw, Mapping):
         raise top.error("search", "must be a mapping", value=raw, allowed=", ".join(SEARCH_FIELDS))
@@ -260,7 +265,24 @@ def _parse_search(top: Fields, source: str) -> SearchConfig:
                         final_fidelity=final, final_seeds=_int(f, "final_seeds", low=1, default=3) or 3,
                         controller_options=dict(options), workers=_int(f, "workers", low=1, default=1) or 1,
                         workers_per_gpu=_int(f, "workers_per_gpu", low=1, default=None),
-                        engine=_name(f, raw, "engine"))
+                        engine=_name(f, raw, "engine"), scheduler=_scheduler(f, raw, steps),
+                        prune=_flag(f, raw, "prune"))
+
+
+def _flag(f: Fields, raw: Mapping[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise f.error(key, "must be true or false", value=value, allowed="true, false")
+    return value
+
+
+def _scheduler(f: Fields, raw: Mapping[str, Any], steps: int) -> AshaConfig | None:
+    if raw.get("scheduler") is None:
+        return None
+    try:
+        return AshaConfig.from_mapping(raw["scheduler"], steps)
+    except AutopeftError as exc:
+        raise f.error("scheduler", str(exc), allowed="{type: asha, min_steps: N, max_steps: M, eta: 3}") from None
 
 
 def _name(f: Fields, raw: Mapping[str, Any], key: str) -> str | None:
@@ -319,7 +341,9 @@ def recipe_from_dict(d: Mapping[str, Any]) -> Recipe:
             max_trainable_params=srch.get("max_trainable_params"),
             final_fidelity=Fidelity(**final) if final else None, final_seeds=int(srch.get("final_seeds", 3)),
             controller_options=dict(srch.get("controller_options") or {}), workers=int(srch.get("workers", 1)),
-            workers_per_gpu=srch.get("workers_per_gpu"), engine=srch.get("engine"))
+            workers_per_gpu=srch.get("workers_per_gpu"), engine=srch.get("engine"),
+            scheduler=AshaConfig(**srch["scheduler"]) if srch.get("scheduler") else None,
+            prune=bool(srch.get("prune", False)))
         return Recipe(source=str(d["source"]), name=str(d["name"]), model=str(d["model"]), task=d["task"],
                       space=str(d["space"]), data=DataConfig(**d["data"]), fidelity=Fidelity(**d["fidelity"]),
                       training=TrainingConfig.from_dict(dict(d["training"])), seed=int(d["seed"]),

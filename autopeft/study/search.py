@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from autopeft.controllers.transfer import Prior
 from autopeft.errors import ConfigError
 from autopeft.objectives import PARAMS, objectives_of
+from autopeft.study.asha import Asha
 from autopeft.study.context import SearchContext, make_context
-from autopeft.study.engines import Finished
+from autopeft.study.engines import Finished, Job
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
 from autopeft.study.provenance import portable_path, provenance, run_recipe
+from autopeft.study.pruning import check_prune, stop_bars
 from autopeft.study.recipe import Recipe
+from autopeft.study.references import REFERENCE
 
 if TYPE_CHECKING:
     from autopeft.study.engines.nni.settings import NniSettings
@@ -33,6 +37,8 @@ __all__ = ["TrialCallback", "default_out", "make_context", "run_search", "start_
 
 #: Called with every trial as it is journaled finished (the Python API's per-trial callback).
 TrialCallback = Callable[[Trial], None]
+#: Reads a warm start's sources over a search's space (:func:`autopeft.bench.warm_start.load_prior`).
+PriorLoader = Callable[[Sequence[str], Any, Sequence[Any]], Prior]
 
 
 def check_engine(name: str | None) -> None:
@@ -51,20 +57,26 @@ def default_out(recipe_name: str) -> Path:
 def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, controller: str | None = None,
                seed: int | None = None, resume: bool = False, stream: TextIO | None = None, workers: int | None = None,
                engine: str | None = None, workers_per_gpu: int | None = None,
-               callbacks: tuple[TrialCallback, ...] = (), nni: NniSettings | None = None) -> Journal:
+               callbacks: tuple[TrialCallback, ...] = (), nni: NniSettings | None = None,
+               warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None) -> Journal:
     """Run (or resume) a search to its budget; returns the (closed) journal.
 
     ``workers``, ``engine`` and ``workers_per_gpu`` default to the recipe's ``search:`` settings; they say
     where trials run, not what the study is, so a resumed search may change them (``nni``: the NNI
     engine's port, host and training-service file). A resumed search takes its recipe, controller and seed
     from the journal: giving them is refused (:func:`check_resume`); a larger ``budget`` extends it.
+
+    ``warm_start``: earlier runs or tables whose observations ``bo``'s surrogate starts from (read by
+    ``load_prior``, :func:`autopeft.bench.warm_start.load_prior`, which the caller passes in: this floor does
+    not read tables). They do not count against the budget; the journal keeps their paths, so a resumed search
+    reads them again.
     """
     stream = stream or sys.stderr
     check_engine(engine)
     if not resume and recipe is not None:
         check_engine_options(engine or recipe.search.engine, nni)
     if resume:
-        check_resume(recipe=recipe is not None, controller=controller, seed=seed)
+        check_resume(recipe=recipe is not None, controller=controller, seed=seed, warm_start=bool(warm_start))
         journal = Journal.open(out)
         try:
             recipe = run_recipe(journal)
@@ -74,16 +86,18 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
                 settings["budget"] = resume_budget(budget, settings, journal)
                 journal.set_meta("settings", settings)
             ctx = make_context(recipe)
+            prior = read_prior(ctx, settings, load_prior)
         except BaseException:
             journal.close()
             raise
     else:
         if recipe is None:
             raise ConfigError("a new search needs a recipe")
-        journal, ctx, settings = start_search(recipe, out, budget=budget, controller=controller, seed=seed)
+        journal, ctx, settings, prior = start_search(recipe, out, budget=budget, controller=controller, seed=seed,
+                                                     warm_start=warm_start, load_prior=load_prior)
     try:
         _search(ctx, journal, settings, stream, workers=workers, engine=engine, workers_per_gpu=workers_per_gpu,
-                callbacks=callbacks, nni=nni)
+                callbacks=callbacks, nni=nni, prior=prior)
     finally:
         journal.close()
     return journal
@@ -133,8 +147,10 @@ def resume_budget(budget: int, settings: Mapping[str, Any], journal: Journal) ->
 
 
 def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, controller: str | None = None,
-                 seed: int | None = None) -> tuple[Journal, SearchContext, dict[str, Any]]:
-    """Check ``recipe`` and write a new run's journal (no trial yet): the open journal, the context, the settings.
+                 seed: int | None = None, warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None
+                 ) -> tuple[Journal, SearchContext, dict[str, Any], Prior | None]:
+    """Check ``recipe`` and write a new run's journal (no trial yet): the open journal, the context, the
+    settings and the warm start's prior (``None`` without one).
 
     The journal holds the recipe resolved (overrides included) with its space text, and the run's
     provenance (:mod:`autopeft.study.provenance`), so the run folder no longer needs the recipe or space file.
@@ -145,18 +161,37 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
         "budget": recipe.search.budget if budget is None else budget,
         "controller": controller or recipe.search.controller,
         "seed": recipe.seed if seed is None else seed, "objectives": list(recipe.search.objectives)}
+    if warm_start:
+        settings["warm_start"] = [portable_path(str(p)) for p in warm_start]
     if settings["budget"] < 1:
         raise ConfigError(f"--budget must be >= 1, got {settings['budget']}")
+    if recipe.search.prune:
+        check_prune(objectives_of(settings["objectives"]))
     objectives_of(settings["objectives"])
     check_controller_name(settings["controller"])
     check_engine(recipe.search.engine)
     recipe = portable(recipe.with_space_text())
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
-    make_controller(ctx, settings)  # fails on bad controller options before anything is written
+    prior = read_prior(ctx, settings, load_prior)
+    make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)
-    journal = Journal.create(out, recipe.to_dict(),  # one transaction: a kill cannot leave a run half-made
-                             meta={"provenance": made_from, "settings": settings, "started": time.time()})
-    return journal, ctx, settings
+    meta = {"provenance": made_from, "settings": settings, "started": time.time(),
+            **({"warm_start": prior.describe()} if prior is not None else {})}
+    journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
+    return journal, ctx, settings, prior
+
+
+def read_prior(ctx: SearchContext, settings: Mapping[str, Any], load_prior: PriorLoader | None) -> Prior | None:
+    """The warm start the settings name, read over the search's space; ``None`` without one."""
+    paths = list(settings.get("warm_start") or ())
+    if not paths:
+        return None
+    if settings["controller"] != "bo":
+        raise ConfigError(f"--warm-start needs the bo controller (its surrogate takes the prior), got --controller "
+                          f"{settings['controller']}; allowed: bo, or no --warm-start")
+    if load_prior is None:
+        raise ConfigError("this search has a warm start; pass load_prior=autopeft.bench.warm_start.load_prior")
+    return load_prior(paths, ctx.space, objectives_of(settings["objectives"]))
 
 
 def portable(recipe: Recipe) -> Recipe:
@@ -165,9 +200,27 @@ def portable(recipe: Recipe) -> Recipe:
     return replace(recipe, source=portable_path(recipe.source), space=portable_path(recipe.space), task=task)
 
 
-def make_controller(ctx: SearchContext, settings: Mapping[str, Any]) -> Any:
+def pruning_job(journal: Journal, ctx: SearchContext) -> Callable[[Trial], Job]:
+    """``search_job`` with the early-stopping bars of :mod:`autopeft.study.pruning`, taken from the journal when
+    the trial starts (reference points are never stopped: they are the baselines)."""
+
+    def make(trial: Trial) -> Job:
+        job = search_job(trial)
+        if trial.origin.startswith(REFERENCE):
+            return job
+        try:
+            params = float(ctx.count(trial.config))
+        except ConfigError:
+            return job
+        bars = stop_bars(journal.trials(), params, trial.fidelity.steps)
+        return replace(job, stop_below=tuple(sorted(bars.items())))
+
+    return make
+
+
+def make_controller(ctx: SearchContext, settings: Mapping[str, Any], prior: Prior | None = None) -> Any:
     """The run's controller: its name, seed and objectives from ``settings``, the recipe's options, the exact
-    parameter counter as a known objective and ``max_trainable_params`` as a constraint."""
+    parameter counter as a known objective, ``max_trainable_params`` as a constraint and the warm start."""
     from autopeft.controllers import get_controller
 
     constraints: list[Callable[[Mapping[str, Any]], bool]] = []
@@ -176,12 +229,13 @@ def make_controller(ctx: SearchContext, settings: Mapping[str, Any]) -> Any:
         constraints.append(lambda c: ctx.count(c) <= limit)
     return get_controller(settings["controller"], ctx.space, objectives_of(settings["objectives"]),
                           seed=int(settings["seed"]), known={PARAMS: ctx.count}, constraints=constraints,
-                          **dict(ctx.recipe.search.controller_options))
+                          **dict(ctx.recipe.search.controller_options),
+                          **({"prior": prior} if prior is not None else {}))
 
 
 def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,
             engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...],
-            nni: NniSettings | None = None) -> None:
+            nni: NniSettings | None = None, prior: Prior | None = None) -> None:
     from autopeft.study.front import front
 
     recipe, budget = ctx.recipe, int(settings["budget"])
@@ -189,9 +243,21 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     requeued = journal.requeue_interrupted()
     if requeued:
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
-    ctl = make_controller(ctx, settings)
-    scheduler = Proposals(ctl, objectives, budget=budget, fidelity=recipe.fidelity, seed=int(settings["seed"]),
-                          origin=settings["controller"], references=ctx.references)
+    ctl = make_controller(ctx, settings, prior)
+    if prior is not None:
+        for source in prior.describe():
+            stream.write(f"warm start: {source['observations']} observations from {source['kind']} {source['source']} "
+                         f"({source.get('note', '')}; {source['dropped']} not in this space)\n")
+    scheduler: Proposals | Asha
+    if recipe.search.scheduler is not None:
+        scheduler = Asha(ctl, objectives, budget=budget, config=recipe.search.scheduler, seed=int(settings["seed"]),
+                         train_fraction=recipe.fidelity.train_fraction, origin=settings["controller"],
+                         references=ctx.references)
+        stream.write(f"multi-fidelity (ASHA): rungs {', '.join(str(r.steps) for r in scheduler.rungs)} steps, "
+                     f"eta {recipe.search.scheduler.eta}; the front is the top rung's\n")
+    else:
+        scheduler = Proposals(ctl, objectives, budget=budget, fidelity=recipe.fidelity, seed=int(settings["seed"]),
+                              origin=settings["controller"], references=ctx.references)
     progress = Progress(budget, stream, score=objectives)
 
     def finished(trial: Trial, done: Finished, state: LoopState) -> None:
@@ -211,7 +277,8 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
             previous = journal.meta("nni_experiments") or []
             journal.set_meta("nni_experiments", [*previous, about["nni"]])
         journal.set_meta("engine", about)
-        run_loop(journal, runner, scheduler, make_job=search_job, on_start=progress.starting, on_finish=finished)
+        make_job = pruning_job(journal, ctx) if recipe.search.prune else search_job
+        run_loop(journal, runner, scheduler, make_job=make_job, on_start=progress.starting, on_finish=finished)
     finally:
         runner.close()
     if scheduler.exhausted is not None:

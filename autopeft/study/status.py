@@ -12,10 +12,11 @@ from pathlib import Path
 
 from autopeft.objectives import PARAMS, objectives_of, score_objective
 from autopeft.study.front import front
-from autopeft.study.journal import Journal
+from autopeft.study.journal import Journal, Trial
+from autopeft.study.rungs import top_steps
 from autopeft.trial import describe
 
-__all__ = ["status_text"]
+__all__ = ["status_text", "warm_start_lines"]
 
 
 def status_text(folder: Path) -> str:
@@ -32,13 +33,17 @@ def status_text(folder: Path) -> str:
         workers = max(1, int(engine.get("workers", 1)))
         eta = statistics.median(durations) * remaining / workers if durations and remaining else 0.0
         names = [o.name for o in objectives]
+        top = top_steps(journal.recipe)
+        rung = f" (the top rung's, {top} steps)" if top else ""
         score = score_objective(objectives)
         worst = ", ".join(f"{o.name} {o.worst:g}" for o in objectives if o.worst is not None)
         lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
                  f"budget {settings['budget']}, seed {settings['seed']}",
                  "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-                 f"front: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
-                 f"(reference: {worst}, trainable params = the full model, log10)"]
+                 *warm_start_lines(journal.meta("warm_start") or []),
+                 f"front{rung}: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
+                 f"(reference: {worst}, trainable params = the full model, log10)",
+                 *rung_lines(trials, top)]
         if f.trials:
             col = names.index(score.name)
             sign = 1.0 if score.direction == "max" else -1.0
@@ -62,3 +67,20 @@ def status_text(folder: Path) -> str:
         failed = [t for t in trials if t.state == "failed"]
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
         return "\n".join(lines)
+
+
+def warm_start_lines(sources: list[dict[str, object]]) -> list[str]:
+    """What a warm start transferred, one line per source (``status`` and the report)."""
+    return [f"warm start: {s.get('observations')} observations from {s.get('kind')} {s.get('source')} "
+            f"({s.get('note') or 'no note'}; {s.get('dropped')} not in this space; not counted in the budget)"
+            for s in sources]
+
+
+def rung_lines(trials: list[Trial], top: int | None) -> list[str]:
+    """A multi-fidelity search's trials per rung and their training cost in top-rung trials (none otherwise)."""
+    if top is None:
+        return []
+    steps = sorted({t.fidelity.steps for t in trials})
+    per = ", ".join(f"{s} steps: {sum(1 for t in trials if t.fidelity.steps == s)}" for s in steps)
+    cost = sum(t.fidelity.steps / top for t in trials)
+    return [f"trials per rung: {per or 'none yet'}; training cost {cost:.1f} top-rung trials"]

@@ -45,6 +45,8 @@ class Job:
     in_space: bool = True          # False for reference points (full fine-tuning is no member of the space)
     test: bool = False             # also score the test split (finalize)
     save_to: str | None = None     # export the trained adapter to this folder (finalize, export)
+    #: (fraction of the steps, bar): stop the trial after a partial validation score below its bar (search.prune)
+    stop_below: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,19 @@ def run_job(worker: Worker, job: Job, spec: WorkerSpec,
 
             export(built, target, model_id=spec.recipe.model, configuration=dict(job.config), space=spec.space,
                    overwrite=True)
+
+    if job.stop_below:
+        from autopeft.runner.worker import StopTrial
+
+        bars, report = dict(job.stop_below), on_partial
+
+        def on_partial(fraction: float, score: float) -> None:
+            if report is not None:
+                report(fraction, score)
+            bar = bars.get(fraction)
+            if bar is not None and score < bar:
+                raise StopTrial(f"pruned at {fraction:.0%} of the steps: partial score {score:.4f} below the bar "
+                                f"{bar:.4f} (it could not reach the front)")
 
     return worker.run(job.config, job.fidelity, job.seed, test=job.test, in_space=job.in_space,
                       on_trained=on_trained, on_partial=on_partial)

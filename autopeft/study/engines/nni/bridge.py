@@ -69,7 +69,8 @@ class Wire:
 def job_params(job: Any) -> dict[str, Any]:
     """A :class:`~autopeft.study.engines.base.Job` as NNI trial parameters (what the web UI shows)."""
     return {TRIAL_KEY: job.number, "config": dict(job.config), "fidelity": job.fidelity.to_dict(),
-            "seed": job.seed, "in_space": job.in_space, "test": job.test, "save_to": job.save_to}
+            "seed": job.seed, "in_space": job.in_space, "test": job.test, "save_to": job.save_to,
+            "stop_below": [list(p) for p in job.stop_below]}
 
 
 def number_of(params: Any) -> int | None:

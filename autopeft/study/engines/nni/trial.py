@@ -85,7 +85,8 @@ def main() -> int:
         return 1
     job = Job(int(params["autopeft_trial"]), params["config"], Fidelity(**params["fidelity"]),
               int(params["seed"]), in_space=bool(params["in_space"]), test=bool(params["test"]),
-              save_to=params.get("save_to"))
+              save_to=params.get("save_to"),
+              stop_below=tuple((float(f), float(b)) for f, b in params.get("stop_below") or ()))
     try:
         spec, objective = read_spec(Path.cwd())
         worker = build_worker(spec)

@@ -1,0 +1,123 @@
+"""Load a warm start's sources: earlier runs (a run folder's journal) or PEFT-Bench tables, as a
+:class:`~autopeft.controllers.transfer.Prior` over a new search's space.
+
+    prior = load_prior(["runs/tweets-search", "benchmarks/peftbench/minilm-tweets.csv"], space, objectives)
+
+- **A run**: its complete search trials (finalize's seeds are left out), one observation per configuration
+  (the mean where a configuration was trained more than once), at whatever fidelity each ran.
+- **A table**: the seed means of every configuration at its main fidelity (the one with the most
+  configurations).
+
+Only configurations the new space accepts are kept (:meth:`Space.validate`); the rest are counted as dropped.
+A source that leaves nothing, or a path that is neither a run folder nor a table, is a ConfigError naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autopeft.bench.table import TableError, load_table
+from autopeft.controllers.transfer import Prior, PriorSource
+from autopeft.errors import ConfigError
+from autopeft.objectives import Objective
+from autopeft.space import Space
+from autopeft.study.journal import DB_NAME, Journal, JournalError
+from autopeft.trial import config_key
+
+__all__ = ["load_prior", "load_source"]
+
+
+def load_prior(paths: Sequence[str | Path], space: Space, objectives: Sequence[Objective]) -> Prior:
+    """Every path as a source (see the module docstring); duplicates are refused."""
+    names = [str(p) for p in paths]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"--warm-start {twice[0]} is given twice; allowed: each run or table once")
+    return Prior(tuple(load_source(p, space, objectives) for p in paths))
+
+
+def load_source(path: str | Path, space: Space, objectives: Sequence[Objective]) -> PriorSource:
+    """One run folder or table as a :class:`PriorSource` over ``space``."""
+    where = Path(path)
+    if where.is_dir() and (where / DB_NAME).is_file():
+        kind, observed, note = "run", *_from_run(where, objectives)
+    elif where.is_file() and where.suffix == ".csv":
+        kind, observed, note = "table", *_from_table(where, objectives)
+    else:
+        raise ConfigError(f"--warm-start {path}: not a run folder (no {DB_NAME}) or a PEFT-Bench table (.csv); "
+                          f"allowed: a folder made by `autopeft search --out`, or a table such as "
+                          f"benchmarks/peftbench/minilm-tweets.csv")
+    configs: list[dict[str, Any]] = []
+    rows: list[Mapping[str, float]] = []
+    dropped = 0
+    for config, values in observed:
+        try:
+            member = space.validate(config, fill=False)
+        except ConfigError:
+            dropped += 1
+            continue
+        configs.append(member)
+        rows.append(values)
+    if not configs:
+        raise ConfigError(f"--warm-start {path}: none of its {dropped} observations is a member of this search's "
+                          f"space {space.spec.name!r}; allowed: a run or table over the same space or a shared part")
+    columns = {o.name: tuple(float(r.get(o.name, math.nan)) for r in rows) for o in objectives}
+    return PriorSource(str(path), kind, tuple(configs), columns, dropped=dropped, note=note)
+
+
+def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],
+                                                                       str]:
+    try:
+        with Journal.open(folder, lock=False) as journal:
+            trials = journal.trials(states=("complete",))
+            task = journal.recipe.get("task")
+    except JournalError as exc:
+        raise ConfigError(f"--warm-start {folder}: {exc}") from None
+    grouped: dict[str, tuple[dict[str, Any], list[dict[str, float]]]] = {}
+    steps: set[int] = set()
+    for trial in trials:
+        if trial.result is None:
+            continue
+        values = {**{k: float(v) for k, v in trial.result.metrics.items()},
+                  "trainable_params": float(trial.result.trainable_params or math.nan)}
+        grouped.setdefault(config_key(trial.config), (dict(trial.config), []))[1].append(values)
+        steps.add(trial.fidelity.steps)
+    observed = [(config, _mean(rows, objectives)) for config, rows in grouped.values()]
+    return observed, f"task {task if isinstance(task, str) else 'from a file'}, {_steps(steps)}"
+
+
+def _from_table(path: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],
+                                                                      str]:
+    try:
+        table = load_table(path)
+    except TableError as exc:
+        raise ConfigError(f"--warm-start {path}: {exc}") from None
+    fidelity = table.main_fidelity
+    observed = []
+    for (_, steps), entry in table.entries.items():
+        if steps != fidelity:
+            continue
+        rows = [{**r.metrics, "trainable_params": r.trainable_params if r.trainable_params else math.nan}
+                for r in entry.rows if r.ok]
+        if rows:
+            observed.append((entry.config, _mean(rows, objectives)))
+    return observed, f"task {table.meta.info.get('task', '?')}, seed means at {fidelity} steps"
+
+
+def _mean(rows: Sequence[Mapping[str, float | None]], objectives: Sequence[Objective]) -> dict[str, float]:
+    out = {}
+    for o in objectives:
+        values = [float(v) for v in (r.get(o.name) for r in rows) if v is not None and math.isfinite(float(v))]
+        out[o.name] = float(np.mean(values)) if values else math.nan
+    return out
+
+
+def _steps(steps: set[int]) -> str:
+    if not steps:
+        return "no complete trials"
+    return f"{min(steps)} steps" if len(steps) == 1 else f"{min(steps)}-{max(steps)} steps"

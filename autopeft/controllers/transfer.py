@@ -1,0 +1,176 @@
+"""Warm starts: what earlier searches (other tasks, the same space or a shared part of it) observed, as a prior
+that a new search's own observations override.
+
+A :class:`Prior` is a list of :class:`PriorSource` — each the configurations one earlier run or table observed
+and their objective values, in the objectives' own units. ``bo`` turns it into a surrogate per objective
+(:func:`fit_prior_model`) and models the new task as that prior, rescaled, plus a residual
+(:class:`TransferSurrogate`):
+
+    y(x) = a + b * p(x) + r(x)
+
+- ``p`` is a surrogate fit on every source's observations, each source's values standardised on their own
+  mean and spread (tasks differ in level and range: the same configurations score 0.6 on one task and 0.95 on
+  another; what carries over is which configurations are better);
+- ``a`` and ``b`` put ``p`` in the new task's units. Before the new task has three observations they are the
+  sources' own level and spread (``b = b0``, the sources' mean spread, and ``a`` from the mean residual once
+  there is one observation); from three on, ``b`` is the least-squares slope of the new observations on ``p``,
+  shrunk towards ``b0`` by :data:`SHRINK` pseudo-observations and never below 0 (a prior that the new task
+  contradicts is switched off, not inverted);
+- ``r`` is the usual surrogate (``gp`` or ``forest``) fit on what the prior leaves unexplained, so the new
+  task's observations override the prior where they exist, and the prior speaks where they do not.
+
+Only members of the new space count: a source configuration that the space does not accept (another method,
+a value outside a dimension's choices) is left out, and how many were kept is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autopeft.controllers.surrogate import Surrogate, make_surrogate
+from autopeft.errors import ConfigError
+
+__all__ = ["SHRINK", "Prior", "PriorModel", "PriorSource", "TransferSurrogate", "fit_prior_model"]
+
+Array = np.ndarray
+#: Pseudo-observations that pull the fitted slope ``b`` towards the sources' spread ``b0``.
+SHRINK = 5.0
+
+
+@dataclass(frozen=True)
+class PriorSource:
+    """One earlier run or table: its name (a path), what it is (``run`` or ``table``), the configurations it
+    observed and each objective's values (objective name -> one number per configuration, ``nan`` where
+    missing), in the objectives' own units. ``dropped`` counts observations left out (not members of the new
+    space, or failed)."""
+
+    name: str
+    kind: str
+    configs: tuple[Mapping[str, Any], ...]
+    values: Mapping[str, tuple[float, ...]]
+    dropped: int = 0
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        for objective, column in self.values.items():
+            if len(column) != len(self.configs):
+                raise ConfigError(f"warm start {self.name}: objective {objective!r} has {len(column)} values for "
+                                  f"{len(self.configs)} configurations")
+
+    def describe(self) -> dict[str, Any]:
+        """What was transferred from this source (for the journal, ``status`` and the report)."""
+        return {"source": self.name, "kind": self.kind, "observations": len(self.configs), "dropped": self.dropped,
+                "objectives": sorted(self.values), **({"note": self.note} if self.note else {})}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Every source of a warm start."""
+
+    sources: tuple[PriorSource, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ConfigError("a warm start needs at least one source with observations")
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [s.describe() for s in self.sources]
+
+    def objectives(self) -> set[str]:
+        return {name for s in self.sources for name in s.values}
+
+
+@dataclass(frozen=True)
+class PriorModel:
+    """A fitted prior for one objective: ``model`` predicts standardised values; ``mean`` / ``spread`` are
+    the sources' own level and spread (averaged over sources), in minimisation units."""
+
+    model: Surrogate
+    mean: float
+    spread: float
+    observations: int
+
+
+def fit_prior_model(x_by_source: Sequence[Array], y_by_source: Sequence[Array], *, surrogate: str = "gp",
+                    seed: int = 0, **params: Any) -> PriorModel | None:
+    """A :class:`PriorModel` from each source's inputs and (minimisation-space) values of one objective; rows
+    with a non-finite value are left out, and ``None`` when fewer than two rows are left."""
+    xs, zs, means, spreads = [], [], [], []
+    for x, y in zip(x_by_source, y_by_source, strict=True):
+        y = np.asarray(y, dtype=float)
+        keep = np.isfinite(y)
+        if keep.sum() < 2:
+            continue
+        level, spread = float(np.mean(y[keep])), float(np.std(y[keep]))
+        spread = spread if spread > 0 else 1.0
+        xs.append(np.asarray(x, dtype=float)[keep])
+        zs.append((y[keep] - level) / spread)
+        means.append(level)
+        spreads.append(spread)
+    if not xs:
+        return None
+    model = make_surrogate(surrogate, seed=seed, **params).fit(np.vstack(xs), np.concatenate(zs))
+    return PriorModel(model, float(np.mean(means)), float(np.mean(spreads)), int(sum(len(z) for z in zs)))
+
+
+class TransferSurrogate(Surrogate):
+    """``a + b * prior(x) + residual(x)``: see the module docstring. Follows the scikit-learn contract; the
+    fitted prior is a parameter (it is fit once per search, on the sources, not on ``X``)."""
+
+    def __init__(self, *, prior: PriorModel | None = None, base: str = "gp", random_state: int | None = None,
+                 base_params: Mapping[str, Any] | None = None, shrink: float = SHRINK) -> None:
+        self.prior = prior
+        self.base = base
+        self.random_state = random_state
+        self.base_params = base_params
+        self.shrink = shrink
+
+    def fit(self, X: Any, y: Any) -> TransferSurrogate:
+        """Calibrate ``a``, ``b`` on the new observations and fit the residual; returns ``self``."""
+        if self.prior is None:
+            raise ValueError("TransferSurrogate needs a fitted prior (fit_prior_model)")
+        arr, target = self._check_X(X), np.asarray(y, dtype=float).ravel()
+        self._fit_prior(arr, target)
+        p = self.prior.model.predict(arr) if len(arr) else np.zeros(0)
+        b0 = self.prior.spread
+        if len(target) >= 3 and float(np.std(p)) > 0:
+            slope = float(np.polyfit(p, target, 1)[0])
+            b = max(0.0, (len(target) * slope + self.shrink * b0) / (len(target) + self.shrink))
+        else:
+            b = b0
+        a = float(np.mean(target - b * p)) if len(target) else self.prior.mean
+        self.a_, self.b_ = a, b
+        residual = target - (a + b * p)
+        self.residual_ = make_surrogate(self.base, seed=self.random_state or 0,
+                                        **dict(self.base_params or {})).fit(arr, residual)
+        return self
+
+    def _predict(self, X: Array) -> tuple[Array, Array]:
+        assert self.prior is not None
+        mean, std = self.residual_.predict(X, return_std=True)
+        if self.residual_.n_train_ < 2:  # no residual shape yet: the prior's own spread is the uncertainty
+            mean, std = np.full(len(X), float(np.mean(self.residual_.predict(X)))), np.full(len(X), self.b_ or 1.0)
+        return self.a_ + self.b_ * self.prior.model.predict(X) + mean, std
+
+
+def check_prior(value: Any, objectives: Sequence[str]) -> None:
+    """The ``prior`` option of ``bo``: ``None`` or a :class:`Prior` sharing at least one objective."""
+    if value is None:
+        return
+    if not isinstance(value, Prior):
+        raise ConfigError(f"controller 'bo': option 'prior' must be a warm-start prior (--warm-start), "
+                          f"got {type(value).__name__}")
+    shared = value.objectives() & set(objectives)
+    if not shared:
+        raise ConfigError(f"warm start: the sources observed {', '.join(sorted(value.objectives())) or 'nothing'}, "
+                          f"none of this search's objectives ({', '.join(objectives)})")
+
+
+def finite(values: Sequence[float]) -> tuple[float, ...]:
+    """``values`` as floats, anything missing or non-finite as ``nan``."""
+    return tuple(float(v) if v is not None and math.isfinite(float(v)) else math.nan for v in values)

@@ -1,0 +1,107 @@
+"""Warm starts (:mod:`autopeft.controllers.transfer`): the prior-plus-residual surrogate against closed forms,
+and bo's first proposals under a prior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from autopeft.controllers import get_controller
+from autopeft.controllers.transfer import SHRINK, Prior, PriorSource, TransferSurrogate, fit_prior_model
+from autopeft.errors import ConfigError
+from autopeft.objectives import get_objective
+from autopeft.pareto import pareto_mask
+from autopeft.trial import config_key
+from tests.bench import synthetic
+
+X_SOURCE = np.linspace(0, 1, 30).reshape(-1, 1)
+
+
+def prior_on_line(level: float = 0.6, slope: float = 0.2) -> object:
+    """A prior fit on a source that scores ``level + slope * x`` (so its z-score is linear in x)."""
+    model = fit_prior_model([X_SOURCE], [level + slope * X_SOURCE[:, 0]], seed=0)
+    assert model is not None
+    return model
+
+
+def test_with_no_observation_it_predicts_the_source_in_its_own_units() -> None:
+    model = TransferSurrogate(prior=prior_on_line()).fit(np.zeros((0, 1)), np.zeros(0))
+    x = np.array([[0.1], [0.5], [0.9]])
+    mean, std = model.predict(x, return_std=True)
+    assert np.allclose(mean, 0.6 + 0.2 * x[:, 0], atol=2e-3)
+    assert np.allclose(std, std[0]) and std[0] > 0  # one prior spread everywhere: nothing observed yet
+
+
+def test_one_observation_shifts_the_level_and_keeps_the_shape() -> None:
+    model = TransferSurrogate(prior=prior_on_line()).fit(np.array([[0.5]]), np.array([0.9]))
+    mean = model.predict(np.array([[0.1], [0.5], [0.9]]))
+    assert np.allclose(mean, 0.9 + 0.2 * (np.array([0.1, 0.5, 0.9]) - 0.5), atol=3e-3)
+
+
+def test_many_observations_recover_the_new_tasks_scale() -> None:
+    """Target 3 + 2x: the slope is the least-squares one shrunk towards the source's spread by SHRINK
+    pseudo-observations (closed form), and the residual model takes up the rest."""
+    prior = prior_on_line()
+    x = np.linspace(0, 1, 40).reshape(-1, 1)
+    y = 3.0 + 2.0 * x[:, 0]
+    model = TransferSurrogate(prior=prior).fit(x, y)
+    p = prior.model.predict(x)
+    slope = float(np.polyfit(p, y, 1)[0])
+    assert model.b_ == pytest.approx((40 * slope + SHRINK * prior.spread) / (40 + SHRINK))
+    assert np.allclose(model.predict(np.array([[0.25], [0.75]])), [3.5, 4.5], atol=0.02)
+
+
+def test_a_contradicting_task_switches_the_prior_off_never_inverts_it() -> None:
+    x = np.linspace(0, 1, 40).reshape(-1, 1)
+    model = TransferSurrogate(prior=prior_on_line()).fit(x, 1.0 - 5.0 * x[:, 0])
+    assert model.b_ == 0.0
+    assert np.allclose(model.predict(np.array([[0.5]])), [-1.5], atol=0.05)  # the residual model alone
+
+
+def test_it_follows_the_sklearn_contract() -> None:
+    est = TransferSurrogate(prior=prior_on_line(), base="forest", random_state=3)
+    copy = clone(est)
+    assert copy.get_params()["base"] == "forest" and copy.get_params()["random_state"] == 3
+    with pytest.raises(ValueError, match="not fitted"):
+        copy.predict(np.zeros((1, 1)))
+    with pytest.raises(ValueError, match="needs a fitted prior"):
+        TransferSurrogate().fit(np.zeros((2, 1)), np.zeros(2))
+
+
+def test_sources_need_matching_columns_and_a_shared_objective() -> None:
+    with pytest.raises(ConfigError, match="has 1 values for 2 configurations"):
+        PriorSource("a.csv", "table", ({"method": "head_only"}, {"method": "ia3"}), {"accuracy": (0.5,)})
+    with pytest.raises(ConfigError, match="at least one source"):
+        Prior(())
+    sp = synthetic.space()
+    prior = Prior((PriorSource("a.csv", "table", (sp.default(),), {"macro_f1": (0.5,)}),))
+    with pytest.raises(ConfigError, match="none of this search's objectives"):
+        get_controller("bo", sp, [get_objective("accuracy"), get_objective("trainable_params")], prior=prior,
+                       known={"trainable_params": lambda c: float(synthetic.params(c) or 1)})
+    with pytest.raises(ConfigError, match="option 'prior' must be a warm-start prior"):
+        get_controller("bo", sp, [get_objective("accuracy")], prior={"accuracy": 1})
+
+
+def test_bo_starts_from_the_priors_front() -> None:
+    """Before any observation, a warm-started bo proposes what the source found best (its Pareto front, which
+    this source shares with the new task), where a cold one draws a space-filling design."""
+    sp = synthetic.space()
+    members = [c for c in sp.enumerate() if synthetic.params(c) is not None]
+    source = PriorSource("synthetic", "table", tuple(members),
+                         {"accuracy": tuple(synthetic.accuracy(c) for c in members),
+                          "trainable_params": tuple(float(synthetic.params(c) or 0) for c in members)})
+    objectives = [get_objective("accuracy"), get_objective("trainable_params")]
+    known = {"trainable_params": lambda c: float(synthetic.params(c) or np.nan)}
+
+    def first(**options: object) -> list[dict[str, object]]:
+        ctl = get_controller("bo", sp, objectives, seed=0, known=known, n_candidates=64, **options)
+        return ctl.propose([], n=4)
+
+    points = np.array([[-synthetic.accuracy(c), np.log10(float(synthetic.params(c) or 1))] for c in members])
+    on_front = {config_key(members[i]) for i in np.flatnonzero(pareto_mask(points))}
+    warm = first(prior=Prior((source,)))
+    cold = first()
+    assert {config_key(c) for c in warm} <= on_front  # the source's Pareto front is tried at once
+    assert not {config_key(c) for c in cold} <= on_front
+    assert first(prior=Prior((source,))) == warm  # deterministic

@@ -1,0 +1,65 @@
+"""``autopeft search --warm-start RUN_OR_TABLE``: bo starts from an earlier run's observations, which do not count
+against the budget, are journaled and shown, and are read again on --resume; bad uses are refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autopeft.cli.main import main
+from autopeft.study.journal import Journal
+from tests.study.conftest import write_recipe
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path, sentiment_csv: Path) -> tuple[Path, Path]:
+    """A finished 4-trial random search (the warm start's source) and its recipe."""
+    folder = tmp_path_factory.mktemp("warm")
+    recipe = write_recipe(folder, tiny_bert_dir, sentiment_csv, steps=2, budget=4)
+    run = folder / "earlier"
+    assert main(["search", str(recipe), "--out", str(run)]) == 0
+    return recipe, run
+
+
+def test_a_warm_started_search_journals_what_it_took_and_resumes(earlier: tuple[Path, Path], tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    recipe, source = earlier
+    run = tmp_path / "warm"
+    assert main(["search", str(recipe), "--out", str(run), "--controller", "bo", "--budget", "3",
+                 "--warm-start", str(source)]) == 0
+    out = capsys.readouterr()
+    with Journal.open(run, lock=False) as j:
+        took = j.meta("warm_start")[0]
+    observed = took["observations"]
+    assert observed >= 1 and observed + took["dropped"] == 4  # the references outside the space are dropped
+    assert f"warm start: {observed} observations from run {source}" in out.err
+    assert f"warm start: {observed} observations from run {source}" in out.out  # the status printed at the end
+    with Journal.open(run, lock=False) as j:
+        assert len(j.trials()) == 3  # the earlier observations are not trials of this run
+        assert j.meta("settings")["warm_start"] == [str(source)]
+    assert main(["search", "--resume", str(run), "--budget", "4"]) == 0
+    assert "warm start:" in capsys.readouterr().err  # read again on resume
+    with Journal.open(run, lock=False) as j:
+        assert len(j.trials()) == 4
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--controller", "random"], "--warm-start needs the bo controller"),
+    (["--controller", "bo", "--warm-start-missing"], "not a run folder"),
+])
+def test_bad_warm_starts_are_refused_in_one_line(earlier: tuple[Path, Path], tmp_path: Path, extra: list[str],
+                                                 message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    recipe, source = earlier
+    where = str(tmp_path / "nowhere") if "--warm-start-missing" in extra else str(source)
+    args = [a for a in extra if a != "--warm-start-missing"]
+    assert main(["search", str(recipe), "--out", str(tmp_path / "run"), *args, "--warm-start", where]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "study.db").exists()  # nothing written
+
+
+def test_warm_start_with_resume_is_refused(earlier: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, source = earlier
+    assert main(["search", "--resume", str(source), "--warm-start", str(source)]) == 2
+    assert "--warm-start cannot be given with --resume" in capsys.readouterr().err
