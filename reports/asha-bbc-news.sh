@@ -10,6 +10,9 @@ runs=${RUNS:-runs}
 out="$runs/default-bbc-news-asha-budget50"
 dest=reports/bbc-news-asha-budget50
 mkdir -p "$dest"
+if [ ! -f "$out/study.db" ] && [ -f "$dest/study.db" ]; then  # a fresh checkout: go on from the committed journal
+  mkdir -p "$out" && cp "$dest/study.db" "$out/study.db"
+fi
 start=$(date +%s)
 if [ -f "$out/study.db" ]; then
   autopeft search --resume "$out"
