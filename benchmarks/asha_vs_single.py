@@ -2,7 +2,8 @@
 fidelity, its hypervolume on one reference, the best and knee points, trials per fidelity, the training cost in
 top-fidelity trials (steps / top steps) and the measured trial time.
 
-    python benchmarks/asha_vs_single.py --single reports/minilm-default-budget50/journals/default-bbc-news-budget50.db \\
+    python benchmarks/asha_vs_single.py \\
+        --single reports/minilm-default-budget50/journals/default-bbc-news-budget50.db \\
         --asha reports/bbc-news-asha-budget50/study.db --out reports/bbc-news-asha-budget50/comparison
 
 Both hypervolumes use the same reference: accuracy 0 and the larger of the two runs' full-model parameter
@@ -49,8 +50,9 @@ def summary(db: Path) -> dict[str, Any]:
         "training_cost_top_trials": round(sum(t.fidelity.steps / top for t in trials), 2),
         "trial_seconds": round(sum(t.finished - t.started for t in trials if t.finished and t.started), 1),
         "span_seconds": round(max(finished) - float(started), 1) if finished and started else None,
-        "front": [{"trial": t.number, "accuracy": float(f.values[i, acc]), PARAMS: int(f.values[i, names.index(PARAMS)]),
-                   "steps": t.fidelity.steps} for i, t in enumerate(f.trials)],
+        "front": [{"trial": t.number, "accuracy": float(f.values[i, acc]),
+                   PARAMS: int(f.values[i, names.index(PARAMS)]), "steps": t.fidelity.steps}
+                  for i, t in enumerate(f.trials)],
         "best_accuracy": float(f.values[best, acc]) if best is not None else None,
         "total_params": max(float(t.result.total_params or 0) for t in trials if t.result is not None),
         "objectives": names,

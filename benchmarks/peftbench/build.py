@@ -300,9 +300,10 @@ def import_rows(journal: Any, ctx: Any, path: Path, steps: int, seeds: int, orig
             journal.add_finished(config, result, origin=origin, started=now - seconds, finished=now)
             held.add((key, seed))
             added += 1
-    imported = list(journal.meta("imported", []))
-    imported.append({"table": str(path), "fidelity_steps": steps, "rows": added})
-    journal.set_meta("imported", imported)
+    if added:
+        imported = list(journal.meta("imported", []))
+        imported.append({"table": str(path), "fidelity_steps": steps, "rows": added})
+        journal.set_meta("imported", imported)
     return added
 
 
@@ -390,7 +391,12 @@ def summarise(path: Path, info: Mapping[str, Any]) -> str:
              f"({info['compute_seconds'] / max(info['trials'], 1):.1f} s per trial)",
              f"- machine: {info['machine']['platform']}, {info['machine']['cpus']} CPUs, torch "
              f"{info['machine']['torch']} ({info['machine']['torch_threads']} threads)",
-             f"- command: `{info['command']}`", "",
+             f"- command: `{info['command']}`",
+             *([] if info.get("complete", True) else [
+                 "- **unfinished build**: stopped before every planned trial ran; this table is partial (run the "
+                 "build again: it imports this CSV and goes on)"]),
+             *(f"- imported: {i['rows']} rows at {i['fidelity_steps']} steps from `{i['table']}`"
+               for i in info.get("imported") or []), "",
              f"## Exhaustive front at {low} steps (seed means): {len(front)} points, hypervolume {hv:.4f}", "",
              "| trainable params | accuracy | configuration |", "|---:|---:|---|"]
     lines += [f"| {int(v[1]):,} | {v[0]:.4f} | {describe(c, 200)} |" for c, v in zip(front, values, strict=True)]

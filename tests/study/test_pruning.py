@@ -43,7 +43,7 @@ def test_bars_are_the_front_to_beat_minus_the_largest_gain_seen() -> None:
 def test_pruning_is_refused_for_other_objectives() -> None:
     check_prune(objectives_of(["accuracy", "trainable_params"]))
     for names in (["accuracy", "trainable_params", "ece"], ["ece", "trainable_params"]):
-        with pytest.raises(ConfigError, match="search.prune needs the objectives"):
+        with pytest.raises(ConfigError, match=r"search\.prune needs the objectives"):
             check_prune(objectives_of(names))
 
 
@@ -89,5 +89,5 @@ def test_the_recipe_fields_round_trip_and_are_checked(tmp_path: Path) -> None:
     again = recipe_from_dict(recipe.to_dict())
     assert again.search.prune and again.search.scheduler == recipe.search.scheduler
     (tmp_path / "bad.yaml").write_text(base + "search: {prune: yes please}\n")
-    with pytest.raises(RecipeError, match="prune.*must be true or false"):
+    with pytest.raises(RecipeError, match=r"prune.*must be true or false"):
         load_recipe(tmp_path / "bad.yaml")
