@@ -26,7 +26,8 @@ def configure(sub: Any) -> None:
                              "e.g. benchmarks/peftbench/minilm-tweets.csv")
     parser.add_argument("--controller", action="append", default=[], metavar="NAME",
                         help="repeatable or comma-separated: random, bo, bo:gp, bo:forest, evolution, nni:TPE, "
-                             "nni:Evolution, nni:Anneal, nni:Random; "
+                             "nni:Evolution, nni:Anneal, nni:Random, optuna:tpe, optuna:nsga2, optuna:gp, "
+                             "optuna:botorch (pip install \"autopeft[bench]\"); "
                              "mf:<controller> (low-fidelity search promoting to the high fidelity, ASHA) and "
                              "high:<controller> (high fidelity only) on a table with two fidelities "
                              "(default: random,bo)")

@@ -3,8 +3,10 @@
 Registered by name (:func:`get_controller`): ``random`` (uniform draws), ``bo`` (the default: multi-objective
 Bayesian optimisation with a scikit-learn surrogate and expected hypervolume improvement) and ``evolution``
 (NSGA-II style), and NNI's own tuners ``nni:TPE``, ``nni:Evolution``, ``nni:Anneal`` and ``nni:Random``
-(:mod:`autopeft.controllers.nni_tuners`: single-objective, NNI imported only when one is built). Importing this
-package registers all of them.
+(:mod:`autopeft.controllers.nni_tuners`: single-objective, NNI imported only when one is built), and Optuna's
+samplers ``optuna:tpe``, ``optuna:nsga2``, ``optuna:gp`` and ``optuna:botorch``
+(:mod:`autopeft.controllers.optuna_samplers`: multi-objective, Optuna imported only when one is built). Importing
+this package registers all of them.
 
 >>> from autopeft.space import parse_space
 >>> from autopeft.objectives import get_objective
@@ -20,6 +22,7 @@ from autopeft.controllers.base import Controller, Observation, controller_names,
 from autopeft.controllers.bo import BayesianOptimization
 from autopeft.controllers.evolution import Evolution
 from autopeft.controllers.nni_tuners import NniAnneal, NniEvolution, NniRandom, NniTpe
+from autopeft.controllers.optuna_samplers import OptunaBoTorch, OptunaGP, OptunaNSGA2, OptunaTPE
 from autopeft.controllers.random_search import RandomSearch
 
 __all__ = [
@@ -32,6 +35,10 @@ __all__ = [
     "NniRandom",
     "NniTpe",
     "Observation",
+    "OptunaBoTorch",
+    "OptunaGP",
+    "OptunaNSGA2",
+    "OptunaTPE",
     "RandomSearch",
     "controller_names",
     "get_controller",

@@ -57,12 +57,17 @@ Constraint = Callable[[Mapping[str, Any]], bool]
 ENUMERATE_LIMIT = 20_000
 #: Random draws per wanted configuration before falling back to listing the space (or giving up).
 DRAWS_PER_PROPOSAL = 50
-#: A registered name: lower case, digits, underscores, with at most one ``namespace:Name`` part (``nni:TPE``).
+#: A registered name: lower case, digits, underscores, with at most one ``namespace:Name`` part (``nni:TPE``,
+#: ``optuna:tpe``).
 _NAME = re.compile(r"[a-z][a-z0-9_]*(:[A-Za-z][A-Za-z0-9_]*)?")
 #: Why NNI's other tuners have no ``nni:`` controller (said when an unknown ``nni:`` name is asked for).
 _NNI_NOT_OFFERED = ("GP, Metis, Hyperband and BOHB are not offered: GP and Metis fail on SciPy 1.17 "
                     "('x0' must only have one dimension), Hyperband and BOHB are advisors that need NNI's "
                     "experiment dispatcher and crash in-process")
+#: Why Optuna's other samplers have no ``optuna:`` controller (said when an unknown ``optuna:`` name is asked for).
+_OPTUNA_NOT_OFFERED = ("CMA-ES is not offered: it is single-objective and has no categorical parameters; nor "
+                       "NSGA-III: it is for four or more objectives; nor random, grid, QMC and brute-force "
+                       "sampling: they learn nothing from history (use random)")
 
 
 @dataclass(frozen=True)
@@ -384,4 +389,7 @@ def check_controller_name(name: str) -> None:
     if isinstance(name, str) and name.startswith("nni:"):
         tuners = ", ".join(n for n in controller_names() if n.startswith("nni:"))
         raise ConfigError(f"unknown NNI tuner {name!r}; allowed: {tuners} ({_NNI_NOT_OFFERED})")
+    if isinstance(name, str) and name.startswith("optuna:"):
+        samplers = ", ".join(n for n in controller_names() if n.startswith("optuna:"))
+        raise ConfigError(f"unknown Optuna sampler {name!r}; allowed: {samplers} ({_OPTUNA_NOT_OFFERED})")
     raise ConfigError(f"unknown controller {name!r}; allowed: {', '.join(controller_names())}")

@@ -23,9 +23,20 @@ from autopeft.space import Space, parse_space
 from autopeft.trial import config_key
 
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
-#: Every registered controller; NNI's are skipped where the ``nni`` extra is not installed.
-NAMES = [pytest.param(n, marks=pytest.mark.skipif(n.startswith("nni:") and importlib.util.find_spec("nni") is None,
-                                                  reason='needs pip install "autopeft[nni]"'))
+
+
+def _missing(name: str) -> str | None:
+    """Why a registered controller cannot run here (its extra is not installed), or None."""
+    needs = {"nni:": (("nni",), "nni"), "optuna:": (("optuna", "optuna_integration", "botorch")
+                                                    if name == "optuna:botorch" else ("optuna",), "bench")}
+    for prefix, (modules, extra) in needs.items():
+        if name.startswith(prefix) and any(importlib.util.find_spec(m) is None for m in modules):
+            return f'needs pip install "autopeft[{extra}]"'
+    return None
+
+
+#: Every registered controller; NNI's and Optuna's are skipped where their extra (nni, bench) is not installed.
+NAMES = [pytest.param(n, marks=pytest.mark.skipif(_missing(n) is not None, reason=str(_missing(n))))
          for n in controller_names()]
 
 MIXED = """
@@ -91,8 +102,15 @@ def observe(config: Mapping[str, Any]) -> Observation:
     return Observation(config, {"accuracy": mixed_accuracy(config), "trainable_params": mixed_params(config)})
 
 
+#: Optuna's GP samplers fit a model per draw: ~1 s for optuna:gp, tens of seconds for optuna:botorch on a shared CPU.
+#: Here optuna:gp draws twice per proposal and optuna:botorch stays in its startup phase (Optuna's random draws
+#: through the same wrapper); BoTorch's model phase is tested in test_optuna_samplers.py.
+LIGHT: dict[str, dict[str, Any]] = {"optuna:gp": {"draws": 2}, "optuna:botorch": {"n_startup_trials": 1000}}
+
+
 def make(name: str, space: Space, seed: int = 0, **kwargs: Any) -> Controller:
-    return get_controller(name, space, OBJECTIVES, seed=seed, known={"trainable_params": mixed_params}, **kwargs)
+    return get_controller(name, space, OBJECTIVES, seed=seed, known={"trainable_params": mixed_params},
+                          **{**LIGHT.get(name, {}), **kwargs})
 
 
 def history_of(space: Space, n: int, seed: int = 123) -> list[Observation]:
@@ -486,7 +504,7 @@ def synthetic_accuracy(config: Mapping[str, Any]) -> float:
 
 def small(name: str) -> dict[str, Any]:
     """Lighter bo settings where a test runs many searches (the defaults are for real, expensive trials)."""
-    return {"n_candidates": 128, "mc_samples": 32} if name == "bo" else {}
+    return {"n_candidates": 128, "mc_samples": 32} if name == "bo" else LIGHT.get(name, {})
 
 
 def test_bo_and_evolution_beat_random_on_a_known_front() -> None:
@@ -530,7 +548,8 @@ def test_objective_order_does_not_matter(name: str, size: int, mixed: Space) -> 
     order a recipe lists its objectives in is not a hidden setting (sizes reach the model-based phases)."""
     history = history_of(mixed, size)
     swapped: list[Objective] = OBJECTIVES[::-1]
-    options = {"n_candidates": 64, "n_initial": 2} if name == "bo" else {"population": 4} if name == "evolution" else {}
+    options = ({"n_candidates": 64, "n_initial": 2} if name == "bo" else {"population": 4} if name == "evolution"
+               else LIGHT.get(name, {}))
     first = make(name, mixed, seed=4, **options).propose(history, n=2)
     second = get_controller(name, mixed, swapped, seed=4, known={"trainable_params": mixed_params},
                             **options).propose(history, n=2)
