@@ -51,7 +51,7 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     assert "trials: waiting 0, running 0, complete" in text and "hypervolume" in text
 
     code, csv_text, _ = run(["pareto", str(out), "--format", "csv"], capsys)
-    assert code == 0 and csv_text.splitlines()[0].startswith("trial,origin,method,trainable_params,accuracy")
+    assert code == 0 and csv_text.splitlines()[0].startswith("trial,origin,steps,method,trainable_params,accuracy")
     rows = json.loads(run(["pareto", str(out), "--format", "json"], capsys)[1])
     params = [r["trainable_params"] for r in rows]
     assert params == sorted(params) and sum(r["knee"] for r in rows) == 1
