@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,35 @@ def test_the_final_metric_dictionary() -> None:
     d = final_metrics(bad, "accuracy")
     assert d["default"] == 0.0 and d["failed"] == 1 and d["autopeft"]["error"] == "NaN loss"
     assert _record(job, {"default": 0.5}).status == "failed"  # type: ignore[arg-type]
+
+
+def test_a_trials_end_that_overtakes_its_result_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NNI may pass on a trial's end before its final metric: the result still counts; with none in the grace
+    period the trial fails, saying so."""
+    import autopeft.study.engines.nni.engine as mod
+    from autopeft.study.engines.nni.trial import final_metrics
+    from autopeft.trial import Fidelity, TrialResult
+
+    engine = mod.NniEngine.__new__(mod.NniEngine)
+    engine._finished, engine._silent, engine._given, engine._experiment = deque(), {}, {}, None
+    jobs = {n: type("J", (), {"number": n, "config": {"method": "ia3"}, "fidelity": Fidelity(4), "seed": 0})()
+            for n in (1, 2)}
+    engine._jobs = dict(jobs)
+    ok = TrialResult(config={"method": "ia3"}, fidelity=Fidelity(4), seed=0, status="complete",
+                     metrics={"accuracy": 0.75}, trainable_params=226)
+    engine._handle({"type": "end", "number": 1, "ok": True})
+    engine._handle({"type": "end", "number": 2, "ok": True})
+    engine._give_up_on_silent()
+    assert not engine._finished  # both still within the grace period
+    engine._handle({"type": "result", "number": 1, "value": json.loads(json.dumps(final_metrics(ok, "accuracy"))),
+                    "trial_job_id": "abc"})
+    assert [f.number for f in engine._finished] == [1] and engine._finished[0].result.status == "complete"
+    monkeypatch.setattr(mod, "RESULT_GRACE_SECONDS", 0.0)
+    engine._silent[2] = time.monotonic()
+    engine._give_up_on_silent()
+    assert [f.number for f in engine._finished] == [1, 2]
+    assert "reported no final result within 0 s" in str(engine._finished[1].result.error)
+    assert not engine._jobs and not engine._silent
 
 
 # ---- the tuner's hand-over, against a fake study -----------------------------------------------------------
@@ -450,6 +480,7 @@ def test_a_trial_that_ends_without_a_result_comes_back_failed_with_its_log(tmp_p
                            "hyperParameters": []})()
     engine = NniEngine.__new__(NniEngine)
     engine._jobs, engine._finished = {7: Job(7, {"method": "ia3"}, Fidelity(4), 0)}, deque()
+    engine._silent = {}
     engine._experiment = type("E", (), {"id": "exp1", "list_trial_jobs": lambda self: []})()
     engine._trial_job = lambda number: trial  # type: ignore[method-assign]
     engine._handle({"type": "end", "number": 7, "ok": False})
@@ -492,19 +523,26 @@ def test_a_manager_that_will_not_stop_is_killed(tmp_path: Path, monkeypatch: pyt
     import autopeft.study.engines.nni.engine as mod
 
     killed: list[bool] = []
+    release = threading.Event()
 
     class Stuck:
         id = "stuck1"
         _proc = type("P", (), {"kill": lambda self: killed.append(True)})()
 
         def stop(self) -> None:
-            time.sleep(60)
+            release.wait(60)
 
     monkeypatch.setattr(mod, "STOP_SECONDS", 0.3)
     engine = mod.NniEngine.__new__(mod.NniEngine)
     engine.folder, engine.log = tmp_path / "nni", io.StringIO()
+    stdout = sys.stdout
     t0 = time.monotonic()
-    engine._stop(Stuck())
+    try:
+        engine._stop(Stuck())
+        # the stuck stop() is still running, and this process's stdout is its own again
+        assert sys.stdout is stdout
+    finally:
+        release.set()
     assert time.monotonic() - t0 < 5 and killed == [True]
     assert "did not stop within 0 s and was killed" in engine.log.getvalue()
     assert str(tmp_path / "nni" / "stuck1" / "log") in engine.log.getvalue()

@@ -40,6 +40,9 @@ START_SECONDS = 120.0
 STOP_SECONDS = 30.0
 #: Seconds of one wait for the tuner's messages.
 POLL_SECONDS = 0.5
+#: Seconds a trial that NNI says succeeded gets for its final metric to arrive: NNI's manager may pass on the
+#: trial's end before the metric it reported just before exiting (seen on a loaded machine).
+RESULT_GRACE_SECONDS = 60.0
 TUNER_CLASS = "autopeft.study.engines.nni.tuner.StudyTuner"
 TRIAL_MODULE = "autopeft.study.engines.nni.trial"
 PRELOAD = Path(__file__).with_name("listen_host.js")
@@ -61,6 +64,7 @@ class NniEngine:
         self.folder = Path(run).resolve() / "nni"
         self._jobs: dict[int, Job] = {}
         self._given: dict[int, int] = {}
+        self._silent: dict[int, float] = {}  # ended without a result yet: job number -> when to give up
         self._finished: deque[Finished] = deque()
         self._idle_sent = False
         self._experiment: Any = None
@@ -103,6 +107,7 @@ class NniEngine:
             assert self._wire is not None
             for message in self._wire.poll(POLL_SECONDS):
                 self._handle(message)
+            self._give_up_on_silent()
             if self._wire.closed and not self._finished:
                 raise EngineError(f"NNI's tuner went away (the experiment stopped?); its log: {self.log_folder}")
             if time.monotonic() - checked > 5:
@@ -112,6 +117,7 @@ class NniEngine:
 
     def cancel(self, number: int) -> None:
         job = self._jobs.pop(number, None)
+        self._silent.pop(number, None)
         self._finished = deque(f for f in self._finished if f.number != number)
         if job is None:
             return
@@ -187,12 +193,15 @@ class NniEngine:
         """Stop the experiment (NNI cancels its trials, its manager exits); a manager that has not exited after
         ``STOP_SECONDS`` is killed, so a close never hangs."""
         def stop() -> None:
-            with contextlib.suppress(Exception), _quiet():
+            with contextlib.suppress(Exception):
                 experiment.stop()
 
+        # sys.stdout is process-wide: it is swapped here, in the calling thread, and put back before returning,
+        # never by the worker, which may outlive this call and would put back a stream that is gone by then
         worker = threading.Thread(target=stop, name="autopeft-nni-stop", daemon=True)
-        worker.start()
-        worker.join(STOP_SECONDS)
+        with _quiet():
+            worker.start()
+            worker.join(STOP_SECONDS)
         proc = getattr(experiment, "_proc", None)
         if worker.is_alive() and proc is not None:
             with contextlib.suppress(Exception):
@@ -231,10 +240,19 @@ class NniEngine:
             self._done(job, failed(job, f"the {where} ended {getattr(trial, 'status', 'FAILED')} without a result"
                                         f"{_last_line(trial)}"), where)
         elif kind == "end":
-            self._done(job, failed(job, "the NNI trial succeeded but reported no final result"), "NNI")
+            self._silent.setdefault(number, time.monotonic() + RESULT_GRACE_SECONDS)
+
+    def _give_up_on_silent(self) -> None:
+        """Trials that succeeded, but whose final metric has not come within ``RESULT_GRACE_SECONDS``, failed."""
+        now = time.monotonic()
+        for number, deadline in list(self._silent.items()):
+            if now >= deadline and number in self._jobs:
+                self._done(self._jobs[number], failed(self._jobs[number], "the NNI trial succeeded but reported no "
+                                                      f"final result within {RESULT_GRACE_SECONDS:g} s"), "NNI")
 
     def _done(self, job: Job, result: TrialResult, where: str) -> None:
         self._jobs.pop(job.number, None)
+        self._silent.pop(job.number, None)
         self._finished.append(Finished(job.number, result, where))
 
     def _trial_job(self, number: int) -> Any:
