@@ -214,9 +214,6 @@ def _strategy(name: str, table: Table, objectives: Sequence[Objective],
         return SINGLE, lambda budget, seed: replay(table, warm, budget=budget, seed=seed, objectives=objectives,
                                                    reference=reference)
     if prefix in STUDIES:
-        if reference != "stated":
-            raise ConfigError(f"strategy {name!r}: multi-fidelity replays are scored against the stated reference "
-                              f"only so far; allowed with --reference {reference}: single-fidelity controllers")
         study, fn = STUDIES[prefix]
         controller_spec(rest)  # an unknown controller fails here, before any replay
         mf = multi()
@@ -249,7 +246,7 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
 
     def multi() -> MultiFidelity:
         if "mf" not in cache:
-            cache["mf"] = MultiFidelity(table, objectives)
+            cache["mf"] = MultiFidelity(table, objectives, reference=reference)
         return cache["mf"]
 
     plans = [(name, *_strategy(name, table, objectives, multi, reference, prior))

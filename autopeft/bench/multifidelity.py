@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autopeft.bench.reference import reference_for
 from autopeft.bench.replay import Run, Scorer, controller_spec, drive, make_controller, noise_generator
 from autopeft.bench.table import Table, TableError
 from autopeft.controllers import Controller, Observation
@@ -93,11 +94,14 @@ class MultiFidelity:
     """The two-fidelity setting of one table: the paired subset, the cost ratio and the exhaustive target."""
 
     def __init__(self, table: Table, objectives: Sequence[Objective], low: int | None = None,
-                 high: int | None = None) -> None:
+                 high: int | None = None, reference: str = "stated") -> None:
         if len(table.fidelities) < 2:
             raise TableError(f"table {table.name!r} has one fidelity ({table.fidelities[0]} steps); a multi-"
                              f"fidelity replay needs rows at two")
         self.table, self.objectives = table, list(objectives)
+        #: the hypervolume's reference point kind (:mod:`autopeft.bench.reference`), for the target and every run
+        self.reference = reference
+        self.reference_point = reference_for(table, self.objectives, reference)
         self.low = table.check_fidelity(low if low is not None else table.fidelities[0])
         self.high = table.check_fidelity(high if high is not None else table.fidelities[-1])
         if self.low >= self.high:
@@ -108,7 +112,7 @@ class MultiFidelity:
                              f"{self.high} steps")
         self.keys = {config_key(c) for c in self.paired}
         self.cost = cost_ratio(table, self.low, self.high)
-        _, _, self.exhaustive = table.front(self.high, self.objectives, self.paired)
+        _, _, self.exhaustive = table.front(self.high, self.objectives, self.paired, reference=self.reference_point)
 
     def in_subset(self, config: Mapping[str, Any]) -> bool:
         """The controllers' constraint: only the paired configurations can be answered at both fidelities."""
@@ -155,7 +159,7 @@ def replay_high(mf: MultiFidelity, controller: str, *, budget: int, seed: int) -
     _check_budget(budget)
     spec = controller_spec(controller)
     ctl = make_controller(spec, mf.table, mf.objectives, seed, [mf.in_subset])
-    scorer = Scorer(mf.table, mf.high, mf.objectives)
+    scorer = Scorer(mf.table, mf.high, mf.objectives, mf.reference)
     trials, spent = 0, 0.0
     while spent < budget:  # as many high trials as the budget starts (the last may overrun it)
         spent += mf.cost
@@ -195,7 +199,7 @@ class Promotion:
                  origin: str) -> None:
         self.mf, self.controller, self.budget, self.eta, self.origin = mf, controller, budget, eta, origin
         self.seed = seed
-        self.scorer = Scorer(mf.table, mf.high, mf.objectives)
+        self.scorer = Scorer(mf.table, mf.high, mf.objectives, mf.reference)
         self.history: list[Observation] = []
         self.observed: list[tuple[dict[str, Any], dict[str, float]]] = []
         self.promoted: set[str] = set()

@@ -82,8 +82,31 @@ def test_compare_scores_against_the_sharp_point(sharp_table: Table) -> None:
     result = compare(sharp_table, ["random"], budget=8, seeds=2, objectives=OBJECTIVES, reference="sharp")
     (summary,) = result.summaries
     assert all(r.ratio[-1] <= 1 + 1e-9 for r in summary.runs)
-    with pytest.raises(ConfigError, match="multi-fidelity replays are scored against the stated reference only"):
-        compare(sharp_table, ["mf:random"], budget=8, seeds=1, objectives=OBJECTIVES, reference="sharp")
+
+
+def test_multi_fidelity_replays_score_against_the_sharp_point_too(sharp_table: Table) -> None:
+    """The same searches as against the stated point; the target is the paired subset's sharp front."""
+    from autopeft.bench.compare import compare
+    from autopeft.bench.multifidelity import MultiFidelity
+
+    names = ["mf:random", "high:random"]
+    stated = compare(sharp_table, names, budget=12, seeds=2, objectives=OBJECTIVES)
+    sharp = compare(sharp_table, names, budget=12, seeds=2, objectives=OBJECTIVES, reference="sharp")
+    for a, b in zip(stated.summaries, sharp.summaries, strict=True):
+        assert [r.configs for r in a.runs] == [r.configs for r in b.runs]
+        for r in b.runs:
+            assert np.all(np.diff(r.ratio) >= -1e-12) and r.ratio[-1] <= 1 + 1e-9
+    mf = MultiFidelity(sharp_table, OBJECTIVES, reference="sharp")
+    ref = reference_for(sharp_table, OBJECTIVES, "sharp")
+    assert mf.reference_point.tolist() == ref.tolist()
+    points = to_minimize(sharp_table.points(mf.paired, mf.high, OBJECTIVES), OBJECTIVES)
+    inside = points[(points < ref).all(axis=1)]
+    front = inside[pareto_mask(inside)]
+    front = front[np.argsort(front[:, 0])]  # two objectives: the area as a sum of slabs
+    area = sum((ref[1] - p[1]) * ((front[i + 1, 0] if i + 1 < len(front) else ref[0]) - p[0])
+               for i, p in enumerate(front))
+    assert mf.exhaustive == pytest.approx(area)
+    assert mf.exhaustive < MultiFidelity(sharp_table, OBJECTIVES).exhaustive
 
 
 def test_the_command_line_names_a_table_without_a_sharp_point(synthetic_csv: object,
