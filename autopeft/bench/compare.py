@@ -113,7 +113,7 @@ class Summary:
                 "seconds": round(self.seconds, 2), "mean": self.mean.round(6).tolist(),
                 "se": self.se.round(6).tolist(), "at": at,
                 "to_target": {"target": target, "median": median, "reached": reached, "per_seed": per_seed},
-                "final": self.ratios[:, -1].round(6).tolist()}
+                "final": self.ratios[:, -1].round(6).tolist(), "curves": self.ratios.round(6).tolist()}
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,8 @@ class Comparison:
     summaries: tuple[Summary, ...]
     multi: MultiFidelity | None = None
     target: float = TARGET
+    #: where the hypervolumes are measured from (:mod:`autopeft.bench.reference`)
+    reference: str = "stated"
 
     def summary(self, strategy: str) -> Summary:
         for s in self.summaries:
@@ -134,8 +136,11 @@ class Comparison:
                           f"{', '.join(s.strategy for s in self.summaries)}")
 
     def single_info(self) -> dict[str, Any]:
+        from autopeft.bench.reference import reference_for
+
         steps = self.table.main_fidelity
-        front, _, hv = self.table.front(steps, self.objectives)
+        front, _, hv = self.table.front(steps, self.objectives,
+                                        reference=reference_for(self.table, self.objectives, self.reference))
         return {"fidelity_steps": steps, "configurations": len(self.table.configs(steps)),
                 "unbuildable": len(self.table.unbuildable(steps)), "front_size": len(front), "hypervolume": hv}
 
@@ -149,14 +154,14 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table.source, "name": self.table.name, "space": self.table.space.spec.name,
-                "objectives": [o.name for o in self.objectives], "target": self.target,
+                "objectives": [o.name for o in self.objectives], "target": self.target, "reference": self.reference,
                 "single": self.single_info(), "multi_fidelity": self.multi_info(),
                 "strategies": [s.to_dict(self.target) for s in self.summaries]}
 
     def text(self) -> str:
         single = self.single_info()
         lines = [f"table {self.table.name!r} ({self.table.source}), space {self.table.space.spec.name!r}, "
-                 f"objectives {', '.join(o.name for o in self.objectives)}"]
+                 f"objectives {', '.join(o.name for o in self.objectives)}, {self.reference} reference point"]
         groups = [(SINGLE, [s for s in self.summaries if s.study == SINGLE]),
                   (MULTI, [s for s in self.summaries if s.study == MULTI])]
         for study, rows in groups:
@@ -263,4 +268,4 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
                 progress(f"{name} seed {seed}: ratio {runs[-1].ratio[-1]:.4f} after {n}")
         ratios = np.vstack([r.ratio for r in runs])
         summaries.append(Summary(name, study, seed_list, ratios, time.perf_counter() - start, tuple(runs)))
-    return Comparison(table, tuple(objectives), tuple(summaries), cache.get("mf"))
+    return Comparison(table, tuple(objectives), tuple(summaries), cache.get("mf"), reference=reference)

@@ -165,7 +165,8 @@ class Space:
         return out
 
     def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, Any]:
-        """One configuration: each active dimension drawn uniformly (log-uniformly for log ranges)."""
+        """One configuration: each active dimension drawn uniformly (log-uniformly for log ranges), in order, so
+        a conditional dimension's parent first; not a uniform draw over the members (see ``random``)."""
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         out: dict[str, Any] = {}
         for dim in self.dimensions:

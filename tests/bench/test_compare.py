@@ -47,6 +47,7 @@ def test_summary_json_has_the_checkpoints_it_reached() -> None:
     data = hand_summary().to_dict()
     assert data["at"] == {}  # a budget of 4 reaches none of 25 / 50 / 100
     assert data["to_target"] == {"target": 0.95, "median": 4.0, "reached": 2, "per_seed": [3, 4, None]}
+    assert data["curves"] == hand_summary().ratios.round(6).tolist()  # every seed's curve
     with pytest.raises(ValueError, match="one row per seed"):
         Summary("x", SINGLE, (0, 1), np.zeros((3, 4)))
 

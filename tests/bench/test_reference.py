@@ -81,6 +81,10 @@ def test_compare_scores_against_the_sharp_point(sharp_table: Table) -> None:
 
     result = compare(sharp_table, ["random"], budget=8, seeds=2, objectives=OBJECTIVES, reference="sharp")
     (summary,) = result.summaries
+    ref = reference_for(sharp_table, OBJECTIVES, "sharp")
+    assert result.single_info()["hypervolume"] == sharp_table.front(sharp_table.main_fidelity, OBJECTIVES,
+                                                                     reference=ref)[2]
+    assert result.to_dict()["reference"] == "sharp" and "sharp reference point" in result.text().splitlines()[0]
     assert all(r.ratio[-1] <= 1 + 1e-9 for r in summary.runs)
 
 

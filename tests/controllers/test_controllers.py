@@ -575,3 +575,25 @@ def test_bo_skips_near_copies_of_tried_configurations() -> None:
         tried = np.vstack((tried, space.encode(config)))
     with pytest.raises(ConfigError, match="min_distance"):
         get_controller("bo", space, objectives, min_distance=1.5)
+
+
+def test_random_draws_the_method_first_not_a_member_uniformly() -> None:
+    """The documented convention, against the closed form on the PEFT-Bench space: each of the 2 head-only
+    members 1/8 of the draws, each of the 243 LoRA members 1/972."""
+    from collections import Counter
+
+    from autopeft.trial import config_key
+    from tests.bench.synthetic import space
+
+    sp = space()
+    members = list(sp.enumerate())
+    by_method = Counter(m["method"] for m in members)
+    assert by_method == {"lora": 243, "ia3": 4, "ln_tuning": 4, "head_only": 2}
+    rng = np.random.default_rng(0)
+    n = 40_000
+    draws = Counter(config_key(sp.sample(rng)) for _ in range(n))
+    head = [config_key(m) for m in members if m["method"] == "head_only"]
+    for key in head:  # 1/8 each: binomial sd is sqrt(n p (1-p)) ~ 66 draws
+        assert abs(draws[key] - n / 8) < 5 * np.sqrt(n / 8 * 7 / 8)
+    lora = sum(v for k, v in draws.items() if k.endswith('"method":"lora"}'))
+    assert abs(lora - n / 4) < 5 * np.sqrt(n / 4 * 3 / 4)

@@ -1,0 +1,100 @@
+"""benchmarks/search_efficiency.py on synthetic tables: the goals it writes are the replays' numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autopeft.bench.compare import compare
+from autopeft.bench.table import load_table
+from autopeft.objectives import get_objective
+from tests.bench import synthetic
+from tests.bench.scripts import load_script
+
+OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+
+
+def _table(folder: Path, name: str, *, complete: bool = True, **kwargs: object) -> Path:
+    csv = synthetic.write(folder, name, **kwargs)
+    sidecar = csv.with_suffix(".json")
+    info = json.loads(sidecar.read_text(encoding="utf-8"))
+    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6, "complete": complete}), encoding="utf-8")
+    return csv
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("efficiency")
+    return _table(folder, "task_a"), _table(folder, "task_b", noise=0.02)
+
+
+def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    a, b = tables
+    module = load_script("search_efficiency.py", "search_efficiency")
+    code = module.main(["--table", str(a), "--other", str(b), "--seeds", "3", "--budget", "6",
+                        "--peers", "optuna:tpe", "--out", str(tmp_path)])
+    assert code == 0
+    data = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
+    assert data["seeds"] == [1000, 1001, 1002] and data["reference"] == "sharp" and not data["partial_table"]
+    assert (tmp_path / "task_a.png").stat().st_size > 0
+    curves = {s["strategy"]: s for part in data["parts"].values() for s in part["strategies"]}
+    table = load_table(a)
+    # the same replays, run directly, give the same curves
+    direct = compare(table, ["bo", "random"], budget=6, budgets={"random": 18}, seeds=3, seed_start=1000,
+                     objectives=OBJECTIVES, reference="sharp")
+    for s in direct.summaries:
+        assert np.allclose(s.mean, curves[s.strategy]["mean"], atol=1e-6)
+    peers = data["goals"]["peers"]
+    bo = direct.summary("bo").ratios[:, 5]
+    tpe = np.array(data["parts"]["peers"]["strategies"][1]["final"])
+    vs = peers["peers"]["optuna:tpe"]["bo_vs"]
+    assert vs["ahead"] == int((bo > tpe + 1e-12).sum()) and vs["ahead"] + vs["tied"] + vs["behind"] == 3
+    assert peers["random_median_at"] == pytest.approx(np.median(direct.summary("random").ratios[:, 17]))
+    assert peers["goal_random"] == (peers["bo_median_at"] >= peers["random_median_at"] - 1e-12)
+    # multi-fidelity: the level is high:bo's final median, and each cost is where a median curve first reaches it
+    mf = data["goals"]["mf"]
+    high = np.median(np.array([r for r in _runs(data, "mf", "high:bo")]), axis=0)
+    assert mf["level"] == pytest.approx(high[-1]) and mf["at_cost"] == 12
+    assert mf["high_cost"] == int(np.flatnonzero(high >= mf["level"] - 1e-12)[0]) + 1
+    # warm start: trials to 0.99 per seed are where each curve first reaches it
+    warm = data["goals"]["warm"]
+    for name, key in (("bo", "cold"), ("warm:bo", "warm")):
+        for row, hit in zip(_runs(data, "warm", name), warm[key]["per_seed"], strict=True):
+            reached = np.flatnonzero(np.array(row) >= 0.99 - 1e-12)
+            assert hit == (int(reached[0]) + 1 if reached.size else None)
+    text = (tmp_path / "task_a.md").read_text(encoding="utf-8")
+    assert "Seeds 1000-1002" in text and "against `optuna:tpe`" in text and "not results" not in text
+
+
+def _runs(data: dict[str, object], part: str, strategy: str) -> list[list[float]]:
+    """Per-seed curves of ``strategy`` rebuilt from the JSON (mean over one seed is the curve itself)."""
+    summary = next(s for s in data["parts"][part]["strategies"] if s["strategy"] == strategy)  # type: ignore[index]
+    return [list(c) for c in summary["curves"]]
+
+
+def test_an_unfinished_table_is_refused_unless_partial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = _table(tmp_path, "half", complete=False)
+    module = load_script("search_efficiency.py", "search_efficiency")
+    assert module.main(["--table", str(csv), "--parts", "peers", "--peers", "", "--seeds", "1",
+                        "--budget", "3", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "is not finished" in err and "--partial" in err and len(err.strip().splitlines()) == 1
+    assert module.main(["--table", str(csv), "--parts", "peers", "--peers", "", "--seeds", "1", "--budget", "3",
+                        "--partial", "--out", str(tmp_path / "out")]) == 0
+    assert "not results" in (tmp_path / "out" / "half.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--parts", "peers,fast"], "--parts 'peers,fast': allowed: peers, mf, warm"),
+    (["--parts", "warm"], "--parts warm needs --other TABLE"),
+])
+def test_bad_arguments_are_one_line(tables: tuple[Path, Path], tmp_path: Path, args: list[str], message: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    module = load_script("search_efficiency.py", "search_efficiency")
+    assert module.main(["--table", str(tables[0]), *args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
