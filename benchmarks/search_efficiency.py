@@ -28,13 +28,15 @@ Writes ``NAME.json`` (every curve, every per-seed number, the goals), ``NAME.png
 1 - ratio on a log axis, mean +- standard error over seeds) and ``NAME.md`` under ``--out``
 (default ``benchmarks/results/search_efficiency``), NAME being the table's name. A table whose build is not
 finished (its sidecar says ``complete: false``) is refused unless ``--partial`` is given, and a partial run's
-files say so.
+files say so. Resumable: every finished (strategy, seed) replay is kept in ``--out``/NAME.done/, and the same
+command run again after a kill replays only what is missing (replays are deterministic, so nothing changes).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -178,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from controller_comparison import plot
 
-    from autopeft.bench.compare import compare
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.errors import AutopeftError
 
@@ -202,18 +203,19 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {}
         goals: dict[str, Any] = {}
         budget = min(args.budget, size)
+        done = Path(args.out) / f"{table.name}.done"  # each strategy's finished seeds: a rerun goes on from here
+        part = Resumable(table, done, digest(args.table), common)
         if "peers" in parts_asked:
-            results["peers"] = compare(table, ["bo", *peers, "random"], budget=budget,
-                                       budgets={"random": min(3 * budget, size)}, **common)
+            results["peers"] = part.run(["bo", *peers, "random"], budget, {"random": min(3 * budget, size)})
             goals["peers"] = peer_goals(results["peers"], peers)
         if "mf" in parts_asked:
-            results["mf"] = compare(table, ["mf:bo", "high:bo"], budget=2 * budget, **common)
+            results["mf"] = part.run(["mf:bo", "high:bo"], 2 * budget)
             goals["mf"] = mf_goals(results["mf"])
         if "warm" in parts_asked:
             from autopeft.bench.warm_start import load_prior
 
             prior = load_prior([os.path.relpath(args.other)], table.space, objectives)
-            results["warm"] = compare(table, ["bo", "warm:bo"], budget=budget, prior=prior, **common)
+            results["warm"] = part.run(["bo", "warm:bo"], budget, prior=prior, prior_digest=digest(args.other))
             goals["warm"] = {**warm_goals(results["warm"]), "source": os.path.relpath(args.other)}
         seconds = time.perf_counter() - start
         # "to target" in the texts and the JSON: 0.99 of the sharp ratio (0.95 says little this close to the front)
@@ -242,6 +244,61 @@ def main(argv: list[str] | None = None) -> int:
     print("\n\n".join(r.text() for r in results.values()))
     print(f"wrote {stem}.json, {stem}.png, {stem}.md")
     return 0
+
+
+class Resumable:
+    """Runs strategies one at a time through :func:`autopeft.bench.compare.compare`, keeping each finished
+    seed's curve of each strategy in ``folder`` (keyed by the table's bytes, the strategy, its budget, the seed and
+    any warm start's bytes), so a killed run of hours goes on where it stopped; replays are deterministic."""
+
+    def __init__(self, table: Any, folder: Path, table_digest: str, common: dict[str, Any]) -> None:
+        self.table, self.folder, self.table_digest, self.common = table, folder, table_digest, common
+
+    def run(self, names: list[str], budget: int, budgets: dict[str, int] | None = None, *, prior: Any = None,
+            prior_digest: str = "") -> Any:
+        from autopeft.bench.compare import MULTI, Comparison, Summary, compare
+        from autopeft.bench.multifidelity import MultiFidelity
+
+        summaries, multi = [], None
+        rest = {k: v for k, v in self.common.items() if k not in ("seeds", "seed_start")}
+        seeds = range(self.common["seed_start"], self.common["seed_start"] + self.common["seeds"])
+        for name in names:
+            n = (budgets or {}).get(name, budget)
+            rows, seconds, study = [], 0.0, ""
+            for seed in seeds:
+                key = hashlib.sha256(json.dumps([self.table_digest, name, n, seed, self.common["reference"],
+                                                 prior_digest if name.startswith("warm:") else ""]).encode())
+                file = self.folder / f"{name.replace(':', '_')}-{n}-{seed}-{key.hexdigest()[:12]}.json"
+                if file.is_file():
+                    kept = json.loads(file.read_text(encoding="utf-8"))
+                    study, curve, took = kept["study"], kept["curve"], kept["seconds"]
+                    print(f"{name} seed {seed}: kept from {file}", file=sys.stderr, flush=True)
+                else:
+                    result = compare(self.table, [name], budget=n, seeds=1, seed_start=seed,
+                                     prior=prior if name.startswith("warm:") else None, **rest)
+                    multi = result.multi or multi
+                    (summary,) = result.summaries
+                    study, curve, took = summary.study, summary.ratios[0].tolist(), summary.seconds
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    tmp = file.with_suffix(".tmp")
+                    tmp.write_text(json.dumps({"strategy": name, "study": study, "seed": seed, "seconds": took,
+                                               "curve": curve}), encoding="utf-8")
+                    tmp.replace(file)
+                rows.append(curve)
+                seconds += took
+            summaries.append(Summary(name, study, tuple(seeds), np.array(rows, dtype=float), seconds))
+        if multi is None and any(s.study == MULTI for s in summaries):
+            multi = MultiFidelity(self.table, self.common["objectives"], reference=self.common["reference"])
+        return Comparison(self.table, tuple(self.common["objectives"]), tuple(summaries), multi,
+                          reference=self.common["reference"])
+
+
+def digest(path: str) -> str:
+    """The SHA-256 of a table's CSV and sidecar."""
+    csv = Path(path)
+    h = hashlib.sha256(csv.read_bytes())
+    h.update(csv.with_suffix(".json").read_bytes())
+    return h.hexdigest()
 
 
 def raise_config(message: str) -> None:
