@@ -37,7 +37,7 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     a, b = tables
     module = load_script("search_efficiency.py", "search_efficiency")
     code = module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
-                        "--peers", "optuna:tpe", "--out", str(tmp_path)])
+                        "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)])
     assert code == 0
     data = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
     assert data["seeds"] == [1000, 1001] and data["reference"] == "sharp" and not data["partial_table"]
@@ -53,7 +53,8 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     bo = direct.summary("bo").ratios[:, 4]
     tpe = np.array(data["parts"]["peers"]["strategies"][1]["final"])
     vs = peers["peers"]["optuna:tpe"]["bo_vs"]
-    assert vs["ahead"] == int((bo > tpe + 1e-12).sum()) and vs["ahead"] + vs["tied"] + vs["behind"] == 2
+    assert len(tpe) == 1 and vs["seeds"] == 1  # --seeds-for: paired on the seed both ran, 1000
+    assert vs["ahead"] == int(bo[0] > tpe[0] + 1e-12) and vs["ahead"] + vs["tied"] + vs["behind"] == 1
     assert peers["random_median_at"] == pytest.approx(np.median(direct.summary("random").ratios[:, 14]))
     assert peers["goal_random"] == (peers["bo_median_at"] >= peers["random_median_at"] - 1e-12)
     # multi-fidelity: the level is high:bo's final median, and each cost is where a median curve first reaches it
@@ -73,7 +74,7 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     first = (tmp_path / "task_a.json").read_text(encoding="utf-8")
     (tmp_path / "task_a.json").unlink()
     assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
-                        "--peers", "optuna:tpe", "--out", str(tmp_path)]) == 0
+                        "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
     again = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
     assert again["goals"] == json.loads(first)["goals"]
     assert "kept from" in capsys.readouterr().err
@@ -100,6 +101,7 @@ def test_an_unfinished_table_is_refused_unless_partial(tmp_path: Path, capsys: p
 @pytest.mark.parametrize(("args", "message"), [
     (["--parts", "peers,fast"], "--parts 'peers,fast': allowed: peers, mf, warm"),
     (["--parts", "warm"], "--parts warm needs --other TABLE"),
+    (["--seeds-for", "optuna:gp=0"], "--seeds-for 'optuna:gp=0': expected NAME=N with N from 1 to --seeds (20)"),
 ])
 def test_bad_arguments_are_one_line(tables: tuple[Path, Path], tmp_path: Path, args: list[str], message: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:

@@ -205,7 +205,7 @@ def test_parent_killed_mid_search_with_workers_then_resume(tmp_path: Path, tiny_
     trial, duplicates none, and runs each interrupted trial once more."""
     from tests.study.conftest import write_recipe
 
-    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=1500, budget=8)  # a few s a trial
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=600, budget=6)  # a second or two a trial
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out), "--workers", "2"]
@@ -246,7 +246,7 @@ def test_parent_killed_mid_search_with_workers_then_resume(tmp_path: Path, tiny_
     with Journal.open(out, lock=False) as j:
         trials = j.trials()
         meta = j.meta("engine")
-    assert [t.number for t in trials] == list(range(1, 9))  # the budget, no gap, no duplicate number
+    assert [t.number for t in trials] == list(range(1, 7))  # the budget, no gap, no duplicate number
     assert all(t.state == "complete" for t in trials)
     for number, old in before.items():  # nothing completed was lost or run again
         assert trials[number - 1].result == old.result and trials[number - 1].attempts == 1
