@@ -48,7 +48,6 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 PEERS = ("optuna:tpe", "optuna:nsga2", "optuna:gp", "optuna:botorch", "nni:TPE")
 OPTUNA = tuple(p for p in PEERS if p.startswith("optuna:"))
@@ -185,8 +184,6 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from controller_comparison import plot
-
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.errors import AutopeftError
 
@@ -246,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = [s for r in results.values() for s in r.summaries]
     shown = [s for i, s in enumerate(shown) if s.strategy not in {t.strategy for t in shown[:i]}]
     merged = SimpleNamespace(summaries=tuple(shown), table=table)
-    plot(merged, stem.with_suffix(".png"))
+    comparison_plot()(merged, stem.with_suffix(".png"))
     stem.with_suffix(".md").write_text(markdown(table, results, goals, command, seconds, partial, seeds),
                                        encoding="utf-8")
     print("\n\n".join(r.text() for r in results.values()))
@@ -302,6 +299,17 @@ class Resumable:
             multi = MultiFidelity(self.table, self.common["objectives"], reference=self.common["reference"])
         return Comparison(self.table, tuple(self.common["objectives"]), tuple(summaries), multi,
                           reference=self.common["reference"])
+
+
+def comparison_plot() -> Any:
+    """``benchmarks/controller_comparison.py``'s figure (loaded by path: the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("controller_comparison", HERE / "controller_comparison.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.plot
 
 
 def seeds_for(values: list[str], seeds: int) -> dict[str, int]:
