@@ -33,7 +33,8 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("optuna", reason="the optuna: peers come with the optional bench extra (the README's test line installs it)")
+    # the optuna: peers come with the optional bench extra, which the README's test line installs
+    pytest.importorskip("optuna", reason="optuna (the optional bench extra) is not installed")
     a, b = tables
     module = load_script("search_efficiency.py", "search_efficiency")
     code = module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
