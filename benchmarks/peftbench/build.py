@@ -171,7 +171,9 @@ def run_phase(journal: Any, ctx: Any, engine: Any, members: Sequence[dict[str, A
     for trial in journal.trials():
         if trial.origin == origin:
             done[(config_key(trial.config), trial.seed)] = trial
-    plan = [(c, s) for c in members for s in range(seeds)]
+    # seed-major: every member's seed 0, then every member's seed 1, ... so that a build stopped part-way
+    # leaves whole seeds (a table with fewer seeds is still a table; a table with some members missing is not)
+    plan = [(c, s) for s in range(seeds) for c in members]
     todo = [(c, s) for c, s in plan if (config_key(c), s) not in done or done[(config_key(c), s)].state == "waiting"]
     if not todo:
         return
