@@ -70,14 +70,18 @@ class BayesianOptimization(Controller):
     modelled as the sources' surrogate, rescaled, plus a residual fit on this search's observations
     (:class:`~autopeft.controllers.transfer.TransferSurrogate`), and there is no space-filling design: while
     fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
-    configurations) with the best expected hypervolume improvement under the prior alone.
+    configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
+    (``None``: ``n_initial``): the prior guides this many of the search's own trials, the ones a cold start
+    spends on its space-filling design; from then on the surrogates are fit on the search's own observations
+    alone, as in a cold start. Where the tasks disagree, a prior kept for the whole search is confident in the
+    wrong place and bo never spends a trial there (``benchmarks/peftbench/README.md``, warm start).
     """
 
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
-        "std": "predictive", "prior": None,
+        "std": "predictive", "prior": None, "prior_trials": None,
     }
 
     def _check_options(self) -> None:
@@ -100,6 +104,12 @@ class BayesianOptimization(Controller):
                 raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
                                   f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
         check_prior(opts["prior"], [o.name for o in self.objectives])
+        guided = opts["prior_trials"]
+        if guided is not None and (isinstance(guided, bool) or not isinstance(guided, numbers.Integral)
+                                   or guided < 1):
+            raise ConfigError(f"controller 'bo': option 'prior_trials' must be an integer >= 1 or null "
+                              f"(null: n_initial), got {guided!r}")
+        self._prior_on = False
         self._prior_models: dict[int, PriorModel | None] | None = None
         if not isinstance(opts["known_inputs"], bool):
             raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
@@ -126,7 +136,10 @@ class BayesianOptimization(Controller):
 
     # ---- the two phases -----------------------------------------------------------------------------------
     def _propose(self, state: Round) -> list[dict[str, Any]]:
-        if self.options["prior"] is not None:  # the prior replaces the space-filling design
+        guided = self.options["prior_trials"]
+        guided = int(self.options["n_initial"] if guided is None else guided)
+        self._prior_on = self.options["prior"] is not None and len(state.configs) < guided
+        if self._prior_on:  # the prior replaces the space-filling design, then the search's own data take over
             return self._model_based(state, state.n) if len(state.configs) >= 2 else self._prior_design(state)
         if len(state.configs) < 2:
             return self._design(state, state.n)
@@ -167,7 +180,7 @@ class BayesianOptimization(Controller):
         y_obs = self.to_min(state.values)
         x_pool = self._inputs(pool)
         reference = self._reference_point(y_obs, pool_known, known, known_objectives)
-        if self.options["prior"] is not None and unknown:  # "seen" covers the prior's guesses at the candidates,
+        if self._prior_on and unknown:  # "seen" covers the prior's guesses at the candidates,
             # as it covers a known objective's values: else a configuration that the prior expects to be small
             # but weaker than anything observed so far (the head alone) never counts towards the hypervolume
             guessed = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown)
@@ -279,7 +292,7 @@ class BayesianOptimization(Controller):
         models: list[Surrogate] = []
         for i, j in enumerate(columns):
             seed = _child_seed(rng)
-            prior = priors.get(j)
+            prior = priors.get(j) if self._prior_on else None
             model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params) if prior
                      else make_surrogate(name, seed=seed, **params))
             models.append(model.fit(x, y[:, i]))

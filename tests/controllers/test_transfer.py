@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from autopeft.controllers import get_controller
+from autopeft.controllers.base import Observation
 from autopeft.controllers.transfer import SHRINK, Prior, PriorSource, TransferSurrogate, fit_prior_model
 from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective
@@ -105,3 +106,43 @@ def test_bo_starts_from_the_priors_front() -> None:
     assert {config_key(c) for c in warm} <= on_front  # the source's Pareto front is tried at once
     assert not {config_key(c) for c in cold} <= on_front
     assert first(prior=Prior((source,))) == warm  # deterministic
+
+
+def test_after_prior_trials_observations_bo_proposes_as_a_cold_start_does() -> None:
+    """The prior guides the first ``prior_trials`` trials (default ``n_initial``, the cold start's design); with
+    that many observations bo fits its own data alone, so it proposes exactly what a cold bo proposes."""
+    sp = synthetic.space()
+    members = [c for c in sp.enumerate() if synthetic.params(c) is not None]
+    source = PriorSource("synthetic", "table", tuple(members),
+                         {"accuracy": tuple(synthetic.accuracy(c) for c in members)})
+    objectives = [get_objective("accuracy"), get_objective("trainable_params")]
+
+    def params(config: dict[str, object]) -> float:
+        count = synthetic.params(config)
+        if count is None:
+            raise ConfigError("does not build")  # as a table says of a member that does not build
+        return float(count)
+
+    known = {"trainable_params": params}
+    gen = np.random.default_rng(3)
+    tried = [members[i] for i in gen.choice(len(members), size=8, replace=False)]
+    # the new task disagrees with the source: its order is reversed
+    history = [Observation(c, {"accuracy": 1.0 - synthetic.accuracy(c), "trainable_params": synthetic.params(c)})
+               for c in tried]
+
+    def propose(steps: int, **options: object) -> list[str]:
+        ctl = get_controller("bo", sp, objectives, seed=0, known=known, n_candidates=64, **options)
+        return [config_key(c) for c in ctl.propose(history[:steps], n=2)]
+
+    prior = Prior((source,))
+    assert propose(8, prior=prior) == propose(8)  # default prior_trials = n_initial = 8: the prior is done
+    assert propose(5, prior=prior, prior_trials=5, n_initial=3) == propose(5, n_initial=3)
+    assert propose(5, prior=prior) != propose(5)  # 5 < 8: the prior still guides
+    assert propose(8, prior=prior, prior_trials=20) != propose(8)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
+def test_prior_trials_must_be_a_positive_integer(bad: object) -> None:
+    sp = synthetic.space()
+    with pytest.raises(ConfigError, match=r"option 'prior_trials' must be an integer >= 1 or null .*got"):
+        get_controller("bo", sp, [get_objective("accuracy")], prior_trials=bad)
