@@ -19,6 +19,10 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
 - ``r`` is the usual surrogate (``gp`` or ``forest``) fit on what the prior leaves unexplained, so the new
   task's observations override the prior where they exist, and the prior speaks where they do not.
 
+``bo`` uses this surrogate for its first ``prior_trials`` trials only (by default its ``n_initial``, the trials a
+cold start spends on its space-filling design) and then fits the new task's observations alone: a prior kept for
+the whole search stays confident where the tasks disagree, and bo never spends a trial there.
+
 Only members of the new space count: a source configuration that the space does not accept (another method,
 a value outside a dimension's choices) is left out, and how many were kept is reported.
 """
