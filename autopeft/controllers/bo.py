@@ -71,10 +71,8 @@ class BayesianOptimization(Controller):
     (:class:`~autopeft.controllers.transfer.TransferSurrogate`), and there is no space-filling design: while
     fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
     configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
-    (``None``: ``n_initial``): the prior guides this many of the search's own trials, the ones a cold start
-    spends on its space-filling design; from then on the surrogates are fit on the search's own observations
-    alone, as in a cold start. Where the tasks disagree, a prior kept for the whole search is confident in the
-    wrong place and bo never spends a trial there (``benchmarks/peftbench/README.md``, warm start).
+    (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
+    :mod:`autopeft.controllers.transfer`).
     """
 
     name: ClassVar[str] = "bo"
