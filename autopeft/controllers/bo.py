@@ -133,10 +133,16 @@ class BayesianOptimization(Controller):
             raise ConfigError(f"controller 'bo': option 'reference': {exc}") from None
 
     # ---- the two phases -----------------------------------------------------------------------------------
-    def _propose(self, state: Round) -> list[dict[str, Any]]:
+    @property
+    def prior_span(self) -> int:
+        """How many trials a warm start's prior guides (0 without one); the journal records it for ``status``."""
+        if self.options["prior"] is None:
+            return 0
         guided = self.options["prior_trials"]
-        guided = int(self.options["n_initial"] if guided is None else guided)
-        self._prior_on = self.options["prior"] is not None and len(state.configs) < guided
+        return int(self.options["n_initial"] if guided is None else guided)
+
+    def _propose(self, state: Round) -> list[dict[str, Any]]:
+        self._prior_on = len(state.configs) < self.prior_span
         if self._prior_on:  # the prior replaces the space-filling design, then the search's own data take over
             return self._model_based(state, state.n) if len(state.configs) >= 2 else self._prior_design(state)
         if len(state.configs) < 2:

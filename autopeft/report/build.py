@@ -148,7 +148,7 @@ class ReportBuilder:
             ("objectives", ", ".join(o.name for o in run.objectives)),
             ("budget", f"{s.get('budget')} trials, reference points included"),
             *(("warm start", line.removeprefix("warm start: "))
-              for line in warm_start_lines(s.get("warm_start_sources") or [])),
+              for line in warm_start_lines(s.get("warm_start_sources") or [], s.get("warm_start_trials"))),
             ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "
                                 f"{fid.get('train_fraction', 1.0)}), max length {tr.get('max_length')} tokens"),
             ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),

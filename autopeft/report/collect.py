@@ -193,6 +193,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         recipe, settings = journal.recipe, dict(journal.meta("settings") or {})
         settings["engine"] = journal.meta("engine")  # where the trials ran (absent in runs made before engines)
         settings["warm_start_sources"] = journal.meta("warm_start") or []  # what a warm start transferred
+        settings["warm_start_trials"] = journal.meta("warm_start_trials")  # how many trials its prior guided
         objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])
         trials = journal.trials()
         if not trials:

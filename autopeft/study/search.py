@@ -173,10 +173,10 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     recipe = portable(recipe.with_space_text())
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     prior = read_prior(ctx, settings, load_prior)
-    make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
+    ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)
     meta = {"provenance": made_from, "settings": settings, "started": time.time(),
-            **({"warm_start": prior.describe()} if prior is not None else {})}
+            **({"warm_start": prior.describe(), "warm_start_trials": ctl.prior_span} if prior is not None else {})}
     journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
     return journal, ctx, settings, prior
 

@@ -40,7 +40,7 @@ def status_text(folder: Path) -> str:
         lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
                  f"budget {settings['budget']}, seed {settings['seed']}",
                  "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-                 *warm_start_lines(journal.meta("warm_start") or []),
+                 *warm_start_lines(journal.meta("warm_start") or [], journal.meta("warm_start_trials")),
                  f"front{rung}: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
                  f"(reference: {worst}, trainable params = the full model, log10)",
                  *rung_lines(trials, top)]
@@ -69,11 +69,16 @@ def status_text(folder: Path) -> str:
         return "\n".join(lines)
 
 
-def warm_start_lines(sources: list[dict[str, object]]) -> list[str]:
-    """What a warm start transferred, one line per source (``status`` and the report)."""
-    return [f"warm start: {s.get('observations')} observations from {s.get('kind')} {s.get('source')} "
-            f"({s.get('note') or 'no note'}; {s.get('dropped')} not in this space; not counted in the budget)"
-            for s in sources]
+def warm_start_lines(sources: list[dict[str, object]], guided: int | None = None) -> list[str]:
+    """What a warm start transferred, one line per source, then how many trials its prior guided (``status``
+    and the report; ``guided`` is ``None`` for runs journaled before it was recorded)."""
+    lines = [f"warm start: {s.get('observations')} observations from {s.get('kind')} {s.get('source')} "
+             f"({s.get('note') or 'no note'}; {s.get('dropped')} not in this space; not counted in the budget)"
+             for s in sources]
+    if sources and guided is not None:
+        lines.append(f"warm start: the prior guides the first {guided} trial(s) (bo option prior_trials); "
+                     f"after them bo fits this search's own observations alone")
+    return lines
 
 
 def rung_lines(trials: list[Trial], top: int | None) -> list[str]:

@@ -35,9 +35,15 @@ def test_a_warm_started_search_journals_what_it_took_and_resumes(earlier: tuple[
     assert observed >= 1 and observed + took["dropped"] == 4  # the references outside the space are dropped
     assert f"warm start: {observed} observations from run {source}" in out.err
     assert f"warm start: {observed} observations from run {source}" in out.out  # the status printed at the end
+    assert "the prior guides the first 8 trial(s) (bo option prior_trials)" in out.out  # n_initial by default
     with Journal.open(run, lock=False) as j:
         assert len(j.trials()) == 3  # the earlier observations are not trials of this run
         assert j.meta("settings")["warm_start"] == [str(source)]
+        assert j.meta("warm_start_trials") == 8
+    assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
+    text = "".join(f.read_text() for f in (tmp_path / "report").rglob("*.md"))
+    assert f"{observed} observations from run {source}" in text and "the prior guides the first 8 trial(s)" in text
+    capsys.readouterr()
     assert main(["search", "--resume", str(run), "--budget", "4"]) == 0
     assert "warm start:" in capsys.readouterr().err  # read again on resume
     with Journal.open(run, lock=False) as j:
@@ -63,3 +69,16 @@ def test_warm_start_with_resume_is_refused(earlier: tuple[Path, Path], capsys: p
     _, source = earlier
     assert main(["search", "--resume", str(source), "--warm-start", str(source)]) == 2
     assert "--warm-start cannot be given with --resume" in capsys.readouterr().err
+
+
+def test_warm_start_lines_name_each_source_and_the_trials_the_prior_guides() -> None:
+    from autopeft.study.status import warm_start_lines
+
+    source = {"source": "runs/a", "kind": "run", "observations": 5, "dropped": 1}
+    lines = warm_start_lines([source], 3)
+    assert lines == ["warm start: 5 observations from run runs/a (no note; 1 not in this space; not counted in "
+                     "the budget)",
+                     "warm start: the prior guides the first 3 trial(s) (bo option prior_trials); after them bo "
+                     "fits this search's own observations alone"]
+    assert warm_start_lines([source]) == lines[:1]  # a run journaled before the count was recorded
+    assert warm_start_lines([], 8) == []  # no warm start, nothing to say
