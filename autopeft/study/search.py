@@ -29,6 +29,7 @@ from autopeft.study.provenance import portable_path, provenance, run_recipe
 from autopeft.study.pruning import check_prune, stop_bars
 from autopeft.study.recipe import Recipe
 from autopeft.study.references import REFERENCE
+from autopeft.study.status import warm_start_lines
 
 if TYPE_CHECKING:
     from autopeft.study.engines.nni.settings import NniSettings
@@ -245,9 +246,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
     ctl = make_controller(ctx, settings, prior)
     if prior is not None:
-        for source in prior.describe():
-            stream.write(f"warm start: {source['observations']} observations from {source['kind']} {source['source']} "
-                         f"({source.get('note', '')}; {source['dropped']} not in this space)\n")
+        stream.writelines(f"{line}\n" for line in warm_start_lines(prior.describe(), ctl.prior_span))
     scheduler: Proposals | Asha
     if recipe.search.scheduler is not None:
         scheduler = Asha(ctl, objectives, budget=budget, config=recipe.search.scheduler, seed=int(settings["seed"]),
