@@ -8,6 +8,7 @@ applied), so "better" always means "smaller".
 - :func:`ehvi_monte_carlo` — expected hypervolume improvement over the current front, by Monte Carlo, for
   candidates whose objectives are partly predicted (normal, independent) and partly known exactly (such as
   ``trainable_params``, counted before training).
+- :func:`pick_candidate` — the candidate to propose: the best EHVI, with a fallback when every EHVI is 0.
 
 >>> import numpy as np
 >>> front = np.array([[0.0, 1.0], [1.0, 0.0]])              # two points already found
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from autopeft.pareto import hypervolume_improvement
 
-__all__ = ["ehvi_monte_carlo"]
+__all__ = ["ehvi_monte_carlo", "pick_candidate"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -100,3 +101,24 @@ def ehvi_monte_carlo(
         gains = hypervolume_improvement(base, points, reference).reshape(stop - start, samples)
         out[start:stop] = gains.mean(axis=1)
     return out
+
+
+def pick_candidate(scores: FloatArray, mean: FloatArray, std: FloatArray, known: FloatArray, front: FloatArray,
+                   reference: FloatArray) -> int:
+    """The row of the best EHVI (``scores``); when every candidate's EHVI is 0, the one an optimistic guess
+    leaves least dominated.
+
+    Without the fallback a confident surrogate would turn the search into an arbitrary choice (the first
+    candidate); the optimistic point (mean - 2 std) and the smallest improvement needed to escape the
+    front, in units of each objective's range, keep it going somewhere sensible.
+    """
+    if scores.size and float(scores.max()) > 0.0:
+        return int(np.argmax(scores))
+    optimistic = np.hstack((mean - 2.0 * std, known))
+    if front.shape[0] == 0:
+        return 0
+    scale = np.maximum(reference - front.min(axis=0), 1e-12)
+    # escape[c, f]: the least relative improvement (in its best objective) candidate c needs to leave
+    # f's dominated region; the worst over f is how far c is from being non-dominated.
+    gaps = (optimistic[:, None, :] - front[None, :, :]) / scale
+    return int(np.argmin(gaps.min(axis=2).max(axis=1)))

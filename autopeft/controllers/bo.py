@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autopeft.controllers.acquisition import ehvi_monte_carlo
+from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
 from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
 from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_prior, fit_prior_model
@@ -229,7 +229,7 @@ class BayesianOptimization(Controller):
             front = incumbent[pareto_mask(incumbent)][:, order]
             scores = ehvi_monte_carlo(mean, std, pool_known[rows], front, reference,
                                       samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))
-            best = self._pick(scores, mean, std, pool_known[rows], front, reference)
+            best = pick_candidate(scores, mean, std, pool_known[rows], front, reference)
             i = int(rows[best])
             out.append(pool[i])
             state.taken.add(config_key(pool[i]))
@@ -361,7 +361,7 @@ class BayesianOptimization(Controller):
             rows = np.flatnonzero(live)
             scores = ehvi_monte_carlo(mean[rows], std[rows], pool_known[rows], front, reference,
                                       samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))
-            best = self._pick(scores, mean[rows], std[rows], pool_known[rows], front, reference)
+            best = pick_candidate(scores, mean[rows], std[rows], pool_known[rows], front, reference)
             i = int(rows[best])
             out.append(pool[i])
             state.taken.add(config_key(pool[i]))
@@ -386,26 +386,6 @@ class BayesianOptimization(Controller):
             span = high - low if high > low else max(abs(high), 1.0)
             ref[j] = high + _MARGIN * span
         return ref
-
-    @staticmethod
-    def _pick(scores: FloatArray, mean: FloatArray, std: FloatArray, known: FloatArray, front: FloatArray,
-              reference: FloatArray) -> int:
-        """The best EHVI; when every candidate's EHVI is 0, the one an optimistic guess leaves least dominated.
-
-        Without the fallback a confident surrogate would turn the search into an arbitrary choice (the first
-        candidate); the optimistic point (mean - 2 std) and the smallest improvement needed to escape the
-        front, in units of each objective's range, keep it going somewhere sensible.
-        """
-        if scores.size and float(scores.max()) > 0.0:
-            return int(np.argmax(scores))
-        optimistic = np.hstack((mean - 2.0 * std, known))
-        if front.shape[0] == 0:
-            return 0
-        scale = np.maximum(reference - front.min(axis=0), 1e-12)
-        # escape[c, f]: the least relative improvement (in its best objective) candidate c needs to leave
-        # f's dominated region; the worst over f is how far c is from being non-dominated.
-        gaps = (optimistic[:, None, :] - front[None, :, :]) / scale
-        return int(np.argmin(gaps.min(axis=2).max(axis=1)))
 
 
 def _child_seed(rng: np.random.Generator) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import autopeft.controllers.acquisition as acquisition_module
-from autopeft.controllers.acquisition import ehvi_monte_carlo
+from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.pareto import hypervolume, hypervolume_improvement
 
 FRONT = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
@@ -87,3 +87,17 @@ def test_same_seed_same_estimate_and_bad_input() -> None:
         ehvi_monte_carlo([[0.4]], [[0.1]], [[0.3], [0.2]], FRONT, REFERENCE)
     with pytest.raises(ValueError, match="samples"):
         ehvi_monte_carlo([[0.4]], [[0.1]], [[0.3]], FRONT, REFERENCE, samples=0)
+
+
+def test_pick_candidate_takes_the_best_ehvi_and_falls_back_to_the_least_dominated_optimistic_guess() -> None:
+    front, reference = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([2.0, 2.0])
+    mean = np.array([[1.5], [0.6], [1.2]])
+    std = np.zeros((3, 1))
+    known = np.array([[1.5], [0.6], [1.1]])
+    assert pick_candidate(np.array([0.1, 0.0, 0.3]), mean, std, known, front, reference) == 2
+    # every EHVI is 0: (0.6, 0.6) escapes the front, the other two are dominated
+    assert pick_candidate(np.zeros(3), mean, std, known, front, reference) == 1
+    # the optimistic guess (mean - 2 std) decides: a wide enough spread lets the first one escape instead
+    wide = np.array([[1.0], [0.0], [0.0]])
+    assert pick_candidate(np.zeros(3), mean, wide, known, front, reference) == 0
+    assert pick_candidate(np.zeros(3), mean, std, known, np.zeros((0, 2)), reference) == 0  # nothing to escape
