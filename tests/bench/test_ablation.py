@@ -114,3 +114,25 @@ def test_bo_takes_the_gp_options_and_refuses_them_with_the_forest(table: Table) 
     with pytest.raises(ConfigError, match="'std' applies to the gp surrogate only"):
         replay(table, ControllerSpec("x", "bo", {"surrogate": "forest", "std": "latent"}), budget=5, seed=0,
                objectives=OBJECTIVES)
+
+
+def test_seed_start_and_the_sharp_reference_reach_the_replays(synthetic_csv: Path, table: Table,
+                                                              tmp_path: Path) -> None:
+    code = ablation_module().main(["--table", str(synthetic_csv), "--seeds", "2", "--seed-start", "7", "--budget",
+                                   "5", "--processes", "1", "--variants", "bo:forest before", "--reference", "sharp",
+                                   "--out", str(tmp_path)])
+    assert code == 0
+    data = json.loads((tmp_path / "bo_ablation.json").read_text(encoding="utf-8"))
+    assert data["seeds"] == [7, 8] and data["reference"] == "sharp"
+    direct = replay(table, ControllerSpec("x", "bo", {"surrogate": "forest", "incumbent": "observed",
+                                                      "known_inputs": False}),
+                    budget=5, seed=8, objectives=OBJECTIVES, reference="sharp")
+    assert np.allclose(data["curves"]["bo:forest before"][1], direct.ratio)
+    assert "seeds 7-8" in (tmp_path / "bo_ablation.md").read_text(encoding="utf-8")
+    assert "sharp reference point" in (tmp_path / "bo_ablation.md").read_text(encoding="utf-8")
+
+
+def test_a_negative_seed_start_is_refused(synthetic_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        ablation_module().main(["--table", str(synthetic_csv), "--seed-start", "-1"])
+    assert "--seed-start must be >= 0, got -1" in capsys.readouterr().err
