@@ -131,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             label = f"the synthetic table of tests/bench/synthetic.py, seed noise sd {args.synthetic:g}"
         else:
             table, label = args.table, f"`{shown(args.table)}`"
+        problem = reference_problem(table, args.reference)
+        if problem:
+            print(f"bo_ablation.py: error: {problem}", file=sys.stderr)
+            return 2
         curves, seconds = run_plan(table, chosen, args)
     given = list(argv if argv is not None else sys.argv[1:])
     for i, arg in enumerate(given):  # no path of this machine in a committed result
@@ -148,6 +152,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "bo_ablation.md").write_text(markdown(rows, data), encoding="utf-8")
     print(markdown(rows, data))
     return 0
+
+
+def reference_problem(table_path: str, kind: str) -> str | None:
+    """Why ``table_path`` has no reference point of ``kind`` (one line), or None: checked before any replay."""
+    from autopeft.bench.reference import reference_for
+    from autopeft.bench.table import load_table, objectives_from
+    from autopeft.errors import AutopeftError
+
+    try:
+        reference_for(load_table(table_path), objectives_from(["accuracy", "trainable_params"]), kind)
+    except AutopeftError as exc:
+        return str(exc)
+    return None
 
 
 def seeds_of(args: argparse.Namespace) -> list[int]:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from autopeft.bench.replay import ControllerSpec, replay
-from autopeft.bench.table import Table
+from autopeft.bench.table import Table, load_table
 from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective
+from tests.bench import synthetic
 from tests.bench.scripts import load_script
 
 OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
@@ -116,9 +117,13 @@ def test_bo_takes_the_gp_options_and_refuses_them_with_the_forest(table: Table) 
                objectives=OBJECTIVES)
 
 
-def test_seed_start_and_the_sharp_reference_reach_the_replays(synthetic_csv: Path, table: Table,
-                                                              tmp_path: Path) -> None:
-    code = ablation_module().main(["--table", str(synthetic_csv), "--seeds", "2", "--seed-start", "7", "--budget",
+def test_seed_start_and_the_sharp_reference_reach_the_replays(tmp_path: Path) -> None:
+    csv = synthetic.write(tmp_path / "table")
+    sidecar = csv.with_suffix(".json")
+    info = json.loads(sidecar.read_text(encoding="utf-8"))
+    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
+    table = load_table(csv)
+    code = ablation_module().main(["--table", str(csv), "--seeds", "2", "--seed-start", "7", "--budget",
                                    "5", "--processes", "1", "--variants", "bo:forest before", "--reference", "sharp",
                                    "--out", str(tmp_path)])
     assert code == 0
@@ -130,6 +135,15 @@ def test_seed_start_and_the_sharp_reference_reach_the_replays(synthetic_csv: Pat
     assert np.allclose(data["curves"]["bo:forest before"][1], direct.ratio)
     assert "seeds 7-8" in (tmp_path / "bo_ablation.md").read_text(encoding="utf-8")
     assert "sharp reference point" in (tmp_path / "bo_ablation.md").read_text(encoding="utf-8")
+
+
+def test_a_table_without_a_majority_accuracy_is_one_line(synthetic_csv: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code = ablation_module().main(["--table", str(synthetic_csv), "--reference", "sharp", "--seeds", "1",
+                                   "--variants", "bo:forest before", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "states no majority_accuracy" in err
+    assert not (tmp_path / "bo_ablation.json").exists()
 
 
 def test_a_negative_seed_start_is_refused(synthetic_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
