@@ -4,7 +4,8 @@ validation at 25 / 50 / 100 % of the steps).
 
 Each trial is taken in journal order. Its bars come from the trials before it that the rule would have let
 complete; it is "pruned" at the first partial point below its bar. A pruned trial drops out of the later bars,
-as it would in a live search. Reported per journal:
+as it would in a live search. The reference points (the recipe's baselines) are never stopped, as in a live
+search (:func:`autopeft.study.pruning.may_stop` decides both). Reported per journal:
 - how many trials the rule stops, and where;
 - training steps saved, as a share of all search steps;
 - how many stopped trials were on the run's final front (false prunes);
@@ -36,7 +37,7 @@ def replay(db: Path, min_trials: int) -> dict[str, Any]:
     from autopeft.objectives import objectives_of
     from autopeft.study.front import front
     from autopeft.study.journal import Journal
-    from autopeft.study.pruning import below, stop_bars
+    from autopeft.study.pruning import below, may_stop, stop_bars
 
     folder = Path(tempfile.mkdtemp())
     shutil.copy(db, folder / "study.db")
@@ -52,7 +53,7 @@ def replay(db: Path, min_trials: int) -> dict[str, Any]:
     for trial in trials:
         steps_all += trial.fidelity.steps
         result = trial.result
-        if result is None or result.trainable_params is None or not result.eval_curve:
+        if not may_stop(trial) or result is None or result.trainable_params is None or not result.eval_curve:
             kept.append(trial)
             continue
         bars = stop_bars(kept, float(result.trainable_params), trial.fidelity.steps, min_trials=min_trials)

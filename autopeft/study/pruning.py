@@ -29,8 +29,9 @@ from collections.abc import Mapping, Sequence
 from autopeft.errors import ConfigError
 from autopeft.objectives import PARAMS, Objective
 from autopeft.study.journal import Trial
+from autopeft.study.references import REFERENCE
 
-__all__ = ["MIN_TRIALS", "check_prune", "stop_bars"]
+__all__ = ["MIN_TRIALS", "check_prune", "may_stop", "stop_bars"]
 
 #: Complete trials of the same fidelity needed before any trial is stopped early.
 MIN_TRIALS = 8
@@ -44,6 +45,12 @@ def check_prune(objectives: Sequence[Objective]) -> None:
         raise ConfigError(f"search.prune needs the objectives [score, trainable_params] with the score maximised "
                           f"(a trial could be on the front for another objective), got {names}; allowed: e.g. "
                           f"[accuracy, trainable_params], or prune: false")
+
+
+def may_stop(trial: Trial) -> bool:
+    """Whether the rule may stop ``trial`` early: a search's own proposals may, the reference points (the
+    baselines every report compares against) never are."""
+    return not trial.origin.startswith(REFERENCE)
 
 
 def _curve(trial: Trial) -> dict[float, float] | None:

@@ -26,9 +26,8 @@ from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
 from autopeft.study.provenance import portable_path, provenance, run_recipe
-from autopeft.study.pruning import check_prune, stop_bars
+from autopeft.study.pruning import check_prune, may_stop, stop_bars
 from autopeft.study.recipe import Recipe
-from autopeft.study.references import REFERENCE
 from autopeft.study.status import warm_start_lines
 
 if TYPE_CHECKING:
@@ -207,7 +206,7 @@ def pruning_job(journal: Journal, ctx: SearchContext) -> Callable[[Trial], Job]:
 
     def make(trial: Trial) -> Job:
         job = search_job(trial)
-        if trial.origin.startswith(REFERENCE):
+        if not may_stop(trial):
             return job
         try:
             params = float(ctx.count(trial.config))

@@ -12,7 +12,7 @@ from autopeft.objectives import objectives_of
 from autopeft.study.context import SearchContext, make_context
 from autopeft.study.engines import Job
 from autopeft.study.journal import Journal
-from autopeft.study.pruning import MIN_TRIALS, check_prune, stop_bars
+from autopeft.study.pruning import MIN_TRIALS, check_prune, may_stop, stop_bars
 from autopeft.study.recipe import load_recipe
 from autopeft.trial import Fidelity, TrialResult
 
@@ -38,6 +38,13 @@ def test_bars_are_the_front_to_beat_minus_the_largest_gain_seen() -> None:
     assert bars == pytest.approx({0.25: required - 0.6, 0.5: required - 0.4})
     assert stop_bars(journal.trials(), 50, 10) == {}  # nothing as small: nothing can dominate it yet
     assert stop_bars(journal.trials(), 450, 20) == {}  # another fidelity's trials do not count
+
+
+def test_reference_points_are_never_stopped() -> None:
+    journal = Journal.in_memory()
+    ref = journal.add_trial({"method": "lora"}, Fidelity(steps=10), seed=0, origin="reference:full_finetune@lr=1e-4")
+    own = journal.add_trial({"method": "ia3"}, Fidelity(steps=10), seed=0, origin="bo")
+    assert not may_stop(ref) and may_stop(own)
 
 
 def test_pruning_is_refused_for_other_objectives() -> None:
