@@ -29,7 +29,10 @@ Writes ``NAME.json`` (every curve, every per-seed number, the goals), ``NAME.png
 (default ``benchmarks/results/search_efficiency``), NAME being the table's name. A table whose build is not
 finished (its sidecar says ``complete: false``) is refused unless ``--partial`` is given, and a partial run's
 files say so. Resumable: every finished (strategy, seed) replay is kept in ``--out``/NAME.done/, and the same
-command run again after a kill replays only what is missing (replays are deterministic, so nothing changes).
+command run again after a kill replays only what is missing. Replays are deterministic on one machine and
+package set, not across them: a GP's fit can differ in the last bits and change a later proposal. So each kept
+replay records the versions and machine it ran on (``stack``), and ``benchmarks/replay_drift.py`` replays bo
+afresh to show how far the kept results move on the machine at hand.
 """
 
 from __future__ import annotations
@@ -274,9 +277,8 @@ class Resumable:
                           self.common["seed_start"] + self.fewer.get(name, self.common["seeds"]))
             rows, seconds, study = [], 0.0, ""
             for seed in seeds:
-                key = hashlib.sha256(json.dumps([self.table_digest, name, n, seed, self.common["reference"],
-                                                 prior_digest if name.startswith("warm:") else ""]).encode())
-                file = self.folder / f"{name.replace(':', '_')}-{n}-{seed}-{key.hexdigest()[:12]}.json"
+                file = cache_file(self.folder, self.table_digest, name, n, seed, self.common["reference"],
+                                  prior_digest if name.startswith("warm:") else "")
                 if file.is_file():
                     kept = json.loads(file.read_text(encoding="utf-8"))
                     study, curve, took = kept["study"], kept["curve"], kept["seconds"]
@@ -290,7 +292,7 @@ class Resumable:
                     self.folder.mkdir(parents=True, exist_ok=True)
                     tmp = file.with_suffix(".tmp")
                     tmp.write_text(json.dumps({"strategy": name, "study": study, "seed": seed, "seconds": took,
-                                               "curve": curve}), encoding="utf-8")
+                                               "curve": curve, "stack": stack()}), encoding="utf-8")
                     tmp.replace(file)
                 rows.append(curve)
                 seconds += took
@@ -299,6 +301,38 @@ class Resumable:
             multi = MultiFidelity(self.table, self.common["objectives"], reference=self.common["reference"])
         return Comparison(self.table, tuple(self.common["objectives"]), tuple(summaries), multi,
                           reference=self.common["reference"])
+
+
+#: The packages whose versions a replay's numbers can depend on (the GP fits, EHVI, Optuna's samplers).
+PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "optuna", "botorch")
+
+
+def stack() -> dict[str, str]:
+    """The package versions and the machine a replay runs on; kept with each replay, since floating-point
+    differences between machines and versions can change a GP's proposals (``benchmarks/replay_drift.py``)."""
+    import platform
+    from importlib import metadata
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        info = []
+    cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    return {"python": platform.python_version(), **versions, "machine": platform.machine(), "cpu": cpu}
+
+
+def cache_file(folder: Path, table_digest: str, name: str, budget: int, seed: int, reference: str,
+               prior_digest: str = "") -> Path:
+    """Where the finished replay of (strategy ``name``, ``budget``, ``seed``) on the table with ``table_digest``
+    is kept (with the warm start's ``prior_digest`` for a ``warm:`` strategy)."""
+    key = hashlib.sha256(json.dumps([table_digest, name, budget, seed, reference, prior_digest]).encode())
+    return folder / f"{name.replace(':', '_')}-{budget}-{seed}-{key.hexdigest()[:12]}.json"
 
 
 def comparison_plot() -> Any:
