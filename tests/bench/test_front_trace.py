@@ -1,0 +1,80 @@
+"""benchmarks/front_trace.py on synthetic tables: what it writes is what the replays and the table give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from autopeft.bench.compare import compare
+from autopeft.bench.reference import reference_for
+from autopeft.bench.table import load_table
+from autopeft.bench.warm_start import load_prior
+from autopeft.objectives import get_objective
+from tests.bench import synthetic
+from tests.bench.scripts import load_script
+
+OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+
+
+def trace_module() -> ModuleType:
+    return load_script("front_trace.py", "front_trace")
+
+
+def _table(folder: Path, name: str, **kwargs: object) -> Path:
+    csv = synthetic.write(folder, name, **kwargs)
+    sidecar = csv.with_suffix(".json")
+    info = json.loads(sidecar.read_text(encoding="utf-8"))
+    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
+    return csv
+
+
+def test_the_trace_is_the_replays_and_the_tables(tmp_path: Path) -> None:
+    task, other = _table(tmp_path, "task_a"), _table(tmp_path, "task_b", noise=0.02)
+    out = tmp_path / "out"
+    code = trace_module().main(["--table", str(task), "--other", str(other), "--seeds", "3", "--seed-start", "5",
+                                "--budget", "12", "--show", "4", "--out", str(out)])
+    assert code == 0
+    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    table = load_table(task)
+    steps = table.main_fidelity
+    front, values, _ = table.front(steps, OBJECTIVES, reference=reference_for(table, OBJECTIVES, "sharp"))
+    assert [m["config"] for m in data["front"]] == [dict(c) for c in front]
+    assert [m["accuracy"] for m in data["front"]] == pytest.approx(values[:, 0].tolist())
+    prior = load_prior([str(other)], table.space, OBJECTIVES)
+    result = compare(table, ["bo", "warm:bo"], budget=12, seeds=3, seed_start=5, objectives=OBJECTIVES,
+                     reference="sharp", prior=prior)
+    for summary in result.summaries:  # the same curves as search_efficiency.py's, so the same trials to 0.99
+        runs = data["runs"][summary.strategy]
+        assert [r["seed"] for r in runs] == [5, 6, 7]
+        assert [r["ratio"] for r in runs] == pytest.approx(summary.ratios[:, -1].tolist())
+        for r, curve in zip(runs, summary.ratios, strict=True):
+            hit = np.flatnonzero(curve >= 0.99)
+            assert r["to_target"] == (int(hit[0]) + 1 if hit.size else None)
+            assert len(r["proposals"]) == 12
+    rows = table.points(table.configs(steps), steps, OBJECTIVES)[:, 0]
+    methods = [c["method"] for c in table.configs(steps)]
+    for method, summary in data["methods"].items():  # brute force over the table's rows
+        mine = [a for a, m in zip(rows, methods, strict=True) if m == method]
+        rest = [a for a, m in zip(rows, methods, strict=True) if m != method]
+        assert summary["rows"] == len(mine) and summary["best_accuracy"] == pytest.approx(max(mine))
+        assert summary["rows_above_the_rest"] == sum(a > max(rest) for a in mine)
+    text = (out / "task_a.md").read_text(encoding="utf-8")
+    assert "--table task_a.csv" in text and str(tmp_path) not in text and "warm:bo, seed 5:" in text
+
+
+def test_found_counts_first_tries() -> None:
+    runs = [{"proposals": [{"front": None}, {"front": 2}, {"front": 2}]}, {"proposals": [{"front": 1}]},
+            {"proposals": [{"front": None}, {"front": None}, {"front": None}, {"front": 2}]}]
+    found = trace_module().found
+    assert found(runs, 2) == (2, 3.0) and found(runs, 1) == (1, 1.0) and found(runs, 0) == (0, None)
+
+
+def test_a_table_without_a_sharp_reference_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = synthetic.write(tmp_path, "plain")
+    code = trace_module().main(["--table", str(csv), "--seeds", "1", "--budget", "3", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "states no majority_accuracy" in err
