@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from autopeft.bench.recorded import recorded_command, shown_path
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RANDOM_FACTOR = 3
@@ -86,8 +88,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def shown(path: str) -> str:
     """A path as the results record it: relative to the repository when inside it, else only its name."""
-    resolved = Path(path).resolve()
-    return resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else resolved.name
+    return shown_path(path, ROOT)
 
 
 def synthetic_table(noise: float, folder: Path) -> Path:
@@ -136,11 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bo_ablation.py: error: {problem}", file=sys.stderr)
             return 2
         curves, seconds = run_plan(table, chosen, args)
-    given = list(argv if argv is not None else sys.argv[1:])
-    for i, arg in enumerate(given):  # no path of this machine in a committed result
-        if i and given[i - 1] in ("--table", "--out"):
-            given[i] = shown(arg)
-    command = "python " + " ".join(["benchmarks/bo_ablation.py", *given])
+    command = recorded_command("benchmarks/bo_ablation.py", argv if argv is not None else sys.argv[1:],
+                               ("--table", "--out"), ROOT)
     rows = summarise(curves, chosen, args.budget)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

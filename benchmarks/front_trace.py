@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from autopeft.bench.recorded import recorded_command
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = 0.99  #: the share of the sharp ratio "trials to" counts up to, as search_efficiency.py
@@ -164,12 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutopeftError as exc:
         print(f"front_trace.py: error: {exc}", file=sys.stderr)
         return 2
-    given = list(argv if argv is not None else sys.argv[1:])
-    for i, arg in enumerate(given):  # no path of this machine in a committed result
-        if i and given[i - 1] in ("--table", "--other", "--out"):
-            resolved = Path(arg).resolve()
-            given[i] = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else resolved.name
-    command = "python " + " ".join(["benchmarks/front_trace.py", *given])
+    command = recorded_command("benchmarks/front_trace.py", argv if argv is not None else sys.argv[1:],
+                               ("--table", "--other", "--out"), ROOT)
     data = {"command": command, "seeds": seeds, "budget": args.budget, "other": args.other and Path(args.other).name,
             **data}
     out = Path(args.out)

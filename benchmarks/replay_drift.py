@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from autopeft.bench.recorded import recorded_command
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: Two curves "differ" at a trial when their ratios there differ by more than this.
@@ -140,12 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutopeftError as exc:
         print(f"replay_drift.py: error: {exc}", file=sys.stderr)
         return 2
-    given = list(argv if argv is not None else sys.argv[1:])
-    for i, arg in enumerate(given):  # no path of this machine in a committed result
-        if i and given[i - 1] in ("--table", "--results", "--out"):
-            resolved = Path(arg).resolve()
-            given[i] = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else resolved.name
-    command = "python " + " ".join(["benchmarks/replay_drift.py", *given])
+    command = recorded_command("benchmarks/replay_drift.py", argv if argv is not None else sys.argv[1:],
+                               ("--table", "--results", "--out"), ROOT)
     data = {"command": command, **data}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

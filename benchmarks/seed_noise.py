@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from autopeft.bench.recorded import recorded_command, shown_path
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -61,8 +63,7 @@ def analyse(table_path: str, top: int) -> dict[str, Any]:
         predicted = model.predict(x)
         gp_rank[str(seed)] = int(np.sum(predicted > predicted[best])) + 1
     return {
-        "table": Path(table_path).resolve().relative_to(ROOT).as_posix()
-        if Path(table_path).resolve().is_relative_to(ROOT) else Path(table_path).name,
+        "table": shown_path(table_path, ROOT),
         "fidelity_steps": fidelity, "configurations": len(configs),
         "seed_sd_all": sd_all, "seed_sd_lora_qv_attention": sd_lora,
         "lora_qv_attention_configurations": int(lora.sum()),
@@ -108,12 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.top < 2:
         p.error(f"--top must be >= 2, got {args.top}")
     data = analyse(args.table, args.top)
-    given = list(argv if argv is not None else sys.argv[1:])
-    for i, arg in enumerate(given):  # no path of this machine in a committed result
-        if i and given[i - 1] in ("--table", "--out"):
-            path = Path(arg).resolve()
-            given[i] = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
-    command = "python " + " ".join(["benchmarks/seed_noise.py", *given])
+    command = recorded_command("benchmarks/seed_noise.py", argv if argv is not None else sys.argv[1:],
+                               ("--table", "--out"), ROOT)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "seed_noise.json").write_text(json.dumps({"command": command, **data}, indent=1) + "\n", encoding="utf-8")
