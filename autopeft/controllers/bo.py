@@ -32,7 +32,7 @@ import numpy as np
 from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
 from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
-from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_prior, fit_prior_model
+from autopeft.controllers.transfer import PRIOR_STDS, PriorModel, TransferSurrogate, check_prior, fit_prior_model
 from autopeft.errors import ConfigError
 from autopeft.objectives import to_minimize
 from autopeft.pareto import pareto_mask
@@ -72,14 +72,16 @@ class BayesianOptimization(Controller):
     fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
     configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
     (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
-    :mod:`autopeft.controllers.transfer`).
+    :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"stacked"``; ``"residual"``): how the warm start's
+    surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; the other value exists for the
+    comparison in ``benchmarks/warm_std.py``).
     """
 
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
-        "std": "predictive", "prior": None, "prior_trials": None,
+        "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "stacked",
     }
 
     def _check_options(self) -> None:
@@ -107,6 +109,9 @@ class BayesianOptimization(Controller):
                                    or guided < 1):
             raise ConfigError(f"controller 'bo': option 'prior_trials' must be an integer >= 1 or null "
                               f"(null: n_initial), got {guided!r}")
+        if opts["prior_std"] not in PRIOR_STDS:
+            raise ConfigError(f"controller 'bo': option 'prior_std' is unknown (got {opts['prior_std']!r}); "
+                              f"allowed: {', '.join(PRIOR_STDS)}")
         self._prior_on = False
         self._prior_models: dict[int, PriorModel | None] | None = None
         if not isinstance(opts["known_inputs"], bool):
@@ -297,7 +302,8 @@ class BayesianOptimization(Controller):
         for i, j in enumerate(columns):
             seed = _child_seed(rng)
             prior = priors.get(j) if self._prior_on else None
-            model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params) if prior
+            model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params,
+                                       std=str(self.options["prior_std"])) if prior
                      else make_surrogate(name, seed=seed, **params))
             models.append(model.fit(x, y[:, i]))
         return models

@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from autopeft.controllers import get_controller
 from autopeft.controllers.base import Observation
-from autopeft.controllers.transfer import SHRINK, Prior, PriorSource, TransferSurrogate, fit_prior_model
+from autopeft.controllers.transfer import PRIOR_STDS, SHRINK, Prior, PriorSource, TransferSurrogate, fit_prior_model
 from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective
 from autopeft.pareto import pareto_mask
@@ -27,11 +27,16 @@ def prior_on_line(level: float = 0.6, slope: float = 0.2) -> object:
 
 
 def test_with_no_observation_it_predicts_the_source_in_its_own_units() -> None:
-    model = TransferSurrogate(prior=prior_on_line()).fit(np.zeros((0, 1)), np.zeros(0))
+    prior = prior_on_line()
+    model = TransferSurrogate(prior=prior).fit(np.zeros((0, 1)), np.zeros(0))
     x = np.array([[0.1], [0.5], [0.9]])
     mean, std = model.predict(x, return_std=True)
     assert np.allclose(mean, 0.6 + 0.2 * x[:, 0], atol=2e-3)
-    assert np.allclose(std, std[0]) and std[0] > 0  # one prior spread everywhere: nothing observed yet
+    # stacked, with nothing observed: the prior's own std in the source's units (the weight of the prior is 1)
+    assert np.allclose(std, prior.spread * prior.model.predict(x, return_std=True)[1])
+    _, alone = TransferSurrogate(prior=prior, std="residual").fit(np.zeros((0, 1)), np.zeros(0)).predict(
+        x, return_std=True)
+    assert np.allclose(alone, alone[0]) and alone[0] > 0  # the residual's: one prior spread everywhere
 
 
 def test_one_observation_shifts_the_level_and_keeps_the_shape() -> None:
@@ -68,6 +73,44 @@ def test_it_follows_the_sklearn_contract() -> None:
         copy.predict(np.zeros((1, 1)))
     with pytest.raises(ValueError, match="needs a fitted prior"):
         TransferSurrogate().fit(np.zeros((2, 1)), np.zeros(2))
+
+
+def test_the_stacked_std_is_the_weighted_geometric_mean_of_the_priors_and_the_residuals() -> None:
+    """``std="stacked"``: (b * prior std) ** w * (residual std) ** (1 - w), w = SHRINK / (SHRINK + n) (closed
+    form); ``"residual"`` is the residual model's std alone."""
+    prior = prior_on_line()
+    x = np.array([[0.1], [0.45], [0.8]])
+    y = np.array([0.7, 0.82, 0.95])
+    stacked = TransferSurrogate(prior=prior).fit(x, y)  # the default
+    residual = TransferSurrogate(prior=prior, std="residual").fit(x, y)
+    grid = np.linspace(0, 1, 7).reshape(-1, 1)
+    mean_s, std_s = stacked.predict(grid, return_std=True)
+    mean_r, std_r = residual.predict(grid, return_std=True)
+    assert np.allclose(mean_s, mean_r)  # the std alone changes
+    assert np.allclose(std_r, residual.residual_.predict(grid, return_std=True)[1])
+    w = SHRINK / (SHRINK + 3)
+    _, p_std = prior.model.predict(grid, return_std=True)
+    assert np.allclose(std_s, (stacked.b_ * p_std) ** w * std_r ** (1 - w))
+    assert (std_s < std_r).all()  # the source observed the whole line: its model is sure of its shape
+
+
+def test_a_switched_off_prior_leaves_the_residuals_std() -> None:
+    x = np.linspace(0, 1, 40).reshape(-1, 1)
+    y = 1.0 - 5.0 * x[:, 0]
+    stacked = TransferSurrogate(prior=prior_on_line()).fit(x, y)
+    residual = TransferSurrogate(prior=prior_on_line(), std="residual").fit(x, y)
+    assert stacked.b_ == 0.0
+    grid = np.array([[0.2], [0.6]])
+    assert np.allclose(stacked.predict(grid, return_std=True)[1], residual.predict(grid, return_std=True)[1])
+
+
+def test_an_unknown_prior_std_is_refused_naming_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown std 'wide'; allowed: stacked, residual"):
+        TransferSurrogate(prior=prior_on_line(), std="wide").fit(np.zeros((1, 1)), np.zeros(1))
+    sp = synthetic.space()
+    with pytest.raises(ConfigError, match=r"option 'prior_std' is unknown \(got 'wide'\); allowed: "
+                                          + ", ".join(PRIOR_STDS)):
+        get_controller("bo", sp, [get_objective("accuracy")], prior_std="wide")
 
 
 def test_sources_need_matching_columns_and_a_shared_objective() -> None:

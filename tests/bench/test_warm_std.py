@@ -1,0 +1,69 @@
+"""benchmarks/warm_std.py on synthetic tables: its figures are the replays', and bad input is one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from autopeft.bench.replay import ControllerSpec, replay
+from autopeft.bench.table import load_table
+from autopeft.bench.warm_start import load_prior
+from autopeft.objectives import get_objective
+from tests.bench import synthetic
+from tests.bench.scripts import load_script
+
+OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+
+
+def module() -> ModuleType:
+    return load_script("warm_std.py", "warm_std")
+
+
+def _table(folder: Path, name: str, **kwargs: object) -> Path:
+    csv = synthetic.write(folder, name, **kwargs)
+    sidecar = csv.with_suffix(".json")
+    info = json.loads(sidecar.read_text(encoding="utf-8"))
+    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
+    return csv
+
+
+def test_its_figures_are_the_replays(tmp_path: Path) -> None:
+    task, other = _table(tmp_path, "task_a"), _table(tmp_path, "task_b", noise=0.02)
+    out = tmp_path / "out"
+    assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "3",
+                          "--budget", "10", "--out", str(out)]) == 0
+    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    assert set(data["runs"]) == {"bo", "warm:bo prior_std=stacked", "warm:bo prior_std=residual"}
+    assert data["command"].startswith("python benchmarks/warm_std.py --table ")
+    table = load_table(task)
+    prior = load_prior([str(other)], table.space, OBJECTIVES)
+    run = replay(table, ControllerSpec("w", "bo", {"prior": prior, "prior_std": "residual"}), budget=10, seed=3,
+                 objectives=OBJECTIVES, reference="sharp")
+    (kept,) = data["runs"]["warm:bo prior_std=residual"]
+    hit = np.flatnonzero(run.ratio >= 0.99)
+    assert kept["to_target"] == (int(hit[0]) + 1 if hit.size else None)
+    assert kept["end"] == pytest.approx(float(run.ratio[-1]))
+    assert kept["early"] == pytest.approx(float(run.ratio[9]))
+    assert "| bo |" in (out / "task_a.md").read_text(encoding="utf-8")
+
+
+def test_paired_counts_never_as_infinitely_many_trials() -> None:
+    a = [{"to_target": 3}, {"to_target": None}, {"to_target": 5}, {"to_target": 4}]
+    b = [{"to_target": 4}, {"to_target": None}, {"to_target": None}, {"to_target": 2}]
+    assert module().paired(a, b) == (2, 1, 1)
+    assert module().median_trials([3, None, None]) == float("inf")
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert module().main(["--table", str(tmp_path / "missing.csv"), "--other", str(tmp_path / "x.csv"),
+                          "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("warm_std.py: error:") and "\n" not in err
+    assert not out.exists()
+    with pytest.raises(SystemExit):
+        module().main(["--table", "a.csv", "--other", "b.csv", "--budget", "0"])
