@@ -8,12 +8,12 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
 
 - ``bo``, a cold start;
 - ``warm:bo`` started from ``--other`` with each value of ``prior_std``
-  (:data:`autopeft.controllers.transfer.PRIOR_STDS`): ``stacked`` (the default) and ``residual`` (before).
+  (:data:`autopeft.controllers.transfer.PRIOR_STDS`): ``residual`` (the default) and ``stacked``.
 
 It writes ``NAME.{json,md}`` into ``--out``: per strategy, the trials to 0.99 of the sharp ratio on each seed
 (the measure of the warm-start goal), their median, how many seeds get there, the median ratio after 10 and at
-the budget, and the warm starts paired by seed. The default seeds, 0-19, are the development seeds: the choice
-of the default was made on them, and ``search_efficiency.py`` reports on 1000-1019.
+the budget, and the warm starts paired by seed. The default seeds, 0-19, are the development seeds;
+``--seed-start 1000`` gives the report seeds of ``search_efficiency.py``.
 """
 
 from __future__ import annotations

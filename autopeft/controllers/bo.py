@@ -72,8 +72,8 @@ class BayesianOptimization(Controller):
     fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
     configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
     (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
-    :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"stacked"``; ``"residual"``): how the warm start's
-    surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; the other value exists for the
+    :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
+    surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
     comparison in ``benchmarks/warm_std.py``).
     """
 
@@ -81,7 +81,7 @@ class BayesianOptimization(Controller):
     defaults: ClassVar[Mapping[str, Any]] = {
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
-        "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "stacked",
+        "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
     }
 
     def _check_options(self) -> None:

@@ -32,11 +32,11 @@ def test_with_no_observation_it_predicts_the_source_in_its_own_units() -> None:
     x = np.array([[0.1], [0.5], [0.9]])
     mean, std = model.predict(x, return_std=True)
     assert np.allclose(mean, 0.6 + 0.2 * x[:, 0], atol=2e-3)
+    assert np.allclose(std, std[0]) and std[0] > 0  # one prior spread everywhere: nothing observed yet
     # stacked, with nothing observed: the prior's own std in the source's units (the weight of the prior is 1)
-    assert np.allclose(std, prior.spread * prior.model.predict(x, return_std=True)[1])
-    _, alone = TransferSurrogate(prior=prior, std="residual").fit(np.zeros((0, 1)), np.zeros(0)).predict(
+    _, stacked = TransferSurrogate(prior=prior, std="stacked").fit(np.zeros((0, 1)), np.zeros(0)).predict(
         x, return_std=True)
-    assert np.allclose(alone, alone[0]) and alone[0] > 0  # the residual's: one prior spread everywhere
+    assert np.allclose(stacked, prior.spread * prior.model.predict(x, return_std=True)[1])
 
 
 def test_one_observation_shifts_the_level_and_keeps_the_shape() -> None:
@@ -81,8 +81,8 @@ def test_the_stacked_std_is_the_weighted_geometric_mean_of_the_priors_and_the_re
     prior = prior_on_line()
     x = np.array([[0.1], [0.45], [0.8]])
     y = np.array([0.7, 0.82, 0.95])
-    stacked = TransferSurrogate(prior=prior).fit(x, y)  # the default
-    residual = TransferSurrogate(prior=prior, std="residual").fit(x, y)
+    stacked = TransferSurrogate(prior=prior, std="stacked").fit(x, y)
+    residual = TransferSurrogate(prior=prior).fit(x, y)  # the default
     grid = np.linspace(0, 1, 7).reshape(-1, 1)
     mean_s, std_s = stacked.predict(grid, return_std=True)
     mean_r, std_r = residual.predict(grid, return_std=True)
@@ -97,15 +97,15 @@ def test_the_stacked_std_is_the_weighted_geometric_mean_of_the_priors_and_the_re
 def test_a_switched_off_prior_leaves_the_residuals_std() -> None:
     x = np.linspace(0, 1, 40).reshape(-1, 1)
     y = 1.0 - 5.0 * x[:, 0]
-    stacked = TransferSurrogate(prior=prior_on_line()).fit(x, y)
-    residual = TransferSurrogate(prior=prior_on_line(), std="residual").fit(x, y)
+    stacked = TransferSurrogate(prior=prior_on_line(), std="stacked").fit(x, y)
+    residual = TransferSurrogate(prior=prior_on_line()).fit(x, y)
     assert stacked.b_ == 0.0
     grid = np.array([[0.2], [0.6]])
     assert np.allclose(stacked.predict(grid, return_std=True)[1], residual.predict(grid, return_std=True)[1])
 
 
 def test_an_unknown_prior_std_is_refused_naming_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown std 'wide'; allowed: stacked, residual"):
+    with pytest.raises(ValueError, match=r"unknown std 'wide'; allowed: residual, stacked"):
         TransferSurrogate(prior=prior_on_line(), std="wide").fit(np.zeros((1, 1)), np.zeros(1))
     sp = synthetic.space()
     with pytest.raises(ConfigError, match=r"option 'prior_std' is unknown \(got 'wide'\); allowed: "
