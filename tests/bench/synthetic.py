@@ -9,6 +9,7 @@ on the ranking only roughly (Spearman ~0.8-0.9).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -105,3 +106,14 @@ def write(folder: Path, name: str = "synthetic", **kwargs: Any) -> Path:
     meta = TableMeta(name=name, space_text=SPACE_FILE.read_text(encoding="utf-8"),
                      space_source=str(SPACE_FILE), layout=LAYOUT, info={"synthetic": True})
     return write_table(folder / f"{name}.csv", meta, sp, records(sp, **kwargs))
+
+
+def write_sharp(folder: Path, name: str = "synthetic", *, majority: float = 0.6,
+                sidecar: Mapping[str, Any] | None = None, **kwargs: Any) -> Path:
+    """:func:`write`, with a sidecar that states the majority-class accuracy (what the sharp reference point
+    needs) and any other ``sidecar`` keys; returns the CSV path."""
+    csv = write(folder, name, **kwargs)
+    path = csv.with_suffix(".json")
+    info = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**info, "majority_accuracy": majority, **dict(sidecar or {})}), encoding="utf-8")
+    return csv

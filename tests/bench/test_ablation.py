@@ -118,10 +118,7 @@ def test_bo_takes_the_gp_options_and_refuses_them_with_the_forest(table: Table) 
 
 
 def test_seed_start_and_the_sharp_reference_reach_the_replays(tmp_path: Path) -> None:
-    csv = synthetic.write(tmp_path / "table")
-    sidecar = csv.with_suffix(".json")
-    info = json.loads(sidecar.read_text(encoding="utf-8"))
-    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
+    csv = synthetic.write_sharp(tmp_path / "table")
     table = load_table(csv)
     code = ablation_module().main(["--table", str(csv), "--seeds", "2", "--seed-start", "7", "--budget",
                                    "5", "--processes", "1", "--variants", "bo:forest before", "--reference", "sharp",

@@ -24,16 +24,8 @@ def trace_module() -> ModuleType:
     return load_script("front_trace.py", "front_trace")
 
 
-def _table(folder: Path, name: str, **kwargs: object) -> Path:
-    csv = synthetic.write(folder, name, **kwargs)
-    sidecar = csv.with_suffix(".json")
-    info = json.loads(sidecar.read_text(encoding="utf-8"))
-    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
-    return csv
-
-
 def test_the_trace_is_the_replays_and_the_tables(tmp_path: Path) -> None:
-    task, other = _table(tmp_path, "task_a"), _table(tmp_path, "task_b", noise=0.02)
+    task, other = synthetic.write_sharp(tmp_path, "task_a"), synthetic.write_sharp(tmp_path, "task_b", noise=0.02)
     out = tmp_path / "out"
     code = trace_module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "5",
                                 "--budget", "10", "--show", "4", "--out", str(out)])

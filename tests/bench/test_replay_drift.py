@@ -12,11 +12,7 @@ from tests.bench.scripts import load_script
 
 
 def _table(folder: Path, name: str) -> Path:
-    csv = synthetic.write(folder, name)
-    sidecar = csv.with_suffix(".json")
-    info = json.loads(sidecar.read_text(encoding="utf-8"))
-    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6, "complete": True}), encoding="utf-8")
-    return csv
+    return synthetic.write_sharp(folder, name, sidecar={"complete": True})
 
 
 def test_kept_and_fresh_replays_agree_here_and_a_changed_one_is_found(tmp_path: Path) -> None:

@@ -18,11 +18,7 @@ OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
 
 
 def _table(folder: Path, name: str, *, complete: bool = True, **kwargs: object) -> Path:
-    csv = synthetic.write(folder, name, **kwargs)
-    sidecar = csv.with_suffix(".json")
-    info = json.loads(sidecar.read_text(encoding="utf-8"))
-    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6, "complete": complete}), encoding="utf-8")
-    return csv
+    return synthetic.write_sharp(folder, name, sidecar={"complete": complete}, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -23,16 +23,8 @@ def module() -> ModuleType:
     return load_script("warm_std.py", "warm_std")
 
 
-def _table(folder: Path, name: str, **kwargs: object) -> Path:
-    csv = synthetic.write(folder, name, **kwargs)
-    sidecar = csv.with_suffix(".json")
-    info = json.loads(sidecar.read_text(encoding="utf-8"))
-    sidecar.write_text(json.dumps({**info, "majority_accuracy": 0.6}), encoding="utf-8")
-    return csv
-
-
 def test_its_figures_are_the_replays(tmp_path: Path) -> None:
-    task, other = _table(tmp_path, "task_a"), _table(tmp_path, "task_b", noise=0.02)
+    task, other = synthetic.write_sharp(tmp_path, "task_a"), synthetic.write_sharp(tmp_path, "task_b", noise=0.02)
     out = tmp_path / "out"
     assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "3",
                           "--budget", "10", "--out", str(out)]) == 0
