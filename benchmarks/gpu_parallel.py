@@ -38,6 +38,8 @@ from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
+from autopeft.bench.recorded import recorded_command
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CONFIG = {"method": "lora", "lora.r": 8, "lora.modules": "qv", "lora.learning_rate": 5e-4}
@@ -242,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     best = max(results, key=lambda r: r["trials_per_hour"] or 0.0) if results else None
     gpu = torch.cuda.get_device_name(0) if cuda else None
     report = {
-        "command": "python " + " ".join([os.path.relpath(__file__, ROOT), *(argv if argv is not None
-                                                                           else sys.argv[1:])]),
+        "command": recorded_command("benchmarks/gpu_parallel.py", argv if argv is not None else sys.argv[1:],
+                                    ("--out",), ROOT),
         "gpu": gpu, "torch": torch.__version__, "python": platform.python_version(), "cpus": os.cpu_count(),
         "model": {"shape": "tiny" if args.tiny else args.shape, **model, "weights": "random (no FLAN-T5 offline)"},
         "trial": {"config": CONFIG, "steps": args.steps, "batch_size": args.batch_size,
