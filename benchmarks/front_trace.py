@@ -147,7 +147,7 @@ def markdown(data: Mapping[str, Any], command: str, show: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from autopeft.bench.replay import ControllerSpec, controller_spec
+    from autopeft.bench.replay import controller_spec
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.errors import AutopeftError
 
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from autopeft.bench.warm_start import load_prior
 
             prior = load_prior([os.path.relpath(args.other)], table.space, objectives)
-            strategies["warm:bo"] = ControllerSpec("warm:bo", bo.controller, {**bo.options, "prior": prior})
+            strategies["warm:bo"] = bo.warm(prior)
         data = trace(table, strategies, objectives, seeds, args.budget)
     except AutopeftError as exc:
         print(f"front_trace.py: error: {exc}", file=sys.stderr)

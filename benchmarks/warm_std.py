@@ -113,7 +113,7 @@ def markdown(data: Mapping[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from autopeft.bench.replay import ControllerSpec, controller_spec
+    from autopeft.bench.replay import controller_spec
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.bench.warm_start import load_prior
     from autopeft.controllers.transfer import PRIOR_STDS
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         strategies: dict[str, Any] = {"bo": bo}
         for std in PRIOR_STDS:
             name = f"warm:bo prior_std={std}"
-            strategies[name] = ControllerSpec(name, bo.controller, {**bo.options, "prior": prior, "prior_std": std})
+            strategies[name] = bo.warm(prior, name, prior_std=std)
         runs = measure(table, strategies, objectives, seeds, args.budget)
     except AutopeftError as exc:
         print(f"warm_std.py: error: {exc}", file=sys.stderr)

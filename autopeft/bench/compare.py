@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autopeft.bench.multifidelity import MultiFidelity, replay_high, replay_promotion
-from autopeft.bench.replay import ControllerSpec, Run, controller_spec, replay, spec_names
+from autopeft.bench.replay import Run, controller_spec, replay, spec_names
 from autopeft.bench.table import Table
 from autopeft.controllers.transfer import Prior
 from autopeft.errors import ConfigError
@@ -215,7 +215,7 @@ def _strategy(name: str, table: Table, objectives: Sequence[Objective],
                               f"got {rest!r}")
         if prior is None:
             raise ConfigError(f"strategy {name!r} needs --warm-start TABLE (the earlier table it starts from)")
-        warm = ControllerSpec(name, spec.controller, {**spec.options, "prior": prior})
+        warm = spec.warm(prior, name)
         return SINGLE, lambda budget, seed: replay(table, warm, budget=budget, seed=seed, objectives=objectives,
                                                    reference=reference)
     if prefix in STUDIES:

@@ -55,6 +55,11 @@ class ControllerSpec:
     controller: str
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    def warm(self, prior: Any, name: str | None = None, **options: Any) -> ControllerSpec:
+        """This spec warm-started from ``prior`` (bo's ``prior`` option), with ``options`` on top; named
+        ``name``, by default ``warm:<this name>``."""
+        return ControllerSpec(name or f"warm:{self.name}", self.controller, {**self.options, "prior": prior, **options})
+
 
 def _variants() -> dict[str, ControllerSpec]:
     out = {name: ControllerSpec(name, name) for name in controller_names()}

@@ -25,6 +25,17 @@ def test_controller_names_cover_the_registry_and_each_surrogate() -> None:
         controller_spec("bo:svm")
 
 
+def test_a_warm_spec_keeps_its_base_options_and_adds_the_prior() -> None:
+    base = controller_spec("bo:forest")
+    prior = object()
+    warm = base.warm(prior)
+    assert (warm.name, warm.controller) == ("warm:bo:forest", "bo")
+    assert dict(warm.options) == {"surrogate": "forest", "prior": prior}
+    named = base.warm(prior, "warm:bo stacked", prior_std="stacked")
+    assert named.name == "warm:bo stacked" and named.options["prior_std"] == "stacked"
+    assert dict(base.options) == {"surrogate": "forest"}  # the base spec is left as it was
+
+
 @pytest.mark.parametrize("name", ["random", "evolution", "bo:forest"])
 def test_a_replay_is_a_function_of_its_seed(table: Table, name: str) -> None:
     a = replay(table, name, budget=14, seed=3, objectives=OBJECTIVES)
