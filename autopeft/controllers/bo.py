@@ -297,11 +297,11 @@ class BayesianOptimization(Controller):
         warm start's sources observed gets the prior plus a residual."""
         name = str(self.options["surrogate"])
         params = {"kernel": self.options["kernel"], "std": self.options["std"]} if name == "gp" else {}
-        priors = self._priors()
+        priors = self._priors() if self._prior_on else {}  # past the prior's trials it is not fit at all
         models: list[Surrogate] = []
         for i, j in enumerate(columns):
             seed = _child_seed(rng)
-            prior = priors.get(j) if self._prior_on else None
+            prior = priors.get(j)
             model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params,
                                        std=str(self.options["prior_std"])) if prior
                      else make_surrogate(name, seed=seed, **params))

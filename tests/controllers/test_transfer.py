@@ -156,8 +156,9 @@ def test_after_prior_trials_observations_bo_proposes_as_a_cold_start_does() -> N
     that many observations bo fits its own data alone, so it proposes exactly what a cold bo proposes."""
     sp = synthetic.space()
     members = [c for c in sp.enumerate() if synthetic.params(c) is not None]
-    source = PriorSource("synthetic", "table", tuple(members),
-                         {"accuracy": tuple(synthetic.accuracy(c) for c in members)})
+    observed = members[::3]  # a third of the space is enough of a source, and its GP fits in a second
+    source = PriorSource("synthetic", "table", tuple(observed),
+                         {"accuracy": tuple(synthetic.accuracy(c) for c in observed)})
     objectives = [get_objective("accuracy"), get_objective("trainable_params")]
 
     def params(config: dict[str, object]) -> float:
@@ -182,6 +183,32 @@ def test_after_prior_trials_observations_bo_proposes_as_a_cold_start_does() -> N
     assert propose(5, prior=prior, prior_trials=5, n_initial=3) == propose(5, n_initial=3)
     assert propose(5, prior=prior) != propose(5)  # 5 < 8: the prior still guides
     assert propose(8, prior=prior, prior_trials=20) != propose(8)
+
+
+def test_the_prior_is_fit_only_while_it_guides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``prior_trials`` observations the prior is not fit at all (a resumed warm search pays nothing)."""
+    import autopeft.controllers.bo as bo_module
+
+    fits: list[int] = []
+    real = bo_module.fit_prior_model
+    monkeypatch.setattr(bo_module, "fit_prior_model", lambda *a, **k: fits.append(1) or real(*a, **k))
+    sp = synthetic.space()
+    members = [c for c in sp.enumerate() if synthetic.params(c) is not None][:40]
+    prior = Prior((PriorSource("synthetic", "table", tuple(members),
+                               {"accuracy": tuple(synthetic.accuracy(c) for c in members)}),))
+    objectives = [get_objective("accuracy"), get_objective("trainable_params")]
+    known = {"trainable_params": lambda c: float(synthetic.params(c) or 1)}
+    history = [Observation(c, {"accuracy": synthetic.accuracy(c), "trainable_params": synthetic.params(c)})
+               for c in members[:4]]
+
+    def propose(steps: int) -> None:
+        get_controller("bo", sp, objectives, seed=0, known=known, n_candidates=16, prior=prior,
+                       prior_trials=3).propose(history[:steps], n=1)
+
+    propose(4)
+    assert fits == []
+    propose(2)
+    assert fits == [1]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
