@@ -188,6 +188,9 @@ def setting(ctx: Any, workers: int, trials: int, fidelity: Any) -> dict[str, Any
     return {"workers": workers, "timed_trials": trials, "complete": len(ok), "failed": failed[:3],
             "wall_seconds": round(wall, 2), "trials_per_hour": round(len(ok) / wall * 3600, 1) if wall else None,
             "seconds_per_trial_in_a_worker": round(sum(t.finished - t.started for t in ok) / max(1, len(ok)), 2),
+            # where a trial's time goes: training and scoring as the runner times them; the rest is set-up
+            "train_seconds_per_trial": round(sum(t.result.train_seconds for t in ok if t.result) / max(1, len(ok)), 2),
+            "eval_seconds_per_trial": round(sum(t.result.eval_seconds for t in ok if t.result) / max(1, len(ok)), 2),
             "startup_seconds": round(ready_seconds, 2), "startup_and_warmup_seconds": round(warm_seconds, 2),
             "peak_memory_mb_per_worker": {k: round(v, 1) for k, v in sorted(per_worker.items())},
             "card_memory_used_peak_mib": card.peak,

@@ -25,6 +25,7 @@ def test_the_gpu_script_runs_tiny_on_the_cpu_and_writes_one_file(tmp_path: Path)
     for s in report["settings"]:
         assert s["complete"] == s["timed_trials"] and s["trials_per_hour"] > 0 and not s["failed"]
         assert len(s["peak_memory_mb_per_worker"]) == s["workers"]  # every worker ran a trial and was measured
+        assert 0 < s["train_seconds_per_trial"] + s["eval_seconds_per_trial"] <= s["seconds_per_trial_in_a_worker"]
     assert report["settings"][0]["ratio_to_one_worker"] == 1.0
     assert report["model"]["shape"] == "tiny" and report["gpu"] is None
     assert "| workers on one GPU |" in report["markdown"]
