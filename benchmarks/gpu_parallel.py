@@ -271,13 +271,16 @@ def markdown(report: dict[str, Any]) -> str:
              f"max length {report['trial']['max_length']}, {report['trial']['precision']}, on "
              f"{report['gpu'] or 'the CPU'}", "",
              "| workers on one GPU | trials per hour | ratio to 1 worker | s per trial in a worker | "
-             "peak MiB per worker | card MiB used (peak) |", "|---|---|---|---|---|---|"]
+             "of which training / scoring | peak MiB per worker | card MiB used (peak) |",
+             "|---|---|---|---|---|---|---|"]
     for r in report["settings"]:
         peaks = list(r["peak_memory_mb_per_worker"].values())
         peak = f"{max(peaks):.0f}" if peaks else "-"
         card = f"{r['card_memory_used_peak_mib']:.0f}" if r["card_memory_used_peak_mib"] else "-"
+        split = (f"{r['train_seconds_per_trial']} / {r['eval_seconds_per_trial']}"
+                 if "train_seconds_per_trial" in r else "-")  # runs before these were recorded: not known
         lines.append(f"| {r['workers']} | {r['trials_per_hour']} | {r['ratio_to_one_worker']} | "
-                     f"{r['seconds_per_trial_in_a_worker']} | {peak} | {card} |")
+                     f"{r['seconds_per_trial_in_a_worker']} | {split} | {peak} | {card} |")
     if report["skipped_for_time"]:
         lines.append(f"\nNot run (deadline): {report['skipped_for_time']} workers.")
     lines += ["", f"`{report['command']}` ({report['total_seconds']} s in all)"]

@@ -37,3 +37,23 @@ def test_without_a_gpu_the_script_says_so(tmp_path: Path) -> None:
                            str(tmp_path / "x.json")], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert proc.returncode == 2 and "no CUDA GPU here" in proc.stderr and not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("script", ["gpu_check.sh", "gpu_scaling.sh"])
+def test_the_device_scripts_parse_and_pass_only_flags_the_script_takes(script: str) -> None:
+    """The shell scripts made for a lent GPU run there once, untried: at least their syntax and the flags they
+    give gpu_parallel.py are checked here."""
+    import re
+
+    text = (ROOT / "benchmarks" / script).read_text()
+    assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / script)]).returncode == 0
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu_parallel
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    known = {"--" + name.replace("_", "-") for name in vars(gpu_parallel.parse_args([]))}
+    calls = [line for line in text.splitlines() if "benchmarks/gpu_parallel.py" in line and "python3" in line]
+    assert calls
+    for line in calls:
+        assert set(re.findall(r"--[a-z-]+", line)) <= known, line
