@@ -8,14 +8,8 @@
 set -u
 out=${1:?usage: bash benchmarks/gpu_check.sh OUTDIR}
 mkdir -p "$out"
-if [ -d .whl ]; then
-  site=$(mktemp -d)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
-  export PYTHONPATH=$site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
-export PYTHONUNBUFFERED=1
+# shellcheck source=benchmarks/device_env.sh
+. benchmarks/device_env.sh
 { nvidia-smi; python3 -c "import torch, transformers, peft, sklearn; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'sklearn', sklearn.__version__, 'cuda', torch.cuda.is_available())"; nproc; } > "$out/machine.txt" 2>&1
 timeout 430 python3 benchmarks/gpu_parallel.py --deadline 300 --out "$out/gpu_parallel.json" > "$out/gpu_parallel.log" 2>&1
 echo "gpu_parallel exit $?" >> "$out/gpu_parallel.log"

@@ -10,14 +10,8 @@ set -u
 out=${1:?usage: bash benchmarks/gpu_scaling.sh OUTDIR}
 extra=${GPU_SCALING_ARGS:-}
 mkdir -p "$out"
-if [ -d .whl ]; then
-  site=$(mktemp -d)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
-  export PYTHONPATH=$site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
-export PYTHONUNBUFFERED=1
+# shellcheck source=benchmarks/device_env.sh
+. benchmarks/device_env.sh
 # shellcheck disable=SC2086
 timeout 330 python3 benchmarks/gpu_parallel.py --workers 1,8,12 --deadline 200 $extra --out "$out/plain.json" \
   > "$out/plain.log" 2>&1

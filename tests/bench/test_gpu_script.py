@@ -46,7 +46,9 @@ def test_the_device_scripts_parse_and_pass_only_flags_the_script_takes(script: s
     import re
 
     text = (ROOT / "benchmarks" / script).read_text()
-    assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / script)]).returncode == 0
+    assert ". benchmarks/device_env.sh" in text  # the wheels and PYTHONPATH, set up in one place
+    for shell in (script, "device_env.sh"):
+        assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / shell)]).returncode == 0
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import gpu_parallel
