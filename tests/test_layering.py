@@ -110,7 +110,8 @@ TORCH = ("torch", "transformers", "peft")
 #: module -> what it must not load: the pure floor not even scikit-learn; the controllers and a benchmark
 #: replay use scikit-learn (the surrogates) but never torch, so a comparison takes seconds.
 LIGHT = {
-    **dict.fromkeys(["autopeft.objectives", "autopeft.pareto", "autopeft.metrics", "autopeft.trial"], HEAVY),
+    **dict.fromkeys(["autopeft.objectives", "autopeft.pareto", "autopeft.metrics", "autopeft.metrics.calibration",
+                     "autopeft.trial"], HEAVY),
     **dict.fromkeys(["autopeft.space", "autopeft.space.selectors", "autopeft.space.dimensions",
                      "autopeft.space.references", "autopeft.model.graph", "autopeft.study.journal",
                      "autopeft.study.front", "autopeft.study.recipe", "autopeft.runner",
