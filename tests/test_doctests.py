@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-PURE = ["autopeft.space.spec", "autopeft.space.selectors", "autopeft.space.yaml_fields",
+PURE = ["autopeft.space.spec", "autopeft.space.parsing", "autopeft.space.selectors", "autopeft.space.yaml_fields",
         "autopeft.space.dimensions", "autopeft.space.references", "autopeft.objectives", "autopeft.pareto",
         "autopeft.trial"]
 

@@ -14,7 +14,7 @@ that need the Hugging Face Hub. Any local CSV / TSV / JSONL / Parquet file becom
 
 from __future__ import annotations
 
-from autopeft.tasks.base import Example, Task, TaskData, split_examples
+from autopeft.tasks.base import Example, Task
 from autopeft.tasks.registry import (
     get_task,
     load_task_data,
@@ -24,6 +24,7 @@ from autopeft.tasks.registry import (
     task_names,
 )
 from autopeft.tasks.sources import Source, Table, read_source, register_source_kind
+from autopeft.tasks.splits import TaskData, split_examples
 
 __all__ = ["Example", "Source", "Table", "Task", "TaskData", "get_task", "load_task_data", "offline_task_names",
            "read_source", "register_source_kind", "register_task", "split_examples", "task_from_file",

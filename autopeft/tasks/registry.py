@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import TaskError
-from autopeft.tasks.base import KINDS, Task, TaskData, build_examples, split_examples
+from autopeft.tasks.base import KINDS, Task
+from autopeft.tasks.examples import build_examples
 from autopeft.tasks.sources import FILE_FORMATS, Source, is_offline, read_source
+from autopeft.tasks.splits import TaskData, split_examples
 
 __all__ = ["get_task", "load_task_data", "offline_task_names", "register_task", "task_from_file", "task_names"]
 
@@ -54,7 +56,7 @@ def get_task(name: str) -> Task:
 
 def load_task_data(task: Task | str, *, seed: int = 0, n_train: int | None = None,
                    n_validation: int | None = None, n_test: int | None = None) -> TaskData:
-    """The task's train/validation/test splits for ``seed`` (see :mod:`autopeft.tasks.base` for how).
+    """The task's train/validation/test splits for ``seed`` (see :mod:`autopeft.tasks.splits` for how).
 
     >>> data = load_task_data("bbc-news", seed=0, n_train=100)      # doctest: +SKIP
     >>> len(data.train), data.task.n_classes                        # doctest: +SKIP

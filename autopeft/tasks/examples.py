@@ -1,0 +1,146 @@
+"""A source's rows -> a task's :class:`~autopeft.tasks.base.Example` s: labels mapped to class indices, unlabelled
+and empty rows dropped, and (for sources marked ``deduplicate``) one row per normalised text."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autopeft.errors import TaskError
+from autopeft.tasks.base import Example, Task
+from autopeft.tasks.sources import Table
+
+__all__ = ["build_examples"]
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A raw label value outside the label set."""
+
+    value: Any
+
+
+class _LabelMapper:
+    """Raw label values -> class index (None: unlabelled).
+
+    Strings match a label name (exactly, else case-insensitively); integers (and integer strings) index the
+    label names, and ``-1`` means unlabelled. When every label name is itself an integer (``"1", "2", "3"``),
+    an integer label is that name, not an index.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.exact = {name: i for i, name in enumerate(names)}
+        self.folded = {name.casefold(): i for i, name in enumerate(names)}
+        self.numeric_names = all(_as_int(name) is not None for name in names)
+        self.n = len(names)
+
+    def __call__(self, value: Any) -> int | _Bad | None:
+        """The index, ``None`` for unlabelled, or the value wrapped in ``_Bad`` when outside the set."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            if text in self.exact:
+                return self.exact[text]
+            if text.casefold() in self.folded:
+                return self.folded[text.casefold()]
+            number = _as_int(text)
+            return _Bad(value) if number is None else self._from_int(number, value)
+        if isinstance(value, (bool, np.bool_)):
+            folded = str(bool(value)).casefold()
+            return self.folded[folded] if folded in self.folded else self._from_int(int(value), value)
+        number = _as_int(value)
+        return _Bad(value) if number is None else self._from_int(number, value)
+
+    def _from_int(self, number: int, raw: Any) -> int | _Bad | None:
+        if self.numeric_names:
+            return self.exact.get(str(number), _Bad(raw))
+        if number == -1:
+            return None
+        return number if 0 <= number < self.n else _Bad(raw)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.lstrip("+-").isdigit() else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return (value if isinstance(value, str) else str(value)).strip()
+
+
+def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], int]:
+    """The task's examples from a source's rows, and how many duplicates were dropped.
+
+    Rows with an empty text (or an empty target) and unlabelled rows are dropped; a label outside the label
+    set is an error naming up to 5 bad values.
+    """
+    needed = (*task.text_fields, task.label_field)
+    missing = [name for name in needed if name not in table.columns]
+    if missing:
+        raise TaskError(f"task {task.name!r}: column(s) {', '.join(map(repr, missing))} not in {table.origin}; "
+                        f"it has columns: {', '.join(table.columns)}")
+    columns = [table.column(name) for name in task.text_fields]
+    raw_labels = table.column(task.label_field)
+    examples: list[Example] = []
+    bad: dict[str, None] = {}   # the first 5 distinct bad values, in order
+    n_bad = 0
+    mapper = _LabelMapper(task.label_names) if task.kind == "classification" else None
+    for row, raw in enumerate(raw_labels):
+        texts = tuple(_text(col[row]) for col in columns)
+        if not all(texts):
+            continue
+        if mapper is None:
+            target = _text(raw)
+            if target:
+                examples.append(Example(texts, -1, target))
+            continue
+        label = mapper(raw)
+        if isinstance(label, _Bad):
+            n_bad += 1
+            if len(bad) < 5:
+                bad.setdefault(repr(label.value), None)
+            continue
+        if label is not None:
+            examples.append(Example(texts, label, task.verbalizers[label]))
+    if bad:
+        raise TaskError(f"task {task.name!r}: {n_bad} row(s) with label values outside the label set in "
+                        f"{table.origin}: {', '.join(bad)}; allowed: {', '.join(task.label_names)} or their "
+                        f"indices 0..{task.n_classes - 1}")
+    if not examples:
+        raise TaskError(f"task {task.name!r}: {table.origin} has no labelled rows with non-empty "
+                        f"{', '.join(task.text_fields)}")
+    if not task.source.deduplicate:
+        return tuple(examples), 0
+    unique = _deduplicate(examples, task)
+    return unique, len(examples) - len(unique)
+
+
+def _deduplicate(examples: list[Example], task: Task) -> tuple[Example, ...]:
+    """One example per normalised text tuple, with the majority label (ties: first seen), in first-seen order."""
+    groups: dict[tuple[str, ...], list[Example]] = {}
+    for ex in examples:
+        groups.setdefault(tuple(" ".join(t.split()).casefold() for t in ex.texts), []).append(ex)
+    kept: list[Example] = []
+    for members in groups.values():
+        if len(members) == 1 or task.kind == "generation":
+            kept.append(members[0])
+            continue
+        votes = Counter(ex.label for ex in members)
+        best = max(votes.values())
+        kept.append(next(ex for ex in members if votes[ex.label] == best))
+    return tuple(kept)

@@ -1,0 +1,142 @@
+"""The seeded train/validation/test splits of a task's examples.
+
+How the splits are made (:func:`split_examples`):
+
+1. The pool is every labelled row with non-empty texts (unlabelled rows, label ``-1`` or missing, are dropped:
+   GLUE/SuperGLUE test splits). Sources marked ``deduplicate`` keep one row per normalised text
+   (whitespace collapsed, case folded), with the majority label (ties: the first in source order).
+2. The pool is put into one order by ``numpy.random.default_rng(seed)``. Classification is stratified: each
+   class is shuffled, its ``i``-th member gets the key ``(i + u) / n_class`` with ``u ~ U[0, 1)``, and the
+   pool is sorted by key, so every prefix of the order (and every window of it) holds each class in
+   proportion to the pool, within one example per class. Generation tasks use a plain permutation.
+3. Test is the first ``n_test`` of the order, validation the next ``n_validation``, train the next ``n_train``.
+   So test never depends on ``n_train`` or ``n_validation``, and a smaller ``n_train`` is a prefix of a
+   larger one (data scales 100 / 1k / 10k nest, as in Pu et al. 2023).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autopeft.errors import TaskError
+from autopeft.tasks.base import Example, Task
+
+__all__ = ["SPLITS", "TaskData", "default_split_sizes", "split_examples"]
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+#: Default split sizes: (cap, fraction of the pool).
+DEFAULT_TEST = (1000, 0.15)
+DEFAULT_VALIDATION = (500, 0.10)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A task's fixed splits for one seed. ``pool_size`` and ``duplicates_dropped`` describe the pool."""
+
+    task: Task
+    train: tuple[Example, ...]
+    validation: tuple[Example, ...]
+    test: tuple[Example, ...]
+    seed: int
+    pool_size: int = 0
+    duplicates_dropped: int = 0
+
+    def __post_init__(self) -> None:
+        for name in SPLITS:
+            if not getattr(self, name):
+                raise TaskError(f"task {self.task.name!r}: the {name} split is empty")
+
+    def split(self, name: str) -> tuple[Example, ...]:
+        if name not in SPLITS:
+            raise TaskError(f"unknown split {name!r}; allowed: {', '.join(SPLITS)}")
+        split: tuple[Example, ...] = getattr(self, name)
+        return split
+
+    def fingerprint(self) -> str:
+        """A stable hex digest of the task's definition, the seed, the split sizes and every example."""
+        task = self.task
+        digest = hashlib.sha256()
+        header = [task.name, task.kind, self.seed, [len(self.split(s)) for s in SPLITS], task.text_fields,
+                  task.label_names, task.verbalizers, task.template]
+        digest.update(json.dumps(header).encode())
+        for name in SPLITS:
+            digest.update(f"\x1d{name}".encode())
+            for ex in self.split(name):
+                digest.update(("\x1f".join(ex.texts) + f"\x1e{ex.label}\x1e{ex.target}\x1c").encode())
+        return digest.hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        """``{"task", "seed", "pool", "duplicates_dropped", "splits": {split: {"size", "labels": {name: n}}}}``."""
+        splits: dict[str, Any] = {}
+        for name in SPLITS:
+            examples = self.split(name)
+            counts = Counter(ex.label for ex in examples)
+            labels = {label: counts.get(i, 0) for i, label in enumerate(self.task.label_names)}
+            splits[name] = {"size": len(examples), "labels": labels}
+        return {"task": self.task.name, "seed": self.seed, "pool": self.pool_size,
+                "duplicates_dropped": self.duplicates_dropped, "splits": splits}
+
+
+def _size(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise TaskError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def default_split_sizes(pool: int) -> tuple[int, int]:
+    """(n_test, n_validation) for a pool: min(1000, 15%) and min(500, 10%), at least 1 each."""
+    n_test = min(DEFAULT_TEST[0], max(1, int(pool * DEFAULT_TEST[1])))
+    n_validation = min(DEFAULT_VALIDATION[0], max(1, int(pool * DEFAULT_VALIDATION[1])))
+    return n_test, n_validation
+
+
+def _order(task: Task, examples: Sequence[Example], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if task.kind != "classification":
+        return rng.permutation(len(examples))
+    labels = np.fromiter((ex.label for ex in examples), dtype=np.int64, count=len(examples))
+    keys = np.empty(len(examples), dtype=np.float64)
+    for label in range(task.n_classes):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        jitter = rng.random(len(members))
+        keys[members] = (np.arange(len(members)) + jitter) / max(len(members), 1)
+    return np.lexsort((labels, keys))
+
+
+def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_train: int | None = None,
+                   n_validation: int | None = None, n_test: int | None = None,
+                   duplicates_dropped: int = 0) -> TaskData:
+    """Carve the pool into test, then validation, then train (see the module docstring)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TaskError(f"seed must be an integer >= 0, got {seed!r}")
+    sizes = {name: _size(name, value) for name, value in
+             (("n_train", n_train), ("n_validation", n_validation), ("n_test", n_test))}
+    pool = len(examples)
+    default_test, default_validation = default_split_sizes(pool)
+    n_te = sizes["n_test"] or default_test
+    n_va = sizes["n_validation"] or default_validation
+    left = pool - n_te - n_va
+    if left < 1:
+        raise TaskError(f"task {task.name!r}: the pool has {pool} examples; n_test={n_te} and n_validation={n_va} "
+                        f"leave none for train")
+    n_tr = sizes["n_train"] or left
+    if n_tr > left:
+        raise TaskError(f"task {task.name!r}: n_train={n_tr} is more than the {left} examples available after "
+                        f"test ({n_te}) and validation ({n_va}); allowed: 1..{left}")
+    order = _order(task, examples, int(seed))
+
+    def take(start: int, stop: int) -> tuple[Example, ...]:
+        return tuple(examples[i] for i in order[start:stop])
+
+    return TaskData(task=task, test=take(0, n_te), validation=take(n_te, n_te + n_va),
+                    train=take(n_te + n_va, n_te + n_va + n_tr), seed=int(seed), pool_size=pool,
+                    duplicates_dropped=duplicates_dropped)
