@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from autopeft.bench.recorded import recorded_command
+from autopeft.bench.recorded import recorded_command, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -170,11 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                ("--table", "--other", "--out"), ROOT)
     data = {"command": command, "seeds": seeds, "budget": args.budget, "other": args.other and Path(args.other).name,
             **data}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{table.name}.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     text = markdown(data, command, args.show)
-    (out / f"{table.name}.md").write_text(text, encoding="utf-8")
+    write_results(Path(args.out) / table.name, data, text)
     print(text)
     return 0
 

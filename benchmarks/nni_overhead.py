@@ -19,7 +19,6 @@ Writes benchmarks/results/nni_overhead.json and .md (``--out`` for another stem)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -143,10 +142,9 @@ def main(argv: list[str] | None = None) -> int:
               "goal": 1.15, "local_wall_seconds": local_wall, "nni_wall_seconds": nni_wall,
               "overhead_seconds_per_trial": round((nni_wall - local_wall) / len(configs), 2),
               "max_abs_accuracy_difference": round(max(diffs), 6), "startup_probe": probe, "machine": machine()}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(result))
+    from autopeft.bench.recorded import write_results
+
+    write_results(Path(args.out).with_suffix(""), result, markdown(result))
     print(markdown(result))
     return 0
 

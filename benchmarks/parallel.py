@@ -212,10 +212,9 @@ def main(argv: list[str] | None = None) -> int:
               "summary": summary, "max_abs_accuracy_difference": round(max(diffs), 4), "thread_scaling": scaling,
               "machine": machine(),
               "written": time.strftime("%Y-%m-%d %H:%M:%S")}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    from autopeft.bench.recorded import write_results
+
+    write_results(Path(args.out).with_suffix(""), result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -99,10 +98,9 @@ def main(argv: list[str] | None = None) -> int:
               "speedup_per_trial": [round(x, 3) for x in per_trial],
               "median_speedup_per_trial": round(statistics.median(per_trial), 3),
               "same_final_metrics": same, "goal": 1.25, "machine": machine()}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(result))
+    from autopeft.bench.recorded import write_results
+
+    write_results(Path(args.out).with_suffix(""), result, markdown(result))
     print(markdown(result))
     return 0
 

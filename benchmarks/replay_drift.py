@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autopeft.bench.recorded import recorded_command
+from autopeft.bench.recorded import recorded_command, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -145,11 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = recorded_command("benchmarks/replay_drift.py", argv if argv is not None else sys.argv[1:],
                                ("--table", "--results", "--out"), ROOT)
     data = {"command": command, **data}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{data['table']}.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     text = markdown(data, command)
-    (out / f"{data['table']}.md").write_text(text, encoding="utf-8")
+    write_results(Path(args.out) / data["table"], data, text)
     print(text)
     return 0
 

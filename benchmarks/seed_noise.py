@@ -17,7 +17,6 @@ Nothing is trained or replayed; everything comes from the table's rows at its ma
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autopeft.bench.recorded import recorded_command, shown_path
+from autopeft.bench.recorded import recorded_command, shown_path, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,11 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = analyse(args.table, args.top)
     command = recorded_command("benchmarks/seed_noise.py", argv if argv is not None else sys.argv[1:],
                                ("--table", "--out"), ROOT)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "seed_noise.json").write_text(json.dumps({"command": command, **data}, indent=1) + "\n", encoding="utf-8")
     text = markdown(data, command)
-    (out / "seed_noise.md").write_text(text, encoding="utf-8")
+    write_results(Path(args.out) / "seed_noise", {"command": command, **data}, text)
     print(text)
     return 0
 

@@ -19,7 +19,6 @@ the budget, and the warm starts paired by seed. The default seeds, 0-19, are the
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autopeft.bench.recorded import recorded_command
+from autopeft.bench.recorded import recorded_command, write_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -138,11 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {"command": command, "table": table.name, "other": Path(args.other).stem, "seeds": seeds,
             "budget": args.budget, "target": TARGET, "runs": runs,
             "stacked_vs_residual": paired(runs["warm:bo prior_std=stacked"], runs["warm:bo prior_std=residual"])}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{table.name}.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     text = markdown(data)
-    (out / f"{table.name}.md").write_text(text, encoding="utf-8")
+    write_results(Path(args.out) / table.name, data, text)
     print(text)
     return 0
 
