@@ -75,6 +75,18 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     again = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
     assert again["goals"] == json.loads(first)["goals"]
     assert "kept from" in capsys.readouterr().err
+    # where the replays ran: one entry per replay file (bo's, shared by two parts, once), kept ones included
+    here = json.dumps(module.stack(), sort_keys=True)
+    assert data["machines"] == again["machines"] == {here: 2 + 1 + 2 + 2 + 2 + 2}
+    assert again["replay_seconds"] == data["replay_seconds"] > 0
+    assert f"Replays: 11 on {module.stack()['cpu'] or 'an unnamed CPU'}" in text
+
+
+def test_machines_text_names_each_machine_and_the_unrecorded_replays() -> None:
+    module = load_script("search_efficiency.py", "search_efficiency")
+    one = json.dumps({"python": "3.11.7", "numpy": "2.4.6", "machine": "x86_64", "cpu": "AMD EPYC"}, sort_keys=True)
+    assert module.machines_text({"unrecorded": 3, one: 5}) == \
+        "5 on AMD EPYC (x86_64; numpy 2.4.6, python 3.11.7); 3 kept before machines were recorded"
 
 
 def _runs(data: dict[str, object], part: str, strategy: str) -> list[list[float]]:
