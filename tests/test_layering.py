@@ -114,6 +114,7 @@ LIGHT = {
                      "autopeft.trial"], HEAVY),
     **dict.fromkeys(["autopeft.space", "autopeft.space.selectors", "autopeft.space.dimensions",
                      "autopeft.space.references", "autopeft.model.graph", "autopeft.study.journal",
+                     "autopeft.study.journal_sql",
                      "autopeft.study.front", "autopeft.study.recipe", "autopeft.runner",
                      "autopeft.study.references", "autopeft.study.provenance", "autopeft.study.card",
                      "autopeft.study.engines"], TORCH),

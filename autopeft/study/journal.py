@@ -1,4 +1,5 @@
-"""The journal: one SQLite file per run (``runs/NAME/study.db``) holding the recipe and every trial.
+"""The journal: one SQLite file per run (``runs/NAME/study.db``) holding the recipe and every trial
+(its schema and transactions: :mod:`autopeft.study.journal_sql`).
 
 WAL mode, one transaction per state change, a schema version. Trials move
 ``waiting -> running -> complete | failed | pruned``; a trial left ``running`` by a process that died
@@ -23,39 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from autopeft.errors import AutopeftError
+from autopeft.study.journal_sql import SCHEMA_VERSION, JournalError, check_schema, initialise, transaction
 from autopeft.trial import Fidelity, TrialResult, config_key
-from autopeft.version import __version__
 
-SCHEMA_VERSION = 1
+__all__ = ["DB_NAME", "LOCK_NAME", "SCHEMA_VERSION", "STATES", "Journal", "JournalError", "Trial"]
+
 DB_NAME = "study.db"
 LOCK_NAME = ".lock"
 STATES = ("waiting", "running", "complete", "failed", "pruned")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS trials (
-    number INTEGER PRIMARY KEY,
-    phase TEXT NOT NULL,
-    state TEXT NOT NULL,
-    config TEXT NOT NULL,
-    config_key TEXT NOT NULL,
-    fidelity TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    origin TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    result TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS trials_state ON trials (phase, state);
-"""
-
-
-class JournalError(AutopeftError):
-    """A run folder that is not a run, a journal from a newer schema, a run held by another process."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +140,7 @@ class Journal:
         db = path / DB_NAME
         try:
             conn = cls._connect(db)
-            _initialise(conn, {"recipe": dict(recipe), **dict(meta or {})})
+            initialise(conn, {"recipe": dict(recipe), **dict(meta or {})})
         except sqlite3.Error as exc:  # nothing was journaled: leave no half-made run behind
             for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                 leftover.unlink(missing_ok=True)
@@ -194,7 +170,7 @@ class Journal:
         handle = cls._acquire(path) if lock else None
         try:
             conn = cls._connect(db, readonly=True)  # checked read-only first: a damaged file is never written
-            version = _check(conn, db)
+            version = check_schema(conn, db)
             if lock:
                 conn.close()
                 conn = cls._connect(db)
@@ -218,7 +194,7 @@ class Journal:
         """A journal that lives in memory only (no folder, no lock): a benchmark replay runs the search loop
         on one, so it exercises the code a real search runs without touching the disk."""
         conn = cls._connect(Path(":memory:"))
-        _initialise(conn, {"recipe": dict(recipe or {})})
+        initialise(conn, {"recipe": dict(recipe or {})})
         return cls(Path(":memory:"), conn, None)
 
     def close(self) -> None:
@@ -257,7 +233,7 @@ class Journal:
             return default if row is None else json.loads(row["value"])
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self._guard(f"write {key!r}", writing=True), _transaction(self._conn):
+        with self._guard(f"write {key!r}", writing=True), transaction(self._conn):
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     @property
@@ -268,7 +244,7 @@ class Journal:
     def add_trial(self, config: Mapping[str, Any], fidelity: Fidelity, *, seed: int, origin: str,
                   phase: str = "search") -> Trial:
         """Insert a waiting trial (one transaction)."""
-        with self._guard("add a trial", writing=True), _transaction(self._conn):
+        with self._guard("add a trial", writing=True), transaction(self._conn):
             cur = self._conn.execute(
                 "INSERT INTO trials (phase, state, config, config_key, fidelity, seed, origin, created) "
                 "VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
@@ -281,7 +257,7 @@ class Journal:
                      finished: float, phase: str = "search") -> Trial:
         """Insert a trial that ran elsewhere, already finished (one transaction): a table build importing rows
         it would otherwise train again. ``started`` / ``finished`` are the times it ran."""
-        with self._guard("add a finished trial", writing=True), _transaction(self._conn):
+        with self._guard("add a finished trial", writing=True), transaction(self._conn):
             cur = self._conn.execute(
                 "INSERT INTO trials (phase, state, config, config_key, fidelity, seed, origin, created, started, "
                 "finished, attempts, result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
@@ -292,7 +268,7 @@ class Journal:
         return self.trial(number)
 
     def start(self, number: int) -> Trial:
-        with self._guard(f"mark trial {number} running", writing=True), _transaction(self._conn):
+        with self._guard(f"mark trial {number} running", writing=True), transaction(self._conn):
             self._conn.execute("UPDATE trials SET state = 'running', started = ?, attempts = attempts + 1 "
                                "WHERE number = ?", (time.time(), number))
         return self.trial(number)
@@ -302,14 +278,14 @@ class Journal:
         final = state or result.status
         if final not in STATES[2:]:
             raise ValueError(f"final state {final!r} is not one of {', '.join(STATES[2:])}")
-        with self._guard(f"record trial {number}'s result", writing=True), _transaction(self._conn):
+        with self._guard(f"record trial {number}'s result", writing=True), transaction(self._conn):
             self._conn.execute("UPDATE trials SET state = ?, finished = ?, result = ?, error = ? WHERE number = ?",
                                (final, time.time(), json.dumps(result.to_dict()), result.error, number))
         return self.trial(number)
 
     def requeue_interrupted(self) -> list[int]:
         """Running trials of a dead process go back to waiting; returns their numbers."""
-        with self._guard("requeue interrupted trials", writing=True), _transaction(self._conn):
+        with self._guard("requeue interrupted trials", writing=True), transaction(self._conn):
             rows = self._conn.execute("SELECT number FROM trials WHERE state = 'running'").fetchall()
             self._conn.execute("UPDATE trials SET state = 'waiting', started = NULL WHERE state = 'running'")
         return [int(r["number"]) for r in rows]
@@ -358,51 +334,9 @@ class Journal:
         return out
 
 
-def _check(conn: sqlite3.Connection, db: Path) -> int:
-    """The journal's schema version, after SQLite's quick check and the meta table's presence."""
-    check = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
-    if check != ["ok"]:
-        first = next((ln for c in check for ln in c.splitlines() if not ln.startswith("***")), check[0])
-        raise JournalError(f"{db} is damaged (SQLite integrity check: {first[:120]}); it was not changed; "
-                           "restore it from a copy")
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
-        raise JournalError(f"{db} is empty or not an autopeft journal (no meta table)")
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        raise JournalError(f"{db} has no schema version; it is not an autopeft journal")
-    try:
-        return int(json.loads(row["value"]))
-    except (ValueError, TypeError):
-        raise JournalError(f"{db} has a malformed schema version {row['value']!r}") from None
-
-
 def _trial(row: sqlite3.Row) -> Trial:
     result = TrialResult.from_dict(json.loads(row["result"])) if row["result"] else None
     return Trial(number=int(row["number"]), phase=row["phase"], state=row["state"], config=json.loads(row["config"]),
                  fidelity=Fidelity(**json.loads(row["fidelity"])), seed=int(row["seed"]), origin=row["origin"],
                  created=float(row["created"]), started=row["started"], finished=row["finished"],
                  attempts=int(row["attempts"]), result=result, error=row["error"])
-
-
-def _initialise(conn: sqlite3.Connection, meta: Mapping[str, Any]) -> None:
-    """The tables and the meta rows in one transaction: a reader that opens the file meanwhile sees either no
-    tables or a whole journal, never a meta table without its schema version."""
-    rows = {"schema_version": SCHEMA_VERSION, "autopeft_version": __version__, "created": time.time(), **meta}
-    with _transaction(conn):
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            conn.execute(statement)
-        conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in rows.items()])
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One transaction; on any error (a failed COMMIT included: a full disk) it is rolled back, never half kept."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
