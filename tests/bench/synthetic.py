@@ -18,9 +18,12 @@ from typing import Any
 import numpy as np
 
 from autopeft.bench.table import TableMeta, write_table
+from autopeft.objectives import get_objective
 from autopeft.space import Space, load_space
 from autopeft.trial import config_key
 
+#: The objectives every table test and replay uses.
+OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
 ROOT = Path(__file__).resolve().parents[2]
 SPACE_FILE = ROOT / "spaces" / "peftbench-minilm.yaml"
 LAYOUT = {"encoder": 6}
@@ -117,3 +120,8 @@ def write_sharp(folder: Path, name: str = "synthetic", *, majority: float = 0.6,
     info = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps({**info, "majority_accuracy": majority, **dict(sidecar or {})}), encoding="utf-8")
     return csv
+
+
+def sharp_pair(folder: Path) -> tuple[Path, Path]:
+    """Two sharp tables over the same space, ``task_a`` and a noisier ``task_b`` (a warm start's source)."""
+    return write_sharp(folder, "task_a"), write_sharp(folder, "task_b", noise=0.02)

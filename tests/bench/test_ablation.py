@@ -12,11 +12,9 @@ import pytest
 from autopeft.bench.replay import ControllerSpec, replay
 from autopeft.bench.table import Table, load_table
 from autopeft.errors import ConfigError
-from autopeft.objectives import get_objective
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
-
-OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+from tests.bench.synthetic import OBJECTIVES
 
 
 def ablation_module() -> ModuleType:

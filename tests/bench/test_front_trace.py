@@ -13,11 +13,9 @@ from autopeft.bench.compare import compare
 from autopeft.bench.reference import reference_for
 from autopeft.bench.table import load_table
 from autopeft.bench.warm_start import load_prior
-from autopeft.objectives import get_objective
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
-
-OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+from tests.bench.synthetic import OBJECTIVES
 
 
 def trace_module() -> ModuleType:
@@ -25,7 +23,7 @@ def trace_module() -> ModuleType:
 
 
 def test_the_trace_is_the_replays_and_the_tables(tmp_path: Path) -> None:
-    task, other = synthetic.write_sharp(tmp_path, "task_a"), synthetic.write_sharp(tmp_path, "task_b", noise=0.02)
+    task, other = synthetic.sharp_pair(tmp_path)
     out = tmp_path / "out"
     code = trace_module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "5",
                                 "--budget", "10", "--show", "4", "--out", str(out)])

@@ -14,8 +14,8 @@ from autopeft.bench.table import Table
 from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective, reference_point, to_minimize
 from autopeft.pareto import pareto_mask
+from tests.bench.synthetic import OBJECTIVES
 
-OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
 MAJORITY = 0.62
 
 

@@ -10,11 +10,9 @@ import pytest
 
 from autopeft.bench.compare import compare
 from autopeft.bench.table import load_table
-from autopeft.objectives import get_objective
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
-
-OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+from tests.bench.synthetic import OBJECTIVES
 
 
 def _table(folder: Path, name: str, *, complete: bool = True, **kwargs: object) -> Path:

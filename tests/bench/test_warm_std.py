@@ -12,11 +12,9 @@ import pytest
 from autopeft.bench.replay import ControllerSpec, replay
 from autopeft.bench.table import load_table
 from autopeft.bench.warm_start import load_prior
-from autopeft.objectives import get_objective
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
-
-OBJECTIVES = [get_objective("accuracy"), get_objective("trainable_params")]
+from tests.bench.synthetic import OBJECTIVES
 
 
 def module() -> ModuleType:
@@ -24,7 +22,7 @@ def module() -> ModuleType:
 
 
 def test_its_figures_are_the_replays(tmp_path: Path) -> None:
-    task, other = synthetic.write_sharp(tmp_path, "task_a"), synthetic.write_sharp(tmp_path, "task_b", noise=0.02)
+    task, other = synthetic.sharp_pair(tmp_path)
     out = tmp_path / "out"
     assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "3",
                           "--budget", "10", "--out", str(out)]) == 0
