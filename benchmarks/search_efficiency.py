@@ -24,6 +24,10 @@ Three parts (``--parts``, default all three), each with its goal (budgets as at 
 - ``warm``: ``warm:bo`` started from ``--other`` (another task's table over the same space) against cold ``bo``.
   Goal: the median number of trials to reach 0.99 of the sharp ratio at most half of the cold start's.
 
+Every paired count ("ahead on 16, tied on 0, behind on 4") comes with two-sided p-values of the sign test and
+the Wilcoxon signed-rank test over the seeds (:mod:`autopeft.bench.paired`), so a split that seed luck
+explains reads as one.
+
 Writes ``NAME.json`` (every curve, every per-seed number, the goals), ``NAME.png`` (the ratio and the regret
 1 - ratio on a log axis, mean +- standard error over seeds) and ``NAME.md`` under ``--out``
 (default ``benchmarks/results/search_efficiency``), NAME being the table's name. A table whose build is not
@@ -77,15 +81,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def paired(a: Any, b: Any, at_a: int, at_b: int) -> dict[str, int]:
+def paired(a: Any, b: Any, at_a: int, at_b: int) -> dict[str, Any]:
     """Seeds on which ``a`` after ``at_a`` is ahead of / tied with / behind ``b`` after ``at_b``, over the seeds
-    both ran (a peer given fewer seeds with ``--seeds-for`` is paired on its own)."""
+    both ran (a peer given fewer seeds with ``--seeds-for`` is paired on its own), with the median difference
+    and the paired tests' p-values (:func:`autopeft.bench.paired.paired_comparison`)."""
+    from autopeft.bench.paired import paired_comparison
+
     common = [s for s in a.seeds if s in b.seeds]
     rows_a = [a.seeds.index(s) for s in common]
     rows_b = [b.seeds.index(s) for s in common]
-    diff = a.ratios[rows_a, at_a - 1] - b.ratios[rows_b, at_b - 1]
-    return {"ahead": int((diff > 1e-12).sum()), "tied": int((abs(diff) <= 1e-12).sum()),
-            "behind": int((diff < -1e-12).sum()), "seeds": len(common)}
+    return paired_comparison(a.ratios[rows_a, at_a - 1], b.ratios[rows_b, at_b - 1]).as_dict()
+
+
+def p_text(v: dict[str, Any]) -> str:
+    """The p-values of a :func:`paired` result as a phrase."""
+    from autopeft.bench.paired import PairedComparison
+
+    return PairedComparison(**{k: v[k] for k in ("ahead", "tied", "behind", "median_difference", "sign_p",
+                                                 "wilcoxon_p")}).p_text()
 
 
 def median_curve(summary: Any) -> np.ndarray:
@@ -179,10 +192,10 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
         for name, row in g["peers"].items():
             v = row["bo_vs"]
             lines.append(f"  - against `{name}` at {at} (median {row['median_at']:.4f}): bo ahead on {v['ahead']}, "
-                         f"tied on {v['tied']}, behind on {v['behind']} of {v['seeds']} seeds.")
+                         f"tied on {v['tied']}, behind on {v['behind']} of {v['seeds']} seeds ({p_text(v)}).")
         v = g["bo_vs_random"]
         lines.append(f"  - against `random` at {random_at} (median {g['random_median_at']:.4f}): ahead on "
-                     f"{v['ahead']}, tied on {v['tied']}, behind on {v['behind']}.")
+                     f"{v['ahead']}, tied on {v['tied']}, behind on {v['behind']} ({p_text(v)}).")
         lines.append(f"- Goal, bo ahead of every Optuna sampler on >= {WIN_SEEDS} of 20 seeds (pro rata on fewer): "
                      f"{'met' if g['goal_wins'] else 'NOT met'}; bo's median at {at} >= random's at {random_at}: "
                      f"{'met' if g['goal_random'] else 'NOT met'}.")
@@ -198,6 +211,11 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
         lines.append(f"- Warm start from `{g['source']}`: median trials to {WARM_TARGET} of the sharp ratio, cold "
                      f"{g['cold']['median']} ({g['cold']['reached']} seeds reach it), warm {g['warm']['median']} "
                      f"({g['warm']['reached']} seeds). Goal, at most half: {'met' if g['goal'] else 'NOT met'}.")
+        v = g.get("warm_vs_cold_at_10")
+        if v:
+            lines.append(f"  - after 10 trials (medians: warm {g['at_10']['warm']:.4f}, cold {g['at_10']['cold']:.4f}) "
+                         f"the warm start is ahead on {v['ahead']}, tied on {v['tied']}, behind on {v['behind']} of "
+                         f"{v['seeds']} seeds ({p_text(v)}).")
     lines += ["", f"![curves]({table.name}.png)", ""]
     return "\n".join(lines)
 

@@ -5,8 +5,10 @@
 - :mod:`autopeft.bench.replay` — one controller, one seed, a budget of trials answered from the table;
 - :mod:`autopeft.bench.multifidelity` — low-fidelity search with promotion to the high fidelity (ASHA);
 - :mod:`autopeft.bench.compare` — many controllers x seeds: mean ± standard error, ratios, trials to 95 %;
+- :mod:`autopeft.bench.paired` — two strategies on the same seeds: ahead / tied / behind, sign and
+  Wilcoxon tests;
 - ``autopeft bench`` (its command line is :mod:`autopeft.cli.bench`).
 
-Pure numpy and scikit-learn (the controllers' surrogates): no torch, so a comparison takes seconds to minutes.
+Pure numpy, scipy and scikit-learn (the controllers' surrogates): no torch, so a comparison takes seconds to minutes.
 Tables are built by ``benchmarks/peftbench/build.py``.
 """
