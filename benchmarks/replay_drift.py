@@ -47,9 +47,11 @@ def first_difference(kept: np.ndarray, fresh: np.ndarray) -> int | None:
 
 
 def paired(a: np.ndarray, b: np.ndarray) -> dict[str, int]:
-    diff = a - b
-    return {"ahead": int((diff > 1e-12).sum()), "tied": int((np.abs(diff) <= 1e-12).sum()),
-            "behind": int((diff < -1e-12).sum())}
+    """Seeds ``a`` is ahead of / tied with / behind ``b`` on, as search_efficiency.py counts them."""
+    from autopeft.bench.paired import paired_comparison
+
+    c = paired_comparison(a, b)
+    return {"ahead": c.ahead, "tied": c.tied, "behind": c.behind}
 
 
 def drift(table_path: str, results: Path) -> dict[str, Any]:
