@@ -243,38 +243,11 @@ def check_importable(source: Any, ctx: Any, where: str) -> None:
                           f"with this recipe's model, task, data, training settings and space")
 
 
-def result_from_row(row: Mapping[str, str], config: dict[str, Any], fidelity: Any, seed: int,
-                    metric_columns: Sequence[str]) -> Any:
-    """The TrialResult a table row was written from (what :func:`records` flattened)."""
-    from autopeft.trial import TrialResult
-
-    def number(column: str) -> float | None:
-        text = row.get(column) or ""
-        return float(text) if text else None
-
-    metrics = {m: v for m, v in ((m, number(m)) for m in metric_columns) if v is not None}
-    params, total = number("trainable_params"), number("total_params")
-    return TrialResult(config=config, fidelity=fidelity, seed=seed, status=row["state"], error=row.get("error") or None,
-                       metrics=metrics, trainable_params=None if params is None else int(params),
-                       total_params=None if total is None else int(total), steps=int(number("steps") or 0),
-                       train_seconds=number("train_seconds") or 0.0, eval_seconds=number("eval_seconds") or 0.0,
-                       peak_memory_mb=number("peak_memory_mb"), device=row.get("device") or "cpu")
-
-
 def import_rows(journal: Any, ctx: Any, path: Path, steps: int, seeds: int, origin: str,
                 members: Sequence[dict[str, Any]]) -> int:
     """Add the rows of table ``path`` at ``steps`` with seeds below ``seeds`` for ``members`` that the journal
     does not hold yet, as finished trials of ``origin``; returns how many were added."""
-    import csv
-
-    from autopeft.bench.table import (
-        RECORD_COLUMNS,
-        REQUIRED_COLUMNS,
-        TableError,
-        config_from_cells,
-        dimension_columns,
-        load_table,
-    )
+    from autopeft.bench.table import TableError, load_table
     from autopeft.errors import ConfigError
     from autopeft.trial import Fidelity, config_key
 
@@ -287,20 +260,16 @@ def import_rows(journal: Any, ctx: Any, path: Path, steps: int, seeds: int, orig
     held = {(config_key(t.config), t.seed) for t in journal.trials() if t.origin == origin and t.state != "waiting"}
     fidelity = Fidelity(steps=steps, train_fraction=ctx.recipe.fidelity.train_fraction)
     added, now = 0, time.time()
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        skip = {*dimension_columns(source.space), *REQUIRED_COLUMNS, *RECORD_COLUMNS}
-        metric_columns = [c for c in reader.fieldnames or () if c not in skip]
-        for number, row in enumerate(reader, start=2):
-            config = config_from_cells(source.space, row, f"{path}: row {number}")
-            key, seed = config_key(config), int(row["seed"])
-            if int(row["fidelity_steps"]) != steps or seed >= seeds or key not in wanted or (key, seed) in held:
+    for entry in source.entries.values():
+        if entry.fidelity != steps or entry.key not in wanted:
+            continue
+        for row in entry.rows:
+            if row.seed >= seeds or (entry.key, row.seed) in held:
                 continue
-
-            result = result_from_row(row, config, fidelity, seed, metric_columns)
+            result = row.to_result(entry.config, fidelity)
             seconds = result.train_seconds + result.eval_seconds
-            journal.add_finished(config, result, origin=origin, started=now - seconds, finished=now)
-            held.add((key, seed))
+            journal.add_finished(entry.config, result, origin=origin, started=now - seconds, finished=now)
+            held.add((entry.key, row.seed))
             added += 1
     if added:
         imported = list(journal.meta("imported", []))

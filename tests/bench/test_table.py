@@ -168,3 +168,35 @@ def test_objectives_must_include_parameters() -> None:
         objectives_from(["accuracy", "ece"])
     with pytest.raises(ConfigError, match="unknown objective 'speed'"):
         objectives_from(["speed", "trainable_params"])
+
+
+def test_a_row_reads_back_as_the_result_it_was_written_from(tmp_path: Path) -> None:
+    """write_table flattens a TrialResult into a row; Measurement.to_result gives back every field the row keeps
+    (what a table build that imports an earlier table's rows journals)."""
+    from autopeft.bench.table import TableMeta, write_table
+    from autopeft.trial import Fidelity, TrialResult
+
+    sp = synthetic.space()
+    done, broken = next(c for c in sp.enumerate() if c["method"] == "ia3"), sp.default()
+    fidelity = Fidelity(steps=30, train_fraction=1.0)
+    results = [
+        TrialResult(config=done, fidelity=fidelity, seed=3, status="complete", metrics={"accuracy": 0.625, "nll": 1.5},
+                    trainable_params=12_345, total_params=22_713_216, steps=30, train_seconds=6.25, eval_seconds=1.5,
+                    peak_memory_mb=730.5, device="cuda:0"),
+        TrialResult(config=broken, fidelity=fidelity, seed=0, status="failed", error="RuntimeError: out of memory",
+                    steps=0),
+    ]
+    records = [{"config": r.config, "fidelity_steps": 30, "seed": r.seed, "state": r.status, "error": r.error,
+                "metrics": dict(r.metrics), "trainable_params": r.trainable_params, "total_params": r.total_params,
+                "steps": r.steps, "train_fraction": 1.0, "train_seconds": r.train_seconds,
+                "eval_seconds": r.eval_seconds, "peak_memory_mb": r.peak_memory_mb, "device": r.device}
+               for r in results]
+    meta = TableMeta(name="one", space_text=synthetic.SPACE_FILE.read_text(encoding="utf-8"),
+                     space_source="peftbench-minilm.yaml", layout=synthetic.LAYOUT)
+    table = load_table(write_table(tmp_path / "one.csv", meta, sp, records))
+    for original in results:
+        entry = table.entry(original.config, 30)
+        (row,) = entry.rows
+        assert row.to_result(entry.config, fidelity) == original
+    assert table.entry(done, 30).rows[0].seconds == pytest.approx(7.75)
+    assert table.entry(done, 30).seconds() == pytest.approx(7.75)

@@ -82,11 +82,14 @@ def _measurement(row: Mapping[str, str], metric_columns: Sequence[str], where: s
         raise TableError(f"{where}: column 'trainable_params' must be > 0, got {params!r}")
     if state == "complete" and params is None:
         raise TableError(f"{where}: a complete row needs 'trainable_params'")
-    total = _number(row.get("total_params"), f"{where}: column 'total_params'")
-    times = [_number(row.get(c), f"{where}: column {c!r}") for c in ("train_seconds", "eval_seconds")]
-    seconds = sum(t for t in times if t is not None) if any(t is not None for t in times) else None
+    number = {c: _number(row.get(c), f"{where}: column {c!r}", integer=c in ("total_params", "steps"))
+              for c in ("total_params", "steps", "train_seconds", "eval_seconds", "peak_memory_mb")}
+    ran = number["steps"]
     return int(steps), Measurement(seed=int(seed), state=state, metrics=metrics, trainable_params=params,
-                                   total_params=total, seconds=seconds, error=(row.get("error") or None))
+                                   total_params=number["total_params"], error=(row.get("error") or None),
+                                   steps=None if ran is None else int(ran), train_seconds=number["train_seconds"],
+                                   eval_seconds=number["eval_seconds"], peak_memory_mb=number["peak_memory_mb"],
+                                   device=(row.get("device") or "").strip() or None)
 
 
 def load_table(path: str | Path, *, space: str | Path | None = None) -> Table:

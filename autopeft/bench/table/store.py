@@ -17,7 +17,7 @@ from autopeft.errors import ConfigError
 from autopeft.objectives import Objective, get_objective, reference_point, to_minimize
 from autopeft.pareto import hypervolume, pareto_mask
 from autopeft.space import Space
-from autopeft.trial import config_key
+from autopeft.trial import Fidelity, TrialResult, config_key
 
 FloatArray = npt.NDArray[np.float64]
 FORMAT = "peftbench/1"
@@ -33,15 +33,20 @@ STATES = ("complete", "failed")
 # ---- rows --------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Measurement:
-    """One row: a configuration trained with one seed at one fidelity."""
+    """One row: a configuration trained with one seed at one fidelity, with what the runner recorded of it
+    (the :data:`RECORD_COLUMNS`; ``None`` where the row leaves a column empty)."""
 
     seed: int
     state: str
     metrics: Mapping[str, float] = field(default_factory=dict)
     trainable_params: float | None = None
     total_params: float | None = None
-    seconds: float | None = None          # train + evaluation wall time
     error: str | None = None
+    steps: int | None = None              # optimiser steps the run took
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    peak_memory_mb: float | None = None
+    device: str | None = None
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -50,6 +55,24 @@ class Measurement:
     @property
     def ok(self) -> bool:
         return self.state == "complete"
+
+    @property
+    def seconds(self) -> float | None:
+        """Train + evaluation wall time; ``None`` when the row records neither."""
+        times = [t for t in (self.train_seconds, self.eval_seconds) if t is not None]
+        return float(sum(times)) if times else None
+
+    def to_result(self, config: Mapping[str, Any], fidelity: Fidelity) -> TrialResult:
+        """The runner's result this row was written from: :func:`autopeft.bench.table.write_table` flattens
+        one, this undoes it (what a rebuild that imports an earlier table's rows journals)."""
+        def count(value: float | None) -> int | None:
+            return None if value is None else int(value)
+
+        return TrialResult(config=dict(config), fidelity=fidelity, seed=self.seed, status=self.state,
+                           error=self.error, metrics=dict(self.metrics), trainable_params=count(self.trainable_params),
+                           total_params=count(self.total_params), steps=self.steps or 0,
+                           train_seconds=self.train_seconds or 0.0, eval_seconds=self.eval_seconds or 0.0,
+                           peak_memory_mb=self.peak_memory_mb, device=self.device or "cpu")
 
     def values(self, objectives: Sequence[Objective]) -> dict[str, float] | None:
         """The objectives' values of a complete row with every one of them finite; ``None`` otherwise."""
