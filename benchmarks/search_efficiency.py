@@ -24,6 +24,9 @@ Three parts (``--parts``, default all three), each with its goal (budgets as at 
 - ``warm``: ``warm:bo`` started from ``--other`` (another task's table over the same space) against cold ``bo``.
   Goal: the median number of trials to reach 0.99 of the sharp ratio at most half of the cold start's.
 
+The goals also give the oracle's curve: the best ratio any search could have after k trials (the best k members
+of the exhaustive front, :mod:`autopeft.bench.oracle`), the floor under every "trials to 0.99".
+
 Every paired count ("ahead on 16, tied on 0, behind on 4") comes with two-sided p-values of the sign test and
 the Wilcoxon signed-rank test over the seeds (:mod:`autopeft.bench.paired`), so a split that seed luck
 explains reads as one.
@@ -156,6 +159,16 @@ def warm_goals(result: Any) -> dict[str, Any]:
             "warm_vs_cold_at_10": paired(warm, cold, 10, 10) if cold.budget >= 10 else None}
 
 
+def oracle_part(table: Any, objectives: Any) -> dict[str, Any]:
+    """The best ratio any search could have after k trials (:mod:`autopeft.bench.oracle`), and the trials it
+    needs to reach the warm-start target: the floor under every "trials to 0.99"."""
+    from autopeft.bench.oracle import oracle_curve, oracle_trials
+    from autopeft.bench.reference import reference_for
+
+    curve = oracle_curve(table, table.main_fidelity, objectives, reference_for(table, objectives, "sharp"))
+    return {"curve": [round(v, 6) for v in curve], "trials_to_target": oracle_trials(curve, WARM_TARGET)}
+
+
 def machines_text(machines: dict[str, int]) -> str:
     """``machines`` (a replay's ``stack()`` as JSON -> count) as one sentence."""
     parts = []
@@ -185,6 +198,12 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
     for name, result in parts.items():
         lines += [f"## {name}", "", "```", result.text(), "```", ""]
     lines += ["## Goals", ""]
+    oracle = data.get("oracle")
+    if oracle:
+        reached = ", ".join(f"{v:.4f}" for v in oracle["curve"][:oracle["trials_to_target"]])
+        lines.append(f"- A search that knew the table (the best k members of the exhaustive front; "
+                     f"`autopeft/bench/oracle.py`) has ratio {reached} after 1, 2, ... trials: "
+                     f"{oracle['trials_to_target']} trials to {WARM_TARGET}, the floor under every search's.")
     if "peers" in goals:
         g = goals["peers"]
         at, random_at = g["at"], g["random_at"]
@@ -210,7 +229,8 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
         g = goals["warm"]
         lines.append(f"- Warm start from `{g['source']}`: median trials to {WARM_TARGET} of the sharp ratio, cold "
                      f"{g['cold']['median']} ({g['cold']['reached']} seeds reach it), warm {g['warm']['median']} "
-                     f"({g['warm']['reached']} seeds). Goal, at most half: {'met' if g['goal'] else 'NOT met'}.")
+                     f"({g['warm']['reached']} seeds; a search that knew the table: "
+                     f"{data['oracle']['trials_to_target']}). Goal, at most half: {'met' if g['goal'] else 'NOT met'}.")
         v = g.get("warm_vs_cold_at_10")
         if v:
             lines.append(f"  - after 10 trials (medians: warm {g['at_10']['warm']:.4f}, cold {g['at_10']['cold']:.4f}) "
@@ -242,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         common = {"seeds": args.seeds, "seed_start": args.seed_start, "objectives": objectives, "reference": "sharp",
                   "progress": lambda line: print(line, file=sys.stderr, flush=True)}
         size = len(table.configs(table.main_fidelity))
+        oracle = oracle_part(table, objectives)
         start = time.perf_counter()
         results: dict[str, Any] = {}
         goals: dict[str, Any] = {}
@@ -276,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     machines = dict(collections.Counter(part.where.values()))
     data = {"table": table.name, "command": command, "seconds": round(seconds, 1),
             "replay_seconds": round(sum(replays.values()), 1), "machines": machines, "partial_table": partial,
-            "seeds": seeds, "reference": "sharp", "goals": goals,
+            "seeds": seeds, "reference": "sharp", "oracle": oracle, "goals": goals,
             "parts": {name: r.to_dict() for name, r in results.items()}}
     stem = out / table.name
     stem.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

@@ -7,6 +7,8 @@
 - :mod:`autopeft.bench.compare` — many controllers x seeds: mean ± standard error, ratios, trials to 95 %;
 - :mod:`autopeft.bench.paired` — two strategies on the same seeds: ahead / tied / behind, sign and
   Wilcoxon tests;
+- :mod:`autopeft.bench.oracle` — the best ratio any search could have after k trials (the floor under
+  "trials to 0.99");
 - ``autopeft bench`` (its command line is :mod:`autopeft.cli.bench`).
 
 Pure numpy, scipy and scikit-learn (the controllers' surrogates): no torch, so a comparison takes seconds to minutes.

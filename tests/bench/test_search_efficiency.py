@@ -52,6 +52,14 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     assert vs["ahead"] == int(bo[0] > tpe[0] + 1e-12) and vs["ahead"] + vs["tied"] + vs["behind"] == 1
     assert peers["random_median_at"] == pytest.approx(np.median(direct.summary("random").ratios[:, 14]))
     assert peers["goal_random"] == (peers["bo_median_at"] >= peers["random_median_at"] - 1e-12)
+    # the oracle's floor: no seed of any strategy beats its curve, and it reaches 0.99 where it says
+    oracle = data["oracle"]["curve"]
+    k = data["oracle"]["trials_to_target"]
+    assert oracle[k - 1] >= 0.99 - 1e-6 and (k == 1 or oracle[k - 2] < 0.99)
+    for s in direct.summaries:
+        width = min(s.ratios.shape[1], len(oracle))
+        assert (s.ratios[:, :width] <= np.array(oracle[:width]) + 1e-6).all()
+    assert f"a search that knew the table: {k})" in (tmp_path / "task_a.md").read_text(encoding="utf-8")
     # multi-fidelity: the level is high:bo's final median, and each cost is where a median curve first reaches it
     mf = data["goals"]["mf"]
     high = np.median(np.array([r for r in _runs(data, "mf", "high:bo")]), axis=0)
