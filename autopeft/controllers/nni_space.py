@@ -22,9 +22,6 @@ Every ``nni:`` controller sees the same NNI search space, :func:`to_nni_space`:
 :func:`from_nni_params` turns the tuner's parameters back into a configuration (checked by
 :meth:`Space.validate`); :func:`to_nni_params` is the inverse, and the two are exact for every member.
 
-:func:`from_nni_params` turns a tuner's parameters back into a configuration (checked by
-:meth:`Space.validate`); :func:`to_nni_params` is the inverse, and the two are exact for every member.
-
 >>> from autopeft.space import parse_space
 >>> space = parse_space('''
 ... name: s

@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from autopeft.controllers import Controller, Observation
-from autopeft.errors import ConfigError
+from autopeft.controllers import Controller
 from autopeft.objectives import Objective, to_minimize
 from autopeft.pareto import crowding_distance, non_dominated_sort
 from autopeft.study.journal import Trial
-from autopeft.study.loop import LoopState, Planned, objective_values
+from autopeft.study.loop import LoopState, Planned, objective_values, propose_next
 from autopeft.study.references import REFERENCE
 from autopeft.study.rungs import AshaConfig, top_steps
 from autopeft.trial import config_key
@@ -82,15 +81,11 @@ class Asha:
         if self.exhausted is not None:
             return None
         bottom = [t for t in searched if self._rung(t) == 0]
-        history = [Observation(t.config, objective_values(t, self.objectives))
-                   for t in bottom if t.number not in state.running]
-        pending = [t.config for t in bottom if t.number in state.running]
-        try:
-            (config,) = self.controller.propose(history, 1, pending=pending)
-        except ConfigError as exc:
-            self.exhausted = str(exc)
+        proposal = propose_next(self.controller, bottom, state.running, self.objectives)
+        if isinstance(proposal, str):
+            self.exhausted = proposal
             return None
-        return Planned(config, self.rungs[0], self.seed, self.origin)
+        return Planned(proposal, self.rungs[0], self.seed, self.origin)
 
     def promotable(self, searched: Sequence[Trial], k: int) -> Trial | None:
         """The best trial of rung ``k`` in its top ``1 / eta`` that has no trial at rung ``k + 1`` yet."""

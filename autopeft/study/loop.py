@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -132,6 +132,20 @@ def objective_values(trial: Trial, objectives: Sequence[Objective]) -> dict[str,
     return {o.name: v[o.name] for o in objectives}
 
 
+def propose_next(controller: Controller, searched: Sequence[Trial], running: Collection[int],
+                 objectives: Sequence[Objective]) -> dict[str, Any] | str:
+    """The controller's next configuration, given the ``searched`` trials: those finished are its history, those
+    ``running`` (trial numbers) its pending proposals. When it has none left to give (a space exhausted, a
+    constraint nothing satisfies) its message, as a string, instead."""
+    history = [Observation(t.config, objective_values(t, objectives)) for t in searched if t.number not in running]
+    pending = [t.config for t in searched if t.number in running]
+    try:
+        (config,) = controller.propose(history, 1, pending=pending)
+    except ConfigError as exc:
+        return str(exc)
+    return config
+
+
 def search_job(trial: Trial) -> Job:
     """A search trial as an engine's job: validation only; reference points are not members of the space."""
     return Job(trial.number, trial.config, trial.fidelity, trial.seed, in_space=not trial.origin.startswith(REFERENCE))
@@ -159,15 +173,11 @@ class Proposals:
             if f"{REFERENCE}{name}" not in present:
                 return Planned(dict(config), self.fidelity, self.seed, f"{REFERENCE}{name}")
         searched = [t for t in state.trials if not t.origin.startswith(REFERENCE)]
-        history = [Observation(t.config, objective_values(t, self.objectives))
-                   for t in searched if t.number not in state.running]
-        pending = [t.config for t in searched if t.number in state.running]
-        try:
-            (config,) = self.controller.propose(history, 1, pending=pending)
-        except ConfigError as exc:
-            self.exhausted = str(exc)
+        proposal = propose_next(self.controller, searched, state.running, self.objectives)
+        if isinstance(proposal, str):
+            self.exhausted = proposal
             return None
-        return Planned(config, self.fidelity, self.seed, self.origin)
+        return Planned(proposal, self.fidelity, self.seed, self.origin)
 
     def finished(self, trial: Trial, state: LoopState) -> None:
         return None
