@@ -23,6 +23,7 @@ A new strategy is one subclass with a ``name``, its ``defaults`` (the options it
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -192,6 +193,13 @@ class Controller(ABC):
         """Up to ``state.n`` distinct, feasible, untried members; add each one's key to ``state.taken``."""
 
     # ---- helpers for strategies ---------------------------------------------------------------------------
+    def integer_option(self, key: str, low: int) -> int:
+        """Option ``key`` checked to be an integer >= ``low`` (a bool is not one); else a ConfigError naming it."""
+        value = self.options[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ConfigError(f"controller {self.name!r}: option {key!r} must be an integer >= {low}, got {value!r}")
+        return int(value)
+
     def member(self, config: Mapping[str, Any]) -> dict[str, Any] | None:
         """``config`` normalised to the space (so equal trials have equal keys), or None if not a member."""
         try:

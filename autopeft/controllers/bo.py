@@ -89,10 +89,8 @@ class BayesianOptimization(Controller):
         if opts["surrogate"] not in surrogate_names():
             raise ConfigError(f"controller 'bo': option 'surrogate' is unknown (got {opts['surrogate']!r}); "
                               f"allowed: {', '.join(surrogate_names())}")
-        for key, low in (("n_initial", 1), ("n_candidates", 1), ("mc_samples", 1)):
-            value = opts[key]
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ConfigError(f"controller 'bo': option {key!r} must be an integer >= {low}, got {value!r}")
+        for key in ("n_initial", "n_candidates", "mc_samples"):
+            self.integer_option(key, 1)
         if opts["incumbent"] not in _INCUMBENTS:
             raise ConfigError(f"controller 'bo': option 'incumbent' must be one of {', '.join(_INCUMBENTS)}, "
                               f"got {opts['incumbent']!r}")

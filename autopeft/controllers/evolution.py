@@ -71,9 +71,8 @@ class Evolution(Controller):
     defaults: ClassVar[Mapping[str, Any]] = {"population": 16, "mutation": 0.5}
 
     def _check_options(self) -> None:
-        size, rate = self.options["population"], self.options["mutation"]
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 2:
-            raise ConfigError(f"controller 'evolution': option 'population' must be an integer >= 2, got {size!r}")
+        self.integer_option("population", 2)
+        rate = self.options["mutation"]
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
             raise ConfigError(f"controller 'evolution': option 'mutation' must be a probability in [0, 1], "
                               f"got {rate!r}")

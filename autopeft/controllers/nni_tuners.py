@@ -177,10 +177,7 @@ class NniTpe(_NniController):
     defaults: ClassVar[Mapping[str, Any]] = {"n_startup_jobs": 20}
 
     def _check_options(self) -> None:
-        value = self.options["n_startup_jobs"]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ConfigError(f"controller {self.name!r}: option 'n_startup_jobs' must be an integer >= 1, "
-                              f"got {value!r}")
+        self.integer_option("n_startup_jobs", 1)
 
     def _tuner(self, seed: int) -> Any:
         module = _import(self.name, "nni.algorithms.hpo.tpe_tuner")
@@ -221,10 +218,7 @@ class NniEvolution(_NniController):
     defaults: ClassVar[Mapping[str, Any]] = {"population_size": 32}
 
     def _check_options(self) -> None:
-        value = self.options["population_size"]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-            raise ConfigError(f"controller {self.name!r}: option 'population_size' must be an integer >= 2, "
-                              f"got {value!r}")
+        self.integer_option("population_size", 2)
 
     def _tuner(self, seed: int) -> Any:
         module = _import(self.name, "nni.algorithms.hpo.evolution_tuner")

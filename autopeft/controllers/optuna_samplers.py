@@ -65,8 +65,6 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, ClassVar
 
-import numpy as np
-
 from autopeft.controllers.base import Controller, Round, register_controller
 from autopeft.controllers.optuna_space import optuna_distributions, optuna_params, suggest, translate
 from autopeft.errors import ConfigError
@@ -110,12 +108,6 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _positive(controller: str, options: Mapping[str, Any], name: str, low: int) -> None:
-    value = options[name]
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ConfigError(f"controller {controller!r}: option {name!r} must be an integer >= {low}, got {value!r}")
-
-
 class _OptunaController(Controller):
     """What the four share: the translated space, a fresh seeded study per call, the draw-and-accept loop."""
 
@@ -134,7 +126,7 @@ class _OptunaController(Controller):
 
     def _check_options(self) -> None:
         for name in self.defaults:
-            _positive(self.name, self.options, name, 2 if name == "population_size" else 1)
+            self.integer_option(name, 2 if name == "population_size" else 1)
 
     def study_values(self, row: Sequence[float]) -> list[float]:
         """One complete observation's values (objectives' own units, their order) as the study is told them."""
@@ -287,7 +279,7 @@ class OptunaBoTorch(_OptunaController):
             raise ConfigError(f"controller {self.name!r}: option 'acquisition' must be one of "
                               f"{', '.join(self._ACQUISITIONS)}, got {value!r}")
         for name in ("n_startup_trials", "draws"):
-            _positive(self.name, self.options, name, 1)
+            self.integer_option(name, 1)
 
     def _sampler(self, seed: int) -> Any:
         integration = _import(self.name, "optuna_integration", "optuna-integration >= 5")
