@@ -152,11 +152,32 @@ class Comparison:
         return {"low_steps": mf.low, "high_steps": mf.high, "paired": len(mf.paired), "cost_ratio": mf.cost,
                 "hypervolume": mf.exhaustive, "spearman_accuracy": None if math.isnan(rho) else rho}
 
+    def paired(self) -> list[dict[str, Any]]:
+        """The first strategy of each study against every other one of that study, paired by seed, each at the end
+        of its own budget: ahead / tied / behind and the paired tests (:mod:`autopeft.bench.paired`). Empty for a
+        study with one strategy or with fewer than two common seeds."""
+        from autopeft.bench.paired import paired_comparison
+
+        out = []
+        for study in (SINGLE, MULTI):
+            rows = [s for s in self.summaries if s.study == study]
+            for other in rows[1:]:
+                first = rows[0]
+                common = [seed for seed in first.seeds if seed in other.seeds]
+                if len(common) < 2:
+                    continue
+                a = first.ratios[[first.seeds.index(seed) for seed in common], -1]
+                b = other.ratios[[other.seeds.index(seed) for seed in common], -1]
+                out.append({"study": study, "strategy": first.strategy, "budget": first.budget,
+                            "against": other.strategy, "against_budget": other.budget,
+                            **paired_comparison(a, b).as_dict()})
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table.source, "name": self.table.name, "space": self.table.space.spec.name,
                 "objectives": [o.name for o in self.objectives], "target": self.target, "reference": self.reference,
                 "single": self.single_info(), "multi_fidelity": self.multi_info(),
-                "strategies": [s.to_dict(self.target) for s in self.summaries]}
+                "strategies": [s.to_dict(self.target) for s in self.summaries], "paired": self.paired()}
 
     def text(self) -> str:
         single = self.single_info()
@@ -182,7 +203,23 @@ class Comparison:
                              f"accuracy, {info['low_steps']} vs {info['high_steps']} steps: "
                              f"{'n/a' if rho is None else f'{rho:.3f}'}")
             lines.append(self._rows(rows))
+            lines += self._paired_text(study)
         return "\n".join(lines)
+
+    def _paired_text(self, study: str) -> list[str]:
+        from autopeft.bench.paired import PairedComparison
+
+        rows = [r for r in self.paired() if r["study"] == study]
+        if not rows:
+            return []
+        first = rows[0]
+        lines = [f"paired by seed, {first['strategy']} after {first['budget']} against each after its own budget:"]
+        for r in rows:
+            c = PairedComparison(r["ahead"], r["tied"], r["behind"], r["median_difference"], r["sign_p"],
+                                 r["wilcoxon_p"])
+            lines.append(f"  {r['against']} after {r['against_budget']}: ahead on {c.ahead}, tied on {c.tied}, "
+                         f"behind on {c.behind} of {c.seeds} seeds ({c.p_text()})")
+        return lines
 
     def _rows(self, rows: Sequence[Summary]) -> str:
         head = ["strategy", "seeds", "budget", *(f"@{k} mean ± se" for k in CHECKPOINTS), "median @50",

@@ -4,6 +4,7 @@
     autopeft bench --table T.csv --controller random,bo:forest,evolution --budget 100 --out results.json
     autopeft bench --table T.csv --controller mf:bo --controller high:bo --budget 60 --seeds 10
     autopeft bench --table B.csv --controller bo,warm:bo --warm-start A.csv --reference sharp
+    autopeft bench --table T.csv --controller bo,random --budget 50 --budget-for random=150 --reference sharp
 
 Nothing is trained: every trial is answered from the table. This module imports only argparse until
 :func:`run` is called, so ``autopeft --help`` stays fast.
@@ -33,6 +34,9 @@ def configure(sub: Any) -> None:
                              "(default: random,bo)")
     parser.add_argument("--budget", type=int, default=50,
                         help="trials per search (multi-fidelity: cost in low-fidelity trials); default 50")
+    parser.add_argument("--budget-for", action="append", default=[], metavar="NAME=N",
+                        help="repeatable: another budget for one controller, e.g. --controller bo,random "
+                             "--budget 50 --budget-for random=150 (bo at 50 against random at 3x the budget)")
     parser.add_argument("--seeds", type=int, default=20, help="searches per controller (default 20)")
     parser.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--objectives", default="accuracy,trainable_params",
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> str:
     from autopeft.bench.table import load_table, objectives_from
 
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
+    budgets_for(args.budget_for, names)  # bad values fail before the table is read
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)
     prior = None
@@ -69,7 +74,8 @@ def run(args: argparse.Namespace) -> str:
 
         prior = load_prior(args.warm_start, table.space, objectives)
     result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,
-                     objectives=objectives, reference=args.reference, prior=prior)
+                     objectives=objectives, reference=args.reference, prior=prior,
+                     budgets=budgets_for(args.budget_for, names))
     text = result.text()
     if args.out:
         out = Path(args.out)
@@ -77,3 +83,25 @@ def run(args: argparse.Namespace) -> str:
         out.write_text(json.dumps(result.to_dict(), indent=1) + "\n", encoding="utf-8")
         text += f"\nwrote {out}"
     return text
+
+
+def budgets_for(values: list[str], names: list[str]) -> dict[str, int]:
+    """``--budget-for NAME=N`` values as {name: N}; a malformed one, an N below 1 or a NAME not among the
+    controllers is a ConfigError naming it."""
+    from autopeft.errors import ConfigError
+
+    out: dict[str, int] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        name = name.strip()
+        try:
+            budget = int(number)
+        except ValueError:
+            budget = 0
+        if not sep or not name or budget < 1:
+            raise ConfigError(f"--budget-for {value!r}: allowed: NAME=N with N an integer >= 1, e.g. random=150")
+        if name not in names:
+            raise ConfigError(f"--budget-for {value!r}: {name!r} is not one of the controllers compared; allowed: "
+                              f"{', '.join(names)}")
+        out[name] = budget
+    return out

@@ -67,6 +67,16 @@ def test_a_comparison_on_the_same_seeds(table: Table) -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data["single"]["configurations"] == 250 and data["multi_fidelity"]["paired"] == 70
     assert len(data["strategies"][0]["mean"]) == 30
+    # the first strategy of each study against the others, each at the end of its own budget, paired by seed
+    single, multi = data["paired"]
+    assert (single["strategy"], single["budget"], single["against"], single["against_budget"]) == (
+        "random", 30, "evolution", 26)
+    assert (multi["strategy"], multi["against"]) == ("mf:random", "high:random")
+    diff = result.summary("random").ratios[:, -1] - result.summary("evolution").ratios[:, -1]
+    assert (single["ahead"], single["behind"]) == (int((diff > 1e-12).sum()), int((diff < -1e-12).sum()))
+    assert single["median_difference"] == pytest.approx(float(np.median(np.where(abs(diff) <= 1e-12, 0, diff))))
+    assert "paired by seed, random after 30 against each after its own budget:" in text
+    assert f"evolution after 26: ahead on {single['ahead']}, tied on {single['tied']}" in text
 
 
 def test_unknown_strategies_and_bad_seed_counts_are_config_errors(table: Table) -> None:
@@ -91,11 +101,27 @@ def test_cli_prints_the_table_and_writes_json(synthetic_csv: Path, tmp_path: Pat
     assert [s["seeds"] for s in json.loads(out.read_text())["strategies"]] == [[1, 2]] * 3
 
 
+def test_cli_budget_for_gives_one_controller_its_own_budget(synthetic_csv: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    assert main(["bench", "--table", str(synthetic_csv), "--controller", "bo,random", "--budget", "10",
+                 "--budget-for", "random=30", "--seeds", "2", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [(s["strategy"], s["budget"]) for s in data["strategies"]] == [("bo", 10), ("random", 30)]
+    assert data["paired"][0]["against_budget"] == 30
+    assert "random after 30: ahead on" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--budget", "500"], "budget 500 is larger than the table"),
     (["--controller", "simulated_annealing"], "unknown strategy 'simulated_annealing'"),
     (["--objectives", "accuracy,ece"], "must be distinct and include trainable_params"),
     (["--seeds", "0"], "--seeds must be an integer >= 1"),
+    (["--budget-for", "random=x"], "--budget-for 'random=x': allowed: NAME=N with N an integer >= 1"),
+    (["--budget-for", "random=0"], "--budget-for 'random=0': allowed: NAME=N"),
+    (["--budget-for", "random"], "--budget-for 'random': allowed: NAME=N"),
+    (["--budget-for", "evolution=9"], "'evolution' is not one of the controllers compared; allowed: random, bo"),
+    (["--budget-for", "random=900"], "budget 900 is larger than the table"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(synthetic_csv: Path, capsys: pytest.CaptureFixture[str],
                                               args: list[str], message: str) -> None:
@@ -124,3 +150,10 @@ def test_docstring_examples(name: str) -> None:
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_one_seed_or_one_strategy_has_no_paired_comparison(table: Table) -> None:
+    one_seed = compare(table, ["random", "evolution"], budget=5, seeds=1, objectives=OBJECTIVES)
+    alone = compare(table, ["random"], budget=5, seeds=3, objectives=OBJECTIVES)
+    assert one_seed.paired() == [] == alone.paired()
+    assert "paired by seed" not in one_seed.text() + alone.text()
