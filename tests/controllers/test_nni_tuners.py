@@ -277,15 +277,20 @@ def test_nni_reads_the_parameters_as_they_were_written_and_its_draws_come_back(r
 @needs_nni
 @pytest.mark.parametrize("name", TUNERS)
 def test_each_tuner_proposes_valid_distinct_untried_members_of_the_real_spaces(name: str, real: Space) -> None:
-    history = history_of(real, 25)
-    pending = [o.config for o in history_of(real, 2, seed=99)]
-    controller = make(name, real, seed=1)
+    check_four_proposals(make(name, real, seed=1), real)
+
+
+def check_four_proposals(controller: Controller, space: Space) -> None:
+    """Four proposals after 25 observed and 2 pending members of ``space``: members, distinct, untried, not
+    pending, feasible (none has every LoRA block off). The NNI and the Optuna controllers share this check."""
+    history = history_of(space, 25)
+    pending = [o.config for o in history_of(space, 2, seed=99)]
     proposals = controller.propose(history, n=4, pending=pending)
-    assert len(proposals) == 4 and all(real.contains(c) for c in proposals)
+    assert len(proposals) == 4 and all(space.contains(c) for c in proposals)
     keys = [config_key(c) for c in proposals]
     assert len(set(keys)) == 4
     assert not set(keys) & ({config_key(o.config) for o in history} | {config_key(c) for c in pending})
-    assert all(controller.feasible(c) for c in proposals)  # none has every LoRA block off
+    assert all(controller.feasible(c) for c in proposals)
 
 
 @needs_nni

@@ -38,7 +38,7 @@ from autopeft.pareto import hypervolume
 from autopeft.space import Space, load_space, parse_space
 from autopeft.trial import config_key
 from tests.controllers.test_controllers import SYNTHETIC, synthetic_accuracy, synthetic_params
-from tests.controllers.test_nni_tuners import LAYOUTS, close, history_of, params_of
+from tests.controllers.test_nni_tuners import LAYOUTS, check_four_proposals, close, history_of, params_of
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_BOTORCH = all(importlib.util.find_spec(m) is not None for m in ("optuna", "optuna_integration", "botorch"))
@@ -297,15 +297,7 @@ def test_the_study_is_told_the_history_pending_repeats_and_failures(name: str, o
 @pytest.mark.parametrize("name", FAST)
 def test_proposals_on_the_real_spaces_are_valid_distinct_untried_and_feasible(name: str, real: Space,
                                                                               optuna: ModuleType) -> None:
-    history = history_of(real, 25)
-    pending = [o.config for o in history_of(real, 2, seed=99)]
-    controller = make(name, real, seed=1)
-    proposals = controller.propose(history, n=4, pending=pending)
-    assert len(proposals) == 4 and all(real.contains(c) for c in proposals)
-    keys = [config_key(c) for c in proposals]
-    assert len(set(keys)) == 4
-    assert not set(keys) & ({config_key(o.config) for o in history} | {config_key(c) for c in pending})
-    assert all(controller.feasible(c) for c in proposals)  # none has every LoRA block off
+    check_four_proposals(make(name, real, seed=1), real)
 
 
 @pytest.mark.parametrize("name", FAST)
