@@ -1,6 +1,7 @@
 """Controllers: search strategies that propose configurations from a study's history; they never train.
 
-Registered by name (:func:`get_controller`): ``random`` (uniform draws), ``bo`` (the default: multi-objective
+Registered by name (:func:`get_controller`, :mod:`autopeft.controllers.registry`): ``random`` (uniform
+draws), ``bo`` (the default: multi-objective
 Bayesian optimisation with a scikit-learn surrogate and expected hypervolume improvement) and ``evolution``
 (NSGA-II style), and NNI's own tuners ``nni:TPE``, ``nni:Evolution``, ``nni:Anneal`` and ``nni:Random``
 (:mod:`autopeft.controllers.nni_tuners`: single-objective, NNI imported only when one is built), and Optuna's
