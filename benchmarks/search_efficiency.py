@@ -100,8 +100,7 @@ def p_text(v: dict[str, Any]) -> str:
     """The p-values of a :func:`paired` result as a phrase."""
     from autopeft.bench.paired import PairedComparison
 
-    return PairedComparison(**{k: v[k] for k in ("ahead", "tied", "behind", "median_difference", "sign_p",
-                                                 "wilcoxon_p")}).p_text()
+    return PairedComparison.from_dict(v).p_text()
 
 
 def median_curve(summary: Any) -> np.ndarray:

@@ -215,8 +215,7 @@ class Comparison:
         first = rows[0]
         lines = [f"paired by seed, {first['strategy']} after {first['budget']} against each after its own budget:"]
         for r in rows:
-            c = PairedComparison(r["ahead"], r["tied"], r["behind"], r["median_difference"], r["sign_p"],
-                                 r["wilcoxon_p"])
+            c = PairedComparison.from_dict(r)
             lines.append(f"  {r['against']} after {r['against_budget']}: ahead on {c.ahead}, tied on {c.tied}, "
                          f"behind on {c.behind} of {c.seeds} seeds ({c.p_text()})")
         return lines

@@ -20,7 +20,7 @@ are (each seed draws its own answers from the table and its own controller rando
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,13 @@ class PairedComparison:
     def as_dict(self) -> dict[str, Any]:
         return {"ahead": self.ahead, "tied": self.tied, "behind": self.behind, "seeds": self.seeds,
                 "median_difference": self.median_difference, "sign_p": self.sign_p, "wilcoxon_p": self.wilcoxon_p}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PairedComparison:
+        """The inverse of :meth:`as_dict` (``seeds`` is derived, so it is not read)."""
+        return cls(ahead=int(data["ahead"]), tied=int(data["tied"]), behind=int(data["behind"]),
+                   median_difference=float(data["median_difference"]), sign_p=data["sign_p"],
+                   wilcoxon_p=data["wilcoxon_p"])
 
     def p_text(self) -> str:
         """The two p-values as a short phrase, e.g. ``sign test p = 0.0004, Wilcoxon p = 0.0001``."""

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> str:
     from autopeft.bench.table import load_table, objectives_from
 
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
-    budgets_for(args.budget_for, names)  # bad values fail before the table is read
+    budgets = budgets_for(args.budget_for, names)  # bad values fail before the table is read
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)
     prior = None
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> str:
         prior = load_prior(args.warm_start, table.space, objectives)
     result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,
                      objectives=objectives, reference=args.reference, prior=prior,
-                     budgets=budgets_for(args.budget_for, names))
+                     budgets=budgets)
     text = result.text()
     if args.out:
         out = Path(args.out)

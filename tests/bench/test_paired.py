@@ -34,6 +34,7 @@ def test_counts_ties_and_median_difference() -> None:
     assert (c.ahead, c.tied, c.behind, c.seeds) == (1, 2, 1, 4)
     assert c.median_difference == pytest.approx(0.0)
     assert c.as_dict()["seeds"] == 4
+    assert PairedComparison.from_dict(c.as_dict()) == c
 
 
 @pytest.mark.parametrize(("ahead", "behind"), [(18, 2), (9, 10), (16, 4), (4, 1), (20, 0), (1, 0), (7, 7)])
