@@ -43,6 +43,10 @@ _BOTH: tuple[tuple[str, Mapping[str, Any]], ...] = (
     (" +all three", {"incumbent": "predicted", "known_inputs": True, "reference": STATED}),
     (" +initial design 16", {"n_initial": 16}),
     (" +mc 1024", {"mc_samples": 1024}),
+    (" +random 0.1", {"random_fraction": 0.1}),
+    (" +random 0.15", {"random_fraction": 0.15}),
+    (" +random 0.2", {"random_fraction": 0.2}),
+    (" +random 0.3", {"random_fraction": 0.3}),
 )
 #: Changes to the GP itself (the bo options ``kernel`` and ``std``, passed to ``GPSurrogate``).
 _GP_ONLY: tuple[tuple[str, Mapping[str, Any]], ...] = (

@@ -315,7 +315,10 @@ def main(argv: list[str] | None = None) -> int:
 class Resumable:
     """Runs strategies one at a time through :func:`autopeft.bench.compare.compare`, keeping each finished
     seed's curve of each strategy in ``folder`` (keyed by the table's bytes, the strategy, its budget, the seed and
-    any warm start's bytes), so a killed run of hours goes on where it stopped; replays are deterministic."""
+    any warm start's bytes), so a killed run of hours goes on where it stopped; replays are deterministic. Each
+    kept curve records the options its controller ran with (:func:`autopeft.bench.compare.strategy_options`); one
+    kept under other options than today's (a changed default) is replayed again. Curves kept before options
+    were recorded are taken as they are."""
 
     def __init__(self, table: Any, folder: Path, table_digest: str, common: dict[str, Any],
                  fewer: dict[str, int] | None = None) -> None:
@@ -327,7 +330,7 @@ class Resumable:
 
     def run(self, names: list[str], budget: int, budgets: dict[str, int] | None = None, *, prior: Any = None,
             prior_digest: str = "") -> Any:
-        from autopeft.bench.compare import MULTI, Comparison, Summary, compare
+        from autopeft.bench.compare import MULTI, Comparison, Summary, compare, strategy_options
         from autopeft.bench.multifidelity import MultiFidelity
 
         summaries, multi = [], None
@@ -340,8 +343,13 @@ class Resumable:
             for seed in seeds:
                 file = cache_file(self.folder, self.table_digest, name, n, seed, self.common["reference"],
                                   prior_digest if name.startswith("warm:") else "")
-                if file.is_file():
-                    kept = json.loads(file.read_text(encoding="utf-8"))
+                options = json.loads(json.dumps(strategy_options(name), default=repr))
+                kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
+                if kept is not None and kept.get("options", options) != options:
+                    print(f"{name} seed {seed}: {file} was replayed under other options, replaying again",
+                          file=sys.stderr, flush=True)
+                    kept = None
+                if kept is not None:
                     study, curve, took = kept["study"], kept["curve"], kept["seconds"]
                     where = json.dumps(kept["stack"], sort_keys=True) if "stack" in kept else "unrecorded"
                     print(f"{name} seed {seed}: kept from {file}", file=sys.stderr, flush=True)
@@ -354,7 +362,8 @@ class Resumable:
                     self.folder.mkdir(parents=True, exist_ok=True)
                     tmp = file.with_suffix(".tmp")
                     tmp.write_text(json.dumps({"strategy": name, "study": study, "seed": seed, "seconds": took,
-                                               "curve": curve, "stack": stack()}), encoding="utf-8")
+                                               "curve": curve, "stack": stack(), "options": options}),
+                                   encoding="utf-8")
                     tmp.replace(file)
                     where = json.dumps(stack(), sort_keys=True)
                 self.where[file] = where

@@ -22,11 +22,13 @@ import numpy.typing as npt
 from autopeft.bench.multifidelity import MultiFidelity, replay_high, replay_promotion
 from autopeft.bench.replay import Run, controller_spec, replay, spec_names
 from autopeft.bench.table import Table
+from autopeft.controllers.registry import controller_defaults
 from autopeft.controllers.transfer import Prior
 from autopeft.errors import ConfigError
 from autopeft.objectives import Objective
 
-__all__ = ["CHECKPOINTS", "STUDIES", "TARGET", "Comparison", "Summary", "compare", "strategy_names"]
+__all__ = ["CHECKPOINTS", "STUDIES", "TARGET", "Comparison", "Summary", "compare", "strategy_names",
+           "strategy_options"]
 
 FloatArray = npt.NDArray[np.float64]
 CHECKPOINTS = (25, 50, 100)
@@ -238,6 +240,20 @@ class Comparison:
         widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
         return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                          for r in [head, *body])
+
+
+def strategy_options(name: str) -> dict[str, Any]:
+    """The options the controller behind strategy ``name`` runs with: its defaults, then its spec's (``bo:forest``),
+    a warm start's ``prior`` left out. What a kept replay depends on besides the table, budget, seed and prior:
+    a replay kept under other options is not today's (``benchmarks/search_efficiency.py`` checks this)."""
+    prefix, _, rest = name.partition(":")
+    try:
+        spec = controller_spec(rest if prefix == WARM or prefix in STUDIES else name)
+    except ConfigError:
+        raise ConfigError(f"unknown strategy {name!r}; allowed: {', '.join(strategy_names())}") from None
+    options = {**controller_defaults(spec.controller), **spec.options}
+    options.pop("prior", None)
+    return options
 
 
 def _strategy(name: str, table: Table, objectives: Sequence[Objective],

@@ -10,7 +10,10 @@
    front (a local search around what works), untried, feasible, de-duplicated.
 4. **Acquisition** — expected hypervolume improvement over the observed front by Monte Carlo
    (:func:`autopeft.controllers.acquisition.ehvi_monte_carlo`, ``mc_samples`` seeded draws per candidate).
-5. **Batches** — the Kriging believer: each chosen candidate joins the data with its predicted mean as if
+5. **Interleaved uniform draws** (option ``random_fraction``, off by default) — past the design, each proposal
+   is, with that probability, a uniform draw instead of the EHVI pick: SMAC's random interleaving (its
+   ``ProbabilityRandomDesign``), coverage that a surrogate confident about a region never spends a trial on.
+6. **Batches** — the Kriging believer: each chosen candidate joins the data with its predicted mean as if
    observed, the surrogates are refit, and the next one is chosen. Pending trials are believed the same way,
    so parallel workers do not all get the same proposal.
 
@@ -74,7 +77,8 @@ class BayesianOptimization(Controller):
     (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
     :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
-    comparison in ``benchmarks/warm_std.py``).
+    comparison in ``benchmarks/warm_std.py``). ``random_fraction`` (``0.0``, in [0, 1)): the chance that a
+    proposal past the design is a uniform draw (step 5; measured in ``benchmarks/bo_ablation.py``).
     """
 
     name: ClassVar[str] = "bo"
@@ -82,6 +86,7 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
+        "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:
@@ -115,6 +120,9 @@ class BayesianOptimization(Controller):
         if not isinstance(opts["known_inputs"], bool):
             raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
                               f"got {opts['known_inputs']!r}")
+        share = opts["random_fraction"]
+        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= float(share) < 1:
+            raise ConfigError(f"controller 'bo': option 'random_fraction' must be a number in [0, 1), got {share!r}")
         gap = opts["min_distance"]
         if isinstance(gap, bool) or not isinstance(gap, numbers.Real) or not 0 <= float(gap) < 1:
             raise ConfigError(f"controller 'bo': option 'min_distance' must be a number in [0, 1), got {gap!r}")
@@ -152,8 +160,14 @@ class BayesianOptimization(Controller):
             return self._design(state, state.n)
         n_design = min(state.n, max(0, int(self.options["n_initial"]) - len(state.tried)))
         out = self._design(state, n_design) if n_design else []
-        if len(out) < state.n:
-            out += self._model_based(state, state.n - len(out))
+        wanted = state.n - len(out)
+        share = float(self.options["random_fraction"])
+        if wanted and share > 0:  # no draw at 0, so the default's proposals stay what they were
+            drawn = int((state.rng.random(wanted) < share).sum())
+            out += self.fresh(state, drawn, required=False)
+            wanted = state.n - len(out)
+        if wanted:
+            out += self._model_based(state, wanted)
         return out
 
     def _design(self, state: Round, k: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from autopeft.space import Space
 if TYPE_CHECKING:
     from autopeft.controllers.base import Controller
 
-__all__ = ["check_controller_name", "controller_names", "get_controller", "register_controller"]
+__all__ = ["check_controller_name", "controller_defaults", "controller_names", "get_controller", "register_controller"]
 
 #: A registered name: lower case, digits, underscores, with at most one ``namespace:Name`` part (``nni:TPE``,
 #: ``optuna:tpe``).
@@ -58,6 +58,12 @@ def get_controller(name: str, space: Space, objectives: Sequence[Objective], **k
     """A controller by registered name; ``kwargs`` are ``seed``, ``known``, ``constraints`` and its options."""
     check_controller_name(name)
     return _REGISTRY[name](space, objectives, **kwargs)
+
+
+def controller_defaults(name: str) -> dict[str, Any]:
+    """The option defaults of the controller registered as ``name`` (unknown: as :func:`check_controller_name`)."""
+    check_controller_name(name)
+    return dict(_REGISTRY[name].defaults)
 
 
 def check_controller_name(name: str) -> None:

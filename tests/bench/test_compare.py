@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autopeft.bench.compare import MULTI, SINGLE, Summary, compare, strategy_names
+from autopeft.bench.compare import MULTI, SINGLE, Summary, compare, strategy_names, strategy_options
 from autopeft.bench.table import Table, objectives_from
 from autopeft.cli import main
 from autopeft.errors import ConfigError
@@ -87,6 +87,20 @@ def test_unknown_strategies_and_bad_seed_counts_are_config_errors(table: Table) 
     with pytest.raises(ConfigError, match="--seeds must be an integer >= 1"):
         compare(table, ["random"], budget=5, seeds=0, objectives=OBJECTIVES)
     assert "mf:bo:forest" in strategy_names()
+
+
+def test_strategy_options_are_the_controllers_defaults_then_its_specs() -> None:
+    from autopeft.controllers.bo import BayesianOptimization
+
+    bo = dict(BayesianOptimization.defaults)
+    del bo["prior"]  # a warm start's prior is keyed by its own bytes, not by its options
+    assert strategy_options("bo") == strategy_options("warm:bo") == strategy_options("mf:bo") == bo
+    assert strategy_options("bo:forest") == {**bo, "surrogate": "forest"}
+    assert strategy_options("random") == {}
+    for name in strategy_names():  # every strategy has options a kept replay can record (JSON)
+        json.dumps(strategy_options(name), default=repr)
+    with pytest.raises(ConfigError, match="unknown strategy 'annealing'; allowed: bo, bo:forest"):
+        strategy_options("annealing")
 
 
 # ---- the command line ------------------------------------------------------------------------------------------

@@ -86,6 +86,19 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     assert data["machines"] == again["machines"] == {here: 2 + 1 + 2 + 2 + 2 + 2}
     assert again["replay_seconds"] == data["replay_seconds"] > 0
     assert f"Replays: 11 on {module.stack()['cpu'] or 'an unnamed CPU'}" in text
+    # a replay kept under other controller options (a default changed since) is replayed again, not reused
+    kept = sorted((tmp_path / "task_a.done").glob("bo-5-1000-*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text(encoding="utf-8"))["options"]["n_initial"] == 8
+    stale = json.loads(kept[0].read_text(encoding="utf-8"))
+    stale["options"]["n_initial"], stale["curve"] = 3, [0.0] * 5
+    kept[0].write_text(json.dumps(stale), encoding="utf-8")
+    capsys.readouterr()
+    assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
+                        "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
+    assert "replayed under other options, replaying again" in capsys.readouterr().err
+    third = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
+    assert third["goals"] == again["goals"]
+    assert json.loads(kept[0].read_text(encoding="utf-8"))["options"]["n_initial"] == 8
 
 
 def test_machines_text_names_each_machine_and_the_unrecorded_replays() -> None:

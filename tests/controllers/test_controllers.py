@@ -304,6 +304,8 @@ def test_the_registry_lists_names_and_refuses_bad_ones(mixed: Space) -> None:
     ("bo", {"reference": {"accuracy": 0.0, "trainable_params": -1.0}}, "log scale"),
     ("bo", {"incumbent": "best"}, "'incumbent' must be one of observed, predicted"),
     ("bo", {"known_inputs": "yes"}, "'known_inputs' must be true or false"),
+    ("bo", {"random_fraction": 1.0}, "'random_fraction' must be a number in \\[0, 1\\), got 1.0"),
+    ("bo", {"random_fraction": "some"}, "'random_fraction'"),
     ("evolution", {"population": 1}, "'population' must be an integer >= 2"),
     ("evolution", {"mutation": 1.5}, "probability"),
 ], ids=lambda v: str(v)[:30])
@@ -575,6 +577,34 @@ def test_bo_skips_near_copies_of_tried_configurations() -> None:
         tried = np.vstack((tried, space.encode(config)))
     with pytest.raises(ConfigError, match="min_distance"):
         get_controller("bo", space, objectives, min_distance=1.5)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.999])
+def test_bo_random_fraction_replaces_that_share_of_the_ehvi_picks_by_uniform_draws(
+        share: float, mixed: Space, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the design each proposal is, with probability ``random_fraction``, a uniform draw (SMAC's random
+    interleaving): EHVI picks the rest. At 0 every proposal is EHVI's; the draws are untried members."""
+    import autopeft.controllers.bo as bo
+
+    asked: list[int] = []
+    real = bo.BayesianOptimization._model_based
+
+    def spy(self: Any, state: Round, k: int) -> Any:
+        asked.append(k)
+        return real(self, state, k)
+
+    monkeypatch.setattr(bo.BayesianOptimization, "_model_based", spy)
+    history = history_of(mixed, 12)
+    n = 40
+    proposals = make("bo", mixed, n_candidates=64, random_fraction=share).propose(history, n=n)
+    assert len(proposals) == n and all(mixed.contains(c) for c in proposals)
+    assert len(set(keys(proposals)) | set(keys([o.config for o in history]))) == n + len(history)
+    drawn = n - sum(asked)
+    if share == 0.0:
+        assert asked == [n]
+    else:  # binomial(n, share): within 4 sd
+        assert abs(drawn - n * share) <= 4 * math.sqrt(n * share * (1 - share)) + 1, (drawn, share)
+        assert drawn >= 1
 
 
 def test_random_draws_the_method_first_not_a_member_uniformly() -> None:
