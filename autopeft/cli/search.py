@@ -14,8 +14,9 @@ def configure(sub: Any) -> None:
     s = sub.add_parser("search", help="search the Pareto front of a recipe (default: the offline default)")
     s.add_argument("recipe", nargs="?", help="a recipe YAML (default: search/default.yaml)")
     s.add_argument("--budget", type=int, help="trials in all, reference points included (default: the recipe's)")
-    s.add_argument("--controller", help="bo (default), random, evolution, or NNI's nni:TPE, nni:Evolution, "
-                                        "nni:Anneal, nni:Random (first objective only)")
+    s.add_argument("--controller", help="bo (default), random, evolution, NNI's nni:TPE, nni:Evolution, "
+                                        "nni:Anneal, nni:Random (first objective only), or, with the bench "
+                                        "extra, Optuna's optuna:tpe, optuna:nsga2, optuna:gp, optuna:botorch")
     s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
     s.add_argument("--task", help="search the recipe on another registered task, e.g. bbc-news "

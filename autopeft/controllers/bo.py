@@ -78,7 +78,8 @@ class BayesianOptimization(Controller):
     :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
     comparison in ``benchmarks/warm_std.py``). ``random_fraction`` (``0.0``, in [0, 1)): the chance that a
-    proposal past the design is a uniform draw (step 5; measured in ``benchmarks/bo_ablation.py``).
+    proposal past the design is a uniform draw (step 5; 0.1 helped on the development seeds of both
+    PEFT-Bench tables and not on the report seeds, so it is off: ``benchmarks/results/bo_interleave/``).
     """
 
     name: ClassVar[str] = "bo"
