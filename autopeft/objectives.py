@@ -16,7 +16,9 @@ negated, ``log`` columns as log10); :mod:`autopeft.pareto` works on such points 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -32,6 +34,7 @@ __all__ = [
     "Objective",
     "get_objective",
     "objectives_of",
+    "reference_from_values",
     "reference_point",
     "score_objective",
     "to_minimize",
@@ -143,6 +146,28 @@ def to_minimize(values: npt.ArrayLike, objectives: Sequence[Objective | str]) ->
             column = np.log10(column)
         out[:, j] = -column if objective.direction == "max" else column
     return out
+
+
+def reference_from_values(values: object, objectives: Sequence[Objective], what: str) -> FloatArray:
+    """A hypervolume reference given as ``{objective: value}`` in the objectives' own units, in minimisation
+    space; anything else is a :class:`ConfigError` that starts with ``what`` and names what is allowed.
+
+    >>> reference_from_values({"accuracy": 0.5, "trainable_params": 1000}, [get_objective("accuracy"),
+    ...                       get_objective("trainable_params")], "reference").tolist()
+    [-0.5, 3.0]
+    """
+    names = [o.name for o in objectives]
+    if not isinstance(values, Mapping) or set(values) != set(names):
+        raise ConfigError(f"{what} must map every objective ({', '.join(names)}) to a number in its own units, "
+                          f"got {values!r}")
+    raw = [values[name] for name in names]
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in raw):
+        raise ConfigError(f"{what} values must be finite numbers, got {values!r}")
+    try:
+        point: FloatArray = to_minimize([raw], objectives)[0]
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+    return point
 
 
 def reference_point(objectives: Sequence[Objective], total_params: float) -> FloatArray:

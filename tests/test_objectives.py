@@ -14,6 +14,7 @@ from autopeft.objectives import (
     Objective,
     get_objective,
     objectives_of,
+    reference_from_values,
     reference_point,
     score_objective,
     to_minimize,
@@ -89,6 +90,19 @@ def test_reference_point_is_each_objectives_worst_value() -> None:
     np.testing.assert_allclose(reference_point(objectives, 1e6), [-0.0, 6.0, 1.0, 10.0])
     every = [o for o in OBJECTIVES.values() if o.name != "trainable_params"]
     assert all(o.worst is not None and math.isfinite(o.worst) for o in every)  # a new objective needs one
+
+
+def test_a_reference_given_in_own_units_is_minimised_and_bad_ones_name_the_value() -> None:
+    objectives = objectives_of(["accuracy", "trainable_params", "ece"])
+    np.testing.assert_allclose(reference_from_values({"accuracy": 0.4, "trainable_params": 1e5, "ece": 0.3},
+                                                     objectives, "ref"), [-0.4, 5.0, 0.3])
+    for bad, message in (({"accuracy": 0.4}, "ref must map every objective \\(accuracy, trainable_params, ece\\)"),
+                         ([0.4, 1e5, 0.3], "must map every objective"),
+                         ({"accuracy": 0.4, "trainable_params": True, "ece": 0.3}, "ref values must be finite"),
+                         ({"accuracy": 0.4, "trainable_params": 1e5, "ece": math.nan}, "finite numbers"),
+                         ({"accuracy": 0.4, "trainable_params": -1.0, "ece": 0.3}, "ref: .*log scale")):
+        with pytest.raises(ConfigError, match=message):
+            reference_from_values(bad, objectives, "ref")
 
 
 def test_every_objective_has_a_label() -> None:

@@ -25,7 +25,6 @@ more trainable parameters than anything tried out of the hypervolume.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -34,10 +33,11 @@ import numpy as np
 
 from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
+from autopeft.controllers.design import greedy_maximin
 from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
 from autopeft.controllers.transfer import PRIOR_STDS, PriorModel, TransferSurrogate, check_prior, fit_prior_model
 from autopeft.errors import ConfigError
-from autopeft.objectives import to_minimize
+from autopeft.objectives import reference_from_values, to_minimize
 from autopeft.pareto import pareto_mask
 from autopeft.trial import config_key
 
@@ -129,20 +129,9 @@ class BayesianOptimization(Controller):
             raise ConfigError(f"controller 'bo': option 'min_distance' must be a number in [0, 1), got {gap!r}")
         self._reference: FloatArray | None = None
         self._fixed_known: FloatArray | None = None
-        ref = opts["reference"]
-        if ref is None:
-            return
-        names = [o.name for o in self.objectives]
-        if not isinstance(ref, Mapping) or set(ref) != set(names):
-            raise ConfigError(f"controller 'bo': option 'reference' must map every objective ({', '.join(names)}) "
-                              f"to a number in its own units, got {ref!r}")
-        raw = [ref[name] for name in names]
-        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in raw):
-            raise ConfigError(f"controller 'bo': option 'reference' values must be finite numbers, got {ref!r}")
-        try:
-            self._reference = to_minimize([raw], self.objectives)[0]
-        except ValueError as exc:
-            raise ConfigError(f"controller 'bo': option 'reference': {exc}") from None
+        if opts["reference"] is not None:
+            self._reference = reference_from_values(opts["reference"], self.objectives,
+                                                    "controller 'bo': option 'reference'")
 
     # ---- the two phases -----------------------------------------------------------------------------------
     @property
@@ -172,21 +161,15 @@ class BayesianOptimization(Controller):
         return out
 
     def _design(self, state: Round, k: int) -> list[dict[str, Any]]:
-        """Greedy maximin: each pick is the pool member farthest from everything tried, pending or picked."""
+        """Greedy maximin (:func:`~autopeft.controllers.design.greedy_maximin`) over uniform draws, away from
+        everything tried or pending; the first pick, with nothing tried, is a uniform draw."""
         pool = self.fresh(state, max(_DESIGN_POOL, 4 * k), claim=False)
+        if not pool:
+            return []
         x = self._inputs(pool)
-        nearest = np.full(len(pool), np.inf)
-        if state.tried:
-            seen = self._inputs(state.tried)
-            for row in seen:
-                nearest = np.minimum(nearest, np.linalg.norm(x - row, axis=1))
-        out: list[dict[str, Any]] = []
-        for _ in range(min(k, len(pool))):
-            i = int(np.argmax(nearest))  # ties (the very first pick) go to the first, a uniform draw
-            out.append(pool[i])
-            state.taken.add(config_key(pool[i]))
-            nearest = np.minimum(nearest, np.linalg.norm(x - x[i], axis=1))
-            nearest[i] = -np.inf
+        seen = self._inputs(state.tried) if state.tried else np.zeros((0, x.shape[1]))
+        out = [pool[i] for i in greedy_maximin(x, seen, k)]
+        state.taken.update(config_key(c) for c in out)
         return out
 
     def _model_based(self, state: Round, k: int) -> list[dict[str, Any]]:
