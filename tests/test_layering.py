@@ -119,7 +119,8 @@ LIGHT = {
                      "autopeft.study.references", "autopeft.study.provenance", "autopeft.study.card",
                      "autopeft.study.engines"], TORCH),
     **dict.fromkeys(["autopeft.controllers", "autopeft.controllers.surrogate", "autopeft.controllers.acquisition",
-                     "autopeft.controllers.design", "autopeft.bench.compare", "autopeft.bench.multifidelity", "autopeft.cli.bench"], TORCH),
+                     "autopeft.controllers.design", "autopeft.bench.compare", "autopeft.bench.multifidelity",
+                     "autopeft.cli.bench"], TORCH),
 }
 
 

@@ -35,7 +35,7 @@ from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
 from autopeft.controllers.design import greedy_maximin
 from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
-from autopeft.controllers.transfer import PRIOR_STDS, PriorModel, TransferSurrogate, check_prior, fit_prior_model
+from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_warm_options, fit_prior_model
 from autopeft.errors import ConfigError
 from autopeft.objectives import reference_from_values, to_minimize
 from autopeft.pareto import pareto_mask
@@ -77,7 +77,9 @@ class BayesianOptimization(Controller):
     (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
     :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
-    comparison in ``benchmarks/warm_std.py``). ``random_fraction`` (``0.0``, in [0, 1)): the chance that a
+    comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
+    source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
+    ``random_fraction`` (``0.0``, in [0, 1)): the chance that a
     proposal past the design is a uniform draw (step 5; 0.1 helped on the development seeds of both
     PEFT-Bench tables and not on the report seeds, so it is off: ``benchmarks/results/bo_interleave/``).
     """
@@ -87,7 +89,7 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
-        "random_fraction": 0.0,
+        "prior_transform": "standard", "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:
@@ -107,15 +109,7 @@ class BayesianOptimization(Controller):
             if opts[key] != self.defaults[key] and opts["surrogate"] != "gp":
                 raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
                                   f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
-        check_prior(opts["prior"], [o.name for o in self.objectives])
-        guided = opts["prior_trials"]
-        if guided is not None and (isinstance(guided, bool) or not isinstance(guided, numbers.Integral)
-                                   or guided < 1):
-            raise ConfigError(f"controller 'bo': option 'prior_trials' must be an integer >= 1 or null "
-                              f"(null: n_initial), got {guided!r}")
-        if opts["prior_std"] not in PRIOR_STDS:
-            raise ConfigError(f"controller 'bo': option 'prior_std' is unknown (got {opts['prior_std']!r}); "
-                              f"allowed: {', '.join(PRIOR_STDS)}")
+        check_warm_options(opts, [o.name for o in self.objectives])
         self._prior_on = False
         self._prior_models: dict[int, PriorModel | None] | None = None
         if not isinstance(opts["known_inputs"], bool):
@@ -325,7 +319,9 @@ class BayesianOptimization(Controller):
                         continue
                     xs.append(self._inputs([dict(source.configs[i]) for i in keep]))
                     ys.append(to_minimize(column[keep].reshape(-1, 1), [objective])[:, 0])
-                models[j] = fit_prior_model(xs, ys, surrogate=name, seed=self.seed, **params) if xs else None
+                models[j] = (fit_prior_model(xs, ys, surrogate=name, seed=self.seed,
+                                             transform=str(self.options["prior_transform"]), **params)
+                             if xs else None)
             self._prior_models = models
         return self._prior_models
 

@@ -31,16 +31,19 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm, rankdata
 
 from autopeft.controllers.surrogate import Surrogate, make_surrogate
 from autopeft.errors import ConfigError
 
-__all__ = ["PRIOR_STDS", "SHRINK", "Prior", "PriorModel", "PriorSource", "TransferSurrogate", "fit_prior_model"]
+__all__ = ["PRIOR_STDS", "PRIOR_TRANSFORMS", "SHRINK", "Prior", "PriorModel", "PriorSource", "TransferSurrogate",
+           "check_prior", "check_warm_options", "finite", "fit_prior_model"]
 
 Array = np.ndarray
 #: Pseudo-observations that pull the fitted slope ``b`` towards the sources' spread ``b0``.
@@ -48,6 +51,8 @@ SHRINK = 5.0
 #: How a :class:`TransferSurrogate` states its uncertainty: the residual model's alone, or stacked with the
 #: prior's (see the module docstring).
 PRIOR_STDS = ("residual", "stacked")
+#: How each source's values are put on a common scale before the prior is fit (see :func:`fit_prior_model`).
+PRIOR_TRANSFORMS = ("standard", "copula")
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,13 @@ class PriorModel:
 
 
 def fit_prior_model(x_by_source: Sequence[Array], y_by_source: Sequence[Array], *, surrogate: str = "gp",
-                    seed: int = 0, **params: Any) -> PriorModel | None:
+                    seed: int = 0, transform: str = "standard", **params: Any) -> PriorModel | None:
     """A :class:`PriorModel` from each source's inputs and (minimisation-space) values of one objective; rows
-    with a non-finite value are left out, and ``None`` when fewer than two rows are left."""
+    with a non-finite value are left out, and ``None`` when fewer than two rows are left. ``transform``
+    (:data:`PRIOR_TRANSFORMS`): each source's values standardised (``standard``), or their ranks mapped to
+    normal quantiles (``copula``: the Gaussian copula of Salinas et al. 2020, robust to a task's outliers)."""
+    if transform not in PRIOR_TRANSFORMS:
+        raise ValueError(f"unknown transform {transform!r}; allowed: {', '.join(PRIOR_TRANSFORMS)}")
     xs, zs, means, spreads = [], [], [], []
     for x, y in zip(x_by_source, y_by_source, strict=True):
         y = np.asarray(y, dtype=float)
@@ -117,7 +126,10 @@ def fit_prior_model(x_by_source: Sequence[Array], y_by_source: Sequence[Array], 
         level, spread = float(np.mean(y[keep])), float(np.std(y[keep]))
         spread = spread if spread > 0 else 1.0
         xs.append(np.asarray(x, dtype=float)[keep])
-        zs.append((y[keep] - level) / spread)
+        if transform == "copula":
+            zs.append(norm.ppf((rankdata(y[keep]) - 0.5) / keep.sum()))
+        else:
+            zs.append((y[keep] - level) / spread)
         means.append(level)
         spreads.append(spread)
     if not xs:
@@ -185,6 +197,21 @@ def check_prior(value: Any, objectives: Sequence[str]) -> None:
     if not shared:
         raise ConfigError(f"warm start: the sources observed {', '.join(sorted(value.objectives())) or 'nothing'}, "
                           f"none of this search's objectives ({', '.join(objectives)})")
+
+
+def check_warm_options(options: Mapping[str, Any], objectives: Sequence[str]) -> None:
+    """bo's warm-start options: ``prior`` (:func:`check_prior`), ``prior_trials`` (an integer >= 1 or ``None``),
+    ``prior_std`` (:data:`PRIOR_STDS`) and ``prior_transform`` (:data:`PRIOR_TRANSFORMS`); a bad one is a
+    :class:`ConfigError` naming it, its value and what is allowed."""
+    check_prior(options["prior"], objectives)
+    guided = options["prior_trials"]
+    if guided is not None and (isinstance(guided, bool) or not isinstance(guided, numbers.Integral) or guided < 1):
+        raise ConfigError(f"controller 'bo': option 'prior_trials' must be an integer >= 1 or null "
+                          f"(null: n_initial), got {guided!r}")
+    for key, allowed in (("prior_std", PRIOR_STDS), ("prior_transform", PRIOR_TRANSFORMS)):
+        if options[key] not in allowed:
+            raise ConfigError(f"controller 'bo': option {key!r} is unknown (got {options[key]!r}); "
+                              f"allowed: {', '.join(allowed)}")
 
 
 def finite(values: Sequence[float]) -> tuple[float, ...]:

@@ -216,3 +216,29 @@ def test_prior_trials_must_be_a_positive_integer(bad: object) -> None:
     sp = synthetic.space()
     with pytest.raises(ConfigError, match=r"option 'prior_trials' must be an integer >= 1 or null .*got"):
         get_controller("bo", sp, [get_objective("accuracy")], prior_trials=bad)
+
+
+def test_the_copula_transform_is_normal_quantiles_of_ranks_and_ignores_the_scale() -> None:
+    """``copula``: each source's values become the normal quantiles of their ranks, (rank - 1/2) / n, so any
+    increasing rescaling of a source (an outlier, a squashed range) fits the same prior."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(0)
+    x = rng.random((25, 2))
+    y = x[:, 0] + 0.3 * x[:, 1]
+    a = fit_prior_model([x], [y], seed=0, transform="copula")
+    b = fit_prior_model([x], [np.exp(8 * y) - 3.0], seed=0, transform="copula")  # same order, other scale
+    assert a is not None and b is not None
+    probe = rng.random((10, 2))
+    assert np.allclose(a.model.predict(probe), b.model.predict(probe))
+    ranks = np.argsort(np.argsort(y)) + 1
+    targets = norm.ppf((ranks - 0.5) / len(y))
+    fitted = a.model.predict(x)  # the GP smooths its targets (it fits a noise term), so close, not equal
+    assert np.abs(fitted - targets).max() < 0.25 and np.corrcoef(fitted, targets)[0, 1] > 0.99
+    standard = fit_prior_model([x], [np.exp(8 * y) - 3.0], seed=0)
+    assert standard is not None and not np.allclose(standard.model.predict(probe), b.model.predict(probe))
+    with pytest.raises(ValueError, match="unknown transform 'rank'; allowed: standard, copula"):
+        fit_prior_model([x], [y], transform="rank")
+    with pytest.raises(ConfigError, match=r"option 'prior_transform' is unknown \(got 'rank'\); allowed: "
+                                          r"standard, copula"):
+        get_controller("bo", synthetic.space(), [get_objective("accuracy")], prior_transform="rank")
