@@ -39,6 +39,29 @@ def test_its_figures_are_the_replays(tmp_path: Path) -> None:
     assert kept["end"] == pytest.approx(float(run.ratio[-1]))
     assert kept["early"] == pytest.approx(float(run.ratio[9]))
     assert "| bo |" in (out / "task_a.md").read_text(encoding="utf-8")
+    assert data["paired"][:2] == ["prior_std=residual", "prior_std=stacked"]
+
+
+def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    task, other = synthetic.sharp_pair(tmp_path)
+    out = tmp_path / "out"
+    assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--budget", "6",
+                          "--settings", "prior_std=residual,prior_transform=copula", "--out", str(out)]) == 0
+    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    assert set(data["runs"]) == {"bo", "warm:bo prior_std=residual", "warm:bo prior_transform=copula"}
+    assert data["paired"][:2] == ["prior_std=residual", "prior_transform=copula"]
+    table = load_table(task)
+    prior = load_prior([str(other)], table.space, OBJECTIVES)
+    run = replay(table, ControllerSpec("w", "bo", {"prior": prior, "prior_transform": "copula"}), budget=6, seed=0,
+                 objectives=OBJECTIVES, reference="sharp")
+    assert data["runs"]["warm:bo prior_transform=copula"][0]["end"] == pytest.approx(float(run.ratio[-1]))
+    assert "`prior_transform=copula` against `prior_std=residual`" in (out / "task_a.md").read_text(encoding="utf-8")
+    for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual"):
+        with pytest.raises(SystemExit):
+            module().main(["--table", str(task), "--other", str(other), "--settings", bad])
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "--settings" in err, err
 
 
 def test_paired_counts_never_as_infinitely_many_trials() -> None:
