@@ -79,9 +79,9 @@ class BayesianOptimization(Controller):
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
     comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
     source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
-    ``random_fraction`` (``0.0``, in [0, 1)): the chance that a
-    proposal past the design is a uniform draw (step 5; 0.1 helped on the development seeds of both
-    PEFT-Bench tables and not on the report seeds, so it is off: ``benchmarks/results/bo_interleave/``).
+    ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw
+    (step 5; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report seeds, so it
+    is off: ``benchmarks/results/bo_interleave/``).
     """
 
     name: ClassVar[str] = "bo"
