@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
 from autopeft.bench.replay import ControllerSpec, replay
-from autopeft.bench.table import load_table
+from autopeft.bench.table import Table, load_table
 from autopeft.bench.warm_start import load_prior
+from autopeft.controllers.transfer import Prior
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
 from tests.bench.synthetic import OBJECTIVES
@@ -21,45 +23,47 @@ def module() -> ModuleType:
     return load_script("warm_std.py", "warm_std")
 
 
-def test_its_figures_are_the_replays(tmp_path: Path) -> None:
+def run_script(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str, Table, Prior]:
+    """warm_std.py on the synthetic pair with one seed and ``args``: its JSON and Markdown, the table and prior."""
     task, other = synthetic.sharp_pair(tmp_path)
     out = tmp_path / "out"
-    assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--seed-start", "3",
-                          "--budget", "10", "--out", str(out)]) == 0
-    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", *args, "--out", str(out)]) == 0
+    table = load_table(task)
+    return (json.loads((out / "task_a.json").read_text(encoding="utf-8")),
+            (out / "task_a.md").read_text(encoding="utf-8"), table, load_prior([str(other)], table.space, OBJECTIVES))
+
+
+def warm_run(table: Table, prior: Prior, budget: int, seed: int, **options: str) -> Any:
+    return replay(table, ControllerSpec("w", "bo", {"prior": prior, **options}), budget=budget, seed=seed,
+                  objectives=OBJECTIVES, reference="sharp")
+
+
+def test_its_figures_are_the_replays(tmp_path: Path) -> None:
+    data, text, table, prior = run_script(tmp_path, "--seed-start", "3", "--budget", "10")
     assert set(data["runs"]) == {"bo", "warm:bo prior_std=stacked", "warm:bo prior_std=residual"}
     assert data["command"].startswith("python benchmarks/warm_std.py --table ")
-    table = load_table(task)
-    prior = load_prior([str(other)], table.space, OBJECTIVES)
-    run = replay(table, ControllerSpec("w", "bo", {"prior": prior, "prior_std": "residual"}), budget=10, seed=3,
-                 objectives=OBJECTIVES, reference="sharp")
+    run = warm_run(table, prior, 10, 3, prior_std="residual")
     (kept,) = data["runs"]["warm:bo prior_std=residual"]
     hit = np.flatnonzero(run.ratio >= 0.99)
     assert kept["to_target"] == (int(hit[0]) + 1 if hit.size else None)
     assert kept["end"] == pytest.approx(float(run.ratio[-1]))
     assert kept["early"] == pytest.approx(float(run.ratio[9]))
-    assert "| bo |" in (out / "task_a.md").read_text(encoding="utf-8")
+    assert "| bo |" in text
     assert data["paired"][:2] == ["prior_std=residual", "prior_std=stacked"]
 
 
 def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    task, other = synthetic.sharp_pair(tmp_path)
-    out = tmp_path / "out"
-    assert module().main(["--table", str(task), "--other", str(other), "--seeds", "1", "--budget", "6",
-                          "--settings", "prior_std=residual,prior_transform=copula", "--out", str(out)]) == 0
-    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    data, text, table, prior = run_script(tmp_path, "--budget", "6",
+                                          "--settings", "prior_std=residual,prior_transform=copula")
     assert set(data["runs"]) == {"bo", "warm:bo prior_std=residual", "warm:bo prior_transform=copula"}
     assert data["paired"][:2] == ["prior_std=residual", "prior_transform=copula"]
-    table = load_table(task)
-    prior = load_prior([str(other)], table.space, OBJECTIVES)
-    run = replay(table, ControllerSpec("w", "bo", {"prior": prior, "prior_transform": "copula"}), budget=6, seed=0,
-                 objectives=OBJECTIVES, reference="sharp")
+    run = warm_run(table, prior, 6, 0, prior_transform="copula")
     assert data["runs"]["warm:bo prior_transform=copula"][0]["end"] == pytest.approx(float(run.ratio[-1]))
-    assert "`prior_transform=copula` against `prior_std=residual`" in (out / "task_a.md").read_text(encoding="utf-8")
+    assert "`prior_transform=copula` against `prior_std=residual`" in text
     for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual"):
         with pytest.raises(SystemExit):
-            module().main(["--table", str(task), "--other", str(other), "--settings", bad])
+            module().main(["--table", "a.csv", "--other", "b.csv", "--settings", bad])
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert "--settings" in err, err
 
