@@ -340,10 +340,10 @@ class Resumable:
             seeds = range(self.common["seed_start"],
                           self.common["seed_start"] + self.fewer.get(name, self.common["seeds"]))
             rows, seconds, study = [], 0.0, ""
+            options = json.loads(json.dumps(strategy_options(name), default=repr))  # as a kept file holds them
             for seed in seeds:
                 file = cache_file(self.folder, self.table_digest, name, n, seed, self.common["reference"],
                                   prior_digest if name.startswith("warm:") else "")
-                options = json.loads(json.dumps(strategy_options(name), default=repr))
                 kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
                 if kept is not None and kept.get("options", options) != options:
                     print(f"{name} seed {seed}: {file} was replayed under other options, replaying again",

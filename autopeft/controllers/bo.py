@@ -115,12 +115,10 @@ class BayesianOptimization(Controller):
         if not isinstance(opts["known_inputs"], bool):
             raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
                               f"got {opts['known_inputs']!r}")
-        share = opts["random_fraction"]
-        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= float(share) < 1:
-            raise ConfigError(f"controller 'bo': option 'random_fraction' must be a number in [0, 1), got {share!r}")
-        gap = opts["min_distance"]
-        if isinstance(gap, bool) or not isinstance(gap, numbers.Real) or not 0 <= float(gap) < 1:
-            raise ConfigError(f"controller 'bo': option 'min_distance' must be a number in [0, 1), got {gap!r}")
+        for key in ("random_fraction", "min_distance"):
+            value = opts[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < 1:
+                raise ConfigError(f"controller 'bo': option {key!r} must be a number in [0, 1), got {value!r}")
         self._reference: FloatArray | None = None
         self._fixed_known: FloatArray | None = None
         if opts["reference"] is not None:
