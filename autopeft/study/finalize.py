@@ -95,9 +95,14 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
 
     Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; the seeds
     run through the same engine as a search (``workers > 1``: in parallel). A finalize that was interrupted
-    continues where it stopped.
+    continues where it stopped. ``spec`` and ``seeds`` are checked on a read-only view before the run is
+    locked, so a bad one changes nothing in the run folder, its ``.lock`` included.
     """
     stream = stream or sys.stderr
+    if seeds is not None and seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as view:
+        pick(view, spec, objectives_of(view.meta("settings")["objectives"]))
     journal = Journal.open(folder)
     try:
         recipe = run_recipe(journal)

@@ -184,6 +184,18 @@ def test_pick_naming_nothing(tiny_recipe: Path, tmp_path: Path, capsys: pytest.C
                          ("nearest", "allowed: knee, best")):
         code, _, err = run(["export", str(out), "--pick", pick, "--out", str(tmp_path / "x")], capsys)
         assert code == 2 and expect in err, err
+    lock = out / ".lock"
+    def files() -> dict[str, bytes]:  # a reader may write its read mark into the -shm index, nothing else
+        return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.endswith("-shm")}
+
+    before = files()
+    stamp = lock.stat().st_mtime_ns
+    for args in (["--pick", "trial:99"], ["--pick", "max-params:1"], ["--seeds", "0"]):
+        code, _, err = run(["finalize", str(out), *args], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+    # checked before the run is locked: the folder is as it was, .lock included
+    assert files() == before
+    assert lock.stat().st_mtime_ns == stamp
 
 
 def _alive(pid: int) -> bool:
