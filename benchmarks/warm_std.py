@@ -1,5 +1,5 @@
-"""Benchmark: how a warm start uses its prior — bo's ``prior_std`` and ``prior_transform`` options, on development
-seeds.
+"""Benchmark: how a warm start uses its prior — bo's ``prior_std``, ``prior_transform`` and ``prior_cover``
+options, on development seeds.
 
     python benchmarks/warm_std.py --table benchmarks/peftbench/minilm-bbc-news.csv \\
         --other benchmarks/peftbench/minilm-tweets-v2.csv
@@ -10,7 +10,8 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
 - ``bo``, a cold start;
 - ``warm:bo`` started from ``--other`` with each of ``--settings`` (``OPTION=VALUE``, comma-separated; by default
   ``prior_std=residual,prior_std=stacked``, the two values of :data:`autopeft.controllers.transfer.PRIOR_STDS`;
-  ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`).
+  ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`;
+  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`).
 
 It writes ``NAME.{json,md}`` into ``--out``: per strategy, the trials to 0.99 of the sharp ratio on each seed
 (the measure of the warm-start goal), their median, how many seeds get there, the median ratio after 10 and at
@@ -37,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = 0.99  #: the share of the sharp ratio "trials to" counts up to, as search_efficiency.py
 EARLY = 10  #: the trial count of the early median
+SWITCH = {"true": True, "false": False}  #: the values of an on/off option (``prior_cover``) as written
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -47,8 +49,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=20, help="replay seeds (default 20)")
     p.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0, the development seeds)")
     p.add_argument("--settings", default=",".join(f"prior_std={v}" for v in PRIOR_STDS),
-                   help="warm starts to replay, OPTION=VALUE comma-separated (OPTION: prior_std or prior_transform; "
-                        "default: %(default)s)")
+                   help="warm starts to replay, OPTION=VALUE comma-separated (OPTION: prior_std, prior_transform "
+                        "or prior_cover; default: %(default)s)")
     p.add_argument("--out", default=str(HERE / "results" / "warm_std"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     try:
@@ -65,7 +67,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def settings(text: str) -> list[tuple[str, str]]:
     """``--settings`` as (option, value) pairs; a malformed or unknown one is a ValueError naming what is allowed."""
-    allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS}
+    allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH)}
     out = []
     for item in (part.strip() for part in text.split(",")):
         option, _, value = item.partition("=")
@@ -152,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         strategies: dict[str, Any] = {"bo": bo}
         for option, value in args.settings:
             name = f"warm:bo {option}={value}"
-            strategies[name] = bo.warm(prior, name, **{option: value})
+            strategies[name] = bo.warm(prior, name, **{option: SWITCH.get(value, value)})
         runs = measure(table, strategies, objectives, seeds, args.budget)
     except AutopeftError as exc:
         print(f"warm_std.py: error: {exc}", file=sys.stderr)

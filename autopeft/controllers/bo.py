@@ -25,18 +25,18 @@ more trainable parameters than anything tried out of the hypervolume.
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
+from autopeft.controllers.bo_options import check_bo_options
+from autopeft.controllers.cover import untried_filter
 from autopeft.controllers.design import greedy_maximin
-from autopeft.controllers.surrogate import GP_KERNELS, GP_STDS, Surrogate, make_surrogate, surrogate_names
+from autopeft.controllers.surrogate import Surrogate, make_surrogate
 from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_warm_options, fit_prior_model
-from autopeft.errors import ConfigError
 from autopeft.objectives import reference_from_values, to_minimize
 from autopeft.pareto import pareto_mask
 from autopeft.trial import config_key
@@ -48,9 +48,6 @@ _DESIGN_POOL = 256
 #: Space members the default reference of a known objective is taken over (with the candidates), seeded.
 _REFERENCE_SAMPLE = 128
 _MARGIN = 0.1
-#: What EHVI measures improvement over: the observed front, or the front of the surrogates' means at the
-#: observed configurations (robust to a lucky seed; the idea of noisy EHVI, Daulton et al. 2021).
-_INCUMBENTS = ("observed", "predicted")
 
 
 @register_controller
@@ -79,6 +76,8 @@ class BayesianOptimization(Controller):
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
     comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
     source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
+    ``prior_cover`` (``False``): while the prior guides, propose only members of methods not tried yet, until
+    each has been tried once (:mod:`autopeft.controllers.cover`).
     ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw
     (step 5; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report seeds, so it
     is off: ``benchmarks/results/bo_interleave/``).
@@ -89,36 +88,18 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
-        "prior_transform": "standard", "random_fraction": 0.0,
+        "prior_transform": "standard", "prior_cover": False, "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:
         opts = self.options
-        if opts["surrogate"] not in surrogate_names():
-            raise ConfigError(f"controller 'bo': option 'surrogate' is unknown (got {opts['surrogate']!r}); "
-                              f"allowed: {', '.join(surrogate_names())}")
+        check_bo_options(opts, self.defaults)
         for key in ("n_initial", "n_candidates", "mc_samples"):
             self.integer_option(key, 1)
-        if opts["incumbent"] not in _INCUMBENTS:
-            raise ConfigError(f"controller 'bo': option 'incumbent' must be one of {', '.join(_INCUMBENTS)}, "
-                              f"got {opts['incumbent']!r}")
-        for key, allowed in (("kernel", tuple(GP_KERNELS)), ("std", GP_STDS)):
-            if opts[key] not in allowed:
-                raise ConfigError(f"controller 'bo': option {key!r} must be one of {', '.join(allowed)}, "
-                                  f"got {opts[key]!r}")
-            if opts[key] != self.defaults[key] and opts["surrogate"] != "gp":
-                raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
-                                  f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
         check_warm_options(opts, [o.name for o in self.objectives])
         self._prior_on = False
+        self._cover: Callable[[Mapping[str, Any]], bool] | None = None
         self._prior_models: dict[int, PriorModel | None] | None = None
-        if not isinstance(opts["known_inputs"], bool):
-            raise ConfigError(f"controller 'bo': option 'known_inputs' must be true or false, "
-                              f"got {opts['known_inputs']!r}")
-        for key in ("random_fraction", "min_distance"):
-            value = opts[key]
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < 1:
-                raise ConfigError(f"controller 'bo': option {key!r} must be a number in [0, 1), got {value!r}")
         self._reference: FloatArray | None = None
         self._fixed_known: FloatArray | None = None
         if opts["reference"] is not None:
@@ -137,7 +118,7 @@ class BayesianOptimization(Controller):
     def _propose(self, state: Round) -> list[dict[str, Any]]:
         self._prior_on = len(state.configs) < self.prior_span
         if self._prior_on:  # the prior replaces the space-filling design, then the search's own data take over
-            return self._model_based(state, state.n) if len(state.configs) >= 2 else self._prior_design(state)
+            return self._guided(state)
         if len(state.configs) < 2:
             return self._design(state, state.n)
         n_design = min(state.n, max(0, int(self.options["n_initial"]) - len(state.tried)))
@@ -151,6 +132,26 @@ class BayesianOptimization(Controller):
         if wanted:
             out += self._model_based(state, wanted)
         return out
+
+    def _guided(self, state: Round) -> list[dict[str, Any]]:
+        """A proposal the prior guides; with ``prior_cover``, from the methods (root choices) not tried yet
+        (:mod:`autopeft.controllers.cover`), the rest, if they have no feasible member left, from any."""
+        cover = untried_filter(self.space, state.tried) if self.options["prior_cover"] else None
+        out: list[dict[str, Any]] = []
+        if cover is not None:
+            self._cover = cover
+            try:
+                out = self._prior_step(state, state.n)
+            finally:
+                self._cover = None
+        return out + (self._prior_step(state, state.n - len(out)) if len(out) < state.n else [])
+
+    def _prior_step(self, state: Round, k: int) -> list[dict[str, Any]]:
+        return self._model_based(state, k) if len(state.configs) >= 2 else self._prior_design(state, k)
+
+    def feasible(self, config: Mapping[str, Any]) -> bool:
+        """The base rule, and while a warm start covers the methods, only an untried method's members."""
+        return (self._cover is None or self._cover(config)) and super().feasible(config)
 
     def _design(self, state: Round, k: int) -> list[dict[str, Any]]:
         """Greedy maximin (:func:`~autopeft.controllers.design.greedy_maximin`) over uniform draws, away from
@@ -323,7 +324,7 @@ class BayesianOptimization(Controller):
             self._prior_models = models
         return self._prior_models
 
-    def _prior_design(self, state: Round) -> list[dict[str, Any]]:
+    def _prior_design(self, state: Round, k: int) -> list[dict[str, Any]]:
         """Before two observations: the candidates (uniform draws and the sources' configurations) with the
         best EHVI under the prior, chosen one by one, each believed at its predicted mean."""
         pool = self.fresh(state, int(self.options["n_candidates"]), required=False, claim=False)
@@ -335,7 +336,7 @@ class BayesianOptimization(Controller):
                     seen.add(config_key(member))
                     pool.append(member)
         if not pool:
-            return self.fresh(state, state.n)
+            return self.fresh(state, k, required=self._cover is None)
         unknown = [j for j, o in enumerate(self.objectives) if o.name not in self.known]
         known = [j for j, o in enumerate(self.objectives) if o.name in self.known]
         known_objectives = [self.objectives[j] for j in known]
@@ -353,7 +354,7 @@ class BayesianOptimization(Controller):
         front = y_obs[:, unknown + known][pareto_mask(y_obs)] if len(y_obs) else np.zeros((0, len(unknown + known)))
         out: list[dict[str, Any]] = []
         live = np.ones(len(pool), dtype=bool)
-        for _ in range(min(state.n, len(pool))):
+        for _ in range(min(k, len(pool))):
             rows = np.flatnonzero(live)
             scores = ehvi_monte_carlo(mean[rows], std[rows], pool_known[rows], front, reference,
                                       samples=int(self.options["mc_samples"]), rng=_child_seed(state.rng))

@@ -33,7 +33,7 @@ def run_script(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str, Table, 
             (out / "task_a.md").read_text(encoding="utf-8"), table, load_prior([str(other)], table.space, OBJECTIVES))
 
 
-def warm_run(table: Table, prior: Prior, budget: int, seed: int, **options: str) -> Any:
+def warm_run(table: Table, prior: Prior, budget: int, seed: int, **options: Any) -> Any:
     return replay(table, ControllerSpec("w", "bo", {"prior": prior, **options}), budget=budget, seed=seed,
                   objectives=OBJECTIVES, reference="sharp")
 
@@ -61,11 +61,19 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
     run = warm_run(table, prior, 6, 0, prior_transform="copula")
     assert data["runs"]["warm:bo prior_transform=copula"][0]["end"] == pytest.approx(float(run.ratio[-1]))
     assert "`prior_transform=copula` against `prior_std=residual`" in text
-    for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual"):
+    assert module().settings("prior_cover=true,prior_cover=false") == [("prior_cover", "true"),
+                                                                          ("prior_cover", "false")]
+    for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual", "prior_cover=yes"):
         with pytest.raises(SystemExit):
             module().main(["--table", "a.csv", "--other", "b.csv", "--settings", bad])
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert "--settings" in err, err
+
+
+def test_prior_cover_reaches_the_controller_as_a_switch(tmp_path: Path) -> None:
+    data, _, table, prior = run_script(tmp_path, "--budget", "6", "--settings", "prior_std=residual,prior_cover=true")
+    run = warm_run(table, prior, 6, 0, prior_cover=True)
+    assert data["runs"]["warm:bo prior_cover=true"][0]["end"] == pytest.approx(float(run.ratio[-1]))
 
 
 def test_paired_counts_never_as_infinitely_many_trials() -> None:
