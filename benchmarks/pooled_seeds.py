@@ -53,23 +53,25 @@ POOLS = {"report + fresh": ("report", "fresh"), "all": SETS}
 
 #: table -> seed set -> (the file with the final ratios, its format; the file with the warm start, its format).
 #: Formats: ``compare`` (``autopeft bench --out``), ``efficiency`` (``search_efficiency.py``), ``ablation``
-#: (``bo_ablation.py``), ``warm`` (``warm_std.py``).
+#: (``bo_ablation.py``), ``warm`` (``warm_std.py``). The warm start is bo's default one (methods covered first,
+#: ``prior_cover``), which ``warm_cover*`` hold beside the earlier default.
 SOURCES: dict[str, dict[str, tuple[tuple[str, str], tuple[str, str]]]] = {
     "minilm-tweets-v2": {
-        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"), ("warm_std/minilm-tweets-v2.json", "warm")),
+        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"), ("warm_cover/minilm-tweets-v2.json", "warm")),
         "report": (("search_efficiency/minilm-tweets-v2.json", "efficiency"),
                    ("search_efficiency/minilm-tweets-v2.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"), ("fresh_seeds/warm/minilm-tweets-v2.json", "warm")),
+        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"), ("warm_cover_2000/minilm-tweets-v2.json", "warm")),
     },
     "minilm-bbc-news": {
-        "dev": (("bo_interleave/dev-bbc-news/bo_ablation.json", "ablation"), ("warm_std/minilm-bbc-news.json", "warm")),
+        "dev": (("bo_interleave/dev-bbc-news/bo_ablation.json", "ablation"),
+                ("warm_cover/minilm-bbc-news.json", "warm")),
         "report": (("search_efficiency/minilm-bbc-news.json", "efficiency"),
                    ("search_efficiency/minilm-bbc-news.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"), ("fresh_seeds/warm/minilm-bbc-news.json", "warm")),
+        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"), ("warm_cover_2000/minilm-bbc-news.json", "warm")),
     },
 }
-#: The warm start's name in each format (its default settings).
-WARM = {"efficiency": "warm:bo", "warm": "warm:bo prior_std=residual"}
+#: The default warm start's name in each format.
+WARM = {"efficiency": "warm:bo", "warm": "warm:bo prior_cover=true"}
 
 Finals = dict[str, dict[int, float]]  # strategy -> seed -> ratio at its budget
 Trials = dict[str, dict[int, int | None]]  # "cold" / "warm" -> seed -> trials to TARGET (None: never)

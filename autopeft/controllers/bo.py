@@ -76,8 +76,8 @@ class BayesianOptimization(Controller):
     surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
     comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
     source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
-    ``prior_cover`` (``False``): while the prior guides, propose only members of methods not tried yet, until
-    each has been tried once (:mod:`autopeft.controllers.cover`).
+    ``prior_cover`` (``True``): while the prior guides, propose only members of methods not tried yet, until
+    each has been tried once (:mod:`autopeft.controllers.cover`; measured in ``benchmarks/warm_std.py``).
     ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw
     (step 5; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report seeds, so it
     is off: ``benchmarks/results/bo_interleave/``).
@@ -88,7 +88,7 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
-        "prior_transform": "standard", "prior_cover": False, "random_fraction": 0.0,
+        "prior_transform": "standard", "prior_cover": True, "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:

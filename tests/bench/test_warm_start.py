@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autopeft.bench.compare import compare
+from autopeft.bench.replay import ControllerSpec, replay
 from autopeft.bench.table import Table, objectives_from
 from autopeft.bench.warm_start import load_prior
 from autopeft.errors import ConfigError
@@ -41,13 +42,20 @@ def test_bad_sources_are_refused_naming_them(synthetic_csv: Path, tmp_path: Path
 
 def test_warm_bo_reaches_the_target_sooner_from_a_related_table(table: Table, tmp_path: Path) -> None:
     """The source is the same synthetic task measured with other training seeds (a closely related task):
-    warm-started bo needs fewer trials to 95 % of the exhaustive hypervolume than cold bo, on every seed."""
+    without covering the methods, warm-started bo needs fewer trials to 95 % of the exhaustive hypervolume than
+    cold bo, on every seed. Covering them (the default) spends trials on methods the prior rightly rates low,
+    so here it is slower than without: the price of ``prior_cover`` when the tasks agree on the methods."""
     source = synthetic.write(tmp_path, "related", seeds=(7, 8))
     prior = load_prior([source], table.space, OBJECTIVES)
-    result = compare(table, ["bo", "warm:bo"], budget=12, seeds=2, objectives=OBJECTIVES, prior=prior)
-    cold, warm = (result.summary(name).to_target(0.95)[2] for name in ("bo", "warm:bo"))
-    assert all(w is not None and (c is None or w <= c) for c, w in zip(cold, warm, strict=True))
-    assert sum(w or 99 for w in warm) < sum(c or 99 for c in cold)
+
+    def trials(**options: object) -> list[int | None]:
+        runs = [replay(table, ControllerSpec("s", "bo", options), budget=12, seed=seed, objectives=OBJECTIVES)
+                for seed in (0, 1)]
+        return [next((i + 1 for i, r in enumerate(run.ratio) if r >= 0.95), None) for run in runs]
+
+    cold, covered, plain = trials(), trials(prior=prior), trials(prior=prior, prior_cover=False)
+    assert all(w is not None and (c is None or w < c) for c, w in zip(cold, plain, strict=True))
+    assert all(p is not None and v is not None and p <= v for p, v in zip(plain, covered, strict=True))
 
 
 def test_warm_strategies_need_bo_and_a_source(table: Table) -> None:

@@ -88,15 +88,16 @@ def sequential(steps: int, **options: Any) -> list[dict[str, Any]]:
 
 
 def test_a_covering_warm_start_tries_each_method_once_first() -> None:
+    assert bo().options["prior_cover"] is True  # the default
     covered = sequential(len(METHODS), prior_cover=True)
     assert sorted(c["method"] for c in covered) == sorted(METHODS)
-    plain = sequential(len(METHODS))
+    plain = sequential(len(METHODS), prior_cover=False)
     assert len({c["method"] for c in plain}) < len(METHODS)  # the prior alone repeats a method on this space
 
 
 def test_once_every_method_is_tried_it_proposes_as_without_cover() -> None:
     history = [observe(c) for c in sequential(len(METHODS), prior_cover=True)]
-    assert bo(prior_cover=True).propose(history, n=2) == bo().propose(history, n=2)
+    assert bo(prior_cover=True).propose(history, n=2) == bo(prior_cover=False).propose(history, n=2)
 
 
 def test_a_batch_comes_from_the_methods_untried_when_it_began() -> None:
@@ -118,7 +119,7 @@ def test_without_a_prior_the_option_changes_nothing() -> None:
         return get_controller("bo", synthetic.space(), OBJECTIVES, seed=0, known=known(), n_candidates=64,
                               **options).propose([], n=3)
 
-    assert cold(prior_cover=True) == cold()
+    assert cold(prior_cover=True) == cold(prior_cover=False)
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])
