@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from autopeft.bench.table import TableMeta, write_table
+from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective
 from autopeft.space import Space, load_space
 from autopeft.trial import config_key
@@ -54,6 +55,14 @@ def params(config: Mapping[str, Any]) -> int | None:
         return HEAD
     option = config.get("ia3.modules") or config.get("ln_tuning.layers")
     return HEAD + OTHERS[(method, option)]
+
+
+def known_params(config: Mapping[str, Any]) -> float:
+    """:func:`params` as a controller's known objective: a member that does not build raises, as a table says."""
+    count = params(config)
+    if count is None:
+        raise ConfigError("does not build")
+    return float(count)
 
 
 def accuracy(config: Mapping[str, Any]) -> float:
