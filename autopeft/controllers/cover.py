@@ -1,10 +1,10 @@
 """Covering a space's top-level choice: which PEFT method a warm start has not tried yet.
 
 A space's *root* choices are its unconditional categorical dimensions that other dimensions depend on
-(``method`` in every shipped space: the LoRA dimensions exist only ``when: {method: lora}``). Which method
-suits a task is what transfers worst between tasks: on the PEFT-Bench tables, LN tuning holds the cheap end
-of the bbc-news front where a LoRA member holds it on tweets. Which member is best *within* a method
-transfers better. So while a warm start's prior guides the search, bo can spend its first trials on one
+(``method`` in every shipped space: the LoRA dimensions exist only ``when: {method: lora}``). On the two
+PEFT-Bench tables, which method suits the task is what transfers worst: LN tuning holds the cheap end of the
+bbc-news front where a LoRA member holds it on tweets. Which member is best *within* a method transfers
+better. So while a warm start's prior guides the search, bo can spend its first trials on one
 member of each method, the prior choosing which member (bo's option ``prior_cover``).
 
 :func:`untried_filter` gives the predicate that restricts proposals to the choices not yet tried.
