@@ -109,9 +109,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         score = score_objective(objectives).name
-        n = seeds or recipe.search.final_seeds
-        if n < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {n}")
+        n = seeds if seeds is not None else recipe.search.final_seeds  # both checked >= 1 already
         ctx = make_context(recipe)
         requeued = journal.requeue_interrupted()
         if requeued:
