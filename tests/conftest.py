@@ -6,7 +6,6 @@ for the Hub fails fast instead of hanging.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import random
@@ -16,28 +15,14 @@ from typing import Any
 
 import pytest
 
+from benchmarks.reliability import tiny
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-WORDS = [
-    "good", "bad", "fine", "great", "awful", "okay", "movie", "film", "plot", "actor", "sad", "happy",
-    "news", "sport", "tech", "the", "a", "is", "was", "positive", "negative", "neutral", "yes", "no",
-]
-SPECIALS = ["<pad>", "</s>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def make_tokenizer() -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {tok: i for i, tok in enumerate(SPECIALS + list(WORDS))}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-    )
+make_tokenizer = tiny.make_tokenizer
+POSITIVE, NEGATIVE = tiny.POSITIVE, tiny.NEGATIVE
 
 
 @pytest.fixture(scope="session")
@@ -62,18 +47,7 @@ def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A headless BERT (like MiniLM's checkpoint): loading it as a classifier adds a fresh head."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = make_tokenizer()
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=3,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-                        pad_token_id=0)
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return tiny.tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture(scope="session")
@@ -125,26 +99,10 @@ def trainer() -> Callable[..., list[float]]:
     return train_steps
 
 
-POSITIVE = ["good", "great", "fine", "happy"]
-NEGATIVE = ["bad", "awful", "sad"]
-FILLER = ["the", "movie", "film", "plot", "actor", "was", "is", "a"]
-
-
 @pytest.fixture(scope="session")
 def sentiment_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """120 short reviews: the label is the polarity of the one sentiment word in each."""
-    rng = random.Random(0)
-    path = tmp_path_factory.mktemp("data") / "reviews.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "label"])
-        for i in range(120):
-            label = ["negative", "positive"][i % 2]
-            word = rng.choice(POSITIVE if label == "positive" else NEGATIVE)
-            words = [*rng.sample(FILLER, 3), word]
-            rng.shuffle(words)
-            writer.writerow([" ".join(words), label])
-    return path
+    return tiny.sentiment_csv(tmp_path_factory.mktemp("data") / "reviews.csv")
 
 
 @pytest.fixture(scope="session")

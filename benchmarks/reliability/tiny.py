@@ -1,8 +1,8 @@
 """A tiny BERT, a small sentiment CSV and a tiny recipe for the reliability checks (built in seconds, offline).
 
-The same shapes as the test fixtures (``tests/conftest.py`` ``tiny_bert_dir`` / ``sentiment_csv`` and
-``tests/study/conftest.py`` ``write_recipe``), written to a given folder so a benchmark script can use them
-outside pytest.
+The test fixtures are built from these too (``tests/conftest.py`` ``tiny_bert_dir`` / ``sentiment_csv`` and
+``tests/study/conftest.py`` ``write_recipe``); here they write to a given folder, so a benchmark script can use
+them outside pytest.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import csv
 import os
 import random
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 WORDS = ["good", "bad", "fine", "great", "awful", "okay", "movie", "film", "plot", "actor", "sad", "happy",
          "news", "sport", "tech", "the", "a", "is", "was", "positive", "negative", "neutral", "yes", "no"]
@@ -40,18 +42,25 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def tiny_bert(path: Path) -> Path:
-    """A headless 3-block BERT with a 30-word tokenizer."""
-    import torch
+def make_tokenizer() -> Any:
+    """A word-level tokenizer over :data:`WORDS` (the tiny models' vocabulary)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     vocab = {tok: i for i, tok in enumerate(SPECIALS + WORDS)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
-                                        unk_token="<unk>", cls_token="[CLS]", sep_token="[SEP]",
-                                        mask_token="[MASK]")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+def tiny_bert(path: Path) -> Path:
+    """A headless 3-block BERT (like MiniLM's checkpoint: loading it as a classifier adds a fresh head) with the
+    30-word tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = make_tokenizer()
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=64, pad_token_id=0)
     torch.manual_seed(0)
@@ -78,11 +87,13 @@ def sentiment_csv(path: Path, n: int = 120) -> Path:
 
 
 def tiny_recipe(folder: Path, model: Path, data: Path, *, steps: int = 4, budget: int = 6,
-                name: str = "tiny") -> Path:
-    """A recipe (and its space) in ``folder``: random controller, two references, ``budget`` trials."""
+                name: str = "tiny", file: str | None = None, lr_factors: Sequence[float] | None = None) -> Path:
+    """A recipe (and its space) in ``folder``: random controller, two references, ``budget`` trials; written to
+    ``file`` (default ``NAME.yaml``); ``lr_factors`` sets ``search.reference_lr_factors``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "space.yaml").write_text(SPACE)
-    path = folder / f"{name}.yaml"
+    path = folder / (file or f"{name}.yaml")
+    factors = "" if lr_factors is None else f"reference_lr_factors: {list(lr_factors)}, "
     path.write_text(textwrap.dedent(f"""\
         name: {name}
         model: {model}
@@ -91,7 +102,7 @@ def tiny_recipe(folder: Path, model: Path, data: Path, *, steps: int = 4, budget
         data: {{seed: 0, n_validation: 16, n_test: 16}}
         fidelity: {{steps: {steps}}}
         training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, curve_fractions: [1.0]}}
-        search: {{budget: {budget}, controller: random, final_fidelity: {{steps: 6}}, final_seeds: 2}}
+        search: {{budget: {budget}, controller: random, {factors}final_fidelity: {{steps: 6}}, final_seeds: 2}}
         """))
     return path
 
