@@ -4,7 +4,8 @@ A space lists them under ``references:``, by built-in name or as ``{name: ..., c
 built-in is defined relative to the model (its layout), so one name serves MiniLM and every FLAN-T5 size:
 
 - ``full_finetune``: every parameter trains;
-- ``peft_default_lora``: LoRA r=8, alpha 8, on q and v of every block (peft's default for T5);
+- ``peft_default_lora``: LoRA r=8, alpha 8, on q and v of every block (peft's default for T5), cross-attention
+  included where the model has a decoder (its modules read ``qv`` on an encoder, ``qv+cross.q+cross.v`` on T5);
 - ``attention_only``: LoRA r=8 on every attention projection (self and cross), no feed-forward;
 - ``later_layers_only``: LoRA r=8 on q and v of the last half of each stack (the selective-layer
   setting of Pu et al. 2023).
@@ -12,8 +13,13 @@ built-in is defined relative to the model (its layout), so one name serves MiniL
 This module parses and names them; whether one builds on a model is checked by
 :func:`autopeft.methods.checks.resolve_references`, a layer up.
 
->>> reference_config("later_layers_only", type("Graph", (), {"layout": {"encoder": 6}})())["lora.layers"]
+>>> encoder = type("Graph", (), {"layout": {"encoder": 6}})()
+>>> reference_config("later_layers_only", encoder)["lora.layers"]
 ['encoder.blocks[1/2:]']
+>>> reference_config("peft_default_lora", encoder)["lora.modules"]
+'qv'
+>>> reference_config("peft_default_lora", type("Graph", (), {"layout": {"encoder": 6, "decoder": 6}})())["lora.modules"]
+'qv+cross.q+cross.v'
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ class Reference:
     make: Callable[[HasLayout], dict[str, Any]]
 
 
+def _every_qv(graph: HasLayout) -> dict[str, Any]:
+    """q and v of every attention: with a decoder, its cross-attention's too; an encoder has none to name."""
+    modules = "qv+cross.q+cross.v" if "decoder" in graph.layout else "qv"
+    return {"method": "lora", "lora.r": 8, "lora.modules": modules}
+
+
 def _later_half(graph: HasLayout) -> dict[str, Any]:
     return {"method": "lora", "lora.r": 8, "lora.modules": "qv",
             "lora.layers": [f"{stack}.blocks[1/2:]" for stack in graph.layout]}
@@ -64,7 +76,7 @@ REFERENCES: dict[str, Reference] = {
     for r in (
         Reference("full_finetune", "full fine-tuning", lambda g: {"method": "full"}),
         Reference("peft_default_lora", "LoRA r=8 on every q,v (self- and cross-attention; peft's T5 default)",
-                  lambda g: {"method": "lora", "lora.r": 8, "lora.modules": "qv+cross.q+cross.v"}),
+                  _every_qv),
         Reference("attention_only", "LoRA r=8 on all attention projections of every block",
                   lambda g: {"method": "lora", "lora.r": 8, "lora.modules": "all_attention"}),
         Reference("later_layers_only", "LoRA r=8 on q,v of the last half of each stack", _later_half),

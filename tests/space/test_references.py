@@ -35,6 +35,19 @@ def test_peft_default_lora_is_r8_on_every_q_and_v(t5: Any) -> None:
     assert built.peft_config.r == 8 and built.peft_config.lora_alpha == 8
 
 
+def test_peft_default_lora_on_an_encoder_names_only_what_it_has(tiny_bert_dir: Path) -> None:
+    """An encoder has no cross-attention: the reference reads ``qv`` and adapts the same modules that the T5
+    wording would select on it (which would name modules that do not exist)."""
+    model = load_model(str(tiny_bert_dir))
+    graph = ModelGraph.from_model(model)
+    config = reference_config("peft_default_lora", graph)
+    assert config["lora.modules"] == "qv"
+    want = {m.path: 8 for m in graph.select("qv")}
+    assert {m.path for m in graph.select("qv+cross.q+cross.v")} == set(want)
+    assert adapted(build(model, config, graph).model) == want
+    assert len(want) == 2 * 3  # q and v of the 3 blocks
+
+
 def test_attention_only_adapts_no_feed_forward(t5: Any) -> None:
     graph = ModelGraph.from_model(t5)
     built = build(t5, reference_config("attention_only", graph), graph)
