@@ -11,7 +11,9 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
 - ``warm:bo`` started from ``--other`` with each of ``--settings`` (``OPTION=VALUE``, comma-separated; by default
   ``prior_std=residual,prior_std=stacked``, the two values of :data:`autopeft.controllers.transfer.PRIOR_STDS`;
   ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`;
-  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`).
+  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`). One warm start may set
+  several options, joined by ``+``: ``prior_std=residual+prior_cover=false`` is the warm start of before
+  ``prior_cover`` became bo's default; an option a setting leaves out takes bo's default.
 
 It writes ``NAME.{json,md}`` into ``--out``: per strategy, the trials to 0.99 of the sharp ratio on each seed
 (the measure of the warm-start goal), their median, how many seeds get there, the median ratio after 10 and at
@@ -49,8 +51,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=20, help="replay seeds (default 20)")
     p.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0, the development seeds)")
     p.add_argument("--settings", default=",".join(f"prior_std={v}" for v in PRIOR_STDS),
-                   help="warm starts to replay, OPTION=VALUE comma-separated (OPTION: prior_std, prior_transform "
-                        "or prior_cover; default: %(default)s)")
+                   help="warm starts to replay, comma-separated; each OPTION=VALUE, several joined by + (OPTION: "
+                        "prior_std, prior_transform or prior_cover; default: %(default)s)")
     p.add_argument("--out", default=str(HERE / "results" / "warm_std"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     try:
@@ -65,17 +67,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def settings(text: str) -> list[tuple[str, str]]:
-    """``--settings`` as (option, value) pairs; a malformed or unknown one is a ValueError naming what is allowed."""
+def settings(text: str) -> list[tuple[str, dict[str, str]]]:
+    """``--settings`` as (label, options) per warm start: items are comma-separated, and one item may set several
+    options joined by ``+`` (``prior_std=residual+prior_cover=false``). A malformed or unknown option, or one set
+    twice in an item, is a ValueError naming what is allowed."""
     allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH)}
-    out = []
+    choices = "; ".join(f"{k}={'|'.join(v)}" for k, v in allowed.items())
+    out: list[tuple[str, dict[str, str]]] = []
     for item in (part.strip() for part in text.split(",")):
-        option, _, value = item.partition("=")
-        if option not in allowed or value not in allowed[option]:
-            choices = "; ".join(f"{k}={'|'.join(v)}" for k, v in allowed.items())
-            raise ValueError(f"--settings {item!r}: expected OPTION=VALUE among {choices}")
-        out.append((option, value))
-    if len(set(out)) != len(out):
+        options: dict[str, str] = {}
+        for pair in item.split("+"):
+            option, _, value = pair.strip().partition("=")
+            if option not in allowed or value not in allowed[option]:
+                raise ValueError(f"--settings {pair.strip()!r}: expected OPTION=VALUE among {choices} "
+                                 "(several in one warm start joined by +)")
+            if option in options:
+                raise ValueError(f"--settings {item!r} sets {option} twice")
+            options[option] = value
+        out.append(("+".join(f"{o}={v}" for o, v in options.items()), options))
+    labels = [label for label, _ in out]
+    if len(set(labels)) != len(labels):
         raise ValueError(f"--settings {text!r} names a setting twice")
     return out
 
@@ -152,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prior = load_prior([os.path.relpath(args.other)], table.space, objectives)
         bo = controller_spec("bo")
         strategies: dict[str, Any] = {"bo": bo}
-        for option, value in args.settings:
-            name = f"warm:bo {option}={value}"
-            strategies[name] = bo.warm(prior, name, **{option: SWITCH.get(value, value)})
+        for label, options in args.settings:
+            name = f"warm:bo {label}"
+            strategies[name] = bo.warm(prior, name, **{o: SWITCH.get(v, v) for o, v in options.items()})
         runs = measure(table, strategies, objectives, seeds, args.budget)
     except AutopeftError as exc:
         print(f"warm_std.py: error: {exc}", file=sys.stderr)
@@ -164,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {"command": command, "table": table.name, "other": Path(args.other).stem, "seeds": seeds,
             "budget": args.budget, "target": TARGET, "runs": runs}
     if len(args.settings) > 1:
-        first, last = (f"{o}={v}" for o, v in (args.settings[0], args.settings[-1]))
+        first, last = args.settings[0][0], args.settings[-1][0]
         data["paired"] = [first, last, list(paired(runs[f"warm:bo {last}"], runs[f"warm:bo {first}"]))]
     text = markdown(data)
     write_results(Path(args.out) / table.name, data, text)

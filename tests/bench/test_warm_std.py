@@ -61,9 +61,12 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
     run = warm_run(table, prior, 6, 0, prior_transform="copula")
     assert data["runs"]["warm:bo prior_transform=copula"][0]["end"] == pytest.approx(float(run.ratio[-1]))
     assert "`prior_transform=copula` against `prior_std=residual`" in text
-    assert module().settings("prior_cover=true,prior_cover=false") == [("prior_cover", "true"),
-                                                                          ("prior_cover", "false")]
-    for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual", "prior_cover=yes"):
+    assert module().settings("prior_cover=true,prior_cover=false") == [
+        ("prior_cover=true", {"prior_cover": "true"}), ("prior_cover=false", {"prior_cover": "false"})]
+    assert module().settings("prior_std=residual+prior_cover=false") == [
+        ("prior_std=residual+prior_cover=false", {"prior_std": "residual", "prior_cover": "false"})]
+    for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual", "prior_cover=yes",
+                "prior_cover=true+prior_cover=false", "prior_std=residual+", "prior_std=residual+prior_cover=no"):
         with pytest.raises(SystemExit):
             module().main(["--table", "a.csv", "--other", "b.csv", "--settings", bad])
         err = capsys.readouterr().err.strip().splitlines()[-1]
@@ -74,6 +77,20 @@ def test_prior_cover_reaches_the_controller_as_a_switch(tmp_path: Path) -> None:
     data, _, table, prior = run_script(tmp_path, "--budget", "6", "--settings", "prior_std=residual,prior_cover=true")
     run = warm_run(table, prior, 6, 0, prior_cover=True)
     assert data["runs"]["warm:bo prior_cover=true"][0]["end"] == pytest.approx(float(run.ratio[-1]))
+
+
+def test_one_warm_start_may_set_several_options(tmp_path: Path) -> None:
+    """``prior_std=residual+prior_cover=false`` is one warm start with both options: the warm start of before
+    ``prior_cover`` became the default."""
+    data, text, table, prior = run_script(tmp_path, "--budget", "6",
+                                          "--settings", "prior_std=residual+prior_cover=false,prior_std=residual")
+    name = "warm:bo prior_std=residual+prior_cover=false"
+    assert set(data["runs"]) == {"bo", name, "warm:bo prior_std=residual"}
+    run = warm_run(table, prior, 6, 0, prior_std="residual", prior_cover=False)
+    assert data["runs"][name][0]["end"] == pytest.approx(float(run.ratio[-1]))
+    assert data["runs"][name][0]["to_target"] == module().to_target(run.ratio)
+    assert data["paired"][:2] == ["prior_std=residual+prior_cover=false", "prior_std=residual"]
+    assert f"| {name} |" in text
 
 
 def test_paired_counts_never_as_infinitely_many_trials() -> None:
