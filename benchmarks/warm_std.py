@@ -85,8 +85,8 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
                 raise ValueError(f"--settings {item!r} sets {option} twice")
             options[option] = value
         out.append(("+".join(f"{o}={v}" for o, v in options.items()), options))
-    labels = [label for label, _ in out]
-    if len(set(labels)) != len(labels):
+    chosen = [tuple(sorted(options.items())) for _, options in out]  # the same options in another order too
+    if len(set(chosen)) != len(chosen):
         raise ValueError(f"--settings {text!r} names a setting twice")
     return out
 

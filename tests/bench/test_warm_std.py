@@ -66,7 +66,8 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
     assert module().settings("prior_std=residual+prior_cover=false") == [
         ("prior_std=residual+prior_cover=false", {"prior_std": "residual", "prior_cover": "false"})]
     for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual", "prior_cover=yes",
-                "prior_cover=true+prior_cover=false", "prior_std=residual+", "prior_std=residual+prior_cover=no"):
+                "prior_cover=true+prior_cover=false", "prior_std=residual+", "prior_std=residual+prior_cover=no",
+                "prior_std=residual+prior_cover=true,prior_cover=true+prior_std=residual"):
         with pytest.raises(SystemExit):
             module().main(["--table", "a.csv", "--other", "b.csv", "--settings", bad])
         err = capsys.readouterr().err.strip().splitlines()[-1]
