@@ -56,6 +56,30 @@ def test_the_trace_is_the_replays_and_the_tables(tmp_path: Path) -> None:
     assert "--table task_a.csv" in text and str(tmp_path) not in text and "warm:bo, seed 5:" in text
 
 
+def test_random_and_the_trials_per_method(tmp_path: Path) -> None:
+    """``--random N`` adds random search at its own budget; the per-method counts are the proposals'."""
+    task, _ = synthetic.sharp_pair(tmp_path)
+    out = tmp_path / "out"
+    assert trace_module().main(["--table", str(task), "--seeds", "2", "--budget", "6", "--random", "9",
+                                "--show", "2", "--out", str(out)]) == 0
+    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    assert set(data["runs"]) == {"bo", "random"} and data["random"] == 9
+    assert [len(r["proposals"]) for r in data["runs"]["random"]] == [9, 9]
+    assert [len(r["proposals"]) for r in data["runs"]["bo"]] == [6, 6]
+    table = load_table(task)
+    result = compare(table, ["random"], budget=9, seeds=2, seed_start=1000, objectives=OBJECTIVES, reference="sharp")
+    assert [r["ratio"] for r in data["runs"]["random"]] == pytest.approx(result.summaries[0].ratios[:, -1].tolist())
+    text = (out / "task_a.md").read_text(encoding="utf-8")
+    assert "6 trials (random: 9)" in text
+    for name, runs in data["runs"].items():
+        counts = {m: trace_module().per_method(runs, m) for m in data["methods"]}
+        assert [sum(c[i] for c in counts.values()) for i in range(2)] == [len(r["proposals"]) for r in runs]
+        cells = " | ".join(f"{float(np.median(c)):g} ({min(c)}-{max(c)})" for c in counts.values())
+        assert f"| {name} | {len(runs[0]['proposals'])} | {cells} |" in text
+    with pytest.raises(SystemExit):
+        trace_module().main(["--table", str(task), "--random", "-1"])
+
+
 def test_found_counts_first_tries() -> None:
     runs = [{"proposals": [{"front": None}, {"front": 2}, {"front": 2}]}, {"proposals": [{"front": 1}]},
             {"proposals": [{"front": None}, {"front": None}, {"front": None}, {"front": 2}]}]
