@@ -21,9 +21,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-make_tokenizer = tiny.make_tokenizer
-POSITIVE, NEGATIVE = tiny.POSITIVE, tiny.NEGATIVE
-
 
 @pytest.fixture(scope="session")
 def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -32,7 +29,7 @@ def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import T5Config, T5ForConditionalGeneration
 
     path = tmp_path_factory.mktemp("tiny-t5")
-    tokenizer = make_tokenizer()
+    tokenizer = tiny.make_tokenizer()
     config = T5Config(
         vocab_size=len(tokenizer), d_model=16, d_ff=32, d_kv=8, num_heads=2, num_layers=3,
         num_decoder_layers=2, feed_forward_proj="gated-gelu", decoder_start_token_id=0,
@@ -111,6 +108,6 @@ def generation_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = random.Random(1)
     with path.open("w") as f:
         for _ in range(40):
-            word = rng.choice(POSITIVE + NEGATIVE)
+            word = rng.choice(tiny.POSITIVE + tiny.NEGATIVE)
             f.write(json.dumps({"source": f"the movie was {word}", "target": word}) + "\n")
     return path
