@@ -7,6 +7,7 @@ These work on the journal, so nothing recorded is trained again; ``finalize`` jo
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import statistics
 import sys
@@ -68,13 +69,15 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
         try:
             limit = float(spec.split(":", 1)[1].replace("_", "").replace(",", ""))
         except ValueError:
-            raise ConfigError(f"--pick {spec!r}: N must be a number of parameters") from None
+            limit = math.nan
+        if not math.isfinite(limit) or limit < 1:
+            raise ConfigError(f"--pick {spec!r}: N must be a number of parameters >= 1 (such as max-params:50000)")
         p_col = names.index(PARAMS)
         ok = [i for i in range(len(f.trials)) if f.values[i, p_col] <= limit]
         if not ok:
             smallest = int(f.values[:, p_col].min())
             raise ConfigError(f"--pick {spec!r} names nothing on the front: its smallest point trains "
-                              f"{smallest:,} parameters")
+                              f"{smallest:,} parameters; allowed: max-params:N with N >= {smallest}")
         return f.trials[max(ok, key=lambda i: better[i])]
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 

@@ -180,8 +180,12 @@ def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: 
 def test_pick_naming_nothing(tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     assert run(["search", str(tiny_recipe), "--out", str(out), "--budget", "2"], capsys)[0] == 0
-    for pick, expect in (("max-params:1", "names nothing on the front"), ("trial:99", "no trial 99"),
-                         ("nearest", "allowed: knee, best")):
+    for pick, expect in (("max-params:1", "names nothing on the front"),
+                         ("max-params:1", "allowed: max-params:N with N >= "),
+                         ("max-params:-5", "N must be a number of parameters >= 1"),
+                         ("max-params:nan", "N must be a number of parameters >= 1"),
+                         ("max-params:lots", "N must be a number of parameters >= 1"),
+                         ("trial:99", "no trial 99"), ("nearest", "allowed: knee, best")):
         code, _, err = run(["export", str(out), "--pick", pick, "--out", str(tmp_path / "x")], capsys)
         assert code == 2 and expect in err, err
     lock = out / ".lock"
