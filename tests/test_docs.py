@@ -174,3 +174,20 @@ def test_the_search_command_names_every_controller() -> None:
     text = README.read_text(encoding="utf-8")
     usage = re.search(r"--controller ([\w|:]+)\]", text)
     assert usage is not None and set(usage.group(1).split("|")) == set(controller_names())
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_github_slug() -> None:
+    assert github_slug("NNI engine: a search as an NNI experiment") == "nni-engine-a-search-as-an-nni-experiment"
+    assert github_slug("Multi-fidelity search (ASHA)") == "multi-fidelity-search-asha"
+
+
+def test_the_readme_contents_links_every_section() -> None:
+    text = README.read_text(encoding="utf-8")
+    sections = [github_slug(line[3:]) for line in text.splitlines() if line.startswith("## ")]
+    contents = next(line for line in text.splitlines() if line.startswith("Contents: "))
+    assert re.findall(r"\]\(#([^)]+)\)", contents) == sections
