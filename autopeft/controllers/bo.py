@@ -262,8 +262,10 @@ class BayesianOptimization(Controller):
         """
         x = self.encode(configs)
         known = [j for j, o in enumerate(self.objectives) if o.name in self.known]
-        if not self.options["known_inputs"] or not known or not configs:
+        if not self.options["known_inputs"] or not known:
             return x
+        if not configs:  # no rows, but the columns of the rows there will be
+            return np.zeros((0, x.shape[1] + len(known)))
         objectives = [self.objectives[j] for j in known]
         sample = self._known_sample(known, objectives)
         low = sample.min(axis=0) if len(sample) else np.zeros(len(known))

@@ -58,6 +58,16 @@ def test_warm_bo_reaches_the_target_sooner_from_a_related_table(table: Table, tm
     assert all(p is not None and v is not None and p <= v for p, v in zip(plain, covered, strict=True))
 
 
+@pytest.mark.parametrize("surrogate", ["gp", "forest"])
+def test_a_warm_start_with_known_inputs_runs(surrogate: str, synthetic_csv: Path, table: Table) -> None:
+    """The prior's first proposal is made before the new task has any observation: its surrogate is fit on no
+    rows, which must still have the known objective's column (it once had not, and the search stopped)."""
+    prior = load_prior([synthetic_csv], table.space, OBJECTIVES)
+    spec = ControllerSpec("s", "bo", {"prior": prior, "known_inputs": True, "surrogate": surrogate})
+    run = replay(table, spec, budget=4, seed=0, objectives=OBJECTIVES)
+    assert len(run.configs) == 4 and run.ratio[-1] > 0
+
+
 def test_warm_strategies_need_bo_and_a_source(table: Table) -> None:
     with pytest.raises(ConfigError, match="a warm start needs a bo controller"):
         compare(table, ["warm:random"], budget=5, seeds=1, objectives=OBJECTIVES)

@@ -414,7 +414,7 @@ def test_bo_known_inputs_add_the_scaled_known_objective(mixed: Space) -> None:
     log_params = np.log10([mixed_params(c) for c in configs])
     sample = ctl._fixed_known[:, 0]  # log10 params of the controller's fixed sample of the space
     np.testing.assert_allclose(x[:, -1], (log_params - sample.min()) / (sample.max() - sample.min()))
-    assert ctl._inputs([]).shape == (0, plain.shape[1])
+    assert ctl._inputs([]).shape == (0, plain.shape[1] + 1)  # no rows, the same columns
 
 
 @pytest.mark.parametrize("incumbent", ["observed", "predicted"])
