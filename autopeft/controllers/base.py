@@ -26,7 +26,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -97,6 +97,11 @@ class Round:
     configs: list[dict[str, Any]]
     values: FloatArray
     tried: list[dict[str, Any]] = field(default_factory=list)
+
+    def after(self, picked: Sequence[dict[str, Any]], n: int) -> Round:
+        """This round for the next ``n`` proposals of a call that has picked ``picked``, which count as pending
+        (and tried); the generator and ``taken`` are shared, so the call stays one replayable draw."""
+        return replace(self, n=n, pending=[*self.pending, *picked], tried=[*self.tried, *picked])
 
 
 class Controller(ABC):

@@ -135,16 +135,23 @@ class BayesianOptimization(Controller):
 
     def _guided(self, state: Round) -> list[dict[str, Any]]:
         """A proposal the prior guides; with ``prior_cover``, from the methods (root choices) not tried yet
-        (:mod:`autopeft.controllers.cover`), the rest, if they have no feasible member left, from any."""
-        cover = untried_filter(self.space, state.tried) if self.options["prior_cover"] else None
+        (:mod:`autopeft.controllers.cover`), picked one at a time so that a batch (``--workers``) covers them
+        too, each pick pending for the next; the rest, once covered or with no feasible member left, from any."""
         out: list[dict[str, Any]] = []
-        if cover is not None:
+        while self.options["prior_cover"] and len(out) < state.n:
+            cover = untried_filter(self.space, [*state.tried, *out])
+            if cover is None:
+                break
             self._cover = cover
             try:
-                out = self._prior_step(state, state.n)
+                step = self._prior_step(state.after(out, 1), 1)
             finally:
                 self._cover = None
-        return out + (self._prior_step(state, state.n - len(out)) if len(out) < state.n else [])
+            if not step:
+                break
+            out += step
+        left = state.n - len(out)
+        return out + (self._prior_step(state.after(out, left), left) if left else [])
 
     def _prior_step(self, state: Round, k: int) -> list[dict[str, Any]]:
         return self._model_based(state, k) if len(state.configs) >= 2 else self._prior_design(state, k)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autopeft.bench.compare import compare
-from autopeft.bench.replay import ControllerSpec, replay
+from autopeft.bench.replay import ControllerSpec, make_controller, replay
 from autopeft.bench.table import Table, objectives_from
 from autopeft.bench.warm_start import load_prior
+from autopeft.controllers.base import Observation
 from autopeft.errors import ConfigError
 from autopeft.space import parse_space
+from autopeft.trial import config_key
 from tests.bench import synthetic
 
 OBJECTIVES = objectives_from(["accuracy", "trainable_params"])
@@ -66,6 +69,27 @@ def test_a_warm_start_with_known_inputs_runs(surrogate: str, synthetic_csv: Path
     spec = ControllerSpec("s", "bo", {"prior": prior, "known_inputs": True, "surrogate": surrogate})
     run = replay(table, spec, budget=4, seed=0, objectives=OBJECTIVES)
     assert len(run.configs) == 4 and run.ratio[-1] > 0
+
+
+def test_a_warm_start_keeps_two_trials_in_flight(synthetic_csv: Path, table: Table) -> None:
+    """With --workers 2 the warm start proposes while trials are pending, from no observation on: every proposal
+    is new, none repeats a pending one, and covering the methods holds with trials in flight."""
+    prior = load_prior([synthetic_csv], table.space, OBJECTIVES)
+    ctl = make_controller(ControllerSpec("s", "bo", {"prior": prior}), table, OBJECTIVES, seed=0)
+    history: list[Observation] = []
+    pending: list[dict[str, Any]] = []
+    proposed: list[str] = []
+    for _ in range(10):
+        new = ctl.propose(history, 2 - len(pending), pending=pending)
+        assert len(new) == 2 - len(pending)
+        proposed += [config_key(c) for c in new]
+        pending += new
+        done = pending.pop(0)  # the oldest finishes first
+        history.append(Observation(done, {"accuracy": synthetic.accuracy(done),
+                                          "trainable_params": synthetic.known_params(done)}))
+    assert len(set(proposed)) == len(proposed) == 11
+    methods = [c.config["method"] for c in history]
+    assert set(methods[:4]) == {"lora", "ia3", "ln_tuning", "head_only"}
 
 
 def test_warm_strategies_need_bo_and_a_source(table: Table) -> None:
