@@ -52,36 +52,8 @@ _MARGIN = 0.1
 
 @register_controller
 class BayesianOptimization(Controller):
-    """Expected-hypervolume-improvement Bayesian optimisation; see the module docstring for the steps.
-
-    Options: ``surrogate`` (``"gp"`` or ``"forest"``), ``n_initial`` (8), ``n_candidates`` (512),
-    ``mc_samples`` (64), ``reference`` (``None``, or ``{objective: value}`` in the objectives' own units),
-    ``min_distance`` (0.05): candidates closer than this (largest per-feature difference of the encoded
-    vectors) to a tried or pending configuration are skipped — without it the search spends trials on the
-    same configuration with a learning rate 1 % apart, which a GP rates as (almost) equally promising.
-    ``incumbent`` (``"observed"``): the front EHVI improves on — the observed values, or ``"predicted"``, the
-    surrogates' means at the observed configurations (robust to a lucky training seed). ``known_inputs``
-    (``False``): give the surrogates the known objectives (the log parameter count), scaled, as one more
-    feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
-    ``kernel`` (``"matern52"``; ``"matern32"``, ``"rbf"``) and ``std`` (``"predictive"``; ``"latent"``: EHVI on
-    the noise-free function's uncertainty) set the ``gp`` surrogate; they exist for the ablation
-    (``benchmarks/bo_ablation.py``) and are refused with the forest. ``prior`` (``None``): a warm start
-    (:class:`~autopeft.controllers.transfer.Prior`, from ``--warm-start``): each objective the sources observed is
-    modelled as the sources' surrogate, rescaled, plus a residual fit on this search's observations
-    (:class:`~autopeft.controllers.transfer.TransferSurrogate`), and there is no space-filling design: while
-    fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
-    configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
-    (``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
-    :mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
-    surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
-    comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
-    source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
-    ``prior_cover`` (``True``): while the prior guides, propose only members of methods not tried yet, until
-    each has been tried once (:mod:`autopeft.controllers.cover`; measured in ``benchmarks/warm_std.py``).
-    ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw
-    (step 5; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report seeds, so it
-    is off: ``benchmarks/results/bo_interleave/``).
-    """
+    """Expected-hypervolume-improvement Bayesian optimisation; see the module docstring for the steps, and
+    :mod:`autopeft.controllers.bo_options` for every option, its default and what was measured of it."""
 
     name: ClassVar[str] = "bo"
     defaults: ClassVar[Mapping[str, Any]] = {
@@ -199,14 +171,9 @@ class BayesianOptimization(Controller):
         live = np.ones(len(pool), dtype=bool)
 
         if state.pending:  # believe pending trials first: they will land where predicted
-            x_pend = self._inputs(state.pending)
-            y_pend = np.zeros((len(state.pending), len(self.objectives)))
-            if unknown:
-                models = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown)
-                y_pend[:, unknown] = np.column_stack([m.predict(x_pend) for m in models])
-            if known:
-                y_pend[:, known] = to_minimize(self.known_values(state.pending), known_objectives)
-            x_obs, y_obs = np.vstack((x_obs, x_pend)), np.vstack((y_obs, y_pend))
+            models = self._fit(x_obs, y_obs[:, unknown], state.rng, unknown) if unknown else []
+            x_obs = np.vstack((x_obs, self._inputs(state.pending)))
+            y_obs = np.vstack((y_obs, self._believed(state.pending, models, unknown, known)))
 
         gap = float(self.options["min_distance"])
         if gap > 0 and len(x_obs):
@@ -357,10 +324,14 @@ class BayesianOptimization(Controller):
         mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((len(pool), 0))
         std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((len(pool), 0))
         points = np.hstack((mean, pool_known))
-        seen_points = np.vstack((points, y_obs[:, unknown + known])) if len(y_obs) else points
+        y_seen = y_obs if len(y_obs) else np.zeros((0, len(self.objectives)))
+        if state.pending:  # pending trials believed at the prior's means, as in _model_based
+            y_seen = np.vstack((y_seen, self._believed(state.pending, models, unknown, known)))
+        y_seen = y_seen[:, unknown + known]
+        seen_points = np.vstack((points, y_seen))
         high, low = seen_points.max(axis=0), seen_points.min(axis=0)
         reference = high + _MARGIN * np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
-        front = y_obs[:, unknown + known][pareto_mask(y_obs)] if len(y_obs) else np.zeros((0, len(unknown + known)))
+        front = y_seen[pareto_mask(y_seen)] if len(y_seen) else y_seen
         out: list[dict[str, Any]] = []
         live = np.ones(len(pool), dtype=bool)
         for _ in range(min(k, len(pool))):
@@ -375,6 +346,18 @@ class BayesianOptimization(Controller):
             front = np.vstack((front, points[i]))
             front = front[pareto_mask(front)]
         return out
+
+    def _believed(self, configs: Sequence[dict[str, Any]], models: Sequence[Surrogate], unknown: Sequence[int],
+                  known: Sequence[int]) -> FloatArray:
+        """Pending ``configs`` as if observed (objective order, minimisation space): the models' means for the
+        unknown objectives (Kriging believer), the values of the known ones."""
+        y = np.zeros((len(configs), len(self.objectives)))
+        if unknown:
+            x = self._inputs(configs)
+            y[:, unknown] = np.column_stack([m.predict(x) for m in models])
+        if known:
+            y[:, known] = to_minimize(self.known_values(configs), [self.objectives[j] for j in known])
+        return y
 
     def _reference_point(self, y_obs: FloatArray, pool_known: FloatArray, known: Sequence[int],
                          known_objectives: Sequence[Any]) -> FloatArray:

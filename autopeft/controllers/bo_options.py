@@ -1,5 +1,36 @@
-"""The checks of ``bo``'s options (:class:`autopeft.controllers.bo.BayesianOptimization`): every bad value is a
-one-line :class:`~autopeft.errors.ConfigError` naming the option, the value and what is allowed.
+"""``bo``'s options (:class:`autopeft.controllers.bo.BayesianOptimization`): what each does, and their checks.
+
+Options: ``surrogate`` (``"gp"`` or ``"forest"``), ``n_initial`` (8), ``n_candidates`` (512),
+``mc_samples`` (64), ``reference`` (``None``, or ``{objective: value}`` in the objectives' own units),
+``min_distance`` (0.05): candidates closer than this (largest per-feature difference of the encoded
+vectors) to a tried or pending configuration are skipped — without it the search spends trials on the
+same configuration with a learning rate 1 % apart, which a GP rates as (almost) equally promising.
+``incumbent`` (``"observed"``): the front EHVI improves on — the observed values, or ``"predicted"``, the
+surrogates' means at the observed configurations (robust to a lucky training seed). ``known_inputs``
+(``False``): give the surrogates the known objectives (the log parameter count), scaled, as one more
+feature. Neither changed the result on PEFT-Bench (``benchmarks/results/bo_ablation.md``), so both stay off.
+``kernel`` (``"matern52"``; ``"matern32"``, ``"rbf"``) and ``std`` (``"predictive"``; ``"latent"``: EHVI on
+the noise-free function's uncertainty) set the ``gp`` surrogate; they exist for the ablation
+(``benchmarks/bo_ablation.py``) and are refused with the forest. ``prior`` (``None``): a warm start
+(:class:`~autopeft.controllers.transfer.Prior`, from ``--warm-start``): each objective the sources observed is
+modelled as the sources' surrogate, rescaled, plus a residual fit on this search's observations
+(:class:`~autopeft.controllers.transfer.TransferSurrogate`), and there is no space-filling design: while
+fewer than two trials have values, proposals are the candidates (uniform draws and the sources' own
+configurations) with the best expected hypervolume improvement under the prior alone. ``prior_trials``
+(``None``: ``n_initial``): the prior guides this many trials, then bo fits its own observations alone (why:
+:mod:`autopeft.controllers.transfer`). ``prior_std`` (``"residual"``; ``"stacked"``): how the warm start's
+surrogate states its uncertainty (:mod:`autopeft.controllers.transfer`; ``"stacked"`` exists for the
+comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; ``"copula"``): how each
+source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
+``prior_cover`` (``True``): while the prior guides, propose only members of methods not tried yet, until
+each has been tried once, trials in flight counting as tried (:mod:`autopeft.controllers.cover`; measured
+in ``benchmarks/warm_std.py``).
+``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw (step 5 of
+:mod:`autopeft.controllers.bo`; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report
+seeds, so it is off: ``benchmarks/results/bo_interleave/``).
+
+Every bad value is a one-line :class:`~autopeft.errors.ConfigError` naming the option, the value and what is
+allowed.
 
 >>> check_bo_options({"surrogate": "gp", "incumbent": "best"}, {})
 Traceback (most recent call last):

@@ -129,7 +129,8 @@ def test_sources_need_matching_columns_and_a_shared_objective() -> None:
 
 def test_bo_starts_from_the_priors_front() -> None:
     """Before any observation, a warm-started bo proposes what the source found best (its Pareto front, which
-    this source shares with the new task), where a cold one draws a space-filling design."""
+    this source shares with the new task), where a cold one draws a space-filling design. Covering the methods
+    (the default), a batch of 4 tries each method once, each at a member on its own method's front."""
     sp = synthetic.space()
     members = [c for c in sp.enumerate() if synthetic.params(c) is not None]
     source = PriorSource("synthetic", "table", tuple(members),
@@ -142,13 +143,20 @@ def test_bo_starts_from_the_priors_front() -> None:
         ctl = get_controller("bo", sp, objectives, seed=0, known=known, n_candidates=64, **options)
         return ctl.propose([], n=4)
 
-    points = np.array([[-synthetic.accuracy(c), np.log10(float(synthetic.params(c) or 1))] for c in members])
-    on_front = {config_key(members[i]) for i in np.flatnonzero(pareto_mask(points))}
-    warm = first(prior=Prior((source,)))
+    def front_of(pool: list[dict[str, object]]) -> set[str]:
+        points = np.array([[-synthetic.accuracy(c), np.log10(float(synthetic.params(c) or 1))] for c in pool])
+        return {config_key(pool[i]) for i in np.flatnonzero(pareto_mask(points))}
+
+    on_front = front_of(members)
+    warm = first(prior=Prior((source,)), prior_cover=False)
     cold = first()
     assert {config_key(c) for c in warm} <= on_front  # the source's Pareto front is tried at once
     assert not {config_key(c) for c in cold} <= on_front
-    assert first(prior=Prior((source,))) == warm  # deterministic
+    assert first(prior=Prior((source,)), prior_cover=False) == warm  # deterministic
+    covered = first(prior=Prior((source,)))
+    assert sorted(str(c["method"]) for c in covered) == ["head_only", "ia3", "ln_tuning", "lora"]
+    for config in covered:  # IA3 is not on the whole front here, but its pick is on IA3's own
+        assert config_key(config) in front_of([c for c in members if c["method"] == config["method"]])
 
 
 def test_after_prior_trials_observations_bo_proposes_as_a_cold_start_does() -> None:
