@@ -324,7 +324,7 @@ class BayesianOptimization(Controller):
         mean = np.column_stack([p[0] for p in predictions]) if predictions else np.zeros((len(pool), 0))
         std = np.column_stack([p[1] for p in predictions]) if predictions else np.zeros((len(pool), 0))
         points = np.hstack((mean, pool_known))
-        y_seen = y_obs if len(y_obs) else np.zeros((0, len(self.objectives)))
+        y_seen = y_obs  # (0, m) before any value (Controller.to_min)
         if state.pending:  # pending trials believed at the prior's means, as in _model_based
             y_seen = np.vstack((y_seen, self._believed(state.pending, models, unknown, known)))
         y_seen = y_seen[:, unknown + known]
