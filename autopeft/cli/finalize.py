@@ -61,14 +61,15 @@ def finalize_text(folder: Path) -> str:
     score = rows[0]["score"]
     short = (OBJECTIVES[score].label if score in OBJECTIVES else score)[:8]
     lines = [f"test split, mean ± std over seeds (validation {score} from the search for comparison)",
-             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val':>8} {'test ' + short:>15} "
+             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val@steps':>13} {'test ' + short:>15} "
              f"{'test ECE':>15} {'test NLL':>15}  configuration"]
     for r in rows:
         def pm(key: str, r: dict[str, Any] = r) -> str:
             return f"{r[f'test_{key}_mean']:.4f}±{r[f'test_{key}_std']:.4f}" if f"test_{key}_mean" in r else "-"
 
-        val = r["validation_score_search"]
+        val = f"{math.nan if r['validation_score_search'] is None else r['validation_score_search']:.4f}"
+        val += f"@{r['validation_steps_search']}"
         lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
-                     f"{math.nan if val is None else val:>8.4f} {pm(score):>15} {pm('ece'):>15} "
+                     f"{val:>13} {pm(score):>15} {pm('ece'):>15} "
                      f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
     return "\n".join(lines)

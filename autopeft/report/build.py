@@ -297,13 +297,14 @@ class ReportBuilder:
         for r in run.finalized:
             mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
             mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
+            val = f"{_f(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
             rows.append((f"{r['trial']}{mark}", r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
-                         _f(r.get("validation_score_search")), *[_pm(r, k) for k in shown], r["config"]))
+                         val, *[_pm(r, k) for k in shown], r["config"]))
         scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
         d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
-                        f"the test split;{scaled} The [validation] column is the search's own figure at the search "
-                        "fidelity."),
-              Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search)",
+                        f"the test split;{scaled} The [validation] column is the search's own figure, at the "
+                        "training steps the trial ran in the search."),
+              Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search) @steps",
                      *[f"TEST {'ECE after scaling' if k == 'ece_ts' else _label(k)}" for k in shown],
                      "configuration"), tuple(rows),
                     (True, False, True, True, True, True, *[True] * len(shown), False)))

@@ -163,7 +163,8 @@ TEST_METRICS: tuple[str, ...] = (*(name for name in OBJECTIVES if name != PARAMS
 
 def finalize_table(journal: Journal) -> list[dict[str, Any]]:
     """Per finalized trial: test mean ± std over seeds of each metric (``test_<metric>_mean`` / ``_std``), with
-    the run's score objective (``score``) and its validation value in the search (``validation_score_search``)."""
+    the run's score objective (``score``) and its validation value in the search (``validation_score_search``, at
+    ``validation_steps_search`` training steps: a multi-fidelity run's lower-rung trial was scored at its rung)."""
     score = score_objective(objectives_of(journal.meta("settings")["objectives"])).name
     groups: dict[str, list[Trial]] = {}
     for t in journal.trials(phase="finalize", states=("complete",)):
@@ -174,7 +175,8 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"trial": source.number, "origin": source.origin, "config": describe(source.config, 200),
                                "trainable_params": trials[0].result.trainable_params if trials[0].result else None,
                                "seeds": len(trials), "steps": trials[0].fidelity.steps,
-                               "score": score, "validation_score_search": source.values.get(score)}
+                               "score": score, "validation_score_search": source.values.get(score),
+                               "validation_steps_search": source.fidelity.steps}
         for key in TEST_METRICS:
             vals = [t.result.test_metrics[key] for t in trials
                     if t.result and t.result.test_metrics and key in t.result.test_metrics]

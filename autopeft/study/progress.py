@@ -21,17 +21,23 @@ __all__ = ["Progress"]
 
 class Progress:
     """Lines on stderr: ``running i/N #n ...`` when a trial starts; when it ends a bar, its score and size, the
-    best score on the front, the ETA and every trial still in flight."""
+    best score on the front, the ETA and every trial still in flight. With ``fidelities`` (a multi-fidelity
+    search) each line says the trial's training steps, since the front's best is the top rung's alone."""
 
-    def __init__(self, budget: int, stream: TextIO | None = None, *, score: Sequence[Objective] = ()) -> None:
+    def __init__(self, budget: int, stream: TextIO | None = None, *, score: Sequence[Objective] = (),
+                 fidelities: bool = False) -> None:
         self.budget, self.stream, self.times = budget, stream or sys.stderr, list[float]()
         self.score = score_objective(score) if score else None
+        self.fidelities = fidelities
+
+    def _at(self, trial: Trial) -> str:
+        return f" @{trial.fidelity.steps} steps" if self.fidelities else ""
 
     def starting(self, trial: Trial, state: LoopState) -> None:
         """The configuration now starting, before its result is known."""
         position = len(state.finished) + len(state.running) + 1
         self.stream.write(f"  running {position}/{self.budget} #{trial.number} {trial.origin} "
-                          f"{describe(trial.config)} ...\n")
+                          f"{describe(trial.config)}{self._at(trial)} ...\n")
         self.stream.flush()
 
     def finished(self, trial: Trial, state: LoopState, front: Front, *, where: str = "") -> None:
@@ -52,8 +58,8 @@ class Progress:
         if front.trials and self.score is not None:
             values = [t.values.get(name, math.nan) for t in front.trials]
             best = f"{(max(values) if self.score.direction == 'max' else min(values)):.3f}"
-        line = (f"[{bar:<20}] {done}/{self.budget} #{trial.number} {trial.origin} {describe(trial.config)} "
-                f"| {what} params {params} | front best {best} | ETA {_minutes(eta)}")
+        line = (f"[{bar:<20}] {done}/{self.budget} #{trial.number} {trial.origin} {describe(trial.config)}"
+                f"{self._at(trial)} | {what} params {params} | front best {best} | ETA {_minutes(eta)}")
         if state.slots > 1:
             line += f" | {where}" if where else ""
             flying = " ".join(f"#{n}" for n in sorted(state.running))

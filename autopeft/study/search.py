@@ -256,7 +256,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     else:
         scheduler = Proposals(ctl, objectives, budget=budget, fidelity=recipe.fidelity, seed=int(settings["seed"]),
                               origin=settings["controller"], references=ctx.references)
-    progress = Progress(budget, stream, score=objectives)
+    progress = Progress(budget, stream, score=objectives, fidelities=isinstance(scheduler, Asha))
 
     def finished(trial: Trial, done: Finished, state: LoopState) -> None:
         progress.finished(trial, state, front(journal, objectives), where=done.where)

@@ -173,10 +173,23 @@ def test_a_real_asha_search_reports_its_rungs(tmp_path: object, tiny_bert_dir: o
     assert main(["search", str(recipe), "--out", str(run)]) == 0
     out = capsys.readouterr()
     assert "multi-fidelity (ASHA): rungs 2, 6 steps, eta 3" in out.err
+    # each trial's lines say its rung (the front's best is the top rung's alone)
+    assert " @2 steps ..." in out.err and " @2 steps | acc " in out.err and " @6 steps | acc " in out.err
     assert "front (the top rung's, 6 steps)" in out.out and "trials per rung: 2 steps:" in out.out
     with Journal.open(run, lock=False) as j:
         steps = sorted(t.fidelity.steps for t in j.trials())
     assert steps.count(6) >= 3 and steps.count(2) >= 3  # the references and the promotions at 6
     assert main(["pareto", str(run)]) == 0
     assert "(validation split, 6 training steps)" in capsys.readouterr().out
+    assert main(["pareto", str(run), "--all"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["trial", "steps", "params"] and "steps column" in table[-1]
+    with Journal.open(run, lock=False) as j:
+        low = next(t for t in j.trials() if t.fidelity.steps == 2 and t.state == "complete")
+    assert table[1 + low.number].split()[:2] == [str(low.number), "2"]
     assert main(["finalize", str(run), "--seeds", "1"]) == 0
+    capsys.readouterr()
+    # a lower-rung trial finalized: its search figure is labelled with the steps it ran at
+    assert main(["finalize", str(run), "--seeds", "1", "--pick", f"trial:{low.number}"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows[str(low.number)][4] == f"{low.values['accuracy']:.4f}@2"
