@@ -3,8 +3,9 @@
 
     prior = load_prior(["runs/tweets-search", "benchmarks/peftbench/minilm-tweets.csv"], space, objectives)
 
-- **A run**: its complete search trials (finalize's seeds are left out), one observation per configuration
-  (the mean where a configuration was trained more than once), at whatever fidelity each ran.
+- **A run**: its complete search trials (finalize's seeds are left out), one observation per configuration at
+  the most training steps it ran (a multi-fidelity run's promoted configuration counts at its highest rung, not
+  averaged with its lower ones); the mean where it was trained more than once at those steps.
 - **A table**: the seed means of every configuration at its main fidelity (the one with the most
   configurations).
 
@@ -75,20 +76,27 @@ def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple
     try:
         with Journal.open(folder, lock=False) as journal:
             trials = journal.trials(states=("complete",))
-            task = journal.recipe.get("task")
+            task, model = journal.recipe.get("task"), journal.recipe.get("model")
     except JournalError as exc:
         raise ConfigError(f"--warm-start {folder}: {exc}") from None
+    trials = [t for t in trials if t.result is not None]
+    top: dict[str, int] = {}                    # per configuration: the most training steps it ran
+    for trial in trials:
+        key = config_key(trial.config)
+        top[key] = max(top.get(key, 0), trial.fidelity.steps)
     grouped: dict[str, tuple[dict[str, Any], list[dict[str, float]]]] = {}
     steps: set[int] = set()
     for trial in trials:
-        if trial.result is None:
+        key = config_key(trial.config)
+        if trial.result is None or trial.fidelity.steps != top[key]:
             continue
         values = {**{k: float(v) for k, v in trial.result.metrics.items()},
                   "trainable_params": float(trial.result.trainable_params or math.nan)}
-        grouped.setdefault(config_key(trial.config), (dict(trial.config), []))[1].append(values)
+        grouped.setdefault(key, (dict(trial.config), []))[1].append(values)
         steps.add(trial.fidelity.steps)
     observed = [(config, _mean(rows, objectives)) for config, rows in grouped.values()]
-    return observed, f"task {task if isinstance(task, str) else 'from a file'}, {_steps(steps)}"
+    return observed, (f"model {model}, task {task if isinstance(task, str) else 'from a file'}, "
+                      f"{_steps(steps)}")
 
 
 def _from_table(path: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],

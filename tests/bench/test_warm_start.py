@@ -97,3 +97,25 @@ def test_warm_strategies_need_bo_and_a_source(table: Table) -> None:
         compare(table, ["warm:random"], budget=5, seeds=1, objectives=OBJECTIVES)
     with pytest.raises(ConfigError, match="needs --warm-start TABLE"):
         compare(table, ["warm:bo"], budget=5, seeds=1, objectives=OBJECTIVES)
+
+
+def test_a_multi_fidelity_run_counts_each_configuration_at_its_highest_rung(tmp_path: Path) -> None:
+    from autopeft.study.journal import Journal
+    from autopeft.trial import Fidelity, TrialResult
+
+    sp = synthetic.space()
+    promoted = {"method": "head_only", "head_only.learning_rate": 0.01}
+    low = {"method": "head_only", "head_only.learning_rate": 0.04}
+    runs = [(promoted, 2, 0.30), (promoted, 6, 0.80), (promoted, 6, 0.70), (low, 2, 0.50)]
+    with Journal.create(tmp_path / "run", {"model": "minilm", "task": "bbc-news"}) as j:
+        for config, steps, acc in runs:
+            t = j.add_trial(config, Fidelity(steps=steps), seed=0, origin="bo")
+            j.start(t.number)
+            j.finish(t.number, TrialResult(config=config, fidelity=Fidelity(steps=steps), seed=0, status="complete",
+                                           metrics={"accuracy": acc}, trainable_params=10, total_params=100))
+    source = load_prior([tmp_path / "run"], sp, OBJECTIVES).sources[0]
+    accuracy = dict(zip((config_key(c) for c in source.configs), source.values["accuracy"], strict=True))
+    # the promoted configuration: the mean of its two 6-step results, its 2-step result left out
+    assert accuracy[config_key(sp.validate(promoted, fill=False))] == pytest.approx(0.75)
+    assert accuracy[config_key(sp.validate(low, fill=False))] == pytest.approx(0.50)  # only ever at 2 steps
+    assert source.describe()["note"] == "model minilm, task bbc-news, 2-6 steps"
