@@ -189,6 +189,23 @@ class Journal:
                                f"({SCHEMA_VERSION}); upgrade autopeft")
         return cls(path, conn, handle)
 
+    @staticmethod
+    def holder(folder: str | Path) -> str | None:
+        """Who holds the run folder's lock now (``"process 1234"``), or ``None`` when no live process does: a
+        read-only command (``status``) tells a run in progress from one whose process died. The probe is a
+        shared, non-blocking lock released at once, so it never waits and never blocks a writer for longer."""
+        try:
+            handle = open(Path(folder) / LOCK_NAME)  # noqa: SIM115 - closed below
+        except OSError:
+            return None                             # never locked (or unreadable): nothing to report
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
     @classmethod
     def in_memory(cls, recipe: Mapping[str, Any] | None = None) -> Journal:
         """A journal that lives in memory only (no folder, no lock): a benchmark replay runs the search loop

@@ -55,11 +55,17 @@ def status_text(folder: Path) -> str:
             k = f.trials[f.knee]
             lines.append(f"knee: trial {k.number} {score.name} {k.values.get(score.name, math.nan):.4f} "
                          f"params {int(k.values[PARAMS]):,}")
-        now = time.time()
-        for t in trials:
-            if t.state == "running":
-                lines.append(f"running trial {t.number} for {(now - (t.started or now)) / 60:.1f} min: {t.origin} "
-                             f"{describe(t.config)}")
+        now, holder = time.time(), Journal.holder(folder)
+        running = [t for t in trials if t.state == "running"]
+        for t in running:
+            minutes = (now - (t.started or now)) / 60
+            lines.append(f"running trial {t.number} for {minutes:.1f} min: " if holder else
+                         f"interrupted trial {t.number} (started {minutes:.1f} min ago): ")
+            lines[-1] += f"{t.origin} {describe(t.config)}"
+        if not holder and (running or remaining):
+            again = " (the interrupted trials run again)" if running else ""
+            lines.append(f"no process is running this search: it was stopped or crashed with {remaining} trial(s) "
+                         f"of its budget left; `autopeft search --resume {folder}` continues it{again}")
         total_time = sum(durations)
         where = f" ({engine.get('name')}, {workers} worker{'s' if workers > 1 else ''})" if engine else ""
         lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta / 60:.1f} min for "

@@ -123,6 +123,7 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, senti
     while time.time() < deadline and proc.poll() is None:
         number = _running_trial(out / DB_NAME) if (out / DB_NAME).exists() else None
         if number is not None and number >= 4:
+            assert Journal.holder(out) == f"process {proc.pid}"  # status can tell the run is in progress
             os.kill(proc.pid, signal.SIGKILL)
             killed_at = number
             break
@@ -133,6 +134,12 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, senti
         before = {t.number: t for t in j.trials() if t.state == "complete"}
         assert j.trial(killed_at).state == "running"
     assert set(before) == set(range(1, killed_at))
+    assert Journal.holder(out) is None
+    from autopeft.study.status import status_text
+
+    shown = status_text(out)  # the dead run's trial is not shown as running
+    assert f"interrupted trial {killed_at} (started " in shown and "running trial" not in shown
+    assert f"crashed with {6 - killed_at} trial(s) of its budget left; `autopeft search --resume {out}`" in shown
 
     resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out)],
                              capture_output=True, text=True, timeout=300, env=env)
