@@ -44,10 +44,18 @@ def cmd_finalize(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from autopeft.study.card import AUTO_CLASSES
+    from autopeft.study.export import read_manifest
     from autopeft.study.finalize import export_pick
 
     path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite)
-    print(f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))")
+    manifest = read_manifest(path)
+    if manifest.get("peft_adapter"):
+        print(f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))")
+    else:  # head_only and full fine-tuning save a whole model, not an adapter
+        auto = AUTO_CLASSES.get(str(manifest.get("model_kind")), "AutoModel")
+        print(f"exported to {path}: a whole model ({manifest.get('method')} trains no adapter); load with "
+              f"{auto}.from_pretrained({str(path)!r})")
     return 0
 
 

@@ -29,7 +29,7 @@ from autopeft.errors import ExportError
 from autopeft.trial import describe
 from autopeft.version import __version__
 
-__all__ = ["CALIBRATION", "METRIC_LABELS", "CardData", "Evaluation", "TaskInfo", "render_card"]
+__all__ = ["AUTO_CLASSES", "CALIBRATION", "METRIC_LABELS", "CardData", "Evaluation", "TaskInfo", "render_card"]
 
 #: metric name -> how the card names it, in the order the card lists them (task metrics, then calibration)
 METRIC_LABELS: dict[str, str] = {
@@ -55,7 +55,8 @@ _WHOLE_MODEL_METHODS = ("full", "head_only")
 _PIPELINES = {("classification", "encoder"): "text-classification",
               ("classification", "seq2seq"): "text2text-generation",
               ("generation", "seq2seq"): "text2text-generation"}
-_AUTO_CLASSES = {"encoder": "AutoModelForSequenceClassification", "seq2seq": "AutoModelForSeq2SeqLM"}
+#: the transformers class that loads a whole-model export (head_only, full), by model kind
+AUTO_CLASSES = {"encoder": "AutoModelForSequenceClassification", "seq2seq": "AutoModelForSeq2SeqLM"}
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,9 @@ class CardData:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ExportError(f"card {name} must be a non-empty string, got {value!r}")
-        if self.model_kind is not None and self.model_kind not in _AUTO_CLASSES:
+        if self.model_kind is not None and self.model_kind not in AUTO_CLASSES:
             raise ExportError(f"card model_kind {self.model_kind!r} is not allowed; allowed: "
-                              f"{', '.join(_AUTO_CLASSES)}")
+                              f"{', '.join(AUTO_CLASSES)}")
         for name, split in (("validation", "validation"), ("test", "test")):
             ev = getattr(self, name)
             if ev is not None and ev.split != split:
@@ -345,7 +346,7 @@ def _commands(data: CardData) -> list[str]:
 
 
 def _usage(data: CardData) -> list[str]:
-    auto = _AUTO_CLASSES.get(data.model_kind or "", "AutoModel")
+    auto = AUTO_CLASSES.get(data.model_kind or "", "AutoModel")
     labels = f", num_labels={data.num_labels}" if data.model_kind == "encoder" and data.num_labels else ""
     if data.peft_adapter:
         code = ["from peft import PeftModel", f"from transformers import {auto}", "",

@@ -197,6 +197,8 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
+        finals = {t.seed: t for t in journal.trials(phase="finalize", states=("complete",))
+                  if t.origin == f"finalize:{chosen.number}"}
     finally:
         journal.close()
     target = Path(out)
@@ -208,6 +210,10 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         shutil.copytree(final[0], target)
         manifest = read_manifest(target)
         manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": f"finalized ({final[0].name})"}
+        weights = finals.get(int(final[0].name.rsplit("-", 1)[1]))
+        if weights is not None and weights.result is not None:  # these weights' own scores at the final fidelity
+            manifest["metrics"] = jsonable(dict(weights.result.metrics))
+            manifest["test_metrics"] = jsonable(dict(weights.result.test_metrics or {}))
         (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
         write_card(target, run=folder, trial=chosen.number, pick=spec)
         return target

@@ -126,3 +126,35 @@ def test_a_picked_export_gets_the_runs_card(tiny_recipe: Path, tmp_path: Path) -
     assert f"autopeft finalize {tmp_path / 'run'} --pick best --seeds 2" in body
     assert f"autopeft export {tmp_path / 'run'} --pick best --out {adapter}" in body
     assert f"this is trial {number}, picked as `best`" in body
+    # the manifest carries the exported weights' own scores (the finalized seed 0), validation and test
+    seed0 = next(t for t in finals if t.seed == 0)
+    manifest = read_manifest(adapter)
+    assert manifest["source"]["weights"] == f"finalized (trial-{number}-seed-0)"
+    assert seed0.result is not None and seed0.result.test_metrics is not None
+    assert manifest["metrics"]["accuracy"] == seed0.result.metrics["accuracy"]
+    assert manifest["test_metrics"]["accuracy"] == seed0.result.test_metrics["accuracy"]
+
+
+@pytest.mark.parametrize(("pick", "expect"), [
+    ("trial:1", "(load with PeftModel.from_pretrained(base, "),  # the tiny recipe's first reference: LoRA
+    ("head", "a whole model (head_only trains no adapter); load with AutoModelForSequenceClassification"),
+])
+def test_export_says_how_to_load_what_it_wrote(pick: str, expect: str, tiny_recipe: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from autopeft.cli.main import main
+    from autopeft.study.journal import Journal
+
+    assert main(["search", str(tiny_recipe), "--out", str(tmp_path / "run"), "--budget", "2"]) == 0
+    if pick == "head":  # a head_only trial added by hand: the random controller may not draw one in 2 trials
+        from autopeft.trial import Fidelity, TrialResult
+
+        with Journal.open(tmp_path / "run") as j:
+            t = j.add_trial({"method": "head_only"}, Fidelity(steps=4), seed=0, origin="random")
+            j.start(t.number)
+            j.finish(t.number, TrialResult(config={"method": "head_only"}, fidelity=Fidelity(steps=4), seed=0,
+                                           status="complete", metrics={"accuracy": 0.5}, trainable_params=34,
+                                           total_params=100))
+        pick = f"trial:{t.number}"
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "run"), "--pick", pick, "--out", str(tmp_path / "out")]) == 0
+    assert expect in capsys.readouterr().out
