@@ -140,7 +140,7 @@ class ReportBuilder:
             states[t.state] = states.get(t.state, 0) + 1
         rows = [
             ("model", run.model), ("task", run.task),
-            ("data", f"{data.get('n_train')} train / {data.get('n_validation')} validation / "
+            ("data", f"{data.get('n_train') or 'all remaining'} train / {data.get('n_validation')} validation / "
                      f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
             ("space", _shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
@@ -151,6 +151,7 @@ class ReportBuilder:
               for line in warm_start_lines(s.get("warm_start_sources") or [], s.get("warm_start_trials"))),
             ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "
                                 f"{fid.get('train_fraction', 1.0)}), max length {tr.get('max_length')} tokens"),
+            *(("multi-fidelity", note) for note in run.fidelity_notes),
             ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),
             ("trials", ", ".join(f"{v} {k}" for k, v in sorted(states.items()))),
             ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"),
@@ -378,7 +379,8 @@ def _engine(engine: Any) -> str:
 def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:
     v, res = t.values, t.result
     on_front = {f.number for f in run.front.trials}
-    return {"trial": t.number, "state": t.state, "origin": t.origin, "method": t.config.get("method"),
+    return {"trial": t.number, "state": t.state, "origin": t.origin, "steps": t.fidelity.steps,
+            "method": t.config.get("method"),
             "on_front": t.number in on_front, "trainable_params": v.get("trainable_params"),
             **{k: v.get(k) for k in (*run.metrics, *(m for m in EXTRA_METRICS if m not in run.metrics))},
             "train_seconds": res.train_seconds if res else None, "eval_seconds": res.eval_seconds if res else None,

@@ -29,6 +29,8 @@ from autopeft.study.finalize import finalize_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.references import parse_reference_origin, tuned_references
+from autopeft.study.rungs import top_steps
+from autopeft.study.status import rung_lines
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,33 @@ class RunData:
     @property
     def complete(self) -> list[Trial]:
         return [t for t in self.trials if t.state == "complete"]
+
+    @property
+    def top_steps(self) -> int | None:
+        """A multi-fidelity run's top rung (its front's steps); ``None`` for a single-fidelity run."""
+        return top_steps(self.recipe)
+
+    @property
+    def comparable(self) -> list[Trial]:
+        """The complete trials the front is made of, which the plot, the references' rivals and the importance
+        compare: all of them, or a multi-fidelity run's top-rung ones (lower rungs are shorter trainings)."""
+        top = self.top_steps
+        return [t for t in self.complete if top is None or t.fidelity.steps == top]
+
+    @property
+    def fidelity_notes(self) -> list[str]:
+        """A multi-fidelity run's rungs, its trials per rung and their cost, and what pruning stopped."""
+        scheduler, top = (self.recipe.get("search") or {}).get("scheduler"), self.top_steps
+        if not scheduler or top is None:
+            return []
+        rungs = sorted({t.fidelity.steps for t in self.trials} | {top})
+        notes = [f"ASHA (eta {scheduler.get('eta')}, rungs from {scheduler.get('min_steps')} to {top} steps; "
+                 f"trials ran at {', '.join(map(str, rungs))}): the front, its plot and the comparisons use the "
+                 f"top rung's {len(self.comparable)} trials only", *rung_lines(self.trials, top)]
+        if (self.recipe.get("search") or {}).get("prune"):
+            pruned = sum(1 for t in self.trials if t.state == "pruned")
+            notes.append(f"pruning on: {pruned} trial(s) stopped early, journaled with their partial scores")
+        return notes
 
     @property
     def failed(self) -> list[Trial]:
@@ -166,7 +195,7 @@ def reference_points(run: RunData) -> list[ReferencePoint]:
         parsed = parse_reference_origin(t.origin)
         if parsed is not None:
             sweeps.setdefault(parsed[0], []).append(SweepPoint(t, parsed[1]))
-    searched = [t for t in run.complete if parse_reference_origin(t.origin) is None
+    searched = [t for t in run.comparable if parse_reference_origin(t.origin) is None
                 and run.score in t.values and PARAMS in t.values]
     out = []
     for name, best in tuned.items():
@@ -351,7 +380,7 @@ def importance_of(run: RunData, space: Any, *, folds: int = 5, repeats: int = 5,
                   seed: int = 0) -> Importance | None:
     from autopeft.report.importance import permutation_importance
 
-    rows = [t for t in run.complete if run.score in t.values]
+    rows = [t for t in run.comparable if run.score in t.values]
     configs, y = [], []
     for t in rows:
         try:

@@ -98,7 +98,11 @@ def pareto_plot(run: RunData) -> bytes:
     """Trainable parameters (log x) against the score: every trial by method, the front joined, references
     marked, the knee labelled."""
     fig, ax = plt.subplots(figsize=(7.6, 4.6))
-    rows = [t for t in run.complete if run.score in t.values and "trainable_params" in t.values]
+    rows = [t for t in run.comparable if run.score in t.values and "trainable_params" in t.values]
+    lower = [t for t in run.complete if t not in rows and run.score in t.values and "trainable_params" in t.values]
+    if lower:  # a multi-fidelity run's lower rungs: shorter trainings, drawn faint, never on the front
+        ax.scatter([t.values["trainable_params"] for t in lower], [t.values[run.score] for t in lower], s=14,
+                   marker="x", color="#aaaaaa", lw=0.8, zorder=1, label="lower rung (fewer steps)")
     methods = sorted({str(t.config.get("method")) for t in rows}, key=lambda m: list(METHOD_COLORS).index(m)
                      if m in METHOD_COLORS else 99)
     for m in methods:
@@ -132,7 +136,8 @@ def pareto_plot(run: RunData) -> bytes:
     ax.set_xlabel("trainable parameters (log scale)")
     ax.set_ylabel(_label(run.score))
     ax.grid(True, which="major", alpha=0.3)
-    ax.set_title(f"{run.task} on {run.model}: {len(rows)} completed trials, {len(f.trials)} on the front",
+    top = f" at the top rung ({run.top_steps} steps)" if run.top_steps is not None else ""
+    ax.set_title(f"{run.task} on {run.model}: {len(rows)} completed trials{top}, {len(f.trials)} on the front",
                  fontsize=10)
     ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _png(fig)

@@ -129,3 +129,31 @@ def test_document_escapes_everything_but_its_own_markup() -> None:
     assert '<span class="label test">test split</span>' in page
     md = doc.markdown()
     assert "| a\\|b |" in md and md.count("\\<script\\>") == 4  # the code span keeps its text verbatim
+
+
+def test_a_multi_fidelity_run_says_its_rungs_and_compares_its_top_rung(tmp_path: Path, tiny_bert_dir: Path,
+                                                                      sentiment_csv: Path) -> None:
+    import io
+
+    from autopeft.report.collect import load_run
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import run_search
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=6, budget=9)
+    recipe.write_text(recipe.read_text().replace(
+        "final_seeds: 2}", "final_seeds: 2,\n          scheduler: {type: asha, min_steps: 2, eta: 3}, prune: true}"))
+    run_search(load_recipe(recipe), tmp_path / "run", stream=io.StringIO())
+    run = load_run(tmp_path / "run")
+    low = [t for t in run.complete if t.fidelity.steps == 2]
+    assert low and run.top_steps == 6
+    assert {t.fidelity.steps for t in run.comparable} == {6}
+    assert sorted(t.number for t in [*run.comparable, *low]) == sorted(t.number for t in run.complete)
+    write_report([tmp_path / "run"], tmp_path / "report")
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| multi-fidelity | ASHA (eta 3, rungs from 2 to 6 steps; trials ran at 2, 6): the front, its plot " in text
+    assert "| multi-fidelity | trials per rung: 2 steps: " in text and "| multi-fidelity | pruning on: " in text
+    assert "| data | all remaining train / 16 validation" in text  # the tiny recipe leaves n_train to the rest
+    with (tmp_path / "report" / "run-trials.csv").open() as f:
+        steps = {int(r["trial"]): int(r["steps"]) for r in csv.DictReader(f)}
+    assert {steps[t.number] for t in low} == {2}
