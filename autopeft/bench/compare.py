@@ -223,12 +223,15 @@ class Comparison:
         return lines
 
     def _rows(self, rows: Sequence[Summary]) -> str:
-        head = ["strategy", "seeds", "budget", *(f"@{k} mean ± se" for k in CHECKPOINTS), "median @50",
-                f"to {self.target:.0%}: median (seeds)", "seconds"]
+        # a budget between the checkpoints (or below them) gets its own column, the ratio at the search's end
+        final = any(s.budget not in CHECKPOINTS and s.budget < CHECKPOINTS[-1] for s in rows)
+        head = ["strategy", "seeds", "budget", *(f"@{k} mean ± se" for k in CHECKPOINTS),
+                *(["at budget mean ± se"] if final else []), "median @50", f"to {self.target:.0%}: median (seeds)",
+                "seconds"]
         body = []
         for s in rows:
             cells = [s.strategy, str(len(s.seeds)), str(s.budget)]
-            for k in CHECKPOINTS:
+            for k in [*CHECKPOINTS, *([s.budget] if final else [])]:
                 value = s.at(k)
                 cells.append("-" if value is None else f"{value[0]:.3f} ± {value[1]:.3f}")
             at50 = s.at(50)

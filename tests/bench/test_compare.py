@@ -171,3 +171,16 @@ def test_one_seed_or_one_strategy_has_no_paired_comparison(table: Table) -> None
     alone = compare(table, ["random"], budget=5, seeds=3, objectives=OBJECTIVES)
     assert one_seed.paired() == [] == alone.paired()
     assert "paired by seed" not in one_seed.text() + alone.text()
+
+
+def test_a_budget_between_the_checkpoints_gets_its_own_column(table: Table) -> None:
+    short = compare(table, ["random", "evolution"], budget=10, seeds=3, objectives=OBJECTIVES)
+    lines = short.text().splitlines()
+    head = next(line for line in lines if line.strip().startswith("strategy"))
+    assert "at budget mean ± se" in head
+    for s in short.summaries:  # the ratio after the 10th trial, where @25 and on are empty
+        row = next(line for line in lines if line.strip().startswith(s.strategy + " "))
+        mean, se, _ = s.at(10) or (0.0, 0.0, 0.0)
+        assert f"{mean:.3f} ± {se:.3f}" in row
+    at_checkpoints = compare(table, ["random"], budget=25, seeds=2, objectives=OBJECTIVES)
+    assert "at budget" not in at_checkpoints.text()  # 25 is a checkpoint: no extra column
