@@ -14,7 +14,8 @@ from autopeft.paths import space_dirs
 def configure(sub: Any) -> None:
     """Add ``spaces`` and ``build`` to the top-level subparsers ``sub``."""
     spaces = sub.add_parser("spaces", help="list search spaces or check one against a model")
-    spaces_sub = spaces.add_subparsers(dest="spaces_command", required=True, parser_class=type(spaces))
+    spaces.set_defaults(func=cmd_spaces_list)  # a bare `autopeft spaces` lists them
+    spaces_sub = spaces.add_subparsers(dest="spaces_command", parser_class=type(spaces))
     spaces_sub.add_parser("list", help="list the space files in ./spaces").set_defaults(func=cmd_spaces_list)
     check = spaces_sub.add_parser("check", help="check a space file against a model (no weights needed)")
     check.add_argument("file", help="a space YAML file, e.g. spaces/minilm-layers.yaml")

@@ -20,10 +20,11 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
-def test_spaces_list_shows_the_shipped_spaces(capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize("args", [["spaces", "list"], ["spaces"]], ids=["list", "bare"])
+def test_spaces_list_shows_the_shipped_spaces(args: list[str], capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    code, out, _ = run(["spaces", "list"], capsys)
+    code, out, _ = run(args, capsys)
     assert code == 0
     for name in ("flan-t5-layers.yaml", "flan-t5-methods.yaml", "minilm-layers.yaml"):
         assert name in out
