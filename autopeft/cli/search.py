@@ -19,8 +19,9 @@ def configure(sub: Any) -> None:
                                         "extra, Optuna's optuna:tpe, optuna:nsga2, optuna:gp, optuna:botorch")
     s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
-    s.add_argument("--task", help="search the recipe on another registered task, e.g. bbc-news "
-                                   "(default: the recipe's)")
+    s.add_argument("--task", help="search the recipe on another registered task (default: the recipe's); the "
+                                   "recipe's data sizes must fit it: bbc-news has its own recipe, "
+                                   "search/default-bbc-news.yaml")
     s.add_argument("--data", help="search on a local CSV / JSONL / Parquet file instead of the recipe's task")
     s.add_argument("--text-fields", help="with --data: the text column(s), comma-separated")
     s.add_argument("--label-field", help="with --data: the label column")
