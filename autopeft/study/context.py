@@ -19,6 +19,20 @@ from autopeft.trial import config_key
 __all__ = ["SearchContext", "make_context"]
 
 
+def _check_objectives(recipe: Recipe, task: Any) -> None:
+    """Every objective of the recipe is one its task's trials report (a generation task has no accuracy)."""
+    from autopeft.errors import ConfigError
+    from autopeft.objectives import PARAMS
+    from autopeft.tasks.base import REPORTED
+
+    reported = REPORTED[task.kind]
+    wrong = [o for o in recipe.search.objectives if o != PARAMS and o not in reported]
+    if wrong:
+        raise ConfigError(f"search.objectives: {wrong[0]!r} is not reported by the {task.kind} task {task.name!r}; "
+                          f"allowed: {', '.join((*reported, PARAMS))}, e.g. objectives: "
+                          f"[{task.metric or reported[0]}, {PARAMS}]")
+
+
 @dataclass
 class SearchContext:
     """The recipe, its task data, the space checked on the model, the references and the parameter counter."""
@@ -51,6 +65,7 @@ def make_context(recipe: Recipe) -> SearchContext:
 
     spec = recipe.load_space()
     data = recipe.task_data()
+    _check_objectives(recipe, data.task)
     num_labels = data.task.n_classes if data.task.kind == "classification" else None
     shapes = skeleton(recipe.model, num_labels=num_labels)
     graph = ModelGraph.from_model(shapes)

@@ -21,10 +21,11 @@ from autopeft.errors import ConfigError
 from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.context import make_context
 from autopeft.study.engines import Finished, Job
-from autopeft.study.front import front
+from autopeft.study.front import front, front_trials
 from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.loop import LoopState, Planned, run_loop
 from autopeft.study.provenance import run_recipe
+from autopeft.study.rungs import top_steps
 from autopeft.trial import TrialResult, describe, jsonable
 
 FINAL_DIR = "finalized"
@@ -57,7 +58,14 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
             raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete")
         return trial
     if not f.trials:
-        raise ConfigError(f"--pick {spec!r}: the run has no complete trial yet, so its front is empty")
+        complete = [t for t in front_trials(journal) if t.state == "complete"]
+        if not complete:
+            top = top_steps(journal.recipe)
+            rung = "" if top is None else f" at the top rung ({top} steps)"
+            raise ConfigError(f"--pick {spec!r}: the run has no complete trial{rung} yet, so its front is empty")
+        raise ConfigError(f"--pick {spec!r}: the front is empty: none of the run's {len(complete)} complete trials "
+                          f"reports every objective ({', '.join(names)}); they report "
+                          f"{', '.join(sorted(complete[-1].values))}")
     if spec == "knee":
         return f.trials[f.knee or 0]
     score = score_objective(objectives)

@@ -17,11 +17,15 @@ from typing import Any
 from autopeft.errors import TaskError
 from autopeft.tasks.sources import Source
 
-__all__ = ["KINDS", "METRICS", "Example", "Task", "default_template"]
+__all__ = ["KINDS", "METRICS", "REPORTED", "Example", "Task", "default_template"]
 
 KINDS: tuple[str, ...] = ("classification", "generation")
 #: Metrics allowed per kind; the first is the default.
 METRICS: dict[str, tuple[str, ...]] = {"classification": ("accuracy",), "generation": ("rouge_l", "exact_match")}
+#: The objectives a trial of each kind reports, so a search can optimise them (with ``trainable_params``): a
+#: classifier's scores and calibration, a generator's text overlaps.
+REPORTED: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "macro_f1", "ece", "nll", "brier"),
+                                        "generation": ("rouge_l", "exact_match")}
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,43 @@ def _load_exported(folder: Path, manifest: dict[str, object], model: Path, case:
         assert sum(p.numel() for p in loaded.parameters()) > 0
     else:
         assert any(folder.glob("*.safetensors")) or any(folder.glob("*.bin")), sorted(folder.iterdir())
+
+
+@pytest.mark.parametrize(("generation", "objectives", "bad", "allowed"), [
+    (True, ("accuracy", PARAMS), "accuracy", "allowed: rouge_l, exact_match, trainable_params, e.g. objectives: "
+                                             "[rouge_l, trainable_params]"),
+    (False, ("rouge_l", PARAMS), "rouge_l", "allowed: accuracy, macro_f1, ece, nll, brier, trainable_params"),
+], ids=["generation-with-accuracy", "classification-with-rouge"])
+def test_an_objective_the_task_does_not_report_is_refused_before_any_trial(
+        generation: bool, objectives: tuple[str, ...], bad: str, allowed: str, tmp_path: Path,
+        tiny_bert_dir: Path, tiny_t5_dir: Path, sentiment_csv: Path, generation_jsonl: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, a generation search under the default objectives ran every trial and ended with an empty front."""
+    model, data = (tiny_t5_dir, generation_jsonl) if generation else (tiny_bert_dir, sentiment_csv)
+    case = Case("mismatch", objectives, generation=generation)
+    recipe = write_objective_recipe(tmp_path / "recipe", model, data, case)
+    assert main(["search", str(recipe), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"search.objectives: {bad!r} is not reported by the " in err and allowed in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "run" / "study.db").exists()
+
+
+def test_picking_from_a_run_whose_trials_lack_its_objective_says_so(tmp_path: Path) -> None:
+    """A run journaled before the check above: its trials complete, none with the objective; the pick says why
+    the front is empty instead of 'no complete trial'."""
+    from autopeft.errors import ConfigError
+    from autopeft.objectives import objectives_of
+    from autopeft.study.finalize import pick
+    from autopeft.trial import Fidelity, TrialResult
+
+    with Journal.create(tmp_path / "run", {"name": "old"}) as j:
+        j.set_meta("settings", {"objectives": ["accuracy", PARAMS]})
+        t = j.add_trial({"method": "ia3"}, Fidelity(steps=2), seed=0, origin="random")
+        j.start(t.number)
+        j.finish(t.number, TrialResult(config={"method": "ia3"}, fidelity=Fidelity(steps=2), seed=0,
+                                       status="complete", metrics={"rouge_l": 0.4}, trainable_params=10,
+                                       total_params=100))
+        with pytest.raises(ConfigError, match=r"none of the run's 1 complete trials reports every objective "
+                                              r"\(accuracy, trainable_params\); they report rouge_l, "):
+            pick(j, "knee", objectives_of(["accuracy", PARAMS]))

