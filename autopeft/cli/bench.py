@@ -63,8 +63,13 @@ def run(args: argparse.Namespace) -> str:
     """Load the table, replay every controller on every seed; the text table (the JSON goes to ``--out``)."""
     from autopeft.bench.compare import compare
     from autopeft.bench.table import load_table, objectives_from
+    from autopeft.errors import ConfigError
 
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise ConfigError(f"--controller {twice!r} is given twice; allowed: each controller once (the same "
+                          f"controller at another budget: --budget-for {twice}=N)")
     budgets = budgets_for(args.budget_for, names)  # bad values fail before the table is read
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)

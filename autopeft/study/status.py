@@ -64,8 +64,8 @@ def status_text(folder: Path) -> str:
             lines[-1] += f"{t.origin} {describe(t.config)}"
         if not holder and (running or remaining):
             again = " (the interrupted trials run again)" if running else ""
-            lines.append(f"no process is running this search: it was stopped or crashed with {remaining} trial(s) "
-                         f"of its budget left; `autopeft search --resume {folder}` continues it{again}")
+            lines.append(f"no process is running this search, and {remaining} trial(s) of its budget are left; "
+                         f"`autopeft search --resume {folder}` continues it{again}")
         total_time = sum(durations)
         where = f" ({engine.get('name')}, {workers} worker{'s' if workers > 1 else ''})" if engine else ""
         lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta / 60:.1f} min for "

@@ -136,6 +136,7 @@ def test_cli_budget_for_gives_one_controller_its_own_budget(synthetic_csv: Path,
     (["--budget-for", "random"], "--budget-for 'random': allowed: NAME=N"),
     (["--budget-for", "evolution=9"], "'evolution' is not one of the controllers compared; allowed: random, bo"),
     (["--budget-for", "random=900"], "budget 900 is larger than the table"),
+    (["--controller", "bo,random", "--controller", "bo"], "--controller 'bo' is given twice; allowed: each "),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(synthetic_csv: Path, capsys: pytest.CaptureFixture[str],
                                               args: list[str], message: str) -> None:

@@ -139,7 +139,8 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, senti
 
     shown = status_text(out)  # the dead run's trial is not shown as running
     assert f"interrupted trial {killed_at} (started " in shown and "running trial" not in shown
-    assert f"crashed with {6 - killed_at} trial(s) of its budget left; `autopeft search --resume {out}`" in shown
+    assert (f"no process is running this search, and {6 - killed_at} trial(s) of its budget are left; "
+            f"`autopeft search --resume {out}` continues it (the interrupted trials run again)") in shown
 
     resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out)],
                              capture_output=True, text=True, timeout=300, env=env)
