@@ -9,7 +9,7 @@ opens the engine the trials run in; only its workers load the model's weights.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from autopeft.study.engines import Engine, WorkerSpec, make_engine
@@ -43,6 +43,8 @@ class SearchContext:
     space: Any                # autopeft.space.Space, resolved on that graph
     references: dict[str, dict[str, Any]]
     count: Callable[[Mapping[str, Any]], float]
+    #: reference points left out for being over ``search.max_trainable_params``: name -> trainable parameters
+    over_limit: dict[str, float] = field(default_factory=dict)
 
     @property
     def worker_spec(self) -> WorkerSpec:
@@ -79,6 +81,7 @@ def make_context(recipe: Recipe) -> SearchContext:
         return counts[key]
 
     refs: dict[str, dict[str, Any]] = {}
+    over: dict[str, float] = {}
     if recipe.search.references:
         from autopeft.methods import get_method
         from autopeft.study.references import sweep_references
@@ -87,5 +90,6 @@ def make_context(recipe: Recipe) -> SearchContext:
                                 lambda method: float(get_method(method).default_learning_rate))
         limit = recipe.search.max_trainable_params
         if limit is not None:  # a reference over the user's limit is not a point they could choose
-            refs = {name: config for name, config in refs.items() if count(config) <= limit}
-    return SearchContext(recipe, data, graph, check.space, refs, count)
+            over = {name: count(config) for name, config in refs.items() if count(config) > limit}
+            refs = {name: config for name, config in refs.items() if name not in over}
+    return SearchContext(recipe, data, graph, check.space, refs, count, over)

@@ -244,6 +244,11 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     if requeued:
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
     ctl = make_controller(ctx, settings, prior)
+    if ctx.over_limit:
+        named = {name.partition("@")[0]: n for name, n in ctx.over_limit.items()}  # a sweep's points once
+        over = ", ".join(f"{name} ({n:,.0f} trainable)" for name, n in named.items())
+        stream.write(f"reference points over search.max_trainable_params ({recipe.search.max_trainable_params:,}) "
+                     f"are left out: {over}\n")
     if prior is not None:
         stream.writelines(f"{line}\n" for line in warm_start_lines(prior.describe(), ctl.prior_span))
     scheduler: Proposals | Asha

@@ -164,6 +164,24 @@ def test_an_infeasible_max_trainable_params_is_one_clear_error(tmp_path: Path, t
     assert all(t.state == "complete" for t in trials_of(tmp_path / "cli"))  # nothing half-run
 
 
+def test_references_over_the_limit_are_left_out_and_named(tmp_path: Path, tiny_bert_dir: Path,
+                                                           sentiment_csv: Path) -> None:
+    import io
+
+    from autopeft.study.journal import Journal
+
+    path = recipe_with(tmp_path, tiny_bert_dir, sentiment_csv, controller="random", budget=2,
+                       max_trainable_params=1200)  # later_layers_only (1,058) fits, peft_default_lora (1,570) not
+    ctx = make_context(load_recipe(path))
+    assert set(ctx.over_limit) == {"peft_default_lora"} and set(ctx.references) == {"later_layers_only"}
+    stream = io.StringIO()
+    run_search(load_recipe(path), tmp_path / "run", stream=stream)
+    assert ("reference points over search.max_trainable_params (1,200) are left out: peft_default_lora (1,570 "
+            "trainable)") in stream.getvalue()
+    with Journal.open(tmp_path / "run", lock=False) as j:
+        assert [t.origin for t in j.trials()][:1] == ["reference:later_layers_only"]
+
+
 @pytest.mark.parametrize(("name", "options", "expect"), [
     ("bo", {"bogus": 1}, "controller 'bo' has no option 'bogus'; allowed: "),
     ("evolution", {"n_initial": 2}, "controller 'evolution' has no option 'n_initial'; allowed: mutation, population"),
