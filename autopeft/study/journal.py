@@ -193,7 +193,8 @@ class Journal:
     def holder(folder: str | Path) -> str | None:
         """Who holds the run folder's lock now (``"process 1234"``), or ``None`` when no live process does: a
         read-only command (``status``) tells a run in progress from one whose process died. The probe is a
-        shared, non-blocking lock released at once, so it never waits and never blocks a writer for longer."""
+        shared, non-blocking lock released at once: it never waits, and a ``--resume`` that starts in those
+        microseconds is refused in its one line ("in progress") and can simply be run again."""
         try:
             handle = open(Path(folder) / LOCK_NAME)  # noqa: SIM115 - closed below
         except OSError:
