@@ -378,7 +378,7 @@ def placement_of(trials: list[Trial], graph: Any) -> Placement:
 
 def importance_of(run: RunData, space: Any, *, folds: int = 5, repeats: int = 5,
                   seed: int = 0) -> Importance | None:
-    from autopeft.report.importance import permutation_importance
+    from autopeft.report.importance import feature_groups, permutation_importance
 
     rows = [t for t in run.comparable if run.score in t.values]
     configs, y = [], []
@@ -394,17 +394,3 @@ def importance_of(run: RunData, space: Any, *, folds: int = 5, repeats: int = 5,
     names, values, r2 = permutation_importance(np.array(configs), np.array(y), groups, folds=folds,
                                                repeats=repeats, seed=seed)
     return Importance(tuple(names), values, r2, folds, len(y))
-
-
-def feature_groups(space: Any) -> dict[str, list[int]]:
-    """Columns per reported name: one per dimension, but one per block for an ordinal per-layer dimension."""
-    groups: dict[str, list[int]] = {}
-    names = space.feature_names
-    for dim in space.dimensions:
-        cols = list(range(*space.feature_slice(dim.name).indices(len(names))))
-        if dim.type == "per_layer" and len(cols) == len(getattr(dim, "blocks", ())):
-            for c in cols:
-                groups[names[c]] = [c]
-        else:
-            groups[dim.name] = cols
-    return groups

@@ -10,6 +10,7 @@ R^2, so a reader knows how much the bars can be trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,3 +48,17 @@ def permutation_importance(X: np.ndarray, y: np.ndarray, groups: Mapping[str, Se
     share = rise / rise.sum() if rise.sum() > 0 else rise
     r2 = 1.0 - residual / total if total > 0 else 0.0
     return names, share, float(r2)
+
+
+def feature_groups(space: Any) -> dict[str, list[int]]:
+    """Columns per reported name: one per dimension, but one per block for an ordinal per-layer dimension."""
+    groups: dict[str, list[int]] = {}
+    names = space.feature_names
+    for dim in space.dimensions:
+        cols = list(range(*space.feature_slice(dim.name).indices(len(names))))
+        if dim.type == "per_layer" and len(cols) == len(getattr(dim, "blocks", ())):
+            for c in cols:
+                groups[names[c]] = [c]
+        else:
+            groups[dim.name] = cols
+    return groups

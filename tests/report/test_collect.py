@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from autopeft.errors import AutopeftError, ReportError
-from autopeft.report.collect import check_comparable, feature_groups, load_run, placement_of
-from autopeft.report.importance import kfold, permutation_importance
+from autopeft.report.collect import check_comparable, load_run, placement_of
+from autopeft.report.importance import feature_groups, kfold, permutation_importance
 from autopeft.study.journal import Journal
 
 
