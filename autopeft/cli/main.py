@@ -17,13 +17,34 @@ modules import what trains (torch, transformers, peft) only inside their handler
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from autopeft.cli import bench, finalize, report, results, search, spaces, trial
 from autopeft.cli.common import Command, Parser
 from autopeft.errors import AutopeftError
 from autopeft.version import __version__
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a batch scheduler's preemption) raised in the main thread: it unwinds like Ctrl-C,
+    so the engines stop their workers and the journal keeps every finished trial."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _stop_on_sigterm() -> Any:
+    """Turn SIGTERM into :class:`Terminated` for one command; the handler it replaced (``None`` off the main
+    thread, where Python cannot install one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
 
 #: The command groups, in the order ``--help`` lists them.
 GROUPS = (spaces, trial, search, results, finalize, report, bench)
@@ -48,11 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     func: Command = args.func
+    previous = _stop_on_sigterm()
     try:
         return func(args)
     except AutopeftError as exc:
         print(f"autopeft: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("autopeft: stopped by SIGTERM (the journal is intact: `autopeft search --resume RUN` goes on)",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("autopeft: interrupted", file=sys.stderr)
         return 130
@@ -61,3 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

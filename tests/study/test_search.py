@@ -155,6 +155,34 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, senti
     assert trials[killed_at - 1].attempts == 2
 
 
+def test_sigterm_stops_a_search_like_ctrl_c(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    """``kill PID`` (or a batch scheduler's preemption): one line, exit 143, the journal intact, resumable."""
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=600, budget=4)  # ~2 s a trial
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "autopeft.cli", "search", str(recipe), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        number = _running_trial(out / DB_NAME) if (out / DB_NAME).exists() else None
+        if number is not None and number >= 2:
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.05)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err.decode()
+    assert "autopeft: stopped by SIGTERM (the journal is intact" in err.decode() and "Traceback" not in err.decode()
+    with Journal.open(out, lock=False) as j:
+        states = [t.state for t in j.trials()]
+    assert states[0] == "complete" and "running" in states  # the trial it stopped in is run again on resume
+    resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out)],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    with Journal.open(out, lock=False) as j:
+        assert [t.state for t in j.trials()] == ["complete"] * 4
+
+
 @pytest.mark.parametrize(("args", "expect"), [
     (["search", "--budget", "0"], "--budget must be >= 1"),
     (["search", "--controller", "annealing"], "unknown controller 'annealing'"),
