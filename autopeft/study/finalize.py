@@ -210,6 +210,8 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
     finally:
         journal.close()
     target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise JournalError(f"export folder {str(target)!r} is a file; allowed: a new or empty folder")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise JournalError(f"export folder {str(target)!r} is not empty; allowed: a new or empty folder")
     if final:

@@ -158,3 +158,17 @@ def test_export_says_how_to_load_what_it_wrote(pick: str, expect: str, tiny_reci
     capsys.readouterr()
     assert main(["export", str(tmp_path / "run"), "--pick", pick, "--out", str(tmp_path / "out")]) == 0
     assert expect in capsys.readouterr().out
+
+
+def test_export_to_a_file_is_one_line(tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from autopeft.cli.main import main
+
+    assert main(["search", str(tiny_recipe), "--out", str(tmp_path / "run"), "--budget", "1"]) == 0
+    (tmp_path / "afile").write_text("mine")
+    capsys.readouterr()
+    for extra in ([], ["--overwrite"]):  # a file is never replaced, even with --overwrite
+        assert main(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(tmp_path / "afile"),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert "is a file; allowed: a new or empty folder" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "afile").read_text() == "mine"
