@@ -76,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"autopeft: error: {exc}", file=sys.stderr)
         return 2
     except Terminated:
-        print("autopeft: stopped by SIGTERM (the journal is intact: `autopeft search --resume RUN` goes on)",
-              file=sys.stderr)
+        hint = " (the journal is intact: `autopeft search --resume RUN` goes on)" if args.command == "search" else ""
+        print(f"autopeft: stopped by SIGTERM{hint}", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
         print("autopeft: interrupted", file=sys.stderr)
