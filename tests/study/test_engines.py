@@ -93,6 +93,27 @@ def test_a_worker_killed_with_minus_9_costs_only_its_trial(pool: PoolEngine) -> 
     assert victim["pid"] not in {w["pid"] for w in pool.workers}
 
 
+def test_a_worker_stopped_with_sigterm_runs_its_trial_again_once(pool: PoolEngine) -> None:
+    """SIGTERM from outside (a scheduler stopping the process group) is not the trial's fault: the trial runs
+    again on the new worker; stopped a second time, it fails like any trial whose worker died."""
+    job = Job(7, CONFIGS[0], Fidelity(steps=1500), seed=0)  # a few seconds
+    pool.submit(job)
+    for attempt in range(2):
+        deadline = time.time() + 60
+        while not any(w["trial"] == job.number and w["ready"] for w in pool.workers):
+            assert time.time() < deadline
+            pool.submit(Job(99, {"method": "head_only"}, Fidelity(steps=1), seed=0))  # drives the messages
+            assert pool.wait().number == 99
+        victim = next(w for w in pool.workers if w["trial"] == job.number)
+        time.sleep(0.3)  # mid-trial
+        os.kill(victim["pid"], signal.SIGTERM)
+        if attempt == 0:  # re-queued, not failed: the next to finish is a filler on the other worker, while
+            pool.submit(Job(98, {"method": "head_only"}, Fidelity(steps=1), seed=0))  # the new worker starts
+            assert pool.wait().number == 98
+    done = pool.wait()
+    assert done.number == job.number and not done.result.ok and "SIGTERM" in (done.result.error or "")
+
+
 def test_cancel_a_queued_and_a_running_trial(pool: PoolEngine) -> None:
     jobs = _jobs(steps=4000)[:2] + _jobs()[2:3]
     for job in jobs:

@@ -8,7 +8,9 @@
   a failed trial with that reason (the runner catches it), not a crash.
 - **A worker that dies** (kill -9, the kernel's OOM killer, a segfault) costs only its trial: the trial comes
   back *failed* with the signal or exit code, a new worker takes its place, and the search goes on. It is
-  not re-queued: a trial that killed its worker once would most likely do it again. A worker whose CUDA context
+  not re-queued: a trial that killed its worker once would most likely do it again. A worker *stopped* from
+  outside (SIGTERM or SIGINT, as a batch scheduler sends to a whole process group) is not the trial's fault:
+  its trial runs again on the new worker, once. A worker whose CUDA context
   broke (an illegal memory access, a device-side assert) reports its trial failed, exits and is replaced.
 - **Ctrl-C / close**: workers ignore SIGINT; the study stops them (``stop``, then SIGTERM, then SIGKILL).
   If the study process itself is killed with -9, each worker notices and exits (see
@@ -148,6 +150,7 @@ class PoolEngine:
         self._queue: deque[Job] = deque()
         self._finished: deque[Finished] = deque()
         self._slots: list[_Slot] = []
+        self._requeued: set[int] = set()       # trials whose worker was stopped from outside: run again once
         try:
             for i in range(len(self.plan.gpus)):
                 self._slots.append(self._start(i))
@@ -279,7 +282,16 @@ class PoolEngine:
             slot.process.wait(timeout=STOP_SECONDS)
         reason = _death(slot.process.returncode)
         slot.conn.close()
-        if slot.job is not None:
+        stopped = slot.process.returncode in (-signal.SIGTERM, -signal.SIGINT)
+        if slot.job is not None and stopped and slot.job.number not in self._requeued:
+            # stopped from outside (a SIGTERM to the process group, `kill PID`): not the trial's fault, so it
+            # runs again on the new worker, once; when the study itself is being stopped it unwinds first
+            job, failures = slot.job, 0
+            self._requeued.add(job.number)
+            self._queue.appendleft(job)
+            self._say(f"{slot.where} was stopped ({reason}) running trial {job.number}; it runs again on a new "
+                      "worker")
+        elif slot.job is not None:
             job = slot.job
             self._finished.append(Finished(job.number, failed(
                 job, f"worker {slot.index} (pid {slot.process.pid}) died while running trial {job.number}: {reason}",
