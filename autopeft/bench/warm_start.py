@@ -79,7 +79,6 @@ def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple
             task, model = journal.recipe.get("task"), journal.recipe.get("model")
     except JournalError as exc:
         raise ConfigError(f"--warm-start {folder}: {exc}") from None
-    trials = [t for t in trials if t.result is not None]
     top: dict[str, int] = {}                    # per configuration: the most training steps it ran
     for trial in trials:
         key = config_key(trial.config)

@@ -37,6 +37,17 @@ CARD_PACKAGES = ("peft", "transformers", "torch")
 FORMAT_VERSION = 1
 
 
+def check_export_folder(folder: str | Path, *, overwrite: bool = False) -> Path:
+    """``folder`` as a Path when an export may be written there: new, empty, or (``overwrite``) a folder; a file
+    is never replaced."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"export folder {str(out)!r} is a file; allowed: a new or empty folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ExportError(f"export folder {str(out)!r} is not empty; allowed: a new or empty folder (or overwrite)")
+    return out
+
+
 def export(
     built: BuiltModel,
     folder: str | Path,
@@ -48,11 +59,7 @@ def export(
     overwrite: bool = False,
 ) -> Path:
     """Write ``built`` (trained or not) to ``folder``; returns the folder."""
-    out = Path(folder)
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"export folder {str(out)!r} is a file; allowed: a new or empty folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ExportError(f"export folder {str(out)!r} is not empty; allowed: a new or empty folder (or overwrite)")
+    out = check_export_folder(folder, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)

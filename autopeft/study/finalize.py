@@ -22,7 +22,7 @@ from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, sc
 from autopeft.study.context import make_context
 from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front, front_trials
-from autopeft.study.journal import Journal, JournalError, Trial
+from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Planned, run_loop
 from autopeft.study.provenance import run_recipe
 from autopeft.study.rungs import top_steps
@@ -197,7 +197,7 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
 
 def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
     """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
-    from autopeft.study.export import read_manifest, write_card
+    from autopeft.study.export import check_export_folder, read_manifest, write_card
 
     journal = Journal.open(folder, lock=False)
     try:
@@ -209,11 +209,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
                   if t.origin == f"finalize:{chosen.number}"}
     finally:
         journal.close()
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise JournalError(f"export folder {str(target)!r} is a file; allowed: a new or empty folder")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise JournalError(f"export folder {str(target)!r} is not empty; allowed: a new or empty folder")
+    target = check_export_folder(out, overwrite=overwrite)
     if final:
         if target.exists():
             shutil.rmtree(target)
