@@ -44,7 +44,8 @@ def check_export_folder(folder: str | Path, *, overwrite: bool = False) -> Path:
     if out.exists() and not out.is_dir():
         raise ExportError(f"export folder {str(out)!r} is a file; allowed: a new or empty folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ExportError(f"export folder {str(out)!r} is not empty; allowed: a new or empty folder (or overwrite)")
+        raise ExportError(f"export folder {str(out)!r} is not empty; allowed: a new or empty folder, or --overwrite "
+                          "(overwrite=True)")
     return out
 
 
