@@ -6,6 +6,7 @@ and name the bad value and what is allowed.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 _MISSING: Any = object()
@@ -101,3 +102,19 @@ class ReportError(AutopeftError):
 
 class EngineError(AutopeftError):
     """An engine cannot run trials: a worker that cannot start, a device setting that cannot be met."""
+
+
+def check_count(name: str, value: Any, low: int = 1) -> None:
+    """A count given by the caller (``--budget``, ``--workers``, ``--seeds``; ``--seed`` with ``low=0``): ``None``
+    (not given) or an integer >= ``low``, else a one-line :class:`ConfigError` naming it. From the CLI argparse
+    has made it an int already; the Python API passes what the caller wrote, such as ``"3"``, ``2.5`` or ``True``.
+
+    >>> check_count("--budget", 2.5)
+    Traceback (most recent call last):
+    ...
+    autopeft.errors.ConfigError: --budget must be an integer >= 1, got 2.5
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -9,7 +9,6 @@ from typing import Any
 
 from autopeft.cli.common import PICK_HELP
 from autopeft.cli.search import add_engine_options
-from autopeft.errors import ConfigError
 from autopeft.objectives import OBJECTIVES
 from autopeft.study.journal import Journal
 
@@ -33,10 +32,6 @@ def configure(sub: Any) -> None:
 def cmd_finalize(args: argparse.Namespace) -> int:
     from autopeft.study.finalize import finalize
 
-    for flag, value in (("--workers", args.workers), ("--workers-per-gpu", args.workers_per_gpu),
-                        ("--seeds", args.seeds)):
-        if value is not None and value < 1:
-            raise ConfigError(f"{flag} must be an integer >= 1, got {value}")
     finalize(Path(args.run), args.pick, seeds=args.seeds, workers=args.workers, engine=args.engine,
              workers_per_gpu=args.workers_per_gpu)
     print(finalize_text(Path(args.run)))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import recipe_path
-from autopeft.errors import ConfigError
+from autopeft.errors import check_count
 
 
 def configure(sub: Any) -> None:
@@ -86,9 +86,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
-    if budget is not None and budget < 1:
-        raise ConfigError(f"--budget must be >= 1, got {budget}")
-    check_workers(workers=workers, workers_per_gpu=workers_per_gpu)
+    for name, value in (("--budget", budget), ("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
+        check_count(name, value)  # before the recipe and its model load (run_search checks them again)
     check_engine(engine)
 
     if resume:
@@ -110,10 +109,3 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     from autopeft.study.status import status_text
 
     return status_text(folder)
-
-
-def check_workers(**given: int | None) -> None:
-    """``--workers`` and ``--workers-per-gpu`` are integers >= 1 (search and finalize)."""
-    for option, value in given.items():
-        if value is not None and value < 1:
-            raise ConfigError(f"--{option.replace('_', '-')} must be an integer >= 1, got {value}")

@@ -37,6 +37,8 @@ __all__ = ["Study", "StudyCallback", "create_study", "load_study", "make_recipe"
 
 #: ``callback(study, trial)``, called with every trial as it is journaled finished (as in Optuna).
 StudyCallback = Callable[["Study", Trial], None]
+#: The journal's phases: the search's trials, and the seeds ``finalize`` re-trained.
+PHASES = ("search", "finalize")
 
 
 def make_recipe(fields: Mapping[str, Any], *, base: str | Path = ".", name: str = "in-code") -> Recipe:
@@ -145,6 +147,8 @@ class Study:
         (and the knee), fidelity, seed, seconds, error and the configuration."""
         import pandas as pd
 
+        if phase not in PHASES:
+            raise ConfigError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
         with self._read() as journal:
             trials = journal.trials(phase=phase)
             f = front(journal, objectives_of(journal.meta("settings")["objectives"]))

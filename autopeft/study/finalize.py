@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from autopeft.errors import ConfigError
+from autopeft.errors import ConfigError, check_count
 from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.context import make_context
 from autopeft.study.engines import Finished, Job
@@ -46,6 +46,8 @@ NOTHING_MORE = _NothingMore()
 
 def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
     """``knee`` | ``best`` | ``max-params:N`` | ``trial:ID`` -> one trial of the front (or any trial by id)."""
+    if not isinstance(spec, str):
+        raise ConfigError(f"--pick must be text, got {spec!r}; allowed: knee, best, max-params:N, trial:ID")
     f = front(journal, objectives)
     names = [o.name for o in objectives]
     if spec.startswith("trial:"):
@@ -110,8 +112,8 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
     locked, so a bad one changes nothing in the run folder, its ``.lock`` included.
     """
     stream = stream or sys.stderr
-    if seeds is not None and seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    for name, value in (("--seeds", seeds), ("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
+        check_count(name, value)
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as view:
         pick(view, spec, objectives_of(view.meta("settings")["objectives"]))
     journal = Journal.open(folder)

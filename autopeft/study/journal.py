@@ -119,6 +119,17 @@ class Journal:
                                "and try again") from None
         return handle
 
+    @staticmethod
+    def check_new(folder: str | Path) -> None:
+        """Refuse a folder that already holds a run, or a file: a new search checks this before it loads its
+        model, and :meth:`create` again."""
+        path = Path(folder)
+        if (path / DB_NAME).exists():
+            raise JournalError(f"{str(path)!r} already holds a run; resume it with --resume {path} "
+                               "or choose another --out")
+        if path.exists() and not path.is_dir():
+            raise JournalError(f"{str(path)!r} is a file; allowed: a new or empty folder for the run")
+
     @classmethod
     def create(cls, folder: str | Path, recipe: Mapping[str, Any], *, lock: bool = True,
                meta: Mapping[str, Any] | None = None) -> Journal:
@@ -126,11 +137,7 @@ class Journal:
         is written in the same transaction as the recipe, so a process killed right after creating the run
         cannot leave a journal without them."""
         path = Path(folder)
-        if (path / DB_NAME).exists():
-            raise JournalError(f"{str(path)!r} already holds a run; resume it with --resume {path} "
-                               "or choose another --out")
-        if path.exists() and not path.is_dir():
-            raise JournalError(f"{str(path)!r} is a file; allowed: a new or empty folder for the run")
+        cls.check_new(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

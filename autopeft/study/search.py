@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from autopeft.controllers.transfer import Prior
-from autopeft.errors import ConfigError
+from autopeft.errors import ConfigError, check_count
 from autopeft.objectives import PARAMS, objectives_of
 from autopeft.study.asha import Asha
 from autopeft.study.context import SearchContext, make_context
@@ -72,6 +72,8 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
     reads them again.
     """
     stream = stream or sys.stderr
+    for name, value in (("--budget", budget), ("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
+        check_count(name, value)
     check_engine(engine)
     if not resume and recipe is not None:
         check_engine_options(engine or recipe.search.engine, nni)
@@ -137,8 +139,7 @@ def check_resume(**given: object) -> None:
 
 def resume_budget(budget: int, settings: Mapping[str, Any], journal: Journal) -> int:
     """A resumed search's new budget: at least one, and not below the trials the run already has."""
-    if budget < 1:
-        raise ConfigError(f"--budget must be >= 1, got {budget}")
+    check_count("--budget", budget)
     have = len(journal.trials())
     if budget < have:
         raise ConfigError(f"--budget {budget} is below the {have} trials the run already has "
@@ -163,14 +164,15 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
         "seed": recipe.seed if seed is None else seed, "objectives": list(recipe.search.objectives)}
     if warm_start:
         settings["warm_start"] = [portable_path(str(p)) for p in warm_start]
-    if settings["budget"] < 1:
-        raise ConfigError(f"--budget must be >= 1, got {settings['budget']}")
+    check_count("--budget", settings["budget"])
+    check_count("--seed", settings["seed"], low=0)
     if recipe.search.prune:
         check_prune(objectives_of(settings["objectives"]))
     objectives_of(settings["objectives"])
     check_controller_name(settings["controller"])
     check_engine(recipe.search.engine)
     recipe = portable(recipe.with_space_text())
+    Journal.check_new(out)  # before the model loads
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     prior = read_prior(ctx, settings, load_prior)
     ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
@@ -268,8 +270,10 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         for callback in callbacks:
             callback(trial)
 
-    runner = ctx.engine(workers=workers or recipe.search.workers, name=engine or recipe.search.engine,
-                        workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream,
+    runner = ctx.engine(workers=recipe.search.workers if workers is None else workers,
+                        name=engine or recipe.search.engine,
+                        workers_per_gpu=(recipe.search.workers_per_gpu if workers_per_gpu is None
+                                         else workers_per_gpu), log=stream,
                         options={"run": journal.folder, "objective": objectives[0].name, "nni": nni})
     try:
         about: dict[str, Any] = {"name": runner.name, "workers": runner.slots, "at": time.time()}

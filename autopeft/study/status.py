@@ -68,8 +68,8 @@ def status_text(folder: Path) -> str:
                          f"`autopeft search --resume {folder}` continues it{again}")
         total_time = sum(durations)
         where = f" ({engine.get('name')}, {workers} worker{'s' if workers > 1 else ''})" if engine else ""
-        lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta / 60:.1f} min for "
-                     f"{remaining} more")
+        eta_text = f"{eta / 60:.1f} min" if durations or not remaining else "unknown until a trial ends"
+        lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta_text} for {remaining} more")
         failed = [t for t in trials if t.state == "failed"]
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
         return "\n".join(lines)

@@ -4,6 +4,7 @@ trials and the front as DataFrames, finalize, export, load; bad input is a one-l
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,46 @@ def test_bad_input_is_a_one_line_error(tiny_recipe: Path, tmp_path: Path) -> Non
         autopeft.make_recipe(["model"])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown engine 'cloud'; allowed: inprocess, nni, pool"):
         autopeft.create_study(tiny_recipe, out=tmp_path / "r").optimize(engine="cloud")
-    with pytest.raises(AutopeftError, match="--budget must be >= 1"):
+    with pytest.raises(AutopeftError, match="--budget must be an integer >= 1, got 0"):
         autopeft.create_study(tiny_recipe, out=tmp_path / "r2", budget=0)
     assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "expect"), [
+    ({"budget": "3"}, "--budget must be an integer >= 1, got '3'"),
+    ({"budget": 2.5}, "--budget must be an integer >= 1, got 2.5"),
+    ({"budget": True}, "--budget must be an integer >= 1, got True"),
+    ({"seed": "x"}, "--seed must be an integer >= 0, got 'x'"),
+    ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
+])
+def test_create_study_checks_its_counts_before_anything_is_written(kwargs: dict[str, object], expect: str,
+                                                                    tiny_recipe: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expect)):
+        autopeft.create_study(tiny_recipe, out=tmp_path / "r", **kwargs)  # type: ignore[arg-type]
+    assert not (tmp_path / "r").exists()
+
+
+def test_counts_picks_and_phases_given_in_code_are_one_line_errors(tiny_recipe: Path, tmp_path: Path) -> None:
+    """What a Python caller can pass that argparse never would: a count as text or a float, 0 workers (which
+    used to fall back to the recipe's and run), no pick at all, an unknown phase. Nothing runs for any."""
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "r", budget=2)
+    for kwargs, expect in (({"budget": "9"}, "--budget must be an integer >= 1, got '9'"),
+                           ({"budget": 9.0}, "--budget must be an integer >= 1, got 9.0"),
+                           ({"workers": 0}, "--workers must be an integer >= 1, got 0"),
+                           ({"workers": "2"}, "--workers must be an integer >= 1, got '2'"),
+                           ({"workers_per_gpu": 0}, "--workers-per-gpu must be an integer >= 1, got 0")):
+        with pytest.raises(ConfigError, match=re.escape(expect)):
+            study.optimize(**kwargs)  # type: ignore[arg-type]
+    for kwargs, expect in (({"seeds": "2"}, "--seeds must be an integer >= 1, got '2'"),
+                           ({"workers": 0}, "--workers must be an integer >= 1, got 0"),
+                           ({"pick": None}, "--pick must be text, got None; allowed: knee, best")):
+        with pytest.raises(ConfigError, match=re.escape(expect)):
+            study.finalize(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=re.escape("--pick must be text, got 3")):
+        study.export(pick=3, out=tmp_path / "adapter")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=re.escape("phase must be one of search, finalize, got 'test'")):
+        study.trials_dataframe(phase="test")
+    assert study.trials == [] and not (tmp_path / "adapter").exists()
+    with pytest.raises(JournalError, match="already holds a run"):  # refused before the model is loaded
+        autopeft.create_study(tiny_recipe, out=tmp_path / "r")
+    assert "ETA unknown until a trial ends for 2 more" in study.status()

@@ -184,7 +184,7 @@ def test_sigterm_stops_a_search_like_ctrl_c(tmp_path: Path, tiny_bert_dir: Path,
 
 
 @pytest.mark.parametrize(("args", "expect"), [
-    (["search", "--budget", "0"], "--budget must be >= 1"),
+    (["search", "--budget", "0"], "--budget must be an integer >= 1, got 0"),
     (["search", "--controller", "annealing"], "unknown controller 'annealing'"),
     (["status", "nowhere"], "not a run folder"),
     (["pareto", "nowhere"], "not a run folder"),
