@@ -28,6 +28,12 @@ def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path]
         raise ReportError("give at least one run folder; allowed: autopeft report RUN [RUN ...] --out DIR")
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {out} is a file; allowed: a folder (created when missing)")
+    firsts: dict[Path, Path] = {}
+    for run in map(Path, [*runs, *random_runs]):
+        if run.resolve() in firsts:
+            raise ReportError(f"run {run} is given twice (as {firsts[run.resolve()]} and {run}); allowed: each run "
+                              "once")
+        firsts[run.resolve()] = run
     loaded = [load_run(Path(r)) for r in runs]
     baselines = [load_run(Path(r), details=False) for r in random_runs]
     check_comparable(loaded + baselines)
@@ -50,5 +56,26 @@ def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path]
             path = out / f"{name}.csv"
             path.write_text(csv_text(rows), encoding="utf-8")
             written.append(path)
+    replace_manifest(out, written)
     return (f"wrote {out / 'index.html'} (open it from disk), {out / 'report.md'}, "
             f"{len(doc.figures())} figures and {len(builder.csvs)} CSV tables for {len(loaded)} run(s)")
+
+
+#: The list of files a report wrote, in its folder: a report written again into the folder removes the files
+#: of the earlier one that it did not write (another run's CSVs, a figure no longer drawn), and nothing else.
+MANIFEST = ".autopeft-report"
+
+
+def replace_manifest(out: Path, written: Sequence[Path]) -> None:
+    """Record ``written`` in ``out``'s manifest, first deleting the files the previous manifest lists that
+    this report did not write again. Files autopeft did not list (a journal copied beside the report, the
+    user's own notes) are never touched; a manifest entry that leads outside ``out`` is ignored."""
+    names = sorted(p.relative_to(out).as_posix() for p in written)
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        root = out.resolve()
+        for old in set(manifest.read_text(encoding="utf-8").split()) - set(names):
+            path = (out / old).resolve()
+            if path.parent in (root, root / "figures") and path.is_file():
+                path.unlink()
+    manifest.write_text("\n".join(names) + "\n", encoding="utf-8")

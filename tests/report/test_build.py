@@ -93,6 +93,33 @@ def test_two_runs_side_by_side(tiny_run: Path, unfinalized_run: Path, tmp_path: 
         assert len(list(csv.DictReader(fh))) == 2
 
 
+def test_a_report_written_again_replaces_its_own_files_only(tiny_run: Path, unfinalized_run: Path,
+                                                            tmp_path: Path) -> None:
+    """Two runs, then one, into the same folder: the other run's CSVs and figures go, a file the user put there
+    (or a journal copied beside the report) stays, and the manifest lists exactly what the last report wrote."""
+    out = tmp_path / "r"
+    write_report([tiny_run, unfinalized_run], out)
+    assert list(out.glob("unfinalized-*.csv")) and list(out.glob("figures/unfinalized-*.png"))
+    (out / "notes.csv").write_text("mine\n")
+    (out / "journals").mkdir()
+    (out / "journals" / "run.db").write_text("kept")
+    write_report([tiny_run], out)
+    assert not list(out.glob("unfinalized-*.csv")) and not list(out.glob("figures/unfinalized-*.png"))
+    assert (out / "notes.csv").read_text() == "mine\n" and (out / "journals" / "run.db").is_file()
+    listed = set((out / ".autopeft-report").read_text().split())
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert listed == on_disk - {".autopeft-report", "notes.csv", "journals/run.db"}
+    assert {"index.html", "report.md", "summary.csv"} <= listed
+
+
+def test_a_run_given_twice_is_refused(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="is given twice .*; allowed: each run once"):
+        write_report([tiny_run, tiny_run.parent / ".." / tiny_run.parent.name / tiny_run.name], tmp_path / "r")
+    with pytest.raises(ReportError, match="is given twice"):
+        write_report([unfinalized_run], tmp_path / "r", random_runs=[unfinalized_run])
+    assert not (tmp_path / "r").exists()
+
+
 def test_random_run_drawn_and_mismatch_refused(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
     out = write_report([tiny_run], tmp_path / "r", random_runs=[unfinalized_run])
     assert "wrote" in out
