@@ -29,9 +29,12 @@ def status_text(folder: Path) -> str:
         f = front(journal, objectives)
         durations = [t.finished - t.started for t in trials if t.finished and t.started]
         remaining = max(0, settings["budget"] - len(trials))
+        now, holder = time.time(), Journal.holder(folder)
+        running = [t for t in trials if t.state == "running"]
+        to_run = remaining + (0 if holder else len(running))  # a dead run's interrupted trials run again
         engine = journal.meta("engine") or {}
         workers = max(1, int(engine.get("workers", 1)))
-        eta = statistics.median(durations) * remaining / workers if durations and remaining else 0.0
+        eta = statistics.median(durations) * to_run / workers if durations and to_run else 0.0
         names = [o.name for o in objectives]
         top = top_steps(journal.recipe)
         rung = f" (the top rung's, {top} steps)" if top else ""
@@ -55,8 +58,6 @@ def status_text(folder: Path) -> str:
             k = f.trials[f.knee]
             lines.append(f"knee: trial {k.number} {score.name} {k.values.get(score.name, math.nan):.4f} "
                          f"params {int(k.values[PARAMS]):,}")
-        now, holder = time.time(), Journal.holder(folder)
-        running = [t for t in trials if t.state == "running"]
         for t in running:
             minutes = (now - (t.started or now)) / 60
             lines.append(f"running trial {t.number} for {minutes:.1f} min: " if holder else
@@ -68,8 +69,8 @@ def status_text(folder: Path) -> str:
                          f"`autopeft search --resume {folder}` continues it{again}")
         total_time = sum(durations)
         where = f" ({engine.get('name')}, {workers} worker{'s' if workers > 1 else ''})" if engine else ""
-        eta_text = f"{eta / 60:.1f} min" if durations or not remaining else "unknown until a trial ends"
-        lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta_text} for {remaining} more")
+        eta_text = f"{eta / 60:.1f} min" if durations or not to_run else "unknown until a trial ends"
+        lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta_text} for {to_run} more")
         failed = [t for t in trials if t.state == "failed"]
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
         return "\n".join(lines)

@@ -141,6 +141,7 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, tiny_bert_dir: Path, senti
     assert f"interrupted trial {killed_at} (started " in shown and "running trial" not in shown
     assert (f"no process is running this search, and {6 - killed_at} trial(s) of its budget are left; "
             f"`autopeft search --resume {out}` continues it (the interrupted trials run again)") in shown
+    assert f" for {6 - killed_at + 1} more" in shown  # the ETA counts the interrupted trial, which runs again
 
     resumed = subprocess.run([sys.executable, "-m", "autopeft.cli", "search", "--resume", str(out)],
                              capture_output=True, text=True, timeout=300, env=env)
