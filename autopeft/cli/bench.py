@@ -30,8 +30,8 @@ def configure(sub: Any) -> None:
                              "nni:Evolution, nni:Anneal, nni:Random, optuna:tpe, optuna:nsga2, optuna:gp, "
                              "optuna:botorch (pip install \"autopeft[bench]\"); "
                              "mf:<controller> (low-fidelity search promoting to the high fidelity, ASHA) and "
-                             "high:<controller> (high fidelity only) on a table with two fidelities "
-                             "(default: random,bo)")
+                             "high:<controller> (high fidelity only) on a table with two fidelities; "
+                             "warm:bo (bo warm-started from --warm-start) (default: random,bo)")
     parser.add_argument("--budget", type=int, default=50,
                         help="trials per search (multi-fidelity: cost in low-fidelity trials); default 50")
     parser.add_argument("--budget-for", action="append", default=[], metavar="NAME=N",
@@ -76,6 +76,14 @@ def run(args: argparse.Namespace) -> str:
     prior = None
     if args.warm_start:
         from autopeft.bench.warm_start import load_prior
+
+        if not any(n.startswith("warm:") for n in names):
+            raise ConfigError(f"--warm-start is given but no strategy uses it (--controller {','.join(names)}); "
+                              "allowed: add a warm:<controller> strategy, e.g. --controller bo,warm:bo")
+        same = next((w for w in args.warm_start if Path(w).resolve() == Path(args.table).resolve()), None)
+        if same is not None:
+            raise ConfigError(f"--warm-start {same} is the table being replayed, so the warm start would know every "
+                              "answer; allowed: a run or table of another task")
 
         prior = load_prior(args.warm_start, table.space, objectives)
     result = compare(table, names, budget=args.budget, seeds=args.seeds, seed_start=args.seed_start,

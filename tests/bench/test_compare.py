@@ -137,9 +137,12 @@ def test_cli_budget_for_gives_one_controller_its_own_budget(synthetic_csv: Path,
     (["--budget-for", "evolution=9"], "'evolution' is not one of the controllers compared; allowed: random, bo"),
     (["--budget-for", "random=900"], "budget 900 is larger than the table"),
     (["--controller", "bo,random", "--controller", "bo"], "--controller 'bo' is given twice; allowed: each "),
+    (["--controller", "bo", "--warm-start", "{table}"], "--warm-start is given but no strategy uses it"),
+    (["--controller", "bo,warm:bo", "--warm-start", "{table}"], "is the table being replayed, so the warm start"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(synthetic_csv: Path, capsys: pytest.CaptureFixture[str],
                                               args: list[str], message: str) -> None:
+    args = [a.format(table=synthetic_csv) for a in args]
     assert main(["bench", "--table", str(synthetic_csv), "--seeds", "1", "--budget", "5", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("autopeft: error: ") and message in err

@@ -113,7 +113,7 @@ def test_a_report_written_again_replaces_its_own_files_only(tiny_run: Path, unfi
 
 
 def test_a_run_given_twice_is_refused(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match="is given twice .*; allowed: each run once"):
+    with pytest.raises(ReportError, match=r"is given twice .*; allowed: each run once"):
         write_report([tiny_run, tiny_run.parent / ".." / tiny_run.parent.name / tiny_run.name], tmp_path / "r")
     with pytest.raises(ReportError, match="is given twice"):
         write_report([unfinalized_run], tmp_path / "r", random_runs=[unfinalized_run])
