@@ -107,7 +107,7 @@ class Journal:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise JournalError(f"run {str(folder)!r} is in progress in {holder}; wait for it to finish or stop it "
-                               "before resuming") from None
+                               "first (status, pareto, export and report only read it and work meanwhile)") from None
         try:
             handle.seek(0)
             handle.truncate()
