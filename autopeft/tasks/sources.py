@@ -233,11 +233,22 @@ def _read_package_folders(source: Source) -> Table:
 
 
 def hub_load_dataset(path: str, name: str | None) -> Any:
-    """``datasets.load_dataset(path, name)``; module-level so that tests can replace it."""
+    """``datasets.load_dataset(path, name)``; module-level so that tests can replace it.
+
+    Progress bars, and the lines ``huggingface_hub`` logs on each retry of an unreachable Hub, are silenced: on
+    stderr they would bury the one-line error that follows."""
+    import logging
+
     import datasets
 
-    datasets.disable_progress_bars()  # progress bars on stderr would bury a one-line error that follows
-    return datasets.load_dataset(path, name)
+    datasets.disable_progress_bars()
+    logger = logging.getLogger("huggingface_hub")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        return datasets.load_dataset(path, name)
+    finally:
+        logger.setLevel(level)
 
 
 def _unreachable(exc: BaseException) -> bool:

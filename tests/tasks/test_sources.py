@@ -179,6 +179,33 @@ def test_unreachable_hub_for_real_in_offline_mode(monkeypatch: pytest.MonkeyPatc
         load_task_data("ag_news")
 
 
+def test_the_hubs_retry_lines_are_silenced(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Online but unreachable, huggingface_hub logs a line per retry before datasets raises; the user sees only
+    autopeft's one-line error (the logger's level is restored after)."""
+    import logging
+
+    from autopeft.tasks.sources import hub_load_dataset
+
+    logger = logging.getLogger("huggingface_hub")
+    before = logger.level
+    handler = logging.StreamHandler()  # stderr, as a root handler would print it
+    logger.addHandler(handler)
+
+    def load(path: str, name: str | None) -> Any:
+        logging.getLogger("huggingface_hub.utils._http").warning("thrown while requesting HEAD %s", path)
+        raise ConnectionError(f"Couldn't reach {path!r} on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", load)
+    try:
+        with pytest.raises(ConnectionError):
+            hub_load_dataset("nyu-mll/glue", "sst2")
+    finally:
+        logger.removeHandler(handler)
+    assert "thrown while requesting" not in capsys.readouterr().err
+    assert logger.level == before
+
+
 def test_hub_table_cached_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = fake_hub_dataset(("sentence",), ("negative", "positive"), GLUE_SPLITS)
     calls = swap_hub(monkeypatch, lambda path, config: fake)
