@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autopeft"
 #: Each module's floor, by its longest matching prefix: a module may import only from its own floor or below.
 FLOORS = {
     "autopeft.errors": 0, "autopeft.version": 0, "autopeft.trial": 0, "autopeft.objectives": 0,
-    "autopeft.pareto": 0, "autopeft.metrics": 0, "autopeft.paths": 0,
+    "autopeft.pareto": 0, "autopeft.metrics": 0, "autopeft.paths": 0, "autopeft.hub": 0,
     "autopeft.space": 1, "autopeft.model": 1, "autopeft.tasks": 1, "autopeft.runner.config": 1,
     "autopeft.methods": 2, "autopeft.controllers": 2,
     "autopeft.runner": 3,

@@ -89,8 +89,8 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
     columns, rows = pareto_rows(folder, all_trials=all_trials)
-    if fmt == "json":
-        return json.dumps(rows, indent=2)
+    if fmt == "json":  # the configuration as an object, not as the text the CSV holds
+        return json.dumps([{**r, "config": json.loads(r["config"])} for r in rows], indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import ModelLoadError
+from autopeft.hub import hub_reachable
 from autopeft.model.architectures import architecture_for, supported_model_types
 
 
@@ -73,28 +74,6 @@ def _offline_message(name: str, source: str, exc: BaseException) -> str:
         f"({type(exc).__name__}). Download it where the Hub is reachable (huggingface-cli download {source} "
         f"--local-dir DIR) and pass that folder as the model; offline here: minilm"
     )
-
-
-_HUB_STATE: dict[str, bool] = {}
-
-
-def hub_reachable() -> bool:
-    """Whether the Hugging Face Hub answers (checked once per process, 3 s at most).
-
-    ``HF_HUB_OFFLINE=1`` means no. Loading with ``local_files_only`` when the Hub is unreachable
-    turns huggingface_hub's retry loop (tens of seconds) into an immediate, clear error.
-    """
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    if "reachable" not in _HUB_STATE:
-        import socket
-
-        try:
-            socket.create_connection(("huggingface.co", 443), timeout=3).close()
-            _HUB_STATE["reachable"] = True
-        except OSError:
-            _HUB_STATE["reachable"] = False
-    return _HUB_STATE["reachable"]
 
 
 def _local_only(source: str) -> bool:

@@ -282,7 +282,9 @@ def _scheduler(f: Fields, raw: Mapping[str, Any], steps: int) -> AshaConfig | No
     try:
         return AshaConfig.from_mapping(raw["scheduler"], steps)
     except AutopeftError as exc:
-        raise f.error("scheduler", str(exc), allowed="{type: asha, min_steps: N, max_steps: M, eta: 3}") from None
+        text = str(exc)  # most of its messages already say what is allowed
+        allowed = None if "allowed:" in text else "{type: asha, min_steps: N, max_steps: M, eta: 3}"
+        raise f.error("scheduler", text, allowed=allowed) from None
 
 
 def _name(f: Fields, raw: Mapping[str, Any], key: str) -> str | None:

@@ -46,6 +46,8 @@ class AshaConfig:
         unknown = sorted(set(raw) - set(SCHEDULER_FIELDS))
         if unknown:
             raise ConfigError(f"search.scheduler: unknown field {unknown[0]!r}; allowed: {', '.join(SCHEDULER_FIELDS)}")
+        if raw.get("type", "asha") != "asha":
+            raise ConfigError(f"search.scheduler.type: {raw['type']!r} is not a scheduler; allowed: asha")
         if "min_steps" not in raw:
             raise ConfigError("search.scheduler.min_steps is missing; allowed: the bottom rung's training steps, "
                               "e.g. a third of max_steps")

@@ -82,6 +82,7 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         journal = Journal.open(out)
         try:
             recipe = run_recipe(journal)
+            require_weights(recipe.model)
             check_engine_options(engine or recipe.search.engine, nni)
             settings = journal.meta("settings")
             if budget is not None:
@@ -174,6 +175,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     recipe = portable(recipe.with_space_text())
     Journal.check_new(out)  # before the model loads
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
+    require_weights(recipe.model)
     prior = read_prior(ctx, settings, load_prior)
     ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)
@@ -181,6 +183,15 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
             **({"warm_start": prior.describe(), "warm_start_trials": ctl.prior_span} if prior is not None else {})}
     journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
     return journal, ctx, settings, prior
+
+
+def require_weights(model: str) -> None:
+    """Refuse a model whose weights cannot be had before a run is written. The space checks run on the model's
+    shape, which autopeft knows for FLAN-T5 without its files; the trials need the checkpoint itself: a local
+    folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the rest."""
+    from autopeft.model.loading import load_config
+
+    load_config(model, allow_known_shape=False)
 
 
 def read_prior(ctx: SearchContext, settings: Mapping[str, Any], load_prior: PriorLoader | None) -> Prior | None:

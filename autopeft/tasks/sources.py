@@ -236,19 +236,25 @@ def hub_load_dataset(path: str, name: str | None) -> Any:
     """``datasets.load_dataset(path, name)``; module-level so that tests can replace it.
 
     Progress bars, and the lines ``huggingface_hub`` logs on each retry of an unreachable Hub, are silenced: on
-    stderr they would bury the one-line error that follows."""
+    stderr they would bury the one-line error that follows. Where the Hub does not answer at all
+    (:func:`autopeft.hub.hub_reachable`) only the local cache is read."""
     import logging
 
     import datasets
 
+    from autopeft.hub import hub_reachable
+
     datasets.disable_progress_bars()
     logger = logging.getLogger("huggingface_hub")
-    level = logger.level
+    level, offline = logger.level, datasets.config.HF_HUB_OFFLINE
     logger.setLevel(logging.CRITICAL)
+    if not hub_reachable():  # the local cache only: an immediate error instead of a minute of retries
+        datasets.config.HF_HUB_OFFLINE = True
     try:
         return datasets.load_dataset(path, name)
     finally:
         logger.setLevel(level)
+        datasets.config.HF_HUB_OFFLINE = offline
 
 
 def _unreachable(exc: BaseException) -> bool:

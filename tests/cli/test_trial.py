@@ -75,6 +75,7 @@ def test_overrides_of_steps_fraction_and_seed(recipe: Path, capsys: pytest.Captu
     (["--config", '{"method": "ia3"}', "--model", "someone/absent-model"], "Hub is unreachable"),
     (["--config", '{"method": "ia3"}', "--steps", "0"], "steps must be an integer >= 1"),
     (["--config", '{"method": "ia3"}', "--train-fraction", "1.5"], "train_fraction"),
+    (["--config", '{"method": "ia3"}', "--seed", "-1"], "--seed must be an integer >= 0, got -1"),
     (["--config", '{"method": "ia3"}', "--data", "missing.csv", "--text-fields", "t", "--label-field", "l"],
      "missing.csv"),
     (["--config", '{"method": "ia3"}', "--data", "x.csv"], "--text-fields and --label-field"),

@@ -37,6 +37,7 @@ def test_rungs_grow_by_eta_up_to_the_top(low: int, high: int, eta: int, steps: l
     ({"min_steps": 20, "eta": 1}, "eta must be an integer >= 2, got 1"),
     ({"min_steps": 0}, "min_steps must be an integer >= 1, got 0"),
     ({"min_steps": 5, "type": "hyperband"}, "'hyperband' is not a scheduler; allowed: asha"),
+    ({"type": "hyperband"}, "'hyperband' is not a scheduler; allowed: asha"),  # the type first, then its fields
     ({"min_steps": 5, "rungs": 3}, "unknown field 'rungs'"),
     ({"max_steps": 60}, "min_steps is missing"),
     ([20, 60], "must be a mapping"),
@@ -54,8 +55,9 @@ def test_a_recipe_with_a_bad_scheduler_is_refused_with_its_line(tmp_path: object
     folder = Path(str(tmp_path))
     (folder / "r.yaml").write_text("name: r\nmodel: minilm\ntask: tweets-sentiment\nspace: s.yaml\n"
                                    "search:\n  scheduler: {type: asha, min_steps: 90}\n")
-    with pytest.raises(RecipeError, match="max_steps \\(60\\) must be above min_steps \\(90\\)"):
+    with pytest.raises(RecipeError, match="max_steps \\(60\\) must be above min_steps \\(90\\)") as info:
         load_recipe(folder / "r.yaml")
+    assert str(info.value).count("allowed:") == 1
 
 
 def brute_ranks(points: np.ndarray) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -61,6 +62,8 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     every = json.loads(run(["pareto", str(out), "--all", "--format", "json"], capsys)[1])
     assert [r["trial"] for r in every] == [1, 2, 3, 4, 5, 6]
     assert {r["trial"] for r in every if r["on_front"]} == {r["trial"] for r in rows}
+    with Journal.open(out, lock=False) as j:  # JSON holds each configuration as an object, as journaled
+        assert [r["config"] for r in every] == [t.config for t in j.trials()]
 
     # Finalize and export the most accurate PEFT-adapter trial (head_only saves a whole model, not an adapter);
     # the LoRA reference point (trial 1) guarantees there is one.
@@ -200,6 +203,22 @@ def test_bad_input(args: list[str], expect: str, tiny_recipe: Path, tmp_path: Pa
     assert code == 2 and expect in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r" / DB_NAME).exists()  # nothing written
 
+
+
+def test_a_model_known_by_shape_only_is_refused_before_the_run_is_written(tiny_recipe: Path, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """FLAN-T5's shape is known offline (the space checks pass), but its weights are not here: the search says
+    so before it writes a run, instead of failing at its first trial with a run folder left behind."""
+    spaces = Path(__file__).resolve().parents[2] / "spaces"
+    text = re.sub(r"(?m)^model: .*$", "model: google/flan-t5-small", tiny_recipe.read_text())
+    text = re.sub(r"(?m)^space: .*$", f"space: {spaces / 'flan-t5-methods.yaml'}", text)
+    recipe = tiny_recipe.with_name("flan.yaml")
+    recipe.write_text(text)
+    code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert ("cannot load model 'google/flan-t5-small': it is not a local folder and the Hugging Face Hub is "
+            "unreachable") in err
+    assert not (tmp_path / "r").exists()
 
 def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
