@@ -124,7 +124,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         score = score_objective(objectives).name
         n = seeds if seeds is not None else recipe.search.final_seeds  # both checked >= 1 already
         ctx = make_context(recipe)
-        requeued = journal.requeue_interrupted()
+        requeued = journal.requeue_interrupted("finalize")
         if requeued:
             stream.write(f"resuming: finalize trial(s) {', '.join(map(str, requeued))} were interrupted and run "
                          "again\n")

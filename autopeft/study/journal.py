@@ -308,11 +308,14 @@ class Journal:
                                (final, time.time(), json.dumps(result.to_dict()), result.error, number))
         return self.trial(number)
 
-    def requeue_interrupted(self) -> list[int]:
-        """Running trials of a dead process go back to waiting; returns their numbers."""
+    def requeue_interrupted(self, phase: str) -> list[int]:
+        """The phase's running trials, left by a dead process, go back to waiting; returns their numbers. Only
+        that phase's: a finalize does not take over a search's interrupted trial, nor the other way round."""
         with self._guard("requeue interrupted trials", writing=True), transaction(self._conn):
-            rows = self._conn.execute("SELECT number FROM trials WHERE state = 'running'").fetchall()
-            self._conn.execute("UPDATE trials SET state = 'waiting', started = NULL WHERE state = 'running'")
+            rows = self._conn.execute("SELECT number FROM trials WHERE state = 'running' AND phase = ?",
+                                      (phase,)).fetchall()
+            self._conn.execute("UPDATE trials SET state = 'waiting', started = NULL WHERE state = 'running' "
+                               "AND phase = ?", (phase,))
         return [int(r["number"]) for r in rows]
 
     def trial(self, number: int) -> Trial:

@@ -253,7 +253,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
 
     recipe, budget = ctx.recipe, int(settings["budget"])
     objectives = objectives_of(settings["objectives"])
-    requeued = journal.requeue_interrupted()
+    requeued = journal.requeue_interrupted("search")
     if requeued:
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
     ctl = make_controller(ctx, settings, prior)

@@ -34,10 +34,14 @@ def test_interrupted_trials_are_requeued(tmp_path: Path) -> None:
         j.start(1)
         j.finish(1, _result(0.4))
         j.start(2)
+        j.add_trial({"method": "ia3"}, Fidelity(steps=6), seed=0, origin="finalize:1", phase="finalize")
+        j.start(4)
     with Journal.open(tmp_path / "run") as j:
-        assert j.requeue_interrupted() == [2]
+        assert j.requeue_interrupted("search") == [2]
         assert [t.state for t in j.trials()] == ["complete", "waiting", "waiting"]
         assert j.trial(2).attempts == 1 and j.trial(1).result == _result(0.4)
+        assert j.trial(4).state == "running"  # another phase's trial is left to that phase
+        assert j.requeue_interrupted("finalize") == [4] and j.trial(4).state == "waiting"
 
 
 def test_a_run_is_held_by_one_process(tmp_path: Path) -> None:
