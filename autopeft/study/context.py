@@ -16,7 +16,7 @@ from autopeft.study.engines import Engine, WorkerSpec, make_engine
 from autopeft.study.recipe import Recipe
 from autopeft.trial import config_key
 
-__all__ = ["SearchContext", "make_context"]
+__all__ = ["SearchContext", "make_context", "require_weights"]
 
 
 def _check_objectives(recipe: Recipe, task: Any) -> None:
@@ -56,6 +56,15 @@ class SearchContext:
         NNI experiment for ``nni`` (``options``: see :func:`~autopeft.study.engines.make_engine`)."""
         return make_engine(name, self.worker_spec, workers=workers, workers_per_gpu=workers_per_gpu,
                            data=self.data, space=self.space, log=log, options=options)
+
+
+def require_weights(model: str) -> None:
+    """Refuse a model whose weights cannot be had before a run is written. The space checks run on the model's
+    shape, which autopeft knows for FLAN-T5 without its files; the trials need the checkpoint itself: a local
+    folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the rest."""
+    from autopeft.model.loading import load_config
+
+    load_config(model, allow_known_shape=False)
 
 
 def make_context(recipe: Recipe) -> SearchContext:

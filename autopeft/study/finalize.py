@@ -19,7 +19,7 @@ import numpy as np
 
 from autopeft.errors import ConfigError, check_count
 from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
-from autopeft.study.context import make_context
+from autopeft.study.context import make_context, require_weights
 from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front, front_trials
 from autopeft.study.journal import Journal, Trial
@@ -119,6 +119,7 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
     journal = Journal.open(folder)
     try:
         recipe = run_recipe(journal)
+        require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         score = score_objective(objectives).name
@@ -204,6 +205,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
     journal = Journal.open(folder, lock=False)
     try:
         recipe = run_recipe(journal)
+        require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
         final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))

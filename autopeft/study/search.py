@@ -20,7 +20,7 @@ from autopeft.controllers.transfer import Prior
 from autopeft.errors import ConfigError, check_count
 from autopeft.objectives import PARAMS, objectives_of
 from autopeft.study.asha import Asha
-from autopeft.study.context import SearchContext, make_context
+from autopeft.study.context import SearchContext, make_context, require_weights
 from autopeft.study.engines import Finished, Job
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
@@ -183,15 +183,6 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
             **({"warm_start": prior.describe(), "warm_start_trials": ctl.prior_span} if prior is not None else {})}
     journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
     return journal, ctx, settings, prior
-
-
-def require_weights(model: str) -> None:
-    """Refuse a model whose weights cannot be had before a run is written. The space checks run on the model's
-    shape, which autopeft knows for FLAN-T5 without its files; the trials need the checkpoint itself: a local
-    folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the rest."""
-    from autopeft.model.loading import load_config
-
-    load_config(model, allow_known_shape=False)
 
 
 def read_prior(ctx: SearchContext, settings: Mapping[str, Any], load_prior: PriorLoader | None) -> Prior | None:

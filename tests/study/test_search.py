@@ -205,6 +205,26 @@ def test_bad_input(args: list[str], expect: str, tiny_recipe: Path, tmp_path: Pa
 
 
 
+def test_a_run_whose_model_folder_is_gone_is_refused_before_anything_changes(
+        tiny_bert_dir: Path, sentiment_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Resume and finalize check the model first: a run moved to a machine without its model folder says so in
+    one line, and neither the search's trials nor finalize's seeds are touched."""
+    import shutil
+
+    from tests.study.conftest import write_recipe
+
+    model = Path(shutil.copytree(tiny_bert_dir, tmp_path / "model"))
+    recipe = write_recipe(tmp_path / "recipe", model, sentiment_csv, budget=1)
+    out = tmp_path / "run"
+    assert run(["search", str(recipe), "--out", str(out)], capsys)[0] == 0
+    shutil.rmtree(model)
+    for args in (["search", "--resume", str(out), "--budget", "2"], ["finalize", str(out), "--pick", "knee"]):
+        code, _, err = run(args, capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and f"model folder '{model}' does not exist" in err
+    with Journal.open(out, lock=False) as j:
+        assert [t.state for t in j.trials(phase=None)] == ["complete"]
+
+
 def test_a_model_known_by_shape_only_is_refused_before_the_run_is_written(tiny_recipe: Path, tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """FLAN-T5's shape is known offline (the space checks pass), but its weights are not here: the search says
