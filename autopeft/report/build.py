@@ -154,7 +154,9 @@ class ReportBuilder:
             *(("multi-fidelity", note) for note in run.fidelity_notes),
             ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),
             ("trials", ", ".join(f"{v} {k}" for k, v in sorted(states.items()))),
-            ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"),
+            ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"
+                          + (f", over {s['sessions']} sessions (the search and its resumes; the time it sat "
+                             "stopped is left out)" if (s.get("sessions") or 0) > 1 else "")),
         ]
         self.doc.add(Heading("What was searched", 3), Table(("setting", "value"), tuple(rows)))
         if run.space_rows:

@@ -30,7 +30,7 @@ from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.references import parse_reference_origin, tuned_references
 from autopeft.study.rungs import top_steps
-from autopeft.study.status import rung_lines
+from autopeft.study.status import rung_lines, wall_seconds
 
 
 @dataclass(frozen=True)
@@ -236,11 +236,10 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         f = front(journal, objectives)
         curve = hypervolume_curve(journal, objectives)
         finalized = finalize_table(journal)
-        started = journal.meta("started")
+        started, sessions = journal.meta("started"), journal.meta("sessions") or []
+        settings["sessions"] = len(sessions)  # a search and its resumes (0: journaled before they were counted)
     score = score_objective(objectives).name
-    stamps = [t.finished for t in trials if t.finished]
-    begin = float(started) if started else min(t.created for t in trials)
-    wall = (max(stamps) - begin) if stamps else 0.0
+    wall = wall_seconds(sessions, trials, float(started) if started else None)
     compute = sum(t.finished - t.started for t in trials if t.finished and t.started)
     data = RunData(folder=folder, name=str(recipe.get("name") or folder.name), recipe=recipe, settings=settings,
                    objectives=objectives, score=score, trials=trials, front=f, hv_curve=curve,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,7 +23,7 @@ from autopeft.objectives import PARAMS, objectives_of
 from autopeft.study.asha import Asha
 from autopeft.study.context import SearchContext, make_context, require_weights
 from autopeft.study.engines import Finished, Job
-from autopeft.study.journal import Journal, Trial
+from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
 from autopeft.study.provenance import portable_path, provenance, run_recipe
@@ -99,11 +100,25 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         journal, ctx, settings, prior = start_search(recipe, out, budget=budget, controller=controller, seed=seed,
                                                      warm_start=warm_start, load_prior=load_prior)
     try:
-        _search(ctx, journal, settings, stream, workers=workers, engine=engine, workers_per_gpu=workers_per_gpu,
-                callbacks=callbacks, nni=nni, prior=prior)
+        with session(journal):
+            _search(ctx, journal, settings, stream, workers=workers, engine=engine, workers_per_gpu=workers_per_gpu,
+                    callbacks=callbacks, nni=nni, prior=prior)
     finally:
         journal.close()
     return journal
+
+
+@contextmanager
+def session(journal: Journal) -> Iterator[None]:
+    """Journal when this process searched (meta ``sessions``: a ``start`` and, unless it was killed, an ``end``
+    per search or resume), so that the report's wall time leaves out the time a run sat stopped."""
+    sessions, start = list(journal.meta("sessions") or []), time.time()
+    journal.set_meta("sessions", [*sessions, {"start": start, "end": None}])
+    try:
+        yield
+    finally:
+        with suppress(JournalError):  # never hide why the search stopped
+            journal.set_meta("sessions", [*sessions, {"start": start, "end": time.time()}])
 
 
 #: What a resumed search may change: where its trials run, and how many it has in all.

@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from autopeft.objectives import PARAMS, objectives_of, score_objective
 from autopeft.study.front import front
@@ -96,3 +98,24 @@ def rung_lines(trials: list[Trial], top: int | None) -> list[str]:
     per = ", ".join(f"{s} steps: {sum(1 for t in trials if t.fidelity.steps == s)}" for s in steps)
     cost = sum(t.fidelity.steps / top for t in trials)
     return [f"trials per rung: {per or 'none yet'}; training cost {cost:.1f} top-rung trials"]
+
+
+def wall_seconds(sessions: Sequence[Mapping[str, Any]], trials: Sequence[Trial], started: float | None) -> float:
+    """How long the run's searches ran, leaving out the time it sat stopped between a stop and a ``--resume``:
+    each session (``meta("sessions")``, :func:`autopeft.study.search.session`) from its start to its end, or,
+    for one that was killed, to the last trial that finished before the next began. Trials that finished before
+    the first recorded session (all of a run journaled before sessions were recorded) count from ``started`` to
+    the last of them."""
+    stamps = sorted(t.finished for t in trials if t.finished)
+    begin = started if started else min((t.created for t in trials), default=0.0)
+    first = float(sessions[0]["start"]) if sessions else math.inf
+    before = [s for s in stamps if s < first]  # all of an old run; what a run did before it was upgraded
+    total = (before[-1] - begin) if before else 0.0
+    for i, one in enumerate(sessions):
+        start = float(one["start"])
+        end = one.get("end")
+        if end is None:  # killed: until its last finished trial
+            upto = float(sessions[i + 1]["start"]) if i + 1 < len(sessions) else math.inf
+            end = max((s for s in stamps if start <= s < upto), default=start)
+        total += float(end) - start
+    return total

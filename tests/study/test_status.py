@@ -1,0 +1,51 @@
+"""``status``'s wall time: a run's searches, without the time it sat stopped between a stop and a resume."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from autopeft.study.journal import Journal, Trial
+from autopeft.study.status import wall_seconds
+from autopeft.trial import Fidelity
+
+
+def _trial(number: int, started: float, finished: float | None) -> Trial:
+    return Trial(number=number, phase="search", state="complete" if finished else "running", config={},
+                 fidelity=Fidelity(steps=1), seed=0, origin="random", created=started, started=started,
+                 finished=finished)
+
+
+def test_stopped_time_is_left_out() -> None:
+    trials = [_trial(1, 10, 20), _trial(2, 20, 30), _trial(3, 1000, 1010), _trial(4, 1010, 1025)]
+    # a search 5..40, stopped, then a resume 995..1030: 35 + 35, not 1030 - 5
+    sessions = [{"start": 5, "end": 40}, {"start": 995, "end": 1030}]
+    assert wall_seconds(sessions, trials, 0.0) == pytest.approx(70)
+    # the first one killed (no end): it counts to its last finished trial, 30
+    killed = [{"start": 5, "end": None}, {"start": 995, "end": 1030}]
+    assert wall_seconds(killed, trials, 0.0) == pytest.approx(25 + 35)
+    # killed before any trial finished: nothing
+    assert wall_seconds([{"start": 5, "end": None}], [_trial(1, 10, None)], 0.0) == 0.0
+    # journaled before sessions were recorded: from the start to the last finished trial, as before
+    assert wall_seconds([], trials, 5.0) == pytest.approx(1020)
+    # such a run resumed once sessions are recorded: its old part as before, then the resume
+    assert wall_seconds([{"start": 995, "end": 1030}], trials, 5.0) == pytest.approx(25 + 35)
+
+
+def test_a_search_and_its_resume_are_journaled_as_sessions(tiny_recipe: Path, tmp_path: Path) -> None:
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import run_search
+
+    out = tmp_path / "run"
+    run_search(load_recipe(tiny_recipe), out, budget=1, stream=io.StringIO())
+    run_search(None, out, budget=2, resume=True, stream=io.StringIO())
+    with Journal.open(out, lock=False) as j:
+        sessions, trials = j.meta("sessions"), j.trials()
+    assert len(sessions) == 2 and all(s["start"] <= s["end"] for s in sessions)
+    assert sessions[0]["end"] <= sessions[1]["start"]
+    assert all(s["start"] <= t.started and t.finished <= s["end"]  # type: ignore[operator]
+               for s, t in zip(sessions, trials, strict=True))
+    wall = wall_seconds(sessions, trials, None)
+    assert wall == pytest.approx(sum(s["end"] - s["start"] for s in sessions))
