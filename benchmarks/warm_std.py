@@ -11,7 +11,8 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
 - ``warm:bo`` started from ``--other`` with each of ``--settings`` (``OPTION=VALUE``, comma-separated; by default
   ``prior_std=residual,prior_std=stacked``, the two values of :data:`autopeft.controllers.transfer.PRIOR_STDS`;
   ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`;
-  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`). One warm start may set
+  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`; ``prior_trials=N``: the
+  prior guides the first N trials, 1 to 50). One warm start may set
   several options, joined by ``+``: ``prior_std=residual+prior_cover=false`` is the warm start of before
   ``prior_cover`` became bo's default; an option a setting leaves out takes bo's default.
 
@@ -41,6 +42,7 @@ ROOT = HERE.parent
 TARGET = 0.99  #: the share of the sharp ratio "trials to" counts up to, as search_efficiency.py
 EARLY = 10  #: the trial count of the early median
 SWITCH = {"true": True, "false": False}  #: the values of an on/off option (``prior_cover``) as written
+GUIDED = tuple(str(n) for n in range(1, 51))  #: the values of ``prior_trials`` (how many trials the prior guides)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -52,7 +54,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0, the development seeds)")
     p.add_argument("--settings", default=",".join(f"prior_std={v}" for v in PRIOR_STDS),
                    help="warm starts to replay, comma-separated; each OPTION=VALUE, several joined by + (OPTION: "
-                        "prior_std, prior_transform or prior_cover; default: %(default)s)")
+                        "prior_std, prior_transform, prior_cover or prior_trials; default: %(default)s)")
     p.add_argument("--out", default=str(HERE / "results" / "warm_std"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     try:
@@ -71,8 +73,9 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
     """``--settings`` as (label, options) per warm start: items are comma-separated, and one item may set several
     options joined by ``+`` (``prior_std=residual+prior_cover=false``). A malformed or unknown option, or one set
     twice in an item, is a ValueError naming what is allowed."""
-    allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH)}
-    choices = "; ".join(f"{k}={'|'.join(v)}" for k, v in allowed.items())
+    allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH),
+               "prior_trials": GUIDED}
+    choices = "; ".join(f"{k}={v[0]}..{v[-1]}" if v is GUIDED else f"{k}={'|'.join(v)}" for k, v in allowed.items())
     out: list[tuple[str, dict[str, str]]] = []
     for item in (part.strip() for part in text.split(",")):
         options: dict[str, str] = {}
@@ -89,6 +92,11 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"--settings {text!r} names a setting twice")
     return out
+
+
+def value(option: str, text: str) -> Any:
+    """An option's value as bo takes it: a switch as a bool, ``prior_trials`` as an int, a name as written."""
+    return int(text) if option == "prior_trials" else SWITCH.get(text, text)
 
 
 def to_target(ratio: Sequence[float]) -> int | None:
@@ -165,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         strategies: dict[str, Any] = {"bo": bo}
         for label, options in args.settings:
             name = f"warm:bo {label}"
-            strategies[name] = bo.warm(prior, name, **{o: SWITCH.get(v, v) for o, v in options.items()})
+            strategies[name] = bo.warm(prior, name, **{o: value(o, v) for o, v in options.items()})
         runs = measure(table, strategies, objectives, seeds, args.budget)
     except AutopeftError as exc:
         print(f"warm_std.py: error: {exc}", file=sys.stderr)

@@ -80,6 +80,12 @@ def test_prior_cover_reaches_the_controller_as_a_switch(tmp_path: Path) -> None:
     assert data["runs"]["warm:bo prior_cover=true"][0]["end"] == pytest.approx(float(run.ratio[-1]))
 
 
+def test_prior_trials_reaches_the_controller_as_an_integer(tmp_path: Path) -> None:
+    data, _, table, prior = run_script(tmp_path, "--budget", "6", "--settings", "prior_std=residual,prior_trials=3")
+    run = warm_run(table, prior, 6, 0, prior_trials=3)
+    assert data["runs"]["warm:bo prior_trials=3"][0]["end"] == pytest.approx(float(run.ratio[-1]))
+
+
 def test_one_warm_start_may_set_several_options(tmp_path: Path) -> None:
     """``prior_std=residual+prior_cover=false`` is one warm start with both options: the warm start of before
     ``prior_cover`` became the default."""
