@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 from autopeft.version import __version__
 
 if TYPE_CHECKING:
-    from autopeft.study.facade import Study, create_study, load_study, make_recipe
+    from autopeft.api import create_study, load_study
+    from autopeft.study.facade import Study, make_recipe
     from autopeft.study.journal import Trial
     from autopeft.study.recipe import Recipe, load_recipe
 
 __all__ = ["Recipe", "Study", "Trial", "__version__", "create_study", "load_recipe", "load_study", "make_recipe"]
 
-_LAZY = {"Study": "autopeft.study.facade", "create_study": "autopeft.study.facade",
-         "load_study": "autopeft.study.facade", "make_recipe": "autopeft.study.facade",
+_LAZY = {"Study": "autopeft.study.facade", "create_study": "autopeft.api",
+         "load_study": "autopeft.api", "make_recipe": "autopeft.study.facade",
          "Trial": "autopeft.study.journal", "Recipe": "autopeft.study.recipe", "load_recipe": "autopeft.study.recipe"}
 
 

@@ -33,6 +33,8 @@ from autopeft.study.recipe import Recipe, load_recipe, parse_recipe, with_task
 if TYPE_CHECKING:
     import pandas as pd
 
+    from autopeft.study.search import PriorLoader
+
 __all__ = ["Study", "StudyCallback", "create_study", "load_study", "make_recipe"]
 
 #: ``callback(study, trial)``, called with every trial as it is journaled finished (as in Optuna).
@@ -70,33 +72,40 @@ def _as_recipe(recipe: str | Path | Recipe | Mapping[str, Any]) -> Recipe:
 
 def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Path | None = None, *,
                  budget: int | None = None, controller: str | None = None, seed: int | None = None,
-                 task: str | None = None) -> Study:
+                 task: str | None = None, warm_start: str | Path | Sequence[str | Path] = (),
+                 load_prior: PriorLoader | None = None) -> Study:
     """A new study: ``recipe`` is a recipe file, a :class:`Recipe`, or a mapping of recipe fields
     (:func:`make_recipe`). The recipe is checked against its model and written to ``out`` (default:
-    ``runs/<name>-<time>``); no trial runs until :meth:`Study.optimize`."""
+    ``runs/<name>-<time>``); no trial runs until :meth:`Study.optimize`. ``warm_start``: earlier runs or
+    PEFT-Bench tables ``bo`` starts from, as ``--warm-start``; ``load_prior`` reads them (``autopeft.create_study``
+    passes :func:`autopeft.bench.warm_start.load_prior`, a floor above this one)."""
     from autopeft.study.search import default_out, start_search
 
     rec = _as_recipe(recipe)
     if task is not None:
         rec = with_task(rec, task)
     folder = Path(out) if out is not None else default_out(rec.name)
-    journal, _, _, _ = start_search(rec, folder, budget=budget, controller=controller, seed=seed)
+    sources = [warm_start] if isinstance(warm_start, (str, Path)) else list(warm_start)
+    journal, _, _, _ = start_search(rec, folder, budget=budget, controller=controller, seed=seed,
+                                    warm_start=[str(w) for w in sources], load_prior=load_prior)
     journal.close()
-    return Study(folder)
+    return Study(folder, load_prior=load_prior)
 
 
-def load_study(folder: str | Path) -> Study:
-    """The study in run folder ``folder`` (made by ``autopeft search`` or :func:`create_study`)."""
+def load_study(folder: str | Path, *, load_prior: PriorLoader | None = None) -> Study:
+    """The study in run folder ``folder`` (made by ``autopeft search`` or :func:`create_study`); ``load_prior``
+    as for :func:`create_study`, for a warm-started study to go on."""
     with Journal.open(folder, lock=False):
         pass  # a folder that is not a run is a one-line JournalError here
-    return Study(Path(folder))
+    return Study(Path(folder), load_prior=load_prior)
 
 
 class Study:
     """One search run, by its folder; see the module docstring."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, load_prior: PriorLoader | None = None) -> None:
         self.folder = Path(folder)
+        self._load_prior = load_prior
 
     def __repr__(self) -> str:
         return f"Study({str(self.folder)!r})"
@@ -177,7 +186,7 @@ class Study:
                 callback(self, trial)
 
         run_search(None, self.folder, budget=budget, resume=True, stream=stream or sys.stderr, workers=workers,
-                   engine=engine, workers_per_gpu=workers_per_gpu, callbacks=(each,))
+                   engine=engine, workers_per_gpu=workers_per_gpu, callbacks=(each,), load_prior=self._load_prior)
         return self
 
     def finalize(self, pick: str = "knee", *, seeds: int | None = None, workers: int | None = None,

@@ -50,6 +50,25 @@ def test_a_warm_started_search_journals_what_it_took_and_resumes(earlier: tuple[
         assert len(j.trials()) == 4
 
 
+def test_the_python_api_warm_starts_and_goes_on_with_a_warm_started_run(earlier: tuple[Path, Path],
+                                                                         tmp_path: Path) -> None:
+    """``autopeft.create_study(..., warm_start=...)`` as ``--warm-start``; and ``optimize`` on a run that
+    ``autopeft search --warm-start`` made, which used to stop at "pass load_prior"."""
+    import io
+
+    import autopeft
+
+    recipe, source = earlier
+    study = autopeft.create_study(recipe, out=tmp_path / "api", controller="bo", budget=2, warm_start=source)
+    study.optimize(stream=io.StringIO())
+    with Journal.open(study.folder, lock=False) as j:
+        assert j.meta("settings")["warm_start"] == [str(source)] and len(j.trials()) == 2
+    assert main(["search", str(recipe), "--out", str(tmp_path / "cli"), "--controller", "bo", "--budget", "2",
+                 "--warm-start", str(source)]) == 0
+    again = autopeft.load_study(tmp_path / "cli").optimize(budget=3, stream=io.StringIO())
+    assert [t.state for t in again.trials] == ["complete"] * 3
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--controller", "random"], "--warm-start needs the bo controller"),
     (["--controller", "bo", "--warm-start-missing"], "not a run folder"),
