@@ -56,6 +56,10 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
         except ValueError:
             raise ConfigError(f"--pick {spec!r}: the trial id must be an integer") from None
         trial = journal.trial(number)
+        if trial.phase != "search":
+            source = trial.origin.partition(":")[2]
+            raise ConfigError(f"--pick {spec!r}: trial {number} is a {trial.phase} seed of trial {source}, not a "
+                              f"trial of the search; allowed: a search trial's id, such as trial:{source}")
         if trial.state != "complete":
             raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete")
         return trial

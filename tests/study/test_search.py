@@ -82,6 +82,9 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
         config = j.trial(chosen).config
         (final,) = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}" and t.seed == 0]
     assert final.state == "complete" and final.result is not None and final.result.test_metrics is not None
+    for command in (["finalize", str(out)], ["export", str(out), "--out", str(tmp_path / "seed")]):
+        code, _, err = run([*command, "--pick", f"trial:{final.number}"], capsys)  # a seed is not a search trial
+        assert code == 2 and f"is a finalize seed of trial {chosen}, not a trial of the search" in err, err
 
     # plain peft reloads the adapter on the (headless) base; its test-split predictions are the finalized model's
     torch.manual_seed(999)  # a different fresh head must not matter: the adapter carries the trained head
