@@ -345,8 +345,8 @@ def _versus_sentence(run: RunData, ref: ReferencePoint) -> str:
         return f"{head}, the search found no point training at most as many parameters."
     theirs = ref.rival.values
     gain = run.better(theirs.get(run.score)) - run.better(tuned.values.get(run.score))
-    verdict = ("matches it" if gain == 0 else f"is better by {abs(gain):.4f}" if gain > 0
-               else f"is worse by {abs(gain):.4f}")
+    size = f"{abs(gain):.4f}" if abs(gain) >= 5e-5 else f"{abs(gain):.1e}"  # never "worse by 0.0000"
+    verdict = "matches it" if gain == 0 else f"is {'better' if gain > 0 else 'worse'} by {size}"
     return (f"{head}, the search's best point at no more parameters (trial {ref.rival.number}, "
             f"{_f(theirs.get(run.score))} with {_params(theirs.get(PARAMS))} parameters) {verdict}"
             f"{'; the search dominates it' if ref.dominated else ''}.")

@@ -79,6 +79,16 @@ def test_a_minimised_score_tunes_downwards(tmp_path: Path) -> None:
     assert run.best is not None and run.best.values["ece"] == 0.10  # lower ECE is better
 
 
+def test_a_gap_below_the_fourth_decimal_is_not_shown_as_zero(tmp_path: Path) -> None:
+    from autopeft.report.build import _versus_sentence
+
+    rows = [("reference:attention_only@lr=0.004", LORA, {"ece": 0.10}, 800),
+            ("random", {"method": "ia3"}, {"ece": 0.100014}, 400)]
+    run = load_run(journal_run(tmp_path / "run", ["trainable_params", "ece"], rows), details=False)
+    (ref,) = reference_points(run)
+    assert _versus_sentence(run, ref).endswith("is worse by 1.4e-05.")
+
+
 def test_plot_groups_a_sweep_under_one_name(tmp_path: Path) -> None:
     run = load_run(journal_run(tmp_path / "run", ["accuracy", "trainable_params"], ACCURACY_RUN), details=False)
     marks = reference_marks(run, run.complete)
