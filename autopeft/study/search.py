@@ -260,6 +260,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     recipe, budget = ctx.recipe, int(settings["budget"])
     objectives = objectives_of(settings["objectives"])
     requeued = journal.requeue_interrupted("search")
+    journal.set_meta("ended_early", None)  # said again below if this session ends early too
     if requeued:
         stream.write(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again\n")
     ctl = make_controller(ctx, settings, prior)
@@ -307,6 +308,12 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         runner.close()
     if scheduler.exhausted is not None:
         limit = recipe.search.max_trainable_params
-        raise ConfigError(scheduler.exhausted + ("" if limit is None else
-                                                 f" (the recipe's search.max_trainable_params is {limit:,})"))
+        why = scheduler.exhausted + ("" if limit is None else
+                                     f" (the recipe's search.max_trainable_params is {limit:,})")
+        ran = len(journal.trials())
+        if not ran:  # nothing to search at all: the recipe must change
+            raise ConfigError(why)
+        note = f"the search ended at {ran} of its {budget} trials: {why}"
+        journal.set_meta("ended_early", note)  # status says so instead of offering a --resume
+        stream.write(f"{note}\n")
     journal.set_meta("finished", time.time())

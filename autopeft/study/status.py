@@ -33,7 +33,8 @@ def status_text(folder: Path) -> str:
         remaining = max(0, settings["budget"] - len(trials))
         now, holder = time.time(), Journal.holder(folder)
         running = [t for t in trials if t.state == "running"]
-        to_run = remaining + (0 if holder else len(running))  # a dead run's interrupted trials run again
+        ended = None if holder or running else journal.meta("ended_early")  # the space had no more to give
+        to_run = 0 if ended else remaining + (0 if holder else len(running))  # interrupted trials run again
         engine = journal.meta("engine") or {}
         workers = max(1, int(engine.get("workers", 1)))
         eta = statistics.median(durations) * to_run / workers if durations and to_run else 0.0
@@ -65,7 +66,9 @@ def status_text(folder: Path) -> str:
             lines.append(f"running trial {t.number} for {minutes:.1f} min: " if holder else
                          f"interrupted trial {t.number} (started {minutes:.1f} min ago): ")
             lines[-1] += f"{t.origin} {describe(t.config)}"
-        if not holder and (running or remaining):
+        if ended:
+            lines.append(ended)
+        elif not holder and (running or remaining):
             again = " (the interrupted trials run again)" if running else ""
             lines.append(f"no process is running this search, and {remaining} trial(s) of its budget are left; "
                          f"`autopeft search --resume {folder}` continues it{again}")

@@ -256,6 +256,27 @@ def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: 
     assert code == 2 and "flops" in err
 
 
+def test_a_search_that_exhausts_its_space_ends_cleanly(tiny_recipe: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Two members and a budget of 4: the search tries both and ends with exit 0, saying why; status says it
+    ended instead of offering a --resume, and counts nothing left. A limit no member meets is an error."""
+    (tmp_path / "two.yaml").write_text("name: two\ndimensions:\n  - {name: method, type: categorical, "
+                                       "choices: [head_only, ia3]}\n")
+    text = re.sub(r"(?m)^space: .*$", f"space: {tmp_path / 'two.yaml'}", tiny_recipe.read_text())
+    recipe = tmp_path / "two-recipe.yaml"
+    recipe.write_text(text.replace("search: {budget: 6, ", "search: {budget: 4, references: false, "))
+    out = tmp_path / "run"
+    code, shown, err = run(["search", str(recipe), "--out", str(out)], capsys)
+    note = "the search ended at 2 of its 4 trials: space exhausted: all 2 configurations were tried"
+    assert code == 0 and note in err and note in shown, err
+    assert "--resume" not in shown and "ETA 0.0 min for 0 more" in shown
+    limited = tmp_path / "limited.yaml"
+    limited.write_text(recipe.read_text().replace("references: false, ",
+                                                  "references: false, max_trainable_params: 1, "))
+    code, _, err = run(["search", str(limited), "--out", str(tmp_path / "none")], capsys)
+    assert code == 2 and "no feasible configuration left" in err and len(err.strip().splitlines()) == 1
+
+
 def test_pick_naming_nothing(tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     assert run(["search", str(tiny_recipe), "--out", str(out), "--budget", "2"], capsys)[0] == 0
