@@ -18,9 +18,10 @@ runs/demo``) and this API see the same thing, and a study created here resumes w
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -181,6 +182,8 @@ class Study:
         interrupted study: its interrupted trials run again, nothing completed does."""
         from autopeft.study.search import run_search
 
+        check_callbacks(callbacks)
+
         def each(trial: Trial) -> None:
             for callback in callbacks:
                 callback(self, trial)
@@ -206,6 +209,23 @@ class Study:
         from autopeft.study.finalize import export_pick
 
         return export_pick(self.folder, pick, Path(out), overwrite=overwrite)
+
+
+def check_callbacks(callbacks: Any) -> None:
+    """A list of functions each taking ``(study, trial)``, checked before any trial runs (a wrong one would
+    otherwise raise only after the first trial)."""
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise ConfigError(f"callbacks must be a list of functions taking (study, trial), got {callbacks!r}")
+    for callback in callbacks:
+        if not callable(callback):
+            raise ConfigError(f"callback {callback!r} is not callable; allowed: functions taking (study, trial)")
+        try:
+            inspect.signature(callback).bind(None, None)
+        except TypeError:
+            raise ConfigError(f"callback {getattr(callback, '__qualname__', callback)!r} cannot be called with "
+                              "(study, trial); allowed: functions taking (study, trial)") from None
+        except ValueError:  # no signature to read (some builtins): trust it
+            pass
 
 
 def _row(t: Trial, on_front: set[int], knee: int | None) -> dict[str, Any]:

@@ -90,7 +90,8 @@ def test_create_study_checks_its_counts_before_anything_is_written(kwargs: dict[
 
 def test_counts_picks_and_phases_given_in_code_are_one_line_errors(tiny_recipe: Path, tmp_path: Path) -> None:
     """What a Python caller can pass that argparse never would: a count as text or a float, 0 workers (which
-    used to fall back to the recipe's and run), no pick at all, an unknown phase. Nothing runs for any."""
+    used to fall back to the recipe's and run), callbacks that cannot take (study, trial) (which used to raise
+    after the first trial), no pick at all, an unknown phase. Nothing runs for any."""
     study = autopeft.create_study(tiny_recipe, out=tmp_path / "r", budget=2)
     for kwargs, expect in (({"budget": "9"}, "--budget must be an integer >= 1, got '9'"),
                            ({"budget": 9.0}, "--budget must be an integer >= 1, got 9.0"),
@@ -104,6 +105,10 @@ def test_counts_picks_and_phases_given_in_code_are_one_line_errors(tiny_recipe: 
                            ({"pick": None}, "--pick must be text, got None; allowed: knee, best")):
         with pytest.raises(ConfigError, match=re.escape(expect)):
             study.finalize(**kwargs)  # type: ignore[arg-type]
+    for callbacks, expect in (([1], "callback 1 is not callable"), ("f", "callbacks must be a list of functions"),
+                              ([lambda trial: None], "cannot be called with (study, trial)")):
+        with pytest.raises(ConfigError, match=re.escape(expect)):
+            study.optimize(callbacks=callbacks)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=re.escape("--pick must be text, got 3")):
         study.export(pick=3, out=tmp_path / "adapter")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=re.escape("phase must be one of search, finalize, got 'test'")):
