@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -135,9 +136,7 @@ class ReportBuilder:
         fid, tr = r.get("fidelity") or {}, r.get("training") or {}
         search = r.get("search") or {}
         final = search.get("final_fidelity") or {}
-        states: dict[str, int] = {}
-        for t in run.trials:
-            states[t.state] = states.get(t.state, 0) + 1
+        states = Counter(t.state for t in run.trials)
         rows = [
             ("model", run.model), ("task", run.task),
             ("data", f"{data.get('n_train') or 'all remaining'} train / {data.get('n_validation')} validation / "
@@ -147,6 +146,7 @@ class ReportBuilder:
             ("trials ran", _engine(s.get("engine"))),
             ("objectives", ", ".join(o.name for o in run.objectives)),
             ("budget", f"{s.get('budget')} trials, reference points included"),
+            *(("ended early", note.removeprefix("the search ")) for note in [s.get("ended_early")] if note),
             *(("warm start", line.removeprefix("warm start: "))
               for line in warm_start_lines(s.get("warm_start_sources") or [], s.get("warm_start_trials"))),
             ("search fidelity", f"{fid.get('steps')} steps x batch {tr.get('batch_size')} (train fraction "

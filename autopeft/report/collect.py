@@ -238,6 +238,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         finalized = finalize_table(journal)
         started, sessions = journal.meta("started"), journal.meta("sessions") or []
         settings["sessions"] = len(sessions)  # a search and its resumes (0: journaled before they were counted)
+        settings["ended_early"] = journal.meta("ended_early")  # the space had fewer members than the budget
     score = score_objective(objectives).name
     wall = wall_seconds(sessions, trials, float(started) if started else None)
     compute = sum(t.finished - t.started for t in trials if t.finished and t.started)

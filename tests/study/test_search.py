@@ -270,6 +270,9 @@ def test_a_search_that_exhausts_its_space_ends_cleanly(tiny_recipe: Path, tmp_pa
     note = "the search ended at 2 of its 4 trials: space exhausted: all 2 configurations were tried"
     assert code == 0 and note in err and note in shown, err
     assert "--resume" not in shown and "ETA 0.0 min for 0 more" in shown
+    assert run(["report", str(out), "--out", str(tmp_path / "report")], capsys)[0] == 0
+    assert ("| ended early | ended at 2 of its 4 trials: space exhausted: all 2 configurations were tried |"
+            in (tmp_path / "report" / "report.md").read_text())
     limited = tmp_path / "limited.yaml"
     limited.write_text(recipe.read_text().replace("references: false, ",
                                                   "references: false, max_trainable_params: 1, "))
