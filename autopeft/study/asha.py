@@ -17,6 +17,8 @@ A recipe turns it on with ``search.scheduler: {type: asha, min_steps: 20, max_st
 - **The front is the top rung's** (:func:`top_steps`): ``status``, ``pareto``, ``report`` and ``finalize`` read
   it from the top-rung trials only, and say so; lower rungs are the search's working.
 - **Budget** counts trials at every rung; the cost in top-rung trials is what ``status`` adds up.
+- **A space smaller than the budget.** Once the controller has nothing new to propose, the budget left goes to
+  promotions beyond the ``1 / eta`` quota, best first and top rung first, so the top rung (the front) still fills.
 """
 
 from __future__ import annotations
@@ -78,20 +80,24 @@ class Asha:
             promoted = self.promotable(searched, k)
             if promoted is not None:
                 return Planned(promoted.config, self.rungs[k + 1], promoted.seed, f"{PROMOTE}{self.origin}")
-        if self.exhausted is not None:
-            return None
-        bottom = [t for t in searched if self._rung(t) == 0]
-        proposal = propose_next(self.controller, bottom, state.running, self.objectives)
-        if isinstance(proposal, str):
+        if self.exhausted is None:
+            bottom = [t for t in searched if self._rung(t) == 0]
+            proposal = propose_next(self.controller, bottom, state.running, self.objectives)
+            if not isinstance(proposal, str):
+                return Planned(proposal, self.rungs[0], self.seed, self.origin)
             self.exhausted = proposal
-            return None
-        return Planned(proposal, self.rungs[0], self.seed, self.origin)
+        for k in range(len(self.rungs) - 2, -1, -1):  # nothing new to try: the budget left goes to promotions
+            promoted = self.promotable(searched, k, every=True)
+            if promoted is not None:
+                return Planned(promoted.config, self.rungs[k + 1], promoted.seed, f"{PROMOTE}{self.origin}")
+        return None
 
-    def promotable(self, searched: Sequence[Trial], k: int) -> Trial | None:
-        """The best trial of rung ``k`` in its top ``1 / eta`` that has no trial at rung ``k + 1`` yet."""
+    def promotable(self, searched: Sequence[Trial], k: int, *, every: bool = False) -> Trial | None:
+        """The best trial of rung ``k`` in its top ``1 / eta`` (``every``: of all of them, once the space is
+        exhausted) that has no trial at rung ``k + 1`` yet."""
         at_k = [(t, v) for t in searched if self._rung(t) == k
                 for v in [objective_values(t, self.objectives)] if v is not None]
-        quota = len(at_k) // self.config.eta
+        quota = len(at_k) if every else len(at_k) // self.config.eta
         if quota == 0:
             return None
         above = {config_key(t.config) for t in searched if self._rung(t) == k + 1}

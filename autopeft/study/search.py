@@ -313,7 +313,8 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         ran = len(journal.trials())
         if not ran:  # nothing to search at all: the recipe must change
             raise ConfigError(why)
-        note = f"the search ended at {ran} of its {budget} trials: {why}"
-        journal.set_meta("ended_early", note)  # status says so instead of offering a --resume
-        stream.write(f"{note}\n")
+        if ran < budget:  # (a multi-fidelity search may spend what is left on promotions)
+            note = f"the search ended at {ran} of its {budget} trials: {why}"
+            journal.set_meta("ended_early", note)  # status says so instead of offering a --resume
+            stream.write(f"{note}\n")
     journal.set_meta("finished", time.time())

@@ -12,6 +12,7 @@ import pytest
 from autopeft.controllers import get_controller
 from autopeft.errors import ConfigError, RecipeError
 from autopeft.objectives import to_minimize
+from autopeft.space import Space, parse_space
 from autopeft.study.asha import PROMOTE, Asha, promotion_order
 from autopeft.study.front import front
 from autopeft.study.journal import Journal
@@ -86,9 +87,9 @@ def test_promotion_order_is_by_pareto_rank_then_spread(seed: int) -> None:
 
 
 def run_asha(budget: int, slots: int = 1, journal: Journal | None = None, config: AshaConfig | None = None,
-             controller: str = "random") -> Journal:
+             controller: str = "random", space: Space = SPACE) -> Journal:
     journal = journal or Journal.in_memory({"search": {"scheduler": (config or CONFIG).to_dict()}})
-    ctl = get_controller(controller, SPACE, OBJECTIVES, seed=3, known={"trainable_params": params})
+    ctl = get_controller(controller, space, OBJECTIVES, seed=3, known={"trainable_params": params})
     asha = Asha(ctl, OBJECTIVES, budget=budget, config=config or CONFIG, train_fraction=1.0, seed=0, origin=controller,
                 references={"base": {"method": "ia3"}})
     run_loop(journal, FakeEngine(slots), asha, make_job=search_job)
@@ -151,6 +152,21 @@ def test_a_resumed_asha_search_continues_where_it_stopped() -> None:
     resumed = run_asha(30, journal=part)
     assert [(config_key(t.config), t.fidelity.steps) for t in resumed.trials()] == [
         (config_key(t.config), t.fidelity.steps) for t in whole.trials()]
+
+
+def test_a_space_smaller_than_the_budget_promotes_everything_it_tried() -> None:
+    """Three members and a budget of 12: each is tried at the bottom rung, then, with nothing new to propose,
+    the budget left promotes all of them up to the top rung (the front) instead of leaving it empty."""
+    small = parse_space("name: small\ndimensions:\n  - {name: method, type: categorical, choices: [lora, ia3]}\n"
+                        "  - {name: lora.r, type: categorical, choices: [1, 2], when: {method: lora}}\n").resolve({})
+    journal = run_asha(12, space=small)
+    trials = journal.trials()
+    searched = [t for t in trials if not t.origin.startswith("reference:")]
+    assert len(trials) == 1 + 3 * 3  # the reference, then every member at each of the three rungs: 10 of 12
+    for steps in (2, 6, 18):
+        assert len({config_key(t.config) for t in searched if t.fidelity.steps == steps}) == 3
+    top = [t for t in front(journal, OBJECTIVES).trials if not t.origin.startswith("reference:")]
+    assert top and all(t.fidelity.steps == 18 for t in top)
 
 
 def test_every_budget_split_is_valid() -> None:
