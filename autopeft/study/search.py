@@ -83,7 +83,8 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         journal = Journal.open(out)
         try:
             recipe = run_recipe(journal)
-            require_weights(recipe.model)
+            if (engine or recipe.search.engine) != "nni":  # NNI's trials may run where the weights are
+                require_weights(recipe.model)
             check_engine_options(engine or recipe.search.engine, nni)
             settings = journal.meta("settings")
             if budget is not None:
@@ -98,7 +99,8 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         if recipe is None:
             raise ConfigError("a new search needs a recipe")
         journal, ctx, settings, prior = start_search(recipe, out, budget=budget, controller=controller, seed=seed,
-                                                     warm_start=warm_start, load_prior=load_prior)
+                                                     warm_start=warm_start, load_prior=load_prior,
+                                                     weights_here=(engine or recipe.search.engine) != "nni")
     try:
         with session(journal):
             _search(ctx, journal, settings, stream, workers=workers, engine=engine, workers_per_gpu=workers_per_gpu,
@@ -164,13 +166,14 @@ def resume_budget(budget: int, settings: Mapping[str, Any], journal: Journal) ->
 
 
 def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, controller: str | None = None,
-                 seed: int | None = None, warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None
-                 ) -> tuple[Journal, SearchContext, dict[str, Any], Prior | None]:
+                 seed: int | None = None, warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None,
+                 weights_here: bool = True) -> tuple[Journal, SearchContext, dict[str, Any], Prior | None]:
     """Check ``recipe`` and write a new run's journal (no trial yet): the open journal, the context, the
     settings and the warm start's prior (``None`` without one).
 
     The journal holds the recipe resolved (overrides included) with its space text, and the run's
     provenance (:mod:`autopeft.study.provenance`), so the run folder no longer needs the recipe or space file.
+    ``weights_here``: refuse a model whose weights this machine cannot load (:func:`require_weights`).
     """
     from autopeft.controllers.base import check_controller_name
 
@@ -190,7 +193,8 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     recipe = portable(recipe.with_space_text())
     Journal.check_new(out)  # before the model loads
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
-    require_weights(recipe.model)
+    if weights_here:  # (not for NNI, whose trials may run on machines that have the weights)
+        require_weights(recipe.model)
     prior = read_prior(ctx, settings, load_prior)
     ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)

@@ -242,6 +242,13 @@ def test_a_model_known_by_shape_only_is_refused_before_the_run_is_written(tiny_r
     assert ("cannot load model 'google/flan-t5-small': it is not a local folder and the Hugging Face Hub is "
             "unreachable") in err
     assert not (tmp_path / "r").exists()
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import start_search
+
+    # with the NNI engine the trials may run on machines that have the weights: the run is written
+    journal, *_ = start_search(load_recipe(recipe), tmp_path / "nni", weights_here=False)
+    journal.close()
+    assert (tmp_path / "nni" / DB_NAME).exists()
 
 def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
