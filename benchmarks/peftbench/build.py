@@ -442,7 +442,7 @@ def build(recipe: Any, args: argparse.Namespace, settings: dict[str, Any]) -> in
         ctx = make_context(recipe)
         members = spread(list(ctx.space.enumerate()), args.limit)
         if not args.write_only:
-            requeued = journal.requeue_interrupted()
+            requeued = journal.requeue_interrupted("search")  # the table's trials are search-phase rows
             if requeued:
                 print(f"resuming: trial(s) {', '.join(map(str, requeued))} were interrupted and run again",
                       file=sys.stderr)
