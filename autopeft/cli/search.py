@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import recipe_path
-from autopeft.errors import check_count
 
 
 def configure(sub: Any) -> None:
@@ -86,9 +85,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
-    for name, value in (("--budget", budget), ("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
-        check_count(name, value)  # before the recipe and its model load (run_search checks them again)
-    check_engine(engine)
+    check_engine(engine)  # (run_search checks --budget, --workers and --workers-per-gpu before any model loads)
 
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, task=task, out=out, data=data,

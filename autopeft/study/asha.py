@@ -76,18 +76,21 @@ class Asha:
             if f"{REFERENCE}{name}" not in present:
                 return Planned(dict(config), self.rungs[-1], self.seed, f"{REFERENCE}{name}")
         searched = [t for t in state.trials if not t.origin.startswith(REFERENCE)]
-        for k in range(len(self.rungs) - 2, -1, -1):
-            promoted = self.promotable(searched, k)
-            if promoted is not None:
-                return Planned(promoted.config, self.rungs[k + 1], promoted.seed, f"{PROMOTE}{self.origin}")
+        promotion = self._promotion(searched)
+        if promotion is not None:
+            return promotion
         if self.exhausted is None:
             bottom = [t for t in searched if self._rung(t) == 0]
             proposal = propose_next(self.controller, bottom, state.running, self.objectives)
             if not isinstance(proposal, str):
                 return Planned(proposal, self.rungs[0], self.seed, self.origin)
             self.exhausted = proposal
-        for k in range(len(self.rungs) - 2, -1, -1):  # nothing new to try: the budget left goes to promotions
-            promoted = self.promotable(searched, k, every=True)
+        return self._promotion(searched, every=True)  # nothing new to try: the budget left goes to promotions
+
+    def _promotion(self, searched: Sequence[Trial], *, every: bool = False) -> Planned | None:
+        """The next promotion, from the highest rung down (``every``: see :meth:`promotable`)."""
+        for k in range(len(self.rungs) - 2, -1, -1):
+            promoted = self.promotable(searched, k, every=every)
             if promoted is not None:
                 return Planned(promoted.config, self.rungs[k + 1], promoted.seed, f"{PROMOTE}{self.origin}")
         return None
