@@ -12,7 +12,8 @@ def configure(sub: Any) -> None:
     rp.add_argument("runs", nargs="+", metavar="RUN", help="run folders (one section per task or model)")
     rp.add_argument("--out", required=True, help="the report folder to write, e.g. reports/NAME")
     rp.add_argument("--random", action="append", default=[], metavar="RUN",
-                    help="a random-search run of the same recipe, drawn on the hypervolume plot (repeatable)")
+                    help="a baseline run of the same recipe and task, usually a random search, drawn dashed on the "
+                         "hypervolume plot and labelled with its controller (repeatable)")
     rp.add_argument("--title", help="the page title (default: from the runs' recipes)")
     rp.set_defaults(func=cmd_report)
 
