@@ -51,6 +51,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         auto = AUTO_CLASSES.get(str(manifest.get("model_kind")), "AutoModel")
         print(f"exported to {path}: a whole model ({manifest.get('method')} trains no adapter); load with "
               f"{auto}.from_pretrained({str(path)!r})")
+    note = (manifest.get("source") or {}).get("note")
+    if note:
+        print(f"note: {note}")
     return 0
 
 

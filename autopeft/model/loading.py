@@ -85,7 +85,8 @@ def _looks_like_hub_id(source: str) -> bool:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
+    """transformers' log lines (below errors) and progress bars off inside the block."""
     import transformers
 
     level = transformers.logging.get_verbosity()
@@ -105,7 +106,7 @@ def load_config(name: str, *, allow_known_shape: bool = True) -> Any:
 
     source = resolve(name)
     try:
-        with _quiet():
+        with quiet_transformers():
             return AutoConfig.from_pretrained(source, local_files_only=_local_only(source))
     except Exception as exc:  # transformers raises OSError, ValueError, HF errors...
         if allow_known_shape and source in KNOWN_SHAPES:
@@ -143,7 +144,7 @@ def load_model(name: str, *, num_labels: int | None = None) -> Any:
     config = load_config(name, allow_known_shape=False)
     kind = model_kind(config)
     try:
-        with _quiet():
+        with quiet_transformers():
             model = _auto_class(kind).from_pretrained(
                 source, local_files_only=_local_only(source), **_kind_kwargs(kind, num_labels))
     except Exception as exc:
@@ -156,7 +157,7 @@ def load_tokenizer(name: str) -> Any:
 
     source = resolve(name)
     try:
-        with _quiet():
+        with quiet_transformers():
             return AutoTokenizer.from_pretrained(source, local_files_only=_local_only(source))
     except Exception as exc:
         raise ModelLoadError(_offline_message(name, source, exc)) from exc
@@ -168,7 +169,7 @@ def skeleton(name: str, *, num_labels: int | None = None) -> Any:
 
     config = load_config(name)
     kind = model_kind(config)
-    with _quiet(), torch.device("meta"):
+    with quiet_transformers(), torch.device("meta"):
         cls = _auto_class(kind)
         if kind == "encoder":
             config.num_labels = num_labels or 2

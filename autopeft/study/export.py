@@ -23,7 +23,7 @@ from typing import Any
 
 from autopeft.errors import AutopeftError, ExportError
 from autopeft.methods import BuiltModel, build, get_method
-from autopeft.model.loading import load_model, model_kind, resolve
+from autopeft.model.loading import load_model, model_kind, quiet_transformers, resolve
 from autopeft.space import SpaceSpec
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.journal import Journal, Trial
@@ -64,7 +64,8 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)
-    method.save(built, out)
+    with quiet_transformers():  # a whole model's save shows a shard progress bar
+        method.save(built, out)
     _set_base_model(out, base_ref)
     manifest = {
         "format_version": FORMAT_VERSION,

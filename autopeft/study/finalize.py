@@ -55,6 +55,11 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
             number = int(spec.split(":", 1)[1])
         except ValueError:
             raise ConfigError(f"--pick {spec!r}: the trial id must be an integer") from None
+        numbers = [t.number for t in journal.trials()]
+        if number not in numbers and not any(t.number == number for t in journal.trials(phase=None)):
+            span = f"1 to {max(numbers)}" if numbers else "none yet"
+            raise ConfigError(f"--pick {spec!r}: no trial {number} in {journal.folder}; allowed: a search trial's "
+                              f"id ({span}; `autopeft pareto {journal.folder}` lists the front)")
         trial = journal.trial(number)
         if trial.phase != "search":
             source = trial.origin.partition(":")[2]
@@ -208,7 +213,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
 
     journal = Journal.open(folder, lock=False)
     try:
-        recipe = run_recipe(journal)
+        recipe, top = run_recipe(journal), top_steps(journal.recipe)
         require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
@@ -243,7 +248,14 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         raise ConfigError(f"re-training trial {chosen.number} for export failed: {result.error}")
     manifest = read_manifest(target)
     manifest["metrics"] = jsonable(dict(result.metrics))
-    manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": "re-trained at the search fidelity"}
+    steps = chosen.fidelity.steps
+    manifest["source"] = {"run": str(folder), "trial": chosen.number,
+                          "weights": f"re-trained as searched ({steps} training steps, seed {chosen.seed})"}
+    if top is not None and steps < top:
+        manifest["source"]["note"] = (f"trial {chosen.number} ran at the {steps}-step rung of a multi-fidelity "
+                                      f"search, so these weights have {steps} training steps where the front's have "
+                                      f"{top}; `autopeft finalize --pick trial:{chosen.number}` re-trains it at the "
+                                      "final fidelity first")
     (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
     write_card(target, run=folder, trial=chosen.number, pick=spec)
     return target

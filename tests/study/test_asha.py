@@ -5,6 +5,7 @@ front read from the top rung."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -205,6 +206,13 @@ def test_a_real_asha_search_reports_its_rungs(tmp_path: object, tiny_bert_dir: o
     with Journal.open(run, lock=False) as j:
         low = next(t for t in j.trials() if t.fidelity.steps == 2 and t.state == "complete")
     assert table[1 + low.number].split()[:2] == [str(low.number), "2"]
+    # a lower-rung trial exported before any finalize: trained as it was searched, and the export says so
+    assert main(["export", str(run), "--pick", f"trial:{low.number}", "--out", str(folder / "low")]) == 0
+    said = capsys.readouterr()
+    assert f"note: trial {low.number} ran at the 2-step rung" in said.out and "the front's have 6" in said.out
+    assert said.err == ""  # no progress bar or log line from saving
+    source = json.loads((folder / "low" / "autopeft.json").read_text())["source"]
+    assert source["weights"] == "re-trained as searched (2 training steps, seed 0)" and "2-step rung" in source["note"]
     assert main(["finalize", str(run), "--seeds", "1"]) == 0
     capsys.readouterr()
     # a lower-rung trial finalized: its search figure is labelled with the steps it ran at

@@ -157,7 +157,8 @@ def test_export_says_how_to_load_what_it_wrote(pick: str, expect: str, tiny_reci
         pick = f"trial:{t.number}"
     capsys.readouterr()
     assert main(["export", str(tmp_path / "run"), "--pick", pick, "--out", str(tmp_path / "out")]) == 0
-    assert expect in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert expect in said.out and said.err == ""  # a whole model's save shows no shard progress bar
 
 
 def test_export_to_a_file_is_one_line(tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,3 +173,8 @@ def test_export_to_a_file_is_one_line(tiny_recipe: Path, tmp_path: Path, capsys:
         err = capsys.readouterr().err
         assert "is a file; allowed: a new or empty folder" in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "afile").read_text() == "mine"
+    # a trial id the run does not have names the ids it has
+    assert main(["export", str(tmp_path / "run"), "--pick", "trial:99", "--out", str(tmp_path / "new")]) == 2
+    err = capsys.readouterr().err
+    assert "no trial 99 in" in err and "allowed: a search trial's id (1 to 1;" in err
+    assert not (tmp_path / "new").exists()
