@@ -99,10 +99,11 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
         return buf.getvalue().rstrip("\n")
     shown = [c for c in columns[columns.index(PARAMS) + 1: columns.index("knee")]][:4]
     labels = [OBJECTIVES[c].label if c in OBJECTIVES else c for c in shown]
+    widths = [max(10, len(x)) for x in labels]  # a label is never cut ("exact match")
     steps = sorted({r["steps"] for r in rows if r.get(shown[0]) is not None})
     mixed = len(steps) > 1          # a multi-fidelity run's --all: each row says its training steps
     head = (f"{'trial':>5} " + (f"{'steps':>6} " if mixed else "") + f"{'params':>12} "
-            + " ".join(f"{x[:10]:>10}" for x in labels) + "  configuration")
+            + " ".join(f"{x:>{w}}" for x, w in zip(labels, widths, strict=True)) + "  configuration")
     lines = [head, "-" * len(head)]
     for r in rows:
         at = f"{r['steps']:>6} " if mixed else ""
@@ -110,7 +111,8 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
             lines.append(f"{r['trial']:>5} {at}{'':>12} {r.get('state') or '':>10}  {r.get('error') or ''}")
             continue
         mark = " <- knee" if r["knee"] else (" (front)" if r.get("on_front") else "")
-        cells = " ".join(f"{r[c]:>10.4f}" if r.get(c) is not None else f"{'-':>10}" for c in shown)
+        cells = " ".join(f"{r[c]:>{w}.4f}" if r.get(c) is not None else f"{'-':>{w}}"
+                         for c, w in zip(shown, widths, strict=True))
         lines.append(f"{r['trial']:>5} {at}{r[PARAMS]:>12,} {cells}  {r['origin']}: "
                      f"{describe(json.loads(r['config']))}{mark}")
     at = f", {steps[0]} training steps" if len(steps) == 1 else (

@@ -47,7 +47,8 @@ def status_text(folder: Path) -> str:
                  f"budget {settings['budget']}, seed {settings['seed']}",
                  "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
                  *warm_start_lines(journal.meta("warm_start") or [], journal.meta("warm_start_trials")),
-                 f"front{rung}: {len(f.trials)} points, hypervolume {f.hypervolume:.4f} "
+                 f"front{rung}: {len(f.trials)} point{'' if len(f.trials) == 1 else 's'}, "
+                 f"hypervolume {f.hypervolume:.4f} "
                  f"(reference: {worst}, trainable params = the full model, log10)",
                  *rung_lines(trials, top)]
         if f.trials:

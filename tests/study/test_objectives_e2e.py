@@ -119,6 +119,8 @@ def test_objective_end_to_end(case: Case, tmp_path: Path, tiny_bert_dir: Path, t
     status = cli(["status", str(run)], capsys)
     best_value, best_params = brute_best(trials, case.score)
     assert f"best validation {label} {best_value:.4f}" in status, status
+    n_front = len(json.loads(cli(["pareto", str(run), "--format", "json"], capsys)))
+    assert f": {n_front} point{'' if n_front == 1 else 's'}, hypervolume" in status
 
     # pareto: the objective's column filled in on every row, in every format
     rows = json.loads(cli(["pareto", str(run), "--format", "json"], capsys))
@@ -130,7 +132,7 @@ def test_objective_end_to_end(case: Case, tmp_path: Path, tiny_bert_dir: Path, t
     assert [int(r["trial"]) for r in table] == [r["trial"] for r in rows]
     assert all(float(r[case.score]) == pytest.approx(by_number[int(r["trial"])].values[case.score]) for r in table)
     text = cli(["pareto", str(run)], capsys).splitlines()
-    assert label[:10] in text[0]
+    assert label in text[0]  # whole, however long ("exact match")
     body = [line for line in text[2:] if line[:5].strip().isdigit()]
     assert len(body) == len(rows)
     for line, r in zip(body, rows, strict=True):
