@@ -77,7 +77,7 @@ class Selector:
         """
         if self.stack not in layout:
             raise SelectorProblem(
-                self.text, f"stack {self.stack!r} is not in the model", f"stacks {describe_layout(layout)}"
+                self.text, f"there is no stack {self.stack!r}", f"stacks {describe_layout(layout)}"
             )
         n = int(layout[self.stack])
         if self.single:

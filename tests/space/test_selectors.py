@@ -87,8 +87,8 @@ def test_overlapping_selectors_are_an_error(texts: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "layout", "needle"),
     [
-        ("decoder.blocks[:]", {"encoder": 6}, "stack 'decoder' is not in the model"),
-        ("Encoder", {"encoder": 6}, "stack 'Encoder' is not in the model"),
+        ("decoder.blocks[:]", {"encoder": 6}, "there is no stack 'decoder'"),
+        ("Encoder", {"encoder": 6}, "there is no stack 'Encoder'"),
         ("encoder.blocks[6]", {"encoder": 6}, "block 6 is out of range"),
         ("encoder.blocks[-7]", {"encoder": 6}, "block -7 is out of range"),
         ("encoder.blocks[1/1]", {"encoder": 6}, "block 1/1 is out of range"),
