@@ -36,7 +36,8 @@ def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
     Keys are ``<method>.<option>`` or a global option; a key for another method is an error.
     """
     if not isinstance(config, Mapping):
-        raise ConfigError(f"a configuration must be a mapping, got {type(config).__name__}")
+        raise ConfigError(f"a configuration must be a mapping, got {type(config).__name__}; allowed: a mapping such "
+                          "as {\"method\": \"lora\", \"lora.r\": 8}")
     if "method" not in config:
         raise ConfigError(f"configuration has no 'method' key; allowed methods: {', '.join(method_names())}")
     method = get_method(config["method"])
@@ -54,7 +55,9 @@ def split_config(config: Mapping[str, Any]) -> tuple[Method, dict[str, Any]]:
             method.option(rest)
             options[rest] = value
         elif prefix in method_names():
-            raise ConfigError(f"option {key!r} belongs to method {prefix!r}, but the method is {method.name!r}")
+            own = ", ".join(f"{method.name}.{name}" for name in method.option_names())
+            raise ConfigError(f"option {key!r} belongs to method {prefix!r}, but the method is {method.name!r}; "
+                              f"allowed: {own or 'no options'} and {', '.join(GLOBAL_OPTIONS)}")
         else:
             raise ConfigError(f"unknown option {key!r}; allowed prefixes: {', '.join(method_names())}")
     return method, options

@@ -128,9 +128,9 @@ def test_build_config_outside_the_space(tiny_bert_dir: Path, capsys: pytest.Capt
     ("{not json", "not valid JSON"),
     ('{"method": "loraa"}', "unknown method 'loraa'"),
     ('{"method": "lora", "lora.rank": 4}', "unknown option 'rank'"),
-    ('{"method": "lora", "ia3.modules": "qv"}', "belongs to method 'ia3'"),
+    ('{"method": "lora", "ia3.modules": "qv"}', "to method 'ia3', but the method is 'lora'; allowed: lora.ranks"),
     ('{"method": "lora", "lora.r": 0}', "integer >= 1"),
-    ('[1, 2]', "must be a mapping"),
+    ('[1, 2]', "must be a mapping, got list; allowed: a mapping such as"),
 ])
 def test_build_bad_configs(config: str, expect: str, tiny_bert_dir: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
