@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from autopeft.errors import ConfigError
+from autopeft.errors import ConfigError, RecipeError
 from autopeft.objectives import objectives_of
 from autopeft.study.front import Front, front
 from autopeft.study.journal import Journal, Trial
@@ -60,7 +61,14 @@ def make_recipe(fields: Mapping[str, Any], *, base: str | Path = ".", name: str 
         raise ConfigError(f"a recipe built in code must be a mapping of recipe fields, got {type(fields).__name__}")
     data = {"name": name, **dict(fields)}
     folder = Path(base).resolve()
-    return parse_recipe(yaml.safe_dump(data, sort_keys=False), str(folder / f"{data['name']}.yaml"), folder)
+    source = str(folder / f"{data['name']}.yaml")  # no such file: a name for the journal, resolved against base
+    try:
+        return parse_recipe(yaml.safe_dump(data, sort_keys=False), source, folder)
+    except RecipeError as exc:  # say where the fields came from, not a line of the YAML they were written as
+        text = str(exc)
+        for prefix in (re.compile(re.escape(source) + r":\d+: "), re.compile(re.escape(source) + ": ")):
+            text = prefix.sub("", text, count=1) if prefix.match(text) else text
+        raise RecipeError(f"recipe fields given in code: {text}") from None
 
 
 def _as_recipe(recipe: str | Path | Recipe | Mapping[str, Any]) -> Recipe:
@@ -68,6 +76,10 @@ def _as_recipe(recipe: str | Path | Recipe | Mapping[str, Any]) -> Recipe:
         return recipe
     if isinstance(recipe, Mapping):
         return make_recipe(recipe)
+    if not isinstance(recipe, (str, Path)):
+        raise ConfigError(f"recipe must be a recipe file, a Recipe or a mapping of recipe fields, got "
+                          f"{type(recipe).__name__}; allowed: e.g. 'search/default.yaml' or {{'model': ..., "
+                          "'task': ..., 'space': ...}")
     return load_recipe(recipe)
 
 

@@ -65,6 +65,16 @@ def test_bad_input_is_a_one_line_error(tiny_recipe: Path, tmp_path: Path) -> Non
         autopeft.create_study(tmp_path / "missing.yaml")
     with pytest.raises(RecipeError, match="model"):
         autopeft.make_recipe({"task": "tweets-sentiment", "space": "minilm-layers"})
+    # fields given in code are named as such, not as a line of a file that does not exist (or is another one)
+    (tmp_path / "tiny.yaml").write_text("name: tiny\n")
+    with pytest.raises(RecipeError) as err:
+        autopeft.make_recipe({"model": "minilm", "task": "tweets-sentiment", "space": "minilm-layers",
+                              "budget": 3}, base=tmp_path, name="tiny")
+    assert str(err.value).startswith("recipe fields given in code: field 'budget': unknown field 'budget'")
+    assert "tiny.yaml" not in str(err.value)
+    with pytest.raises(ConfigError, match="recipe must be a recipe file, a Recipe or a mapping of recipe fields, "
+                                          "got int; allowed"):
+        autopeft.create_study(42)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="must be a mapping of recipe fields"):
         autopeft.make_recipe(["model"])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown engine 'cloud'; allowed: inprocess, nni, pool"):
