@@ -21,7 +21,8 @@ __all__ = ["write_report"]
 def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path] = (),
                  title: str | None = None) -> str:
     """Write ``out/index.html``, ``out/report.md``, ``out/figures/*.png`` and ``out/*.csv``; returns a summary."""
-    from autopeft.report.build import ReportBuilder, csv_text
+    from autopeft.report.build import ReportBuilder
+    from autopeft.report.cells import csv_text
     from autopeft.report.collect import RunData, check_comparable, load_run
 
     if not runs:
@@ -36,7 +37,6 @@ def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path]
         firsts[run.resolve()] = run
     loaded = [load_run(Path(r)) for r in runs]
     baselines = [load_run(Path(r), details=False) for r in random_runs]
-    check_comparable(loaded + baselines)
     by_run: dict[str, list[RunData]] = {}
     for b in baselines:
         match = [r for r in loaded if r.name == b.name and r.task == b.task]
@@ -44,6 +44,7 @@ def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path]
             names = ", ".join(f"{r.name} on {r.task}" for r in loaded)
             raise ReportError(f"--random {b.folder} ran {b.name} on {b.task}, which matches no reported run; "
                               f"allowed: a run of the same recipe and task as one of: {names}")
+        check_comparable(match[0], b)
         by_run.setdefault(str(match[0].folder), []).append(b)
     tasks = sorted({r.task for r in loaded})
     heading = title or f"autopeft report: {', '.join(tasks)}"

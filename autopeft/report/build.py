@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -14,6 +11,7 @@ from typing import Any
 
 from autopeft.objectives import OBJECTIVES, PARAMS
 from autopeft.report import plots
+from autopeft.report.cells import lr_text, minutes, num, params_text, plus_minus, shown_path
 from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
 from autopeft.study.finalize import TEST_METRICS
@@ -30,27 +28,8 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "run"
 
 
-def _f(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:.{digits}f}"
-
-
-def _params(value: Any) -> str:
-    return "" if value is None else f"{int(value):,}"
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
-
-
 def _label(name: str) -> str:
     return OBJECTIVES[name].label if name in OBJECTIVES else name.replace("_", " ")
-
-
-def _pm(row: dict[str, Any], key: str) -> str:
-    mean, std = row.get(f"test_{key}_mean"), row.get(f"test_{key}_std")
-    return "" if mean is None else f"{mean:.4f} ± {std:.4f}"
 
 
 class ReportBuilder:
@@ -81,22 +60,27 @@ class ReportBuilder:
     # ---- the summary across runs ---------------------------------------------------------------------
     def _summary(self) -> None:
         d = self.doc
+        mixed = len({run.score for run in self.runs}) > 1  # e.g. a classification and a generation task
         d.add(Paragraph(f"{len(self.runs)} run(s). Every number from the search is on the [validation]; only "
                         "the finalize tables are on the [test], which the search never saw. Trainable "
-                        "parameters are counted from the model (classification head included)."))
+                        "parameters are counted from the model (classification head included)."
+                        + (" The runs score different metrics, so each figure below names its own." if mixed
+                           else "")))
         rows, csv_rows = [], []
         for run, name in zip(self.runs, self.slugs, strict=True):
             knee, best = run.knee, run.best
             fin = {r["trial"]: r for r in run.finalized}
-            knee_test = _pm(fin[knee.number], run.score) if knee is not None and knee.number in fin else ""
+            knee_test = plus_minus(fin[knee.number], run.score) if knee is not None and knee.number in fin else ""
+            unit = f" {run.score_label}" if mixed else ""
             rows.append((run.task, run.model, f"{len(run.complete)}/{len(run.trials)}", len(run.front.trials),
-                         _f(run.front.hypervolume, 3),
-                         f"{_f(best.values.get(run.score))} ({_params(best.values.get('trainable_params'))})"
+                         num(run.front.hypervolume, 3),
+                         f"{num(best.values.get(run.score))}{unit} ({params_text(best.values.get('trainable_params'))})"
                          if best else "",
-                         f"{_f(knee.values.get(run.score))} ({_params(knee.values.get('trainable_params'))})"
+                         f"{num(knee.values.get(run.score))}{unit} ({params_text(knee.values.get('trainable_params'))})"
                          if knee else "",
-                         knee_test or "not finalized", _minutes(run.wall_seconds)))
+                         f"{knee_test}{unit}" if knee_test else "not finalized", minutes(run.wall_seconds)))
             csv_rows.append({"section": name, "run": str(run.folder), "task": run.task, "model": run.model,
+                             "score": run.score,
                              "trials": len(run.trials), "complete": len(run.complete), "failed": len(run.failed),
                              "front_points": len(run.front.trials), "hypervolume": run.front.hypervolume,
                              f"best_validation_{run.score}": best.values.get(run.score) if best else None,
@@ -107,7 +91,7 @@ class ReportBuilder:
                              f"knee_test_{run.score}_mean": fin[knee.number].get(f"test_{run.score}_mean")
                              if knee is not None and knee.number in fin else None,
                              **_versus_csv(run), "wall_seconds": round(run.wall_seconds, 1)})
-        first = self.runs[0].score_label
+        first = "score" if mixed else self.runs[0].score_label
         d.add(Heading("Summary across tasks", 2, "summary"),
               Table(("task", "model", "trials complete/all", "front points", "hypervolume",
                      f"best val {first} (params)", f"knee val {first} (params)",
@@ -141,7 +125,7 @@ class ReportBuilder:
             ("model", run.model), ("task", run.task),
             ("data", f"{data.get('n_train') or 'all remaining'} train / {data.get('n_validation')} validation / "
                      f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
-            ("space", _shown_path(str(r.get("space")))),
+            ("space", shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
             ("trials ran", _engine(s.get("engine"))),
             ("objectives", ", ".join(o.name for o in run.objectives)),
@@ -154,7 +138,7 @@ class ReportBuilder:
             *(("multi-fidelity", note) for note in run.fidelity_notes),
             ("finalize fidelity", f"{final.get('steps')} steps, {search.get('final_seeds')} seeds"),
             ("trials", ", ".join(f"{v} {k}" for k, v in sorted(states.items()))),
-            ("wall time", f"{_minutes(run.wall_seconds)} (trial compute {_minutes(run.compute_seconds)})"
+            ("wall time", f"{minutes(run.wall_seconds)} (trial compute {minutes(run.compute_seconds)})"
                           + (f", over {s['sessions']} sessions (the search and its resumes; the time it sat "
                              "stopped is left out)" if (s.get("sessions") or 0) > 1 else "")),
         ]
@@ -183,8 +167,8 @@ class ReportBuilder:
         metrics = run.metrics[:3]
         for t in run.front.trials:
             v = t.values
-            rows.append((t.number, t.origin, t.config.get("method"), _params(v.get(PARAMS)),
-                         *[_f(v.get(m)) for m in metrics],
+            rows.append((t.number, t.origin, t.config.get("method"), params_text(v.get(PARAMS)),
+                         *[num(v.get(m)) for m in metrics],
                          "knee" if knee is not None and t.number == knee.number else "", describe(t.config, 90)))
         d.add(Table(("trial", "origin", "method", "trainable params", *[f"val {_label(m)}" for m in metrics], "",
                      "configuration"), tuple(rows), (True, False, False, True, *[True] * len(metrics), False, False),
@@ -206,10 +190,10 @@ class ReportBuilder:
         for ref in refs:
             sweep = ", ".join(_sweep_entry(run, p.trial, p.learning_rate) for p in ref.sweep)
             rival = ref.rival
-            rows.append((ref.name, ref.tuned.number, _lr(ref.tuned_lr), _params(ref.tuned.values.get(PARAMS)),
-                         _f(ref.tuned.values.get(run.score)), sweep,
-                         f"trial {rival.number}: {_f(rival.values.get(run.score))} "
-                         f"({_params(rival.values.get(PARAMS))})" if rival else "none",
+            rows.append((ref.name, ref.tuned.number, lr_text(ref.tuned_lr), params_text(ref.tuned.values.get(PARAMS)),
+                         num(ref.tuned.values.get(run.score)), sweep,
+                         f"trial {rival.number}: {num(rival.values.get(run.score))} "
+                         f"({params_text(rival.values.get(PARAMS))})" if rival else "none",
                          "yes" if ref.dominated else "no"))
             csv_rows += [{"reference": ref.name, "trial": p.trial.number, "learning_rate": p.learning_rate,
                           "state": p.state, "tuned": p.trial.number == ref.tuned.number,
@@ -252,9 +236,9 @@ class ReportBuilder:
         rows, csv_rows = [], []
         for t in run.front.trials:
             v = t.values
-            rows.append((t.number, _params(v.get("trainable_params")), _f(v.get(run.score)),
-                         *[f"{_f(v.get(k))} → {_f(v.get(k + '_ts'))}" for k in CALIBRATION],
-                         _f(v.get("temperature"), 3)))
+            rows.append((t.number, params_text(v.get("trainable_params")), num(v.get(run.score)),
+                         *[f"{num(v.get(k))} → {num(v.get(k + '_ts'))}" for k in CALIBRATION],
+                         num(v.get("temperature"), 3)))
             csv_rows.append({"trial": t.number, "trainable_params": v.get("trainable_params"),
                              run.score: v.get(run.score), "temperature": v.get("temperature"),
                              **{k: v.get(k) for k in CALIBRATION}, **{k + "_ts": v.get(k + "_ts")
@@ -300,9 +284,9 @@ class ReportBuilder:
         for r in run.finalized:
             mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
             mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
-            val = f"{_f(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
-            rows.append((f"{r['trial']}{mark}", r["origin"], _params(r.get("trainable_params")), r["seeds"], r["steps"],
-                         val, *[_pm(r, k) for k in shown], r["config"]))
+            val = f"{num(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
+            rows.append((f"{r['trial']}{mark}", r["origin"], params_text(r.get("trainable_params")), r["seeds"],
+                         r["steps"], val, *[plus_minus(r, k) for k in shown], r["config"]))
         scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
         d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
                         f"the test split;{scaled} The [validation] column is the search's own figure, at the "
@@ -327,20 +311,16 @@ class ReportBuilder:
         self.doc.add(Heading("How to reproduce", 3), Code("\n".join(cmd)))
 
 
-def _lr(value: float | None) -> str:
-    return "as configured" if value is None else f"{value:g}"
-
-
 def _sweep_entry(run: RunData, trial: Trial, lr: float | None) -> str:
     value = trial.values.get(run.score)
-    return f"{_lr(lr)} → {_f(value) if value is not None else trial.state}"
+    return f"{lr_text(lr)} → {num(value) if value is not None else trial.state}"
 
 
 def _versus_sentence(run: RunData, ref: ReferencePoint) -> str:
     """One sentence: the search's best point at no more parameters than the TUNED reference, against it."""
     label, tuned = run.score_label, ref.tuned
-    mine = f"{_f(tuned.values.get(run.score))} with {_params(tuned.values.get(PARAMS))} parameters"
-    head = f"Against the tuned {ref.name} (learning rate {_lr(ref.tuned_lr)}, validation {label} {mine})"
+    mine = f"{num(tuned.values.get(run.score))} with {params_text(tuned.values.get(PARAMS))} parameters"
+    head = f"Against the tuned {ref.name} (learning rate {lr_text(ref.tuned_lr)}, validation {label} {mine})"
     if ref.rival is None:
         return f"{head}, the search found no point training at most as many parameters."
     theirs = ref.rival.values
@@ -348,7 +328,7 @@ def _versus_sentence(run: RunData, ref: ReferencePoint) -> str:
     size = f"{abs(gain):.4f}" if abs(gain) >= 5e-5 else f"{abs(gain):.1e}"  # never "worse by 0.0000"
     verdict = "matches it" if gain == 0 else f"is {'better' if gain > 0 else 'worse'} by {size}"
     return (f"{head}, the search's best point at no more parameters (trial {ref.rival.number}, "
-            f"{_f(theirs.get(run.score))} with {_params(theirs.get(PARAMS))} parameters) {verdict}"
+            f"{num(theirs.get(run.score))} with {params_text(theirs.get(PARAMS))} parameters) {verdict}"
             f"{'; the search dominates it' if ref.dominated else ''}.")
 
 
@@ -359,15 +339,6 @@ def _versus_csv(run: RunData) -> dict[str, Any]:
                  and run.better(r.rival.values.get(run.score)) > run.better(r.tuned.values.get(run.score)))
     return {"tuned_references": len(refs), "tuned_references_dominated": sum(r.dominated for r in refs),
             "tuned_references_beaten_at_no_more_params": beaten}
-
-
-def _shown_path(path: str) -> str:
-    """A path as a reader can use it: relative to the working folder when inside it, normalised."""
-    resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(resolved)
 
 
 def _engine(engine: Any) -> str:
@@ -387,14 +358,3 @@ def _trial_row(run: RunData, t: Trial) -> dict[str, Any]:
             **{k: v.get(k) for k in (*run.metrics, *(m for m in EXTRA_METRICS if m not in run.metrics))},
             "train_seconds": res.train_seconds if res else None, "eval_seconds": res.eval_seconds if res else None,
             "error": t.error, "config": json.dumps(t.config, sort_keys=True)}
-
-
-def csv_text(rows: list[dict[str, Any]]) -> str:
-    fields: list[str] = []
-    for row in rows:
-        fields += [k for k in row if k not in fields]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()

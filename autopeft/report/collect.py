@@ -256,14 +256,13 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
     return RunData(**{**data.__dict__, "placement": placement, "importance": importance})
 
 
-def check_comparable(runs: list[RunData]) -> None:
-    """Runs in one report must have optimised the same objectives (else their fronts mean different things)."""
-    first = [o.name for o in runs[0].objectives]
-    for run in runs[1:]:
-        names = [o.name for o in run.objectives]
-        if names != first:
-            raise ReportError(f"runs optimised different objectives: {runs[0].folder} {first} vs {run.folder} "
-                              f"{names}; allowed: runs over the same objectives in one report")
+def check_comparable(run: RunData, baseline: RunData) -> None:
+    """A baseline drawn beside a run must have optimised the same objectives (else its hypervolume curve means
+    something else). Runs in their own sections may differ: each section describes its run's front."""
+    first, names = [o.name for o in run.objectives], [o.name for o in baseline.objectives]
+    if names != first:
+        raise ReportError(f"--random {baseline.folder} optimised {names}, but {run.folder} optimised {first}; "
+                          "allowed: a baseline over the same objectives as its run")
 
 
 def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:

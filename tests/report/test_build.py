@@ -93,6 +93,29 @@ def test_two_runs_side_by_side(tiny_run: Path, unfinalized_run: Path, tmp_path: 
         assert len(list(csv.DictReader(fh))) == 2
 
 
+def test_runs_scoring_different_metrics_share_a_report(tiny_run: Path, tmp_path: Path) -> None:
+    """A classification and a generation task (here: the same run scored by macro-F1) in one report: each summary
+    cell names its metric; a baseline must still score what its run scores."""
+    from autopeft.study.journal import Journal
+
+    other = tmp_path / "f1"
+    shutil.copytree(tiny_run, other, ignore=shutil.ignore_patterns("finalized", "*.lock"))
+    with Journal.open(other) as journal:
+        journal.set_meta("settings", {**journal.meta("settings"), "objectives": ["macro_f1", "trainable_params"]})
+    write_report([tiny_run, other], tmp_path / "r")
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "| best val score (params) | knee val score (params) | knee test score (mean ± std) |" in md
+    assert "The runs score different metrics" in md
+    rows = [line for line in md.splitlines() if line.startswith("| ") and " min |" in line]
+    assert len(rows) == 2 and " accuracy (" in rows[0] and " macro-F1 (" in rows[1]
+    with open(tmp_path / "r" / "summary.csv") as fh:
+        assert [r["score"] for r in csv.DictReader(fh)] == ["accuracy", "macro_f1"]
+    write_report([tiny_run], tmp_path / "one")  # one metric: the headers name it, the cells need not
+    assert "| best val accuracy (params) |" in (tmp_path / "one" / "report.md").read_text()
+    with pytest.raises(ReportError, match="allowed: a baseline over the same objectives as its run"):
+        write_report([tiny_run], tmp_path / "r2", random_runs=[other])
+
+
 def test_a_report_written_again_replaces_its_own_files_only(tiny_run: Path, unfinalized_run: Path,
                                                             tmp_path: Path) -> None:
     """Two runs, then one, into the same folder: the other run's CSVs and figures go, a file the user put there
