@@ -65,9 +65,7 @@ def make_recipe(fields: Mapping[str, Any], *, base: str | Path = ".", name: str 
     try:
         return parse_recipe(yaml.safe_dump(data, sort_keys=False), source, folder)
     except RecipeError as exc:  # say where the fields came from, not a line of the YAML they were written as
-        text = str(exc)
-        for prefix in (re.compile(re.escape(source) + r":\d+: "), re.compile(re.escape(source) + ": ")):
-            text = prefix.sub("", text, count=1) if prefix.match(text) else text
+        text = re.sub(rf"^{re.escape(source)}(:\d+)?: ", "", str(exc), count=1)
         raise RecipeError(f"recipe fields given in code: {text}") from None
 
 

@@ -55,8 +55,8 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
             number = int(spec.split(":", 1)[1])
         except ValueError:
             raise ConfigError(f"--pick {spec!r}: the trial id must be an integer") from None
-        numbers = [t.number for t in journal.trials()]
-        if number not in numbers and not any(t.number == number for t in journal.trials(phase=None)):
+        if number not in {t.number for t in journal.trials(phase=None)}:
+            numbers = [t.number for t in journal.trials()]
             span = f"1 to {max(numbers)}" if numbers else "none yet"
             raise ConfigError(f"--pick {spec!r}: no trial {number} in {journal.folder}; allowed: a search trial's "
                               f"id ({span}; `autopeft pareto {journal.folder}` lists the front)")
