@@ -8,8 +8,10 @@ Adding a method is one module that subclasses :class:`Method` and calls
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +26,17 @@ _TASK_TYPES = {"seq2seq": "SEQ_2_SEQ_LM", "encoder": "SEQ_CLS"}
 def peft_task_type(graph: ModelGraph) -> str:
     """The peft ``TaskType`` for the model's kind (a classification head on encoders)."""
     return _TASK_TYPES[graph.kind]
+
+
+@contextlib.contextmanager
+def quiet_peft() -> Iterator[None]:
+    """Inside: no warnings that ``get_peft_model`` raises on every call with this stack and that say nothing
+    about the user's model (transformers' deprecation of ``is_gradient_checkpointing``, which peft reads, and
+    peft's "Unsupported layer type" for LN tuning on ``LayerNorm``, which works)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="Unsupported layer type", category=UserWarning)
+        yield
 
 
 #: Options every method takes (not namespaced in a configuration: ``learning_rate``).
@@ -154,7 +167,9 @@ class PeftMethod(Method):
         from peft import get_peft_model
 
         config = self.peft_config(options, graph)
-        return BuiltModel(get_peft_model(model, config), self.name, options, config, options["learning_rate"])
+        with quiet_peft():
+            wrapped = get_peft_model(model, config)
+        return BuiltModel(wrapped, self.name, options, config, options["learning_rate"])
 
 
 _METHODS: dict[str, Method] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autopeft.errors import ConfigError, MethodError
-from autopeft.methods.base import BuiltModel, Method, register_method
+from autopeft.methods.base import BuiltModel, Method, quiet_peft, register_method
 from autopeft.methods.beft import beft_config
 from autopeft.methods.options import Option, layers, module_set
 from autopeft.model.graph import ModelGraph
@@ -75,7 +75,8 @@ class BitFit(Method):
             bias = model.get_submodule(path).bias
             deltas[path] = (bias.detach() - bias0).reshape(1, -1)
             bias.data.copy_(bias0)
-        peft_model = get_peft_model(model, beft_config(graph, sorted(original)))
+        with quiet_peft():
+            peft_model = get_peft_model(model, beft_config(graph, sorted(original)))
         for path, delta in deltas.items():
             layer: Any = peft_model.base_model.model.get_submodule(path)  # type: ignore[union-attr]
             layer.beft_bias["default"].data.copy_(delta)
