@@ -69,7 +69,7 @@ BAD = {
     "stack the model lacks": (
         HEAD + "  - {name: method, type: constant, value: lora}\n"
                "  - {name: lora.layers, type: categorical, choices: [encoder, decoder]}\n",
-        4, "lora.layers.choices[1]", "decoder", "not in the model"),
+        4, "lora.layers.choices[1]", "decoder", "there is no stack 'decoder'"),
     "rank <= 0": (
         HEAD + "  - {name: method, type: constant, value: lora}\n"
                "  - {name: lora.r, type: integer, low: 0, high: 8}\n",
