@@ -77,6 +77,10 @@ def _is_missing(value: Any) -> bool:
         (isinstance(value, str) and not value.strip())
 
 
+#: A file's label column with more distinct values than this, and more than half as many as its rows, is text.
+FREE_TEXT_CLASSES = 20
+
+
 def _label_names_from(values: Sequence[Any]) -> tuple[str, ...]:
     """Sorted distinct label values as strings (numerically when all are integers)."""
     distinct = {str(v).strip() for v in values if not _is_missing(v)}
@@ -115,6 +119,13 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
         if len(label_names) < 2:
             raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct "
                             f"value(s) {label_names!r}; a classification task needs at least 2")
+        rows = sum(1 for v in table.column(label_field) if not _is_missing(v))
+        if len(label_names) > FREE_TEXT_CLASSES and 2 * len(label_names) > rows:
+            raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct values "
+                            f"in {rows} rows, so most classes would have one example: it reads as free text; "
+                            "allowed: a column of class labels, or for text targets a generation task (a recipe "
+                            f"with task: {{file: {file.name}, kind: generation, text_fields: [...], "
+                            f"label_field: {label_field}}} and objectives: [rouge_l, trainable_params])")
     if kind not in KINDS:
         raise TaskError(f"task {task_name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     task = Task(name=task_name, kind=kind, source=source, text_fields=fields, label_field=label_field,

@@ -387,6 +387,21 @@ def test_single_label_value(tmp_path: Path) -> None:
         task_from_file(path, text_fields="text", label_field="label")
 
 
+def test_a_label_column_of_free_text_points_to_a_generation_task(tmp_path: Path) -> None:
+    """More than 20 classes and more than half as many as rows: the column is text, not labels. At the bound
+    (21 classes in 42 rows, two examples each) it is still a classification task, as is a 20-class column."""
+    unique = [{"text": f"t{i}", "label": f"summary {i}"} for i in range(30)]
+    path = write(tmp_path / "free.jsonl", unique)
+    with pytest.raises(TaskError, match=r"'label' of .* has 30 distinct values in 30 rows, so most classes would "
+                                        r"have one example: it reads as free text; allowed: .*kind: generation"):
+        task_from_file(path, text_fields="text", label_field="label")
+    assert len(task_from_file(path, text_fields="text", label_field="label", kind="generation").label_names) == 0
+    pairs = write(tmp_path / "pairs.jsonl", [{"text": f"t{i}", "label": f"c{i % 21}"} for i in range(42)])
+    assert len(task_from_file(pairs, text_fields="text", label_field="label").label_names) == 21
+    twenty = write(tmp_path / "twenty.jsonl", [{"text": f"t{i}", "label": f"c{i}"} for i in range(20)])
+    assert len(task_from_file(twenty, text_fields="text", label_field="label").label_names) == 20
+
+
 def test_bad_kind_from_file(tmp_path: Path) -> None:
     path = write(tmp_path / "k.csv", rows())
     with pytest.raises(TaskError, match="kind 'regression' is not allowed; allowed: classification, generation"):
