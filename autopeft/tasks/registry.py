@@ -123,9 +123,10 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
         if len(label_names) > FREE_TEXT_CLASSES and 2 * len(label_names) > rows:
             raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct values "
                             f"in {rows} rows, so most classes would have one example: it reads as free text; "
-                            "allowed: a column of class labels, or for text targets a generation task (a recipe "
-                            f"with task: {{file: {file.name}, kind: generation, text_fields: [...], "
-                            f"label_field: {label_field}}} and objectives: [rouge_l, trainable_params])")
+                            "allowed: a column of class labels (a recipe's task may list them in label_names), or "
+                            f"for text targets a generation task (a recipe with task: {{file: {file.name}, kind: "
+                            f"generation, text_fields: [...], label_field: {label_field}}} and objectives: "
+                            "[rouge_l, trainable_params])")
     if kind not in KINDS:
         raise TaskError(f"task {task_name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     task = Task(name=task_name, kind=kind, source=source, text_fields=fields, label_field=label_field,

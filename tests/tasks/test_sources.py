@@ -396,6 +396,8 @@ def test_a_label_column_of_free_text_points_to_a_generation_task(tmp_path: Path)
                                         r"have one example: it reads as free text; allowed: .*kind: generation"):
         task_from_file(path, text_fields="text", label_field="label")
     assert len(task_from_file(path, text_fields="text", label_field="label", kind="generation").label_names) == 0
+    named = tuple(r["label"] for r in unique)  # classes listed by the user are taken at their word
+    assert task_from_file(path, text_fields="text", label_field="label", label_names=named).label_names == named
     pairs = write(tmp_path / "pairs.jsonl", [{"text": f"t{i}", "label": f"c{i % 21}"} for i in range(42)])
     assert len(task_from_file(pairs, text_fields="text", label_field="label").label_names) == 21
     twenty = write(tmp_path / "twenty.jsonl", [{"text": f"t{i}", "label": f"c{i}"} for i in range(20)])
