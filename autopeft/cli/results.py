@@ -117,6 +117,9 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
                      f"{describe(json.loads(r['config']))}{mark}")
     at = f", {steps[0]} training steps" if len(steps) == 1 else (
         ", training steps per trial in the steps column" if mixed else "")
+    if not rows:
+        lines.append(f"(no {'trial' if all_trials else 'point on the front'} yet; `autopeft status {folder}` says "
+                     "where the run stands)")
     return "\n".join(lines) + f"\n(validation split{at})"
 
 

@@ -127,3 +127,16 @@ def test_counts_picks_and_phases_given_in_code_are_one_line_errors(tiny_recipe: 
     with pytest.raises(JournalError, match="already holds a run"):  # refused before the model is loaded
         autopeft.create_study(tiny_recipe, out=tmp_path / "r")
     assert "ETA unknown until a trial ends for 2 more" in study.status()
+
+
+def test_pareto_of_a_study_with_no_trial_yet_says_so(tiny_recipe: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from autopeft.cli.main import main
+
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=2)
+    for extra, what in (([], "no point on the front yet"), (["--all"], "no trial yet")):
+        assert main(["pareto", str(study.folder), *extra]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[2] == f"({what}; `autopeft status {study.folder}` says where the run stands)"
+    assert main(["pareto", str(study.folder), "--format", "json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
