@@ -104,7 +104,11 @@ class EngineError(AutopeftError):
     """An engine cannot run trials: a worker that cannot start, a device setting that cannot be met."""
 
 
-def check_count(name: str, value: Any, low: int = 1) -> None:
+#: The largest seed: numpy's and the journal's integers take 32 bits.
+MAX_SEED = 2**32 - 1
+
+
+def check_count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
     """A count given by the caller (``--budget``, ``--workers``, ``--seeds``; ``--seed`` with ``low=0``): ``None``
     (not given) or an integer >= ``low``, else a one-line :class:`ConfigError` naming it. From the CLI argparse
     has made it an int already; the Python API passes what the caller wrote, such as ``"3"``, ``2.5`` or ``True``.
@@ -116,5 +120,7 @@ def check_count(name: str, value: Any, low: int = 1) -> None:
     """
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= (
+            high if high is not None else int(value)):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")

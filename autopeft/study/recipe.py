@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from autopeft.errors import AutopeftError, RecipeError, SpaceError
+from autopeft.errors import MAX_SEED, AutopeftError, RecipeError, SpaceError
 from autopeft.runner.config import TrainingConfig
 from autopeft.space.yaml_fields import Fields, load_yaml
 from autopeft.study.rungs import AshaConfig
@@ -139,12 +139,13 @@ class Recipe:
         }
 
 
-def _int(f: Fields, key: str, *, low: int, default: int | None) -> int | None:
+def _int(f: Fields, key: str, *, low: int, default: int | None, high: int | None = None) -> int | None:
     if key not in f.data or f.data[key] is None:
         return default
     value = f.data[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise f.error(key, "bad value", value=value, allowed=f"an integer >= {low}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise f.error(key, "bad value", value=value,
+                      allowed=f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
     return value
 
 
@@ -199,7 +200,7 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
     if not isinstance(df.data, Mapping):
         raise top.error("data", "must be a mapping", value=df.data, allowed=", ".join(DATA_FIELDS))
     df.check_keys(DATA_FIELDS)
-    data_config = DataConfig(seed=_int(df, "seed", low=0, default=0) or 0,
+    data_config = DataConfig(seed=_int(df, "seed", low=0, default=0, high=MAX_SEED) or 0,
                              n_train=_int(df, "n_train", low=1, default=None),
                              n_validation=_int(df, "n_validation", low=1, default=None),
                              n_test=_int(df, "n_test", low=1, default=None))
@@ -218,7 +219,7 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
         training = TrainingConfig.from_dict(dict(training_raw))
     except AutopeftError as exc:
         raise top.error("training", str(exc)) from None
-    seed = _int(top, "seed", low=0, default=0) or 0
+    seed = _int(top, "seed", low=0, default=0, high=MAX_SEED) or 0
     name = top.string("name") or Path(source).stem
     return Recipe(source=source, name=name, model=model, task=task, space=space, data=data_config,
                   fidelity=fidelity, training=training, seed=seed, description=top.string("description"), text=text,

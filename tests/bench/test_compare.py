@@ -86,6 +86,9 @@ def test_unknown_strategies_and_bad_seed_counts_are_config_errors(table: Table) 
         compare(table, ["mf:nope"], budget=5, seeds=1, objectives=OBJECTIVES)
     with pytest.raises(ConfigError, match="--seeds must be an integer >= 1"):
         compare(table, ["random"], budget=5, seeds=0, objectives=OBJECTIVES)
+    for start in (-1, 2**32, 1.5):
+        with pytest.raises(ConfigError, match=f"--seed-start must be an integer from 0 to 4294967295, got {start}"):
+            compare(table, ["random"], budget=5, seeds=1, seed_start=start, objectives=OBJECTIVES)  # type: ignore[arg-type]
     assert "mf:bo:forest" in strategy_names()
 
 

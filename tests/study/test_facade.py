@@ -88,8 +88,9 @@ def test_bad_input_is_a_one_line_error(tiny_recipe: Path, tmp_path: Path) -> Non
     ({"budget": "3"}, "--budget must be an integer >= 1, got '3'"),
     ({"budget": 2.5}, "--budget must be an integer >= 1, got 2.5"),
     ({"budget": True}, "--budget must be an integer >= 1, got True"),
-    ({"seed": "x"}, "--seed must be an integer >= 0, got 'x'"),
-    ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
+    ({"seed": "x"}, "--seed must be an integer from 0 to 4294967295, got 'x'"),
+    ({"seed": -1}, "--seed must be an integer from 0 to 4294967295, got -1"),
+    ({"seed": 2**32}, "--seed must be an integer from 0 to 4294967295, got 4294967296"),  # once a traceback
 ])
 def test_create_study_checks_its_counts_before_anything_is_written(kwargs: dict[str, object], expect: str,
                                                                     tiny_recipe: Path, tmp_path: Path) -> None:

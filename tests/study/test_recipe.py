@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autopeft.cli import main
-from autopeft.errors import TaskError
+from autopeft.errors import RecipeError, TaskError
 from autopeft.study.recipe import load_recipe, stored_recipe, with_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +67,14 @@ def test_task_flag_bad_input(argv: list[str], expect: str, capsys: pytest.Captur
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert expect in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("where", ["seed", "data.seed"])
+def test_a_seed_past_32_bits_is_refused_at_its_line(where: str, tmp_path: Path) -> None:
+    """Such a seed used to reach the journal and stop the search with a traceback (SQLite's integers)."""
+    from autopeft.study.recipe import parse_recipe
+
+    lines = ["model: minilm", "task: tweets-sentiment", "space: minilm-layers"]
+    lines.append("seed: 4294967296" if where == "seed" else "data: {seed: 4294967296}")
+    with pytest.raises(RecipeError, match=r"bad value \(got 4294967296\); allowed: an integer from 0 to 4294967295"):
+        parse_recipe("\n".join(lines) + "\n", "r.yaml", tmp_path)
