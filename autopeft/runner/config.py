@@ -8,6 +8,8 @@ from typing import Any
 from autopeft.errors import TrialError
 
 DEVICES = ("auto", "cpu", "cuda")
+#: Model types whose position ids start after the padding index, so two learned positions are never used.
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,18 @@ class TrainingConfig:
         if "curve_fractions" in values and isinstance(values["curve_fractions"], list):
             values["curve_fractions"] = tuple(values["curve_fractions"])
         return cls(**values)
+
+    def check_model(self, model_config: Any) -> None:
+        """Refuse a ``max_length`` above the model's learned positions (``max_position_embeddings``; RoBERTa's
+        two reserved ones off), which would fail every trial on the first long input. Relative positions (T5)
+        have no such limit."""
+        positions = getattr(model_config, "max_position_embeddings", None)
+        if not isinstance(positions, int) or isinstance(positions, bool):
+            return
+        limit = positions - 2 if getattr(model_config, "model_type", "") in OFFSET_POSITIONS else positions
+        if self.max_length > limit:
+            raise TrialError(f"training.max_length {self.max_length} is more input tokens than this model has "
+                             f"positions for; allowed: at most {limit}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

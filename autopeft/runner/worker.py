@@ -78,6 +78,7 @@ class Worker:
         self.space = space
         num_labels = self.task.n_classes if self.task.kind == "classification" else None
         self.base = model if model is not None else load_model(model_id, num_labels=num_labels)
+        self.training.check_model(self.base.config)
         self.base.eval()
         self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model_id)
         self.graph = ModelGraph.from_model(self.base)

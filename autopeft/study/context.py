@@ -79,6 +79,7 @@ def make_context(recipe: Recipe) -> SearchContext:
     _check_objectives(recipe, data.task)
     num_labels = data.task.n_classes if data.task.kind == "classification" else None
     shapes = skeleton(recipe.model, num_labels=num_labels)
+    recipe.training.check_model(shapes.config)  # before a run is written, not in every trial
     graph = ModelGraph.from_model(shapes)
     check = check_space(spec, graph, recipe.model, skeleton=shapes)  # builds every reference point
     counts: dict[str, float] = {}

@@ -208,6 +208,30 @@ def test_training_config_validates_itself(bad: dict[str, Any], match: str) -> No
         TrainingConfig(**bad)
 
 
+@pytest.mark.parametrize(("model_type", "positions", "limit"), [
+    ("bert", 512, 512), ("roberta", 514, 512), ("xlm-roberta", 514, 512), ("t5", None, None)])
+def test_max_length_is_checked_against_the_models_positions(model_type: str, positions: int | None,
+                                                             limit: int | None) -> None:
+    """Learned positions bound the input (RoBERTa's first two are reserved); T5's relative ones do not."""
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(model_type=model_type, **({} if positions is None else
+                                                        {"max_position_embeddings": positions}))
+    TrainingConfig(max_length=limit or 100_000).check_model(config)
+    if limit is not None:
+        with pytest.raises(TrialError, match=f"max_length {limit + 1} is more input tokens than this model has "
+                                             f"positions for; allowed: at most {limit}"):
+            TrainingConfig(max_length=limit + 1).check_model(config)
+
+
+def test_a_worker_refuses_a_max_length_past_its_model(tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    from transformers import AutoConfig
+
+    positions = AutoConfig.from_pretrained(tiny_bert_dir).max_position_embeddings
+    with pytest.raises(TrialError, match=f"allowed: at most {positions}"):
+        Worker(str(tiny_bert_dir), _data(sentiment_csv), TrainingConfig(max_length=positions + 1))
+
+
 @pytest.mark.parametrize(("steps", "fraction"), [(0, 1.0), (3, 0.0), (3, 1.5), (True, 1.0)])
 def test_fidelity_validates_itself(steps: Any, fraction: Any) -> None:
     with pytest.raises(TrialError, match="fidelity"):

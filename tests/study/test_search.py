@@ -250,6 +250,21 @@ def test_a_model_known_by_shape_only_is_refused_before_the_run_is_written(tiny_r
     journal.close()
     assert (tmp_path / "nni" / DB_NAME).exists()
 
+def test_a_max_length_past_the_models_positions_is_refused_before_the_run_is_written(
+        tiny_recipe: Path, tiny_bert_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It used to fail every trial on the first long input, with a tensor-size error per trial."""
+    from transformers import AutoConfig
+
+    positions = AutoConfig.from_pretrained(tiny_bert_dir).max_position_embeddings
+    recipe = tiny_recipe.with_name("long.yaml")
+    recipe.write_text(tiny_recipe.read_text().replace("max_length: 16", f"max_length: {positions + 1}"))
+    assert f"max_length: {positions + 1}" in recipe.read_text()
+    code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"training.max_length {positions + 1} is more input tokens than this model has positions for" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from tests.study.conftest import write_recipe
