@@ -51,9 +51,14 @@ class SearchContext:
         return WorkerSpec(self.recipe, self.space.spec)
 
     def engine(self, *, workers: int = 1, name: str | None = None, workers_per_gpu: int | None = None,
-               log: TextIO | None = None, options: Mapping[str, Any] | None = None) -> Engine:
+               log: TextIO | None = None, options: Mapping[str, Any] | None = None, jobs: int | None = None) -> Engine:
         """The engine the trials run in: in this process for one worker, a pool of processes for more, an
-        NNI experiment for ``nni`` (``options``: see :func:`~autopeft.study.engines.make_engine`)."""
+        NNI experiment for ``nni`` (``options``: see :func:`~autopeft.study.engines.make_engine`). ``jobs``: the
+        most trials it will run; no more workers than that are started (each would load the model for nothing)."""
+        if jobs is not None and workers > max(1, jobs):
+            if log is not None:
+                log.write(f"  {workers} workers asked for, {jobs} trial(s) to run: {max(1, jobs)} worker(s)\n")
+            workers = max(1, jobs)
         return make_engine(name, self.worker_spec, workers=workers, workers_per_gpu=workers_per_gpu,
                            data=self.data, space=self.space, log=log, options=options)
 

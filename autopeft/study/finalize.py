@@ -156,7 +156,9 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
                          f"{_test_summary(trial.result, score)}\n")
 
         runner = ctx.engine(workers=workers or recipe.search.workers, name=local_engine(engine, recipe.search.engine),
-                            workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream)
+                            workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream,
+                            jobs=sum(1 for t in journal.trials(phase="finalize", states=("waiting",))
+                                     if t.origin == origin))
         try:
             run_loop(journal, runner, NOTHING_MORE, make_job=job, phase="finalize", on_finish=report,
                      resume=lambda t: t.origin == origin)

@@ -296,7 +296,8 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
                         name=engine or recipe.search.engine,
                         workers_per_gpu=(recipe.search.workers_per_gpu if workers_per_gpu is None
                                          else workers_per_gpu), log=stream,
-                        options={"run": journal.folder, "objective": objectives[0].name, "nni": nni})
+                        options={"run": journal.folder, "objective": objectives[0].name, "nni": nni},
+                        jobs=budget - len(journal.trials(states=("complete", "failed", "pruned"))))
     try:
         about: dict[str, Any] = {"name": runner.name, "workers": runner.slots, "at": time.time()}
         if runner.name == "nni":

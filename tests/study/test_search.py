@@ -427,3 +427,15 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path: Path, tiny_bert_dir: Path, s
     assert not [p for p in pids if _alive(p)]
     with Journal.open(out, lock=False) as j:
         assert j.counts()["running"] >= 1  # left for --resume to run again
+
+
+def test_no_more_workers_start_than_trials_are_left(tiny_recipe: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Each worker loads the model: 64 asked for a 1-trial search start 1, and a 2-seed finalize starts 2."""
+    out = tmp_path / "run"
+    code, _, err = run(["search", str(tiny_recipe), "--out", str(out), "--budget", "1", "--workers", "64"], capsys)
+    assert code == 0 and "64 workers asked for, 1 trial(s) to run: 1 worker(s)" in err
+    with Journal.open(out, lock=False) as j:
+        assert j.meta("engine")["workers"] == 1
+    code, _, err = run(["finalize", str(out), "--seeds", "1", "--workers", "3"], capsys)
+    assert code == 0 and "3 workers asked for, 1 trial(s) to run: 1 worker(s)" in err
