@@ -108,6 +108,12 @@ class EngineError(AutopeftError):
 MAX_SEED = 2**32 - 1
 
 
+def check_seed(name: str, value: Any) -> None:
+    """A seed given by the caller (``--seed``, ``--seed-start``): ``None`` or an integer from 0 to
+    :data:`MAX_SEED`, else a one-line :class:`ConfigError` naming it."""
+    check_count(name, value, low=0, high=MAX_SEED)
+
+
 def check_count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
     """A count given by the caller (``--budget``, ``--workers``, ``--seeds``; ``--seed`` with ``low=0``): ``None``
     (not given) or an integer >= ``low``, else a one-line :class:`ConfigError` naming it. From the CLI argparse
@@ -120,7 +126,7 @@ def check_count(name: str, value: Any, low: int = 1, high: int | None = None) ->
     """
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= (
-            high if high is not None else int(value)):
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not integer or int(value) < low or (high is not None and int(value) > high):
         bound = f">= {low}" if high is None else f"from {low} to {high}"
         raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")

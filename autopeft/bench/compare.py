@@ -24,7 +24,7 @@ from autopeft.bench.replay import Run, controller_spec, replay, spec_names
 from autopeft.bench.table import Table
 from autopeft.controllers.registry import controller_defaults
 from autopeft.controllers.transfer import Prior
-from autopeft.errors import MAX_SEED, ConfigError, check_count
+from autopeft.errors import ConfigError, check_seed
 from autopeft.objectives import Objective
 
 __all__ = ["CHECKPOINTS", "STUDIES", "TARGET", "Comparison", "Summary", "compare", "strategy_names",
@@ -298,7 +298,7 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
     reference_for(table, objectives, reference)  # an unknown kind, or no sharp point for this table, fails here
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be an integer >= 1, got {seeds!r}")
-    check_count("--seed-start", seed_start, low=0, high=MAX_SEED)
+    check_seed("--seed-start", seed_start)
     if not strategies:
         raise ConfigError(f"no controller given; allowed: {', '.join(strategy_names())}")
     cache: dict[str, MultiFidelity] = {}

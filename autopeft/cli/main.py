@@ -65,7 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # library deprecation notices (transformers, peft) are for developers, not for people running searches
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message="Unsupported layer type")  # peft's LN tuning on LayerNorm: works
     parser = make_parser()
     args = parser.parse_args(argv)
     func: Command = args.func

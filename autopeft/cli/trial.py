@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.cli.common import parse_json, recipe_path
-from autopeft.errors import MAX_SEED, ConfigError, check_count
+from autopeft.errors import ConfigError, check_seed
 from autopeft.trial import Fidelity, TrialResult
 
 
@@ -49,7 +49,7 @@ def run_trial_command(*, recipe: Path, config: Any, steps: int | None = None, tr
     from autopeft.runner.worker import Worker
     from autopeft.study.recipe import apply_overrides, load_recipe
 
-    check_count("--seed", seed, low=0, high=MAX_SEED)
+    check_seed("--seed", seed)
     rec = apply_overrides(load_recipe(recipe), **overrides)
     fidelity = Fidelity(steps=steps if steps is not None else rec.fidelity.steps,
                         train_fraction=train_fraction if train_fraction is not None else rec.fidelity.train_fraction)

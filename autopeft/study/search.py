@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from autopeft.controllers.transfer import Prior
-from autopeft.errors import MAX_SEED, ConfigError, check_count
+from autopeft.errors import ConfigError, check_count, check_seed
 from autopeft.objectives import PARAMS, objectives_of
 from autopeft.study.asha import Asha
 from autopeft.study.context import SearchContext, make_context, require_weights
@@ -184,7 +184,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     if warm_start:
         settings["warm_start"] = [portable_path(str(p)) for p in warm_start]
     check_count("--budget", settings["budget"])
-    check_count("--seed", settings["seed"], low=0, high=MAX_SEED)
+    check_seed("--seed", settings["seed"])
     if recipe.search.prune:
         check_prune(objectives_of(settings["objectives"]))
     objectives_of(settings["objectives"])

@@ -85,7 +85,6 @@ def serve(conn: Connection, spec: WorkerSpec, index: int) -> None:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message="Unsupported layer type")
     start = time.perf_counter()
     try:
         import torch
