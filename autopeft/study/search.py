@@ -273,6 +273,12 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         over = ", ".join(f"{name} ({n:,.0f} trainable)" for name, n in named.items())
         stream.write(f"reference points over search.max_trainable_params ({recipe.search.max_trainable_params:,}) "
                      f"are left out: {over}\n")
+    untrained = ctx.data.classes_missing("train")
+    if untrained:
+        names, it = (f"class {untrained[0]!r} has", "it") if len(untrained) == 1 else \
+            (f"classes {', '.join(map(repr, untrained))} have", "them")
+        stream.write(f"note: {names} no example in the train split ({len(ctx.data.train)} examples), so no trial "
+                     f"can learn {it}; the data needs more examples of {it}\n")
     if prior is not None:
         stream.writelines(f"{line}\n" for line in warm_start_lines(prior.describe(), ctl.prior_span))
     scheduler: Proposals | Asha

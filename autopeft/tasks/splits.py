@@ -72,6 +72,13 @@ class TaskData:
                 digest.update(("\x1f".join(ex.texts) + f"\x1e{ex.label}\x1e{ex.target}\x1c").encode())
         return digest.hexdigest()
 
+    def classes_missing(self, split: str = "train") -> tuple[str, ...]:
+        """The classes of a classification task with no example in ``split`` (none for generation tasks)."""
+        if self.task.kind != "classification":
+            return ()
+        present = {ex.label for ex in self.split(split)}
+        return tuple(name for i, name in enumerate(self.task.label_names) if i not in present)
+
     def summary(self) -> dict[str, Any]:
         """``{"task", "seed", "pool", "duplicates_dropped", "splits": {split: {"size", "labels": {name: n}}}}``."""
         splits: dict[str, Any] = {}

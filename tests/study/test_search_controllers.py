@@ -182,6 +182,28 @@ def test_references_over_the_limit_are_left_out_and_named(tmp_path: Path, tiny_b
         assert [t.origin for t in j.trials()][:1] == ["reference:later_layers_only"]
 
 
+def test_a_class_with_no_train_example_is_named_before_the_trials(tmp_path: Path, tiny_bert_dir: Path,
+                                                                  sentiment_csv: Path) -> None:
+    import io
+
+    from autopeft.tasks import load_task_data, task_from_file
+
+    data = tmp_path / "rare.csv"
+    data.write_text(sentiment_csv.read_text() + "an odd one,neutral\n")
+    task = task_from_file(data, text_fields="text", label_field="label")
+    seed = next(s for s in range(50)  # a data seed that puts the one 'neutral' row outside train
+                if load_task_data(task, seed=s, n_validation=16, n_test=16).classes_missing("train"))
+    path = recipe_with(tmp_path, tiny_bert_dir, data, controller="random", budget=1)
+    recipe = yaml.safe_load(path.read_text())
+    recipe["data"]["seed"] = seed
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    stream = io.StringIO()
+    run_search(load_recipe(path), tmp_path / "run", stream=stream)
+    assert stream.getvalue().startswith("note: class 'neutral' has no example in the train split (89 examples), "
+                                        "so no trial can learn it; the data needs more examples of it\n")
+    assert all(t.state == "complete" for t in trials_of(tmp_path / "run"))  # a note, not an error
+
+
 @pytest.mark.parametrize(("name", "options", "expect"), [
     ("bo", {"bogus": 1}, "controller 'bo' has no option 'bogus'; allowed: "),
     ("evolution", {"n_initial": 2}, "controller 'evolution' has no option 'n_initial'; allowed: mutation, population"),

@@ -29,6 +29,7 @@ from autopeft.tasks import (
 )
 from autopeft.tasks import registry as registry_module
 from autopeft.tasks.sources import read_source
+from autopeft.tasks.splits import SPLITS
 
 ALL_TASKS = ("ag_news", "bbc-news", "boolq", "cb", "cola", "e2e_nlg", "rte", "samsum", "sst2", "tweets-sentiment")
 GENERATION_TASKS = ("e2e_nlg", "samsum")
@@ -182,6 +183,21 @@ def test_split_stratifies_every_prefix() -> None:
         counts = Counter(ex.label for ex in split)
         for label, share in enumerate((0.6, 0.3, 0.1)):
             assert abs(counts[label] - share * size) <= 1.0, (size, counts)
+
+
+def test_classes_missing_names_the_classes_a_split_lacks() -> None:
+    task, examples = pool((40, 40, 1))  # c2 has one example: in one split only, train or not
+    places = {}
+    for seed in range(20):
+        data = split_examples(task, examples, seed=seed, n_test=10, n_validation=10)
+        where = next(name for name in SPLITS if any(ex.label == 2 for ex in data.split(name)))
+        places[where] = data
+        assert data.classes_missing(where) == ()
+        assert all(data.classes_missing(other) == ("c2",) for other in SPLITS if other != where)
+    assert {"train", "test"} <= set(places), places.keys()  # both cases were seen
+    generation = Task(name="g", kind="generation", source=SRC, text_fields=("document",), label_field="summary")
+    data = split_examples(generation, [Example((f"doc {i}",), -1, "t") for i in range(30)], seed=0)
+    assert data.classes_missing("train") == ()
 
 
 def test_generation_split_is_a_permutation() -> None:
