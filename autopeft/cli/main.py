@@ -59,6 +59,15 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.ArgumentParser:
+    """The innermost (sub)command parser that ``argv`` names: ``autopeft spaces check`` for ``spaces check ...``."""
+    for token in sys.argv[1:] if argv is None else argv:
+        commands = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+        if token in commands:
+            parser = commands[token]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
@@ -66,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top level; the command's own parser names its --help
+        _command_parser(parser, argv).error(f"unrecognized arguments: {' '.join(extra)}")
     func: Command = args.func
     previous = _stop_on_sigterm()
     try:

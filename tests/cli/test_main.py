@@ -101,6 +101,20 @@ def test_argparse_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str])
     assert len(err.strip().splitlines()) == 1 and "--model" in err
 
 
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["search", "--recipe", "x.yaml"], "unrecognized arguments: --recipe (see autopeft search --help)"),
+    (["status", "run", "extra"], "unrecognized arguments: extra (see autopeft status --help)"),
+    (["spaces", "check", "x.yaml", "--model", "m", "--bogus"],
+     "unrecognized arguments: --bogus (see autopeft spaces check --help)"),
+])
+def test_an_unknown_argument_points_at_its_commands_help(argv: list[str], expect: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"autopeft: error: {expect}\n"
+
+
 def test_build_and_export(tiny_bert_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from peft import PeftModel
 
