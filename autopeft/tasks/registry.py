@@ -89,6 +89,20 @@ def _label_names_from(values: Sequence[Any]) -> tuple[str, ...]:
     return tuple(sorted(distinct))
 
 
+def _separator_hint(columns: Sequence[str], file: Path) -> str:
+    """A hint when a file read as one column looks split by another separator (a ';' CSV from a spreadsheet)."""
+    if len(columns) != 1 or file.suffix.lower() not in (".csv", ".tsv"):
+        return ""
+    found = next((sep for sep in (";", "\t", ",", "|") if sep in columns[0]), None)
+    if found is None:
+        return ""
+    name = {";": "';'", "\t": "tab", ",": "','", "|": "'|'"}[found]
+    if found == "\t" and file.suffix.lower() == ".csv":
+        return f" (one column: the file looks tab-separated; named {file.stem}.tsv it is read as such)"
+    return (f" (one column: the file looks {name}-separated; allowed: comma-separated .csv, tab-separated .tsv, "
+            "or JSONL / Parquet)")
+
+
 def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_field: str,
                    label_names: Sequence[str] | None = None, kind: str = "classification",
                    template: str | None = None, verbalizers: Sequence[str] | None = None, name: str | None = None,
@@ -113,7 +127,7 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
     missing = [f for f in (*fields, label_field) if f not in table.columns]
     if missing:
         raise TaskError(f"column(s) {', '.join(map(repr, missing))} not in data file {str(file)!r}; "
-                        f"the file has columns: {', '.join(table.columns)}")
+                        f"the file has columns: {', '.join(table.columns)}{_separator_hint(table.columns, file)}")
     if kind == "classification" and label_names is None:
         label_names = _label_names_from(table.column(label_field))
         if len(label_names) < 2:

@@ -364,6 +364,25 @@ def test_missing_columns_name_the_file_columns(fields: tuple[str, ...], label: s
     one_line(info)
 
 
+@pytest.mark.parametrize(("name", "separator", "hint"), [
+    ("semi.csv", ";", "(one column: the file looks ';'-separated; allowed: comma-separated .csv, tab-separated "
+                      ".tsv, or JSONL / Parquet)"),
+    ("tabs.csv", "\t", "(one column: the file looks tab-separated; named tabs.tsv it is read as such)"),
+    ("semi.tsv", ";", "(one column: the file looks ';'-separated; allowed: "),
+])
+def test_a_file_read_as_one_column_names_its_separator(name: str, separator: str, hint: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_text("".join(f"{text}{separator}{label}\n" for text, label in
+                            [("text", "label"), *((f"t{i}", "ab"[i % 2]) for i in range(10))]))
+    with pytest.raises(TaskError) as info:
+        task_from_file(path, text_fields="text", label_field="label")
+    assert hint in one_line(info)
+    comma = write(tmp_path / "ok.csv", rows())
+    with pytest.raises(TaskError) as info:
+        task_from_file(comma, text_fields="review", label_field="label")
+    assert "(one column" not in one_line(info)  # several columns: no separator hint
+
+
 def test_labels_outside_the_set(tmp_path: Path) -> None:
     records = rows(30) + [{"text": f"odd {i}", "label": f"odd{i}", "id": 100 + i} for i in range(7)]
     path = write(tmp_path / "weird.csv", records)
