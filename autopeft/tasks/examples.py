@@ -77,9 +77,20 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def _text(value: Any) -> str:
+def check_flat(value: Any, column: str, row: int, origin: str, what: str = "text") -> None:
+    """Refuse a cell that holds a mapping or list (a nested JSON field): its Python repr would be taken for the
+    text or the class label. ``row`` counts from 0."""
+    if isinstance(value, (dict, list, tuple, np.ndarray)):
+        kind = "mapping" if isinstance(value, dict) else "list"
+        raise TaskError(f"column {column!r} of {origin} holds a {kind} in row {row + 1} ({str(value)[:60]}), not "
+                        f"{what}; allowed: one text or number in every row (flatten the field into its own column)")
+
+
+def _text(value: Any, column: str, row: int, origin: str) -> str:
+    """A cell as stripped text ("" when missing); see :func:`check_flat`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    check_flat(value, column, row, origin)
     return (value if isinstance(value, str) else str(value)).strip()
 
 
@@ -101,11 +112,12 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], int]:
     n_bad = 0
     mapper = _LabelMapper(task.label_names) if task.kind == "classification" else None
     for row, raw in enumerate(raw_labels):
-        texts = tuple(_text(col[row]) for col in columns)
+        texts = tuple(_text(col[row], name, row, table.origin)
+                      for name, col in zip(task.text_fields, columns, strict=True))
         if not all(texts):
             continue
         if mapper is None:
-            target = _text(raw)
+            target = _text(raw, task.label_field, row, table.origin)
             if target:
                 examples.append(Example(texts, -1, target))
             continue

@@ -15,7 +15,7 @@ from typing import Any
 
 from autopeft.errors import TaskError
 from autopeft.tasks.base import KINDS, Task
-from autopeft.tasks.examples import build_examples
+from autopeft.tasks.examples import build_examples, check_flat
 from autopeft.tasks.sources import FILE_FORMATS, Source, is_offline, read_source
 from autopeft.tasks.splits import TaskData, split_examples
 
@@ -129,6 +129,8 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
         raise TaskError(f"column(s) {', '.join(map(repr, missing))} not in data file {str(file)!r}; "
                         f"the file has columns: {', '.join(table.columns)}{_separator_hint(table.columns, file)}")
     if kind == "classification" and label_names is None:
+        for row, value in enumerate(table.column(label_field)):
+            check_flat(value, label_field, row, f"data file {str(file)!r}", what="a class label")
         label_names = _label_names_from(table.column(label_field))
         if len(label_names) < 2:
             raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct "

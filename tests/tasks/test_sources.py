@@ -383,6 +383,32 @@ def test_a_file_read_as_one_column_names_its_separator(name: str, separator: str
     assert "(one column" not in one_line(info)  # several columns: no separator hint
 
 
+@pytest.mark.parametrize(("value", "kind"), [({"en": "a film"}, "mapping"), (["a", "film"], "list")])
+@pytest.mark.parametrize("kind_of_task", ["classification", "generation"])
+def test_a_nested_field_is_refused_not_trained_on_as_its_repr(value: Any, kind: str, kind_of_task: str,
+                                                              tmp_path: Path) -> None:
+    records = rows(12)
+    field = "text" if kind_of_task == "classification" else "label"  # a generation task's target is text too
+    records[4] = {**records[4], field: value}
+    path = tmp_path / "nested.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(TaskError) as info:
+        task_from_file(path, text_fields="text", label_field="label", kind=kind_of_task)
+    assert f"column {field!r} of data file " in one_line(info)
+    assert f"holds a {kind} in row 5 ({value}), not text; allowed: one text or number in every row" in one_line(info)
+
+
+def test_a_nested_label_is_refused_not_made_a_class(tmp_path: Path) -> None:
+    records = rows(12)
+    records[3] = {**records[3], "label": {"x": 1}}
+    path = tmp_path / "nested.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(TaskError) as info:
+        task_from_file(path, text_fields="text", label_field="label")
+    assert "column 'label' of data file " in one_line(info)
+    assert "holds a mapping in row 4 ({'x': 1}), not a class label; allowed: one text or number" in one_line(info)
+
+
 def test_labels_outside_the_set(tmp_path: Path) -> None:
     records = rows(30) + [{"text": f"odd {i}", "label": f"odd{i}", "id": 100 + i} for i in range(7)]
     path = write(tmp_path / "weird.csv", records)
