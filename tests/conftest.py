@@ -48,8 +48,24 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tiny_t5_dir: Path, tiny_bert_dir: Path) -> dict[str, Path]:
-    return {"t5": tiny_t5_dir, "bert": tiny_bert_dir}
+def tiny_distilbert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny.tiny_encoder(tmp_path_factory.mktemp("tiny-distilbert"), "distilbert")
+
+
+@pytest.fixture(scope="session")
+def tiny_deberta_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DeBERTa-v3's architecture (model type ``deberta-v2``, relative attention, no absolute positions)."""
+    return tiny.tiny_encoder(tmp_path_factory.mktemp("tiny-deberta"), "deberta-v2")
+
+
+#: the encoder families tests run on, besides T5: their keys in ``tiny_models``
+ENCODERS = ("bert", "distilbert", "deberta")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_t5_dir: Path, tiny_bert_dir: Path, tiny_distilbert_dir: Path,
+                tiny_deberta_dir: Path) -> dict[str, Path]:
+    return {"t5": tiny_t5_dir, "bert": tiny_bert_dir, "distilbert": tiny_distilbert_dir, "deberta": tiny_deberta_dir}
 
 
 def make_batch(kind: str, tokenizer: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from autopeft.errors import ConfigError, MethodError
 from autopeft.methods.options import Option, positive_float
@@ -26,6 +26,25 @@ _TASK_TYPES = {"seq2seq": "SEQ_2_SEQ_LM", "encoder": "SEQ_CLS"}
 def peft_task_type(graph: ModelGraph) -> str:
     """The peft ``TaskType`` for the model's kind (a classification head on encoders)."""
     return _TASK_TYPES[graph.kind]
+
+
+class _SavesModules(Protocol):
+    modules_to_save: list[str] | None
+
+
+_Config = TypeVar("_Config", bound=_SavesModules)
+#: module-name suffixes that peft saves with a sequence-classification adapter of its own accord
+_PEFT_SAVES_HEADS = ("classifier", "score")
+
+
+def save_head(config: _Config, graph: ModelGraph) -> _Config:
+    """``config`` with the encoder head's other modules (DeBERTa's pooler) in ``modules_to_save``: peft trains and
+    saves only modules named like ``classifier`` or ``score``, and the rest of a fresh head would stay random,
+    frozen and out of the exported adapter."""
+    extra = [h for h in graph.head_modules if not h.endswith(_PEFT_SAVES_HEADS)]
+    if extra:
+        config.modules_to_save = [*(config.modules_to_save or ()), *extra]
+    return config
 
 
 @contextlib.contextmanager
@@ -166,7 +185,7 @@ class PeftMethod(Method):
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:
         from peft import get_peft_model
 
-        config = self.peft_config(options, graph)
+        config = save_head(self.peft_config(options, graph), graph)
         with quiet_peft():
             wrapped = get_peft_model(model, config)
         return BuiltModel(wrapped, self.name, options, config, options["learning_rate"])

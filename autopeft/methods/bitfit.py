@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autopeft.errors import ConfigError, MethodError
-from autopeft.methods.base import BuiltModel, Method, quiet_peft, register_method
+from autopeft.methods.base import BuiltModel, Method, quiet_peft, register_method, save_head
 from autopeft.methods.beft import beft_config
 from autopeft.methods.options import Option, layers, module_set
 from autopeft.model.graph import ModelGraph
@@ -76,7 +76,7 @@ class BitFit(Method):
             deltas[path] = (bias.detach() - bias0).reshape(1, -1)
             bias.data.copy_(bias0)
         with quiet_peft():
-            peft_model = get_peft_model(model, beft_config(graph, sorted(original)))
+            peft_model = get_peft_model(model, save_head(beft_config(graph, sorted(original)), graph))
         for path, delta in deltas.items():
             layer: Any = peft_model.base_model.model.get_submodule(path)  # type: ignore[union-attr]
             layer.beft_bias["default"].data.copy_(delta)

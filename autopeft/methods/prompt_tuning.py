@@ -27,12 +27,19 @@ class PromptTuning(PeftMethod):
     )
 
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> PromptTuningConfig:
-        return PromptTuningConfig(
+        config = PromptTuningConfig(
             task_type=peft_task_type(graph),
             num_virtual_tokens=options["num_virtual_tokens"],
             prompt_tuning_init=_INIT[options["init"]],
             num_transformer_submodules=1,
         )
+        # peft looks for hidden_size / d_model and num_attention_heads / n_head in the config's dict, which
+        # DistilBERT names dim and n_heads; the model's own embeddings and config attributes say them all
+        if graph.embedding_dim is not None:
+            config.token_dim = graph.embedding_dim
+        if graph.attention_heads is not None:
+            config.num_attention_heads = graph.attention_heads
+        return config
 
 
 register_method(PromptTuning())

@@ -26,7 +26,9 @@ class Architecture:
     """How to read one model family's module tree.
 
     ``block`` matches a module path inside a block and captures ``stack``, ``block`` (index)
-    and ``rest``; ``roles`` maps a regex on ``rest`` to ``(sub-layer, role)``.
+    and ``rest``; ``roles`` maps a regex on ``rest`` to ``(sub-layer, role)``. ``stack_names`` renames a
+    captured stack, so that one space file names the same stack on every encoder (DistilBERT's
+    ``transformer`` is the ``encoder``).
     """
 
     name: str
@@ -38,6 +40,7 @@ class Architecture:
     stack_norms: tuple[str, ...] = ()
     #: attention layers accept peft's past-key-value prefixes (prefix tuning)
     supports_prefix: bool = True
+    stack_names: tuple[tuple[str, str], ...] = ()
 
     def classify(self, path: str) -> tuple[str, int, str, str] | None:
         """``path`` -> (stack, block index, sub-layer, role), or None if it is no adaptable module."""
@@ -47,8 +50,16 @@ class Architecture:
         rest = m.group("rest")
         for pattern, sublayer, role in self.roles:
             if pattern.fullmatch(rest):
-                return m.group("stack"), int(m.group("block")), sublayer, role
+                stack = dict(self.stack_names).get(m.group("stack"), m.group("stack"))
+                return stack, int(m.group("block")), sublayer, role
         return None
+
+    def block_path(self, path: str) -> str:
+        """The path of the block that holds module ``path`` (``encoder.block.3`` for its ``...SelfAttention.q``)."""
+        m = self.block.match(path)
+        if m is None:
+            raise ValueError(f"module {path!r} is in no block of a {self.name} model")
+        return path[:m.end("block")]
 
 
 def _roles(*rows: tuple[str, str, str]) -> tuple[tuple[re.Pattern[str], str, str], ...]:
@@ -96,6 +107,45 @@ BERT = Architecture(
     supports_prefix=False,  # transformers 5 BERT takes no past key values
 )
 
+DISTILBERT = Architecture(
+    name="distilbert",
+    model_types=("distilbert",),
+    kind="encoder",
+    block=re.compile(r"^(?:.*\.)?(?P<stack>transformer)\.layer\.(?P<block>\d+)\.(?P<rest>.+)$"),
+    roles=_roles(
+        (r"attention\.q_lin", "attn", "attn.q"),
+        (r"attention\.k_lin", "attn", "attn.k"),
+        (r"attention\.v_lin", "attn", "attn.v"),
+        (r"attention\.out_lin", "attn", "attn.o"),
+        (r"sa_layer_norm", "attn", "ln"),
+        (r"ffn\.lin1", "ffn", "ffn.in"),
+        (r"ffn\.lin2", "ffn", "ffn.out"),
+        (r"output_layer_norm", "ffn", "ln"),
+    ),
+    head_modules=("pre_classifier", "classifier"),  # both new in a classifier loaded from the base checkpoint
+    supports_prefix=False,  # no past key values
+    stack_names=(("transformer", "encoder"),),
+)
+
+DEBERTA = Architecture(
+    name="deberta-v2",
+    model_types=("deberta-v2",),  # DeBERTa-v2 and -v3 (v3 checkpoints say deberta-v2); v1 fuses q, k, v
+    kind="encoder",
+    block=re.compile(r"^(?:.*\.)?(?P<stack>encoder)\.layer\.(?P<block>\d+)\.(?P<rest>.+)$"),
+    roles=_roles(
+        (r"attention\.self\.query_proj", "attn", "attn.q"),
+        (r"attention\.self\.key_proj", "attn", "attn.k"),
+        (r"attention\.self\.value_proj", "attn", "attn.v"),
+        (r"attention\.output\.dense", "attn", "attn.o"),
+        (r"attention\.output\.LayerNorm", "attn", "ln"),
+        (r"intermediate\.dense", "ffn", "ffn.in"),
+        (r"output\.dense", "ffn", "ffn.out"),
+        (r"output\.LayerNorm", "ffn", "ln"),
+    ),
+    head_modules=("pooler", "classifier"),  # both new in a classifier loaded from the base checkpoint
+    supports_prefix=False,  # no past key values
+)
+
 _REGISTRY: dict[str, Architecture] = {}
 
 
@@ -118,3 +168,5 @@ def supported_model_types() -> list[str]:
 
 register_architecture(T5)
 register_architecture(BERT)
+register_architecture(DISTILBERT)
+register_architecture(DEBERTA)

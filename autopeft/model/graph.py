@@ -15,7 +15,6 @@ module set such as ``attn.q+attn.v`` names in which blocks, and whether those ex
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,13 +85,18 @@ class ModelGraph:
     """Read-only graph of one model's adaptable structure; build it with :meth:`from_model`."""
 
     def __init__(self, graph: nx.DiGraph, architecture: Architecture, model_type: str,
-                 module_names: Sequence[str], head_params: int = 0) -> None:
+                 module_names: Sequence[str], head_params: int = 0, embedding_dim: int | None = None,
+                 attention_heads: int | None = None) -> None:
         self.graph = graph
         self.architecture = architecture
         self.model_type = model_type
         self.module_names = tuple(module_names)
         #: parameters of the task head (trained by every method on encoders)
         self.head_params = head_params
+        #: width of the input token embeddings (a prompt's virtual tokens have it); None when unknown
+        self.embedding_dim = embedding_dim
+        #: attention heads per layer, from the config (its attribute map: DistilBERT's n_heads); None when unknown
+        self.attention_heads = attention_heads
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -103,7 +107,7 @@ class ModelGraph:
         if arch is None:
             raise ModelGraphError(
                 f"unsupported architecture {model_type!r} ({type(model).__name__}); supported model types: "
-                f"{', '.join(supported_model_types())}; add one in autopeft/architectures.py "
+                f"{', '.join(supported_model_types())}; add one in autopeft/model/architectures.py "
                 "(an Architecture entry + register_architecture)"
             )
         g: nx.DiGraph = nx.DiGraph()
@@ -122,19 +126,24 @@ class ModelGraph:
                 pending_norms.append((path, module, where, parent))
                 continue
             sublayer_of_parent[parent.rsplit(".", 1)[0]] = sublayer
-            cls._add_module(g, path, module, where, model)
+            cls._add_module(g, path, module, where, model, arch)
         for path, module, (stack, block, _, role), parent in pending_norms:
             # T5 puts each sub-layer's norm beside its attention / feed-forward module
             sublayer = sublayer_of_parent.get(parent, "")
-            cls._add_module(g, path, module, (stack, block, sublayer or "norm", role), model)
+            cls._add_module(g, path, module, (stack, block, sublayer or "norm", role), model, arch)
         if g.number_of_nodes() == 1:
             raise ModelGraphError(f"model of type {model_type!r} has no module that {arch.name!r} rules recognise")
         known = set(names)
         head = sum(_numel(model.get_submodule(h)) for h in arch.head_modules if h in known)
-        return cls(g, arch, str(model_type), names, head)
+        embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+        width = getattr(embeddings, "embedding_dim", None)
+        heads = getattr(getattr(model, "config", None), "num_attention_heads", None)
+        return cls(g, arch, str(model_type), names, head, int(width) if width is not None else None,
+                   int(heads) if heads is not None else None)
 
     @staticmethod
-    def _add_module(g: nx.DiGraph, path: str, module: Any, where: tuple[str, int, str, str], model: Any) -> None:
+    def _add_module(g: nx.DiGraph, path: str, module: Any, where: tuple[str, int, str, str], model: Any,
+                    arch: Architecture) -> None:
         stack, block, sublayer, role = where
         block_id = f"{stack}.{block}"
         sub_id = f"{block_id}.{sublayer}"
@@ -142,7 +151,7 @@ class ModelGraph:
             g.add_node(stack, kind="stack", params=0, path="")
             g.add_edge("model", stack)
         if block_id not in g:
-            block_path = _block_path(path, stack, block)
+            block_path = arch.block_path(path)
             g.add_node(block_id, kind="block", stack=stack, index=block, path=block_path,
                        params=_numel(model.get_submodule(block_path)))
             g.add_edge(stack, block_id)
@@ -237,14 +246,6 @@ class ModelGraph:
             lines.append(f"  {stack}: {n} blocks x {self.params(stack) // max(n, 1):,} parameters")
         lines.append(f"  roles: {', '.join(self.roles)}")
         return "\n".join(lines)
-
-
-def _block_path(path: str, stack: str, block: int) -> str:
-    """``encoder.block.3.layer.0.SelfAttention.q`` -> ``encoder.block.3``."""
-    m = re.match(rf"^((?:.*\.)?{re.escape(stack)}\.[^.]+\.{block})\.", path)
-    if m is None:  # the architecture's block regex guarantees this shape
-        raise ModelGraphError(f"cannot find the block of module {path!r}")
-    return m.group(1)
 
 
 def _numel(module: Any) -> int:

@@ -123,7 +123,7 @@ def model_kind(config: Any) -> str:
     if arch is None:
         raise ModelLoadError(
             f"unsupported model type {getattr(config, 'model_type', None)!r}; supported: "
-            f"{', '.join(supported_model_types())} (add one in autopeft/architectures.py)"
+            f"{', '.join(supported_model_types())} (add one in autopeft/model/architectures.py)"
         )
     return arch.kind
 

@@ -70,6 +70,27 @@ def tiny_bert(path: Path) -> Path:
     return path
 
 
+def tiny_encoder(path: Path, model_type: str) -> Path:
+    """A headless 3-block encoder of another family (``distilbert`` or ``deberta-v2``, DeBERTa-v3's type) with
+    the 30-word tokenizer, shaped like :func:`tiny_bert`."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    tokenizer = make_tokenizer()
+    shapes: dict[str, dict[str, Any]] = {
+        "distilbert": {"dim": 16, "hidden_dim": 32, "n_layers": 3, "n_heads": 2},
+        "deberta-v2": {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 3, "num_attention_heads": 2,
+                       "relative_attention": True, "position_biased_input": False, "pos_att_type": ["p2c", "c2p"]},
+    }
+    config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer), max_position_embeddings=64, pad_token_id=0,
+                                  **shapes[model_type])
+    torch.manual_seed(0)
+    path.mkdir(parents=True, exist_ok=True)
+    AutoModel.from_config(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 def sentiment_csv(path: Path, n: int = 120) -> Path:
     """``n`` short reviews; the label is the polarity of the one sentiment word in each."""
     rng = random.Random(0)

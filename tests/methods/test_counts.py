@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from autopeft.methods import build, count_trainable, get_method, method_names, parse_config
 from autopeft.model.graph import ModelGraph
 from autopeft.model.loading import load_model
+from tests.conftest import ENCODERS
 
 CONFIGS: list[dict[str, Any]] = [
     {"method": "lora", "lora.r": 4, "lora.modules": "all_linear"},
@@ -37,12 +38,12 @@ CONFIGS: list[dict[str, Any]] = [
 #: T5 has no biases and no classification head; tests/methods/test_methods.py checks both are refused there
 NOT_APPLICABLE = {("bitfit", "t5"), ("head_only", "t5")}
 CASES = [pytest.param(config, kind, id=f"{'-'.join(str(v) for v in config.values())}-{kind}")
-         for config in CONFIGS for kind in ("t5", "bert") if (config["method"], kind) not in NOT_APPLICABLE]
+         for config in CONFIGS for kind in ("t5", *ENCODERS) if (config["method"], kind) not in NOT_APPLICABLE]
 
 
 @pytest.mark.parametrize(("config", "kind"), CASES)
 def test_count_matches_the_built_model(config: dict[str, Any], kind: str, tiny_models: dict[str, Path]) -> None:
-    model = load_model(str(tiny_models[kind]), num_labels=3 if kind == "bert" else None)
+    model = load_model(str(tiny_models[kind]), num_labels=3 if kind in ENCODERS else None)
     graph = ModelGraph.from_model(model)
     method = get_method(config["method"])
     _, options = parse_config(config, graph)

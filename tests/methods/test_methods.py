@@ -1,4 +1,4 @@
-"""Every registered method on tiny T5 and tiny BERT: builds, trains, counts, exports, reloads.
+"""Every registered method on tiny T5, BERT, DistilBERT and DeBERTa(-v3): builds, trains, counts, exports, reloads.
 
 The table below must name every registered method: a new method gets this suite for free
 once it adds one row.
@@ -19,6 +19,7 @@ from autopeft.methods import build, method_names
 from autopeft.model.graph import ModelGraph
 from autopeft.model.loading import load_model, load_tokenizer
 from autopeft.study.export import export, read_manifest
+from tests.conftest import ENCODERS
 
 #: method -> (options for the test, learning rate for 3 visible steps)
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -33,12 +34,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "full": {},
     "head_only": {},
 }
-#: T5 has no biases; BERT attention takes no past key values: both tested as errors below
-NOT_APPLICABLE = {("bitfit", "t5"), ("prefix_tuning", "bert"), ("head_only", "t5")}
+#: T5 has no biases; encoder attention takes no past key values: both tested as errors below
+NOT_APPLICABLE = {("bitfit", "t5"), ("head_only", "t5"), *(("prefix_tuning", kind) for kind in ENCODERS)}
 CASES = [
     pytest.param(m, kind, id=f"{m}-{kind}")
-    for m in OPTIONS for kind in ("t5", "bert") if (m, kind) not in NOT_APPLICABLE
+    for m in OPTIONS for kind in ("t5", *ENCODERS) if (m, kind) not in NOT_APPLICABLE
 ]
+#: the modules of each encoder's classification head, new when a classifier is loaded from a base checkpoint
+HEADS = {"bert": ("classifier",), "distilbert": ("pre_classifier", "classifier"), "deberta": ("pooler", "classifier")}
 NUM_LABELS = 3
 
 
@@ -46,8 +49,8 @@ def test_table_covers_every_registered_method() -> None:
     assert sorted(OPTIONS) == sorted(method_names())
 
 
-def _load(kind: str, tiny_models: dict[str, Path]) -> Any:
-    torch.manual_seed(1234)  # the classifier head is freshly initialised on every load
+def _load(kind: str, tiny_models: dict[str, Path], seed: int = 1234) -> Any:
+    torch.manual_seed(seed)  # the classifier head is freshly initialised on every load
     return load_model(str(tiny_models[kind]), num_labels=NUM_LABELS)
 
 
@@ -72,7 +75,7 @@ def test_build_train_export_reload(
     assert not [str(w.message) for w in caught if any(n in str(w.message) for n in noise)]
     assert 0 < built.trainable_params <= built.total_params
     names = built.trainable_names()
-    if kind == "bert" and method != "full":
+    if kind in ENCODERS and method != "full":
         assert any("classifier" in n for n in names), "the classification head must train"
 
     batch = batch_for(kind, load_tokenizer(str(tiny_models[kind])))
@@ -101,8 +104,7 @@ def test_build_train_export_reload(
         reloaded = cls.from_pretrained(folder).eval()
     else:
         assert (folder / "adapter_config.json").is_file()
-        base = _load(kind, tiny_models)
-        torch.manual_seed(999)  # a different head init must not matter: the head is saved
+        base = _load(kind, tiny_models, seed=999)  # another fresh head must not matter: the adapter saves it
         reloaded = PeftModel.from_pretrained(base, str(folder)).eval()
     torch.testing.assert_close(_outputs(reloaded, batch), expected, rtol=1e-5, atol=1e-5)
 
@@ -118,45 +120,49 @@ def test_head_only_needs_a_head(tiny_models: dict[str, Path]) -> None:
         build(_load("t5", tiny_models), {"method": "head_only"})
 
 
-def test_head_only_trains_exactly_the_head(tiny_models: dict[str, Path]) -> None:
-    built = build(_load("bert", tiny_models), {"method": "head_only"})
-    assert built.trainable_params == 16 * NUM_LABELS + NUM_LABELS
-    assert all(n.startswith("classifier.") for n in built.trainable_names())
+@pytest.mark.parametrize("kind", ENCODERS)
+def test_head_only_trains_exactly_the_head(kind: str, tiny_models: dict[str, Path]) -> None:
+    built = build(_load(kind, tiny_models), {"method": "head_only"})
+    assert built.trainable_params == _head_params(kind)
+    assert {n.split(".")[0] for n in built.trainable_names()} == set(HEADS[kind])
 
 
-def test_prefix_tuning_on_bert_points_to_prompt_tuning(tiny_models: dict[str, Path]) -> None:
-    model = _load("bert", tiny_models)
+@pytest.mark.parametrize("kind", ENCODERS)
+def test_prefix_tuning_on_an_encoder_points_to_prompt_tuning(kind: str, tiny_models: dict[str, Path]) -> None:
+    model = _load(kind, tiny_models)
     with pytest.raises(MethodError, match="prompt_tuning"):
         build(model, {"method": "prefix_tuning"})
 
 
-def _head_params(model: Any, kind: str) -> int:
-    return 16 * NUM_LABELS + NUM_LABELS if kind == "bert" else 0
+def _head_params(kind: str) -> int:
+    """The classifier (16 -> 3), and DistilBERT's pre-classifier or DeBERTa's pooler (16 -> 16) before it."""
+    classifier = 16 * NUM_LABELS + NUM_LABELS
+    return {"t5": 0, "bert": classifier}.get(kind, 16 * 16 + 16 + classifier)
 
 
-@pytest.mark.parametrize("kind", ["t5", "bert"])
+@pytest.mark.parametrize("kind", ["t5", *ENCODERS])
 def test_lora_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
     model = _load(kind, tiny_models)
     graph = ModelGraph.from_model(model)
     # every block: q and v are 16 -> 16 linears; LoRA adds r * (in + out) each
     blocks = graph.block_ids()
-    expected = 4 * (16 + 16) * 2 * len(blocks) + _head_params(model, kind)
+    expected = 4 * (16 + 16) * 2 * len(blocks) + _head_params(kind)
     built = build(model, {"method": "lora", "lora.r": 4, "lora.modules": "qv"}, graph)
     assert built.trainable_params == expected
 
 
-@pytest.mark.parametrize("kind", ["t5", "bert"])
+@pytest.mark.parametrize("kind", ["t5", *ENCODERS])
 def test_ia3_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
     model = _load(kind, tiny_models)
     graph = ModelGraph.from_model(model)
     # keys and values scale their 16 outputs; the second feed-forward linear scales its d_ff = 32 inputs
-    expected = len(graph.block_ids()) * (16 + 16 + 32) + _head_params(model, kind)
+    expected = len(graph.block_ids()) * (16 + 16 + 32) + _head_params(kind)
     built = build(model, {"method": "ia3"}, graph)
     assert built.trainable_params == expected
 
 
-@pytest.mark.parametrize("kind", ["t5", "bert"])
+@pytest.mark.parametrize("kind", ["t5", *ENCODERS])
 def test_prompt_tuning_count_matches_hand_calculation(kind: str, tiny_models: dict[str, Path]) -> None:
     model = _load(kind, tiny_models)
     built = build(model, {"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": 7})
-    assert built.trainable_params == 7 * 16 + _head_params(model, kind)
+    assert built.trainable_params == 7 * 16 + _head_params(kind)

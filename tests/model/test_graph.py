@@ -39,6 +39,29 @@ def test_bert_layout_and_head(bert: Any) -> None:
     assert graph.block_path("encoder.2") == "bert.encoder.layer.2"
 
 
+@pytest.mark.parametrize(("kind", "head", "block", "modules"), [
+    ("distilbert", ("pre_classifier", "classifier"), "distilbert.transformer.layer.2",
+     ["distilbert.transformer.layer.0.attention.k_lin", "distilbert.transformer.layer.0.sa_layer_norm",
+      "distilbert.transformer.layer.0.ffn.lin2", "distilbert.transformer.layer.0.output_layer_norm"]),
+    ("deberta", ("pooler", "classifier"), "deberta.encoder.layer.2",
+     ["deberta.encoder.layer.0.attention.self.key_proj", "deberta.encoder.layer.0.attention.output.LayerNorm",
+      "deberta.encoder.layer.0.output.dense", "deberta.encoder.layer.0.output.LayerNorm"]),
+])
+def test_other_encoders_read_as_one_encoder_stack(kind: str, head: tuple[str, ...], block: str, modules: list[str],
+                                                  tiny_models: dict[str, Path]) -> None:
+    """DistilBERT and DeBERTa(-v3) name their modules their own way; a space names them by role and stack, as on
+    BERT: DistilBERT's ``transformer`` is the ``encoder``, and its pre-classifier (DeBERTa's pooler) is head."""
+    model = load_model(str(tiny_models[kind]), num_labels=3)
+    graph = ModelGraph.from_model(model)
+    assert graph.kind == "encoder" and graph.layout == {"encoder": 3}
+    assert graph.head_modules == head and graph.block_path("encoder.2") == block
+    assert graph.roles == ("attn.q", "attn.k", "attn.v", "attn.o", "ffn.in", "ffn.out", "ln")
+    assert [m.path for m in graph.select("attn.k+ffn.out+ln", ["encoder.0"])] == modules
+    assert [m.sublayer for m in graph.select("ln", ["encoder.0"])] == ["attn", "ffn"]
+    assert graph.head_params == sum(p.numel() for h in head for p in model.get_submodule(h).parameters())
+    assert graph.embedding_dim == 16 and graph.attention_heads == 2
+
+
 @pytest.mark.parametrize("name", ["t5", "bert"])
 def test_parameter_counts_are_read_from_the_model(name: str, request: pytest.FixtureRequest) -> None:
     model = request.getfixturevalue(name)
@@ -129,7 +152,7 @@ def test_unsupported_architecture_names_supported_ones_and_where_to_add() -> Non
         ModelGraph.from_model(model)
     message = str(err.value)
     assert "gpt2" in message and "t5" in message and "bert" in message
-    assert "autopeft/architectures.py" in message
+    assert "autopeft/model/architectures.py" in message
 
 
 def test_summary_mentions_layout_and_roles(t5: Any) -> None:

@@ -56,7 +56,7 @@ def test_unsupported_model_type(tmp_path: Path) -> None:
     from transformers import GPT2Config
 
     GPT2Config(n_layer=1, n_embd=8, n_head=2).save_pretrained(tmp_path)
-    with pytest.raises(ModelLoadError, match=r"unsupported model type 'gpt2'.*autopeft/architectures.py"):
+    with pytest.raises(ModelLoadError, match=r"unsupported model type 'gpt2'.*autopeft/model/architectures.py"):
         skeleton(str(tmp_path))
 
 

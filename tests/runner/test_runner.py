@@ -60,6 +60,14 @@ def test_encoder_trial(bert_worker: Worker) -> None:
     assert TrialResult.from_dict(result.to_dict()) == result
 
 
+@pytest.mark.parametrize("kind", ["distilbert", "deberta"])
+def test_other_encoder_families_run_trials(kind: str, tiny_models: dict[str, Path], sentiment_csv: Path) -> None:
+    worker = Worker(str(tiny_models[kind]), _data(sentiment_csv), TRAINING)
+    for config in ({"method": "lora", "lora.r": 2, "learning_rate": 1e-2}, {"method": "head_only"},
+                   {"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": 2}):
+        _check_complete(worker.run(config, Fidelity(steps=4), seed=1), 4)
+
+
 def test_trainable_count_is_the_built_models(bert_worker: Worker) -> None:
     from autopeft.methods import build
 
