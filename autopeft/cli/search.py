@@ -18,6 +18,9 @@ def configure(sub: Any) -> None:
                                         "extra, Optuna's optuna:tpe, optuna:nsga2, optuna:gp, optuna:botorch")
     s.add_argument("--out", help="the run folder (default: runs/<recipe>-<time>)")
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
+    s.add_argument("--model", help="search the recipe on another model: an alias (minilm, flan-t5-small|base|large|"
+                                    "xl), a local folder or a Hub id (default: the recipe's); the recipe's space "
+                                    "must fit it, which `autopeft spaces check SPACE --model M` tells at once")
     s.add_argument("--task", help="search the recipe on another registered task (default: the recipe's); the "
                                    "recipe's data sizes must fit it: bbc-news has its own recipe, "
                                    "search/default-bbc-news.yaml")
@@ -69,14 +72,16 @@ def nni_settings(port: int | None, host: str | None, config: str | None) -> Any:
 
 def cmd_search(args: argparse.Namespace) -> int:
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
-                 resume=args.resume, task=args.task, workers=args.workers, workers_per_gpu=args.workers_per_gpu,
-                 engine=args.engine, data=args.data, text_fields=args.text_fields, label_field=args.label_field,
+                 resume=args.resume, model=args.model, task=args.task, workers=args.workers,
+                 workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
+                 text_fields=args.text_fields, label_field=args.label_field,
                  nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start))
     return 0
 
 
 def search(recipe: str | Path | None, *, budget: int | None, controller: str | None, out: str | None,
-           seed: int | None, resume: str | None, task: str | None = None, workers: int | None = None,
+           seed: int | None, resume: str | None, model: str | None = None, task: str | None = None,
+           workers: int | None = None,
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None) -> str:
@@ -88,13 +93,15 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     check_engine(engine)  # (run_search checks --budget, --workers and --workers-per-gpu before any model loads)
 
     if resume:
-        check_resume(recipe=recipe, controller=controller, seed=seed, task=task, out=out, data=data,
+        check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start))
         folder = Path(resume)
         run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
                    engine=engine, nni=nni, load_prior=load_prior)
     else:
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
+        if model is not None:
+            rec = apply_overrides(rec, model=model)
         if task is not None:
             rec = with_task(rec, task)
         if data is not None or text_fields is not None or label_field is not None:

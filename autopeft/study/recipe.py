@@ -310,6 +310,11 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
                     text_fields: str | None = None, label_field: str | None = None,
                     n_train: int | None = None) -> Recipe:
     """The recipe with command-line overrides of model, task and data scale."""
+    for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
+                                 ("--task", task, "a registered task name"),
+                                 ("--data", data, "a CSV / TSV / JSONL / Parquet file")):
+        if value is not None and not value.strip():  # "" would quietly mean the recipe's own
+            raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
         recipe = replace(recipe, model=model)
     if task and data:

@@ -62,6 +62,10 @@ def test_stored_recipe_reapplies_the_override() -> None:
 @pytest.mark.parametrize("argv, expect", [
     (["search", "--task", "nope"], "unknown task 'nope'"),
     (["search", "--resume", "runs/x", "--task", "bbc-news"], "--task cannot be given with --resume"),
+    (["search", "--resume", "runs/x", "--model", "minilm"], "--model cannot be given with --resume"),
+    (["search", "--model", ""], "--model is empty; allowed: an alias such as minilm, a local folder or a Hub id"),
+    (["search", "--task", " "], "unknown task ' '; allowed: ag_news"),
+    (["search", "--data", "", "--text-fields", "t", "--label-field", "l"], "--data is empty; allowed: "),
 ])
 def test_task_flag_bad_input(argv: list[str], expect: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
@@ -78,3 +82,21 @@ def test_a_seed_past_32_bits_is_refused_at_its_line(where: str, tmp_path: Path) 
     lines.append("seed: 4294967296" if where == "seed" else "data: {seed: 4294967296}")
     with pytest.raises(RecipeError, match=r"bad value \(got 4294967296\); allowed: an integer from 0 to 4294967295"):
         parse_recipe("\n".join(lines) + "\n", "r.yaml", tmp_path)
+
+
+def test_model_flag_searches_the_recipe_on_another_model(tmp_path: Path, tiny_bert_dir: Path,
+                                                         tiny_distilbert_dir: Path, sentiment_csv: Path) -> None:
+    """``search --model`` runs the recipe's space on another model; the journal keeps it, so finalize and export
+    use it too. The recipe's own model is never loaded."""
+    from autopeft.study.journal import Journal
+    from tests.study.conftest import write_recipe
+
+    recipe = write_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=2, budget=2)
+    assert main(["search", str(recipe), "--model", str(tiny_distilbert_dir), "--out", str(tmp_path / "run")]) == 0
+    with Journal.open(tmp_path / "run", lock=False) as journal:
+        assert journal.recipe["model"] == str(tiny_distilbert_dir)
+        trials = journal.trials()
+    assert len(trials) == 2 and all(t.state == "complete" for t in trials)
+    assert trials[0].result is not None and trials[0].result.trainable_params == 1842  # DistilBERT's LoRA r=8 q,v
+    assert main(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(tmp_path / "adapter")]) == 0
+    assert str(tiny_distilbert_dir) in (tmp_path / "adapter" / "README.md").read_text()
