@@ -26,6 +26,9 @@ def configure(sub: Any) -> None:
     ex.add_argument("--pick", default="knee", help=PICK_HELP)
     ex.add_argument("--out", required=True, help="the adapter folder to write")
     ex.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    ex.add_argument("--merge", action="store_true",
+                    help="merge the adapter into the base weights: a whole transformers model that loads without "
+                         "peft (not for prompt or prefix tuning)")
     ex.set_defaults(func=cmd_export)
 
 
@@ -43,14 +46,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from autopeft.study.export import read_manifest
     from autopeft.study.finalize import export_pick
 
-    path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite)
+    path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite, merge=args.merge)
     manifest = read_manifest(path)
     if manifest.get("peft_adapter"):
         print(f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))")
-    else:  # head_only and full fine-tuning save a whole model, not an adapter
+    else:  # merged, or head_only and full fine-tuning, which save a whole model, not an adapter
         auto = AUTO_CLASSES.get(str(manifest.get("model_kind")), "AutoModel")
-        print(f"exported to {path}: a whole model ({manifest.get('method')} trains no adapter); load with "
-              f"{auto}.from_pretrained({str(path)!r})")
+        what = (f"its {manifest.get('method')} adapter merged into the base weights" if manifest.get("merged")
+                else f"{manifest.get('method')} trains no adapter")
+        print(f"exported to {path}: a whole model ({what}); load with {auto}.from_pretrained({str(path)!r})")
     note = (manifest.get("source") or {}).get("note")
     if note:
         print(f"note: {note}")

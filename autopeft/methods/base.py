@@ -156,6 +156,11 @@ class Method(ABC):
         configuration adapts; ``{}`` when it adapts none inside the blocks (head only, soft prompts)."""
         return {}
 
+    def merge_problem(self, model_kind: str | None) -> str | None:
+        """Why this method's adapter cannot be folded into the weights of a model of ``model_kind``
+        (``export --merge``), or ``None`` when it can."""
+        return None
+
     # ---- building and saving -------------------------------------------------------------
     @abstractmethod
     def build(self, model: Any, graph: ModelGraph, options: dict[str, Any]) -> BuiltModel:

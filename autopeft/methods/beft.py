@@ -32,6 +32,11 @@ class Beft(PeftMethod):
         Option("layers", layers, "all", "layer selector(s)"),
     )
 
+    def merge_problem(self, model_kind: str | None) -> str | None:
+        if model_kind == "seq2seq":
+            return "adds biases to T5's linear layers, which have none to merge them into"
+        return None
+
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         mods = [m for m in graph.select(options["modules"], options["layers"]) if m.kind == "linear"]
         return graph.head_params + sum(m.shape[1] for m in mods)

@@ -35,6 +35,9 @@ class PrefixTuning(PeftMethod):
                 f"{self.name}: 'projection_hidden' = {options['projection_hidden']} needs 'projection' = true"
             )
 
+    def merge_problem(self, model_kind: str | None) -> str | None:
+        return "adds virtual tokens to the input, which are not weights"
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> PrefixTuningConfig:
         extra = {"encoder_hidden_size": options["projection_hidden"]} if "projection_hidden" in options else {}
         return PrefixTuningConfig(

@@ -26,6 +26,9 @@ class PromptTuning(PeftMethod):
         Option("init", one_of(*_INIT), "sample_vocab", "initialise from random values or sampled vocabulary"),
     )
 
+    def merge_problem(self, model_kind: str | None) -> str | None:
+        return "adds virtual tokens to the input, which are not weights"
+
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> PromptTuningConfig:
         config = PromptTuningConfig(
             task_type=peft_task_type(graph),

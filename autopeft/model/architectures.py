@@ -142,7 +142,7 @@ DEBERTA = Architecture(
         (r"output\.dense", "ffn", "ffn.out"),
         (r"output\.LayerNorm", "ffn", "ln"),
     ),
-    head_modules=("pooler", "classifier"),  # both new in a classifier loaded from the base checkpoint
+    head_modules=("pooler.dense", "classifier"),  # both new in a classifier loaded from the base checkpoint
     supports_prefix=False,  # no past key values
 )
 

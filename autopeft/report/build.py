@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from autopeft.report import plots
 from autopeft.report.cells import lr_text, minutes, num, params_text, plus_minus, shown_path
 from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
+from autopeft.study.commands import search_flags
 from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
 from autopeft.study.status import warm_start_lines
@@ -299,9 +301,9 @@ class ReportBuilder:
 
     def _reproduce(self, run: RunData, name: str) -> None:
         r, s = run.recipe, run.settings
-        task = (r.get("overrides") or {}).get("task")
+        flags = "".join(f" {shlex.quote(flag)}" for flag in search_flags(r))
         cmd = [f"autopeft search {r.get('source')} --budget {s.get('budget')} --controller {s.get('controller')} "
-               f"--seed {s.get('seed')}{f' --task {task}' if task else ''} --out {run.folder}"]
+               f"--seed {s.get('seed')}{flags} --out {run.folder}"]
         for origin in sorted({f["trial"] for f in run.finalized}):
             spec = "knee" if run.knee is not None and origin == run.knee.number else f"trial:{origin}"
             cmd.append(f"autopeft finalize {run.folder} --pick {spec}")

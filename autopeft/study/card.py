@@ -122,6 +122,7 @@ class CardData:
     method: str
     peft_adapter: bool
     configuration: Mapping[str, Any]
+    merged: bool = False                        # a peft adapter folded into the base weights (export --merge)
     options: Mapping[str, Any] = field(default_factory=dict)
     trainable_params: int | None = None
     total_params: int | None = None
@@ -240,6 +241,8 @@ def _title(data: CardData) -> str:
 
 def _intro(data: CardData) -> list[str]:
     kind = ("A `peft` adapter" if data.peft_adapter
+            else "A whole `transformers` model folder: the `peft` adapter merged into the base model's weights "
+                 "(`merge_and_unload`), so it loads without `peft`" if data.merged
             else "A whole `transformers` model folder (not a `peft` adapter: this method trains base weights)")
     base = f"[`{data.base_model}`](https://huggingface.co/{data.base_model})" if _is_hub_id(data.base_model) \
         else f"`{data.base_model}`"

@@ -26,6 +26,7 @@ from autopeft.methods import BuiltModel, build, get_method
 from autopeft.model.loading import load_model, model_kind, quiet_transformers, resolve
 from autopeft.space import SpaceSpec
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
+from autopeft.study.commands import search_flags
 from autopeft.study.journal import Journal, Trial
 from autopeft.trial import jsonable
 from autopeft.version import __version__
@@ -148,7 +149,7 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
     facts: dict[str, Any] = {
         "base_model": str(manifest.get("base_model") or manifest.get("model_id") or "unknown"),
         "method": str(manifest.get("method") or manifest.get("configuration", {}).get("method") or "unknown"),
-        "peft_adapter": bool(manifest.get("peft_adapter", True)),
+        "peft_adapter": bool(manifest.get("peft_adapter", True)), "merged": bool(manifest.get("merged", False)),
         "configuration": dict(manifest.get("configuration") or {}),
         "options": dict(manifest.get("options") or {}),
         "trainable_params": manifest.get("trainable_params"), "total_params": manifest.get("total_params"),
@@ -171,7 +172,7 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
                      trial=chosen.number, pick=pick, run_known=True, validation=_validation(chosen),
                      test=_test(finals),
                      commands=_run_commands(recipe, settings, journal.meta("engine"), run_text, spec, folder,
-                                            finals))
+                                            finals, merged=bool(manifest.get("merged"))))
     facts["versions"] = _versions(provenance)
     model = provenance.get("model") if isinstance(provenance, Mapping) else None
     if isinstance(model, Mapping) and model.get("source"):
@@ -220,22 +221,21 @@ def _task_info(task: Any) -> TaskInfo | None:
 
 
 def _run_commands(recipe: Mapping[str, Any], settings: Mapping[str, Any], engine: Any, run: str, pick: str,
-                  folder: str, finals: list[Trial]) -> tuple[str, ...]:
+                  folder: str, finals: list[Trial], merged: bool = False) -> tuple[str, ...]:
     """``autopeft search`` / ``finalize`` / ``export`` as they would make this folder again (flags that exist)."""
     search = ["autopeft", "search", str(recipe.get("source") or "RECIPE.yaml"), "--out", run]
     for flag, key in (("--budget", "budget"), ("--controller", "controller"), ("--seed", "seed")):
         if settings.get(key) is not None:
             search += [flag, str(settings[key])]
-    task = (recipe.get("overrides") or {}).get("task")
-    if task:
-        search += ["--task", str(task)]
+    search += search_flags(recipe)
     if isinstance(engine, Mapping) and isinstance(engine.get("workers"), int) and engine["workers"] > 1:
         search += ["--workers", str(engine["workers"])]
     commands = [shlex.join(search)]
     if finals:
         commands.append(shlex.join(["autopeft", "finalize", run, "--pick", pick,
                                     "--seeds", str(max(t.seed for t in finals) + 1)]))
-    commands.append(shlex.join(["autopeft", "export", run, "--pick", pick, "--out", folder]))
+    commands.append(shlex.join(["autopeft", "export", run, "--pick", pick, "--out", folder,
+                                *(["--merge"] if merged else [])]))
     return tuple(commands)
 
 

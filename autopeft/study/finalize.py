@@ -209,8 +209,18 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
     return rows
 
 
-def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) -> Path:
-    """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched."""
+def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, merge: bool = False) -> Path:
+    """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched;
+    with ``merge``, its adapter merged into the base weights (:mod:`autopeft.study.merge`)."""
+    target = _export_pick(folder, spec, out, overwrite=overwrite, merge=merge)
+    if merge:
+        from autopeft.study.merge import merge_export
+
+        merge_export(target)
+    return target
+
+
+def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: bool) -> Path:
     from autopeft.study.export import check_export_folder, read_manifest, write_card
 
     journal = Journal.open(folder, lock=False)
@@ -219,6 +229,11 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False) 
         require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
+        if merge:  # before anything is trained or written
+            from autopeft.model.loading import load_config, model_kind
+            from autopeft.study.merge import check_mergeable
+
+            check_mergeable(str(chosen.config.get("method")), model_kind(load_config(recipe.model)))
         final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
         finals = {t.seed: t for t in journal.trials(phase="finalize", states=("complete",))
                   if t.origin == f"finalize:{chosen.number}"}

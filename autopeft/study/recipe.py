@@ -83,6 +83,8 @@ class Recipe:
     text: str = ""
     search: SearchConfig = field(default_factory=SearchConfig)
     space_text: str = ""      # the space file's text, once read (a journaled run never re-reads the file)
+    #: what the command line changed (model, task, data), so that a run's commands can be shown again
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def final_fidelity(self) -> Fidelity:
@@ -125,7 +127,7 @@ class Recipe:
             "task": self.task if isinstance(self.task, str) else dict(self.task),
             "space": self.space, "data": vars(self.data), "fidelity": self.fidelity.to_dict(),
             "training": self.training.to_dict(), "seed": self.seed, "source": self.source,
-            "text": self.text, "space_text": self.space_text,
+            "text": self.text, "space_text": self.space_text, "overrides": dict(self.overrides),
             "search": {"budget": self.search.budget, "controller": self.search.controller,
                        "objectives": list(self.search.objectives), "references": self.search.references,
                        "reference_lr_factors": list(self.search.reference_lr_factors),
@@ -303,7 +305,7 @@ def with_task(recipe: Recipe, task: str) -> Recipe:
     get_task(task)  # raises TaskError naming the registered tasks
     if task == recipe.task:
         return recipe
-    return replace(recipe, task=task, name=f"{recipe.name}-{task}")
+    return replace(recipe, task=task, name=f"{recipe.name}-{task}", overrides={**recipe.overrides, "task": task})
 
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
@@ -316,17 +318,19 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
         if value is not None and not value.strip():  # "" would quietly mean the recipe's own
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
-        recipe = replace(recipe, model=model)
+        recipe = replace(recipe, model=model, overrides={**recipe.overrides, "model": model})
     if task and data:
         raise RecipeError("give either --task or --data, not both")
     if task:
-        recipe = replace(recipe, task=task)
+        recipe = replace(recipe, task=task, overrides={**recipe.overrides, "task": task})
     if data:
         if not text_fields or not label_field:
             raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
         fields = [f.strip() for f in text_fields.split(",") if f.strip()]
         recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field},
-                         name=f"{recipe.name}-{Path(data).stem}")
+                         name=f"{recipe.name}-{Path(data).stem}",
+                         overrides={**recipe.overrides, "data": str(Path(data)), "text_fields": ",".join(fields),
+                                    "label_field": label_field})
     elif text_fields or label_field:
         raise RecipeError("--text-fields and --label-field go with --data FILE")
     if n_train is not None:
@@ -356,7 +360,7 @@ def recipe_from_dict(d: Mapping[str, Any]) -> Recipe:
                       space=str(d["space"]), data=DataConfig(**d["data"]), fidelity=Fidelity(**d["fidelity"]),
                       training=TrainingConfig.from_dict(dict(d["training"])), seed=int(d["seed"]),
                       description=d.get("description"), text=str(d.get("text", "")), search=search,
-                      space_text=str(d.get("space_text", "")))
+                      space_text=str(d.get("space_text", "")), overrides=dict(d.get("overrides") or {}))
     except (KeyError, TypeError, ValueError, AutopeftError) as exc:
         raise RecipeError(f"the run's journaled recipe cannot be read ({type(exc).__name__}: {exc}); "
                           "allowed: a journal written by autopeft") from None

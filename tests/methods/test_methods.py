@@ -40,7 +40,7 @@ CASES = [
     pytest.param(m, kind, id=f"{m}-{kind}")
     for m in OPTIONS for kind in ("t5", *ENCODERS) if (m, kind) not in NOT_APPLICABLE
 ]
-#: the modules of each encoder's classification head, new when a classifier is loaded from a base checkpoint
+#: the top-level modules of each encoder's classification head, new when a classifier is loaded from its base
 HEADS = {"bert": ("classifier",), "distilbert": ("pre_classifier", "classifier"), "deberta": ("pooler", "classifier")}
 NUM_LABELS = 3
 

@@ -43,7 +43,7 @@ def test_bert_layout_and_head(bert: Any) -> None:
     ("distilbert", ("pre_classifier", "classifier"), "distilbert.transformer.layer.2",
      ["distilbert.transformer.layer.0.attention.k_lin", "distilbert.transformer.layer.0.sa_layer_norm",
       "distilbert.transformer.layer.0.ffn.lin2", "distilbert.transformer.layer.0.output_layer_norm"]),
-    ("deberta", ("pooler", "classifier"), "deberta.encoder.layer.2",
+    ("deberta", ("pooler.dense", "classifier"), "deberta.encoder.layer.2",
      ["deberta.encoder.layer.0.attention.self.key_proj", "deberta.encoder.layer.0.attention.output.LayerNorm",
       "deberta.encoder.layer.0.output.dense", "deberta.encoder.layer.0.output.LayerNorm"]),
 ])
