@@ -99,4 +99,18 @@ def test_model_flag_searches_the_recipe_on_another_model(tmp_path: Path, tiny_be
     assert len(trials) == 2 and all(t.state == "complete" for t in trials)
     assert trials[0].result is not None and trials[0].result.trainable_params == 1842  # DistilBERT's LoRA r=8 q,v
     assert main(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(tmp_path / "adapter")]) == 0
-    assert str(tiny_distilbert_dir) in (tmp_path / "adapter" / "README.md").read_text()
+    card = (tmp_path / "adapter" / "README.md").read_text()
+    assert f"autopeft search {recipe} --out {tmp_path / 'run'} --budget 2 --controller random --seed 0 --model " \
+           f"{tiny_distilbert_dir}\n" in card  # the command that makes the run again names the model it used
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "report")]) == 0
+    assert f"--seed 0 --model {tiny_distilbert_dir} --out {tmp_path / 'run'}" in \
+        (tmp_path / "report" / "report.md").read_text()
+
+
+def test_search_flags_name_what_the_command_line_changed() -> None:
+    from autopeft.study.commands import search_flags
+
+    assert search_flags({"overrides": {}}) == [] and search_flags({}) == []
+    assert search_flags({"overrides": {"task": "bbc-news"}}) == ["--task", "bbc-news"]  # older journals' form
+    assert search_flags({"overrides": {"data": "d.csv", "text_fields": "a,b", "label_field": "y", "model": "m"}}) == \
+        ["--model", "m", "--data", "d.csv", "--text-fields", "a,b", "--label-field", "y"]
