@@ -216,7 +216,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, 
     if merge:
         from autopeft.study.merge import merge_export
 
-        merge_export(target)
+        merge_export(target, pick=spec)
     return target
 
 

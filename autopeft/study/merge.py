@@ -36,9 +36,10 @@ def check_mergeable(method: str, model_kind: str | None) -> None:
                           "(or export without --merge)")
 
 
-def merge_export(folder: str | Path) -> Path:
+def merge_export(folder: str | Path, *, pick: str | None = None) -> Path:
     """Merge the adapter in ``folder`` (an autopeft export) into its base model, in place; returns the folder.
-    The base is loaded as the manifest names it; a whole-model export is left as it is."""
+    The base is loaded as the manifest names it; a whole-model export is left as it is. ``pick``: the ``--pick``
+    it was exported with, for the card's commands."""
     out = Path(folder)
     manifest = read_manifest(out)
     check_mergeable(str(manifest.get("method")), manifest.get("model_kind"))
@@ -55,7 +56,7 @@ def merge_export(folder: str | Path) -> Path:
         merged.save_pretrained(str(out))
     manifest.update(peft_adapter=False, merged=True)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    write_card(out)
+    write_card(out, pick=pick)
     return out
 
 

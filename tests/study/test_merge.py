@@ -95,16 +95,16 @@ def test_a_prompt_tuning_export_is_left_as_it_was(tiny_bert_dir: Path, tmp_path:
 
 def test_export_merge_from_the_command_line(tiny_recipe: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """A run's trial (the tiny recipe's first reference, LoRA) exported merged; a whole model is left whole."""
+    """A one-trial run's best point (the tiny recipe's first reference, LoRA) exported merged."""
     from autopeft.cli.main import main
 
     assert main(["search", str(tiny_recipe), "--out", str(tmp_path / "run"), "--budget", "1"]) == 0
     capsys.readouterr()
-    assert main(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(tmp_path / "merged"),
+    assert main(["export", str(tmp_path / "run"), "--pick", "best", "--out", str(tmp_path / "merged"),
                  "--merge"]) == 0
     said = capsys.readouterr()
     assert said.out.startswith(f"exported to {tmp_path / 'merged'}: a whole model (its lora adapter merged into "
                                "the base weights); load with AutoModelForSequenceClassification.from_pretrained(")
     assert said.err == ""
     assert (tmp_path / "merged" / "model.safetensors").is_file()
-    assert f"--pick trial:1 --out {tmp_path / 'merged'} --merge" in (tmp_path / "merged" / CARD).read_text()
+    assert f"--pick best --out {tmp_path / 'merged'} --merge" in (tmp_path / "merged" / CARD).read_text()
