@@ -214,11 +214,14 @@ class Study:
         with self._read() as journal:
             return pd.DataFrame(finalize_table(journal))
 
-    def export(self, pick: str = "knee", *, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the picked point as a folder plain ``peft`` loads (finalized weights when there are)."""
+    def export(self, pick: str = "knee", *, out: str | Path, overwrite: bool = False, merge: bool = False) -> Path:
+        """Write the picked point as a folder plain ``peft`` loads (finalized weights when there are); with
+        ``merge``, as a whole ``transformers`` model with the adapter merged into its weights."""
         from autopeft.study.finalize import export_pick
 
-        return export_pick(self.folder, pick, Path(out), overwrite=overwrite)
+        if not isinstance(merge, bool):
+            raise ConfigError(f"merge must be True or False, got {merge!r}")
+        return export_pick(self.folder, pick, Path(out), overwrite=overwrite, merge=merge)
 
 
 def check_callbacks(callbacks: Any) -> None:

@@ -108,3 +108,17 @@ def test_export_merge_from_the_command_line(tiny_recipe: Path, tmp_path: Path,
     assert said.err == ""
     assert (tmp_path / "merged" / "model.safetensors").is_file()
     assert f"--pick best --out {tmp_path / 'merged'} --merge" in (tmp_path / "merged" / CARD).read_text()
+
+
+def test_the_python_api_merges_too(tiny_recipe: Path, tmp_path: Path) -> None:
+    import io
+
+    import autopeft
+    from autopeft.errors import ConfigError
+
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=1)
+    study.optimize(stream=io.StringIO())
+    with pytest.raises(ConfigError, match="merge must be True or False, got 'yes'"):
+        study.export(pick="best", out=tmp_path / "bad", merge="yes")  # type: ignore[arg-type]
+    folder = study.export(pick="best", out=tmp_path / "merged", merge=True)
+    assert read_manifest(folder)["merged"] is True and not (folder / "adapter_config.json").exists()
