@@ -50,11 +50,13 @@ def save_head(config: _Config, graph: ModelGraph) -> _Config:
 @contextlib.contextmanager
 def quiet_peft() -> Iterator[None]:
     """Inside: no warnings that ``get_peft_model`` raises on every call with this stack and that say nothing
-    about the user's model (transformers' deprecation of ``is_gradient_checkpointing``, which peft reads, and
-    peft's "Unsupported layer type" for LN tuning on ``LayerNorm``, which works)."""
+    about the user's model (transformers' deprecation of ``is_gradient_checkpointing``, which peft reads,
+    peft's "Unsupported layer type" for LN tuning on ``LayerNorm``, which works, and BEFT's note on T5 that it
+    cannot be merged, which ``export --merge`` says itself, before anything runs)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
         warnings.filterwarnings("ignore", message="Unsupported layer type", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Detected that the base layer has no bias term", category=UserWarning)
         yield
 
 
