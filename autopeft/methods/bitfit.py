@@ -1,6 +1,6 @@
 """BitFit (Ben Zaken et al. 2022): train only the existing biases of chosen linear modules.
 
-Only models whose linear layers have biases qualify (BERT family); T5 has none and is pointed
+Only models whose linear layers have biases qualify (the encoders); T5 has none and is pointed
 to ``beft``. Saving writes a peft BEFT adapter holding ``trained bias - original bias`` for each
 module, so plain ``PeftModel.from_pretrained`` on the original base reproduces the outputs
 exactly. Layer-norm biases are left to ``ln_tuning``: BEFT can only carry linear biases.

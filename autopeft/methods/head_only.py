@@ -24,7 +24,7 @@ class HeadOnly(Method):
     def check_model(self, graph: ModelGraph) -> None:
         if not graph.head_modules:
             raise MethodError(f"method 'head_only' needs a classification head, which this {graph.architecture.name} "
-                              "model has none of; allowed on encoders (BERT family)")
+                              "model has none of; allowed on encoders (BERT, RoBERTa, DistilBERT, DeBERTa, ...)")
 
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         return graph.head_params
