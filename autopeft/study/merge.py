@@ -3,7 +3,7 @@
 peft's ``merge_and_unload`` adds each adapter's update to the weights it adapts (LoRA's ``B @ A``, IA3's
 scales, BEFT's and BitFit's biases, LN tuning's norms) and drops the adapter modules; the head that the adapter
 saved (``modules_to_save``) replaces the fresh one (unwrapped here where peft's LN tuning leaves it wrapped). The
-folder then holds a plain ``transformers`` model, which loads without peft and runs as fast as the base model.
+folder then holds a plain ``transformers`` model of the base model's architecture, which loads without peft.
 Prompt and prefix tuning add virtual tokens, which are inputs, not weights; BEFT on T5 adds biases where the
 linear layers have none; ``head_only`` and ``full`` exports are whole models already.
 """
