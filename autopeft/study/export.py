@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import shlex
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,14 +61,20 @@ def export(
     metrics: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``built`` (trained or not) to ``folder``; returns the folder."""
+    """Write ``built`` (trained or not) to ``folder``; returns the folder. A folder replaced (``overwrite``) is
+    written beside it first and swapped in whole, so that no file of the earlier export stays (an adapter's
+    ``adapter_config.json`` beside a whole model would make both unreadable as what they are)."""
     out = check_export_folder(folder, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    replaced = out.is_dir() and any(out.iterdir())
+    work = out.with_name(f".{out.name}.autopeft-partial") if replaced else out
+    if replaced and work.exists():
+        shutil.rmtree(work)  # left by an export that was killed
+    work.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)
     with quiet_transformers():  # a whole model's save shows a shard progress bar
-        method.save(built, out)
-    _set_base_model(out, base_ref)
+        method.save(built, work)
+    _set_base_model(work, base_ref)
     manifest = {
         "format_version": FORMAT_VERSION,
         "autopeft_version": __version__,
@@ -75,7 +82,7 @@ def export(
         "model_id": model_id,
         "base_model": base_ref,
         "method": built.method,
-        "peft_adapter": (out / "adapter_config.json").is_file(),  # head_only and full save a whole model
+        "peft_adapter": (work / "adapter_config.json").is_file(),  # head_only and full save a whole model
         "configuration": jsonable(dict(configuration)),
         "options": jsonable(built.options),
         "trainable_params": built.trainable_params,
@@ -84,7 +91,10 @@ def export(
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    if replaced:
+        shutil.rmtree(out)
+        work.rename(out)
     write_card(out)
     return out
 

@@ -43,6 +43,25 @@ def test_refuses_a_non_empty_folder_unless_overwrite(tiny_bert_dir: Path, tmp_pa
     assert (target / MANIFEST).is_file()
 
 
+def test_overwrite_replaces_the_whole_folder(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A whole model written over an adapter (or the other way round) leaves none of the earlier files: a stale
+    adapter_config.json made a head-only export read as an adapter."""
+    target = tmp_path / "out"
+    lora = {"method": "lora", "lora.r": 2}
+    export(build(load_model(str(tiny_bert_dir), num_labels=2), lora), target, model_id=str(tiny_bert_dir),
+           configuration=lora)
+    head = {"method": "head_only"}
+    export(build(load_model(str(tiny_bert_dir), num_labels=2), head), target, model_id=str(tiny_bert_dir),
+           configuration=head, overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == [CARD, MANIFEST, "config.json", "model.safetensors"]
+    assert read_manifest(target)["peft_adapter"] is False
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # the folder written beside it is gone
+    export(build(load_model(str(tiny_bert_dir), num_labels=2), lora), target, model_id=str(tiny_bert_dir),
+           configuration=lora, overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == sorted([CARD, MANIFEST, "adapter_config.json",
+                                                               "adapter_model.safetensors"])
+
+
 def test_refuses_a_file(tiny_bert_dir: Path, tmp_path: Path) -> None:
     built = build(load_model(str(tiny_bert_dir)), {"method": "ln_tuning"})
     target = tmp_path / "file"
