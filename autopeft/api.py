@@ -22,14 +22,16 @@ __all__ = ["create_study", "load_study"]
 
 def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Path | None = None, *,
                  budget: int | None = None, controller: str | None = None, seed: int | None = None,
-                 task: str | None = None, warm_start: str | Path | Sequence[str | Path] = ()) -> Study:
+                 task: str | None = None, warm_start: str | Path | Sequence[str | Path] = (),
+                 model: str | None = None) -> Study:
     """A new study (:func:`autopeft.study.facade.create_study`); ``warm_start``: earlier runs or PEFT-Bench tables
-    over the same space that ``bo`` starts from, as ``autopeft search --warm-start``."""
+    over the same space that ``bo`` starts from, as ``autopeft search --warm-start``; ``model``: another model
+    for the recipe's space, as ``--model``."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study import facade
 
     return facade.create_study(recipe, out, budget=budget, controller=controller, seed=seed, task=task,
-                               warm_start=warm_start, load_prior=load_prior)
+                               warm_start=warm_start, load_prior=load_prior, model=model)
 
 
 def load_study(folder: str | Path) -> Study:

@@ -30,7 +30,7 @@ from autopeft.errors import ConfigError, RecipeError
 from autopeft.objectives import objectives_of
 from autopeft.study.front import Front, front
 from autopeft.study.journal import Journal, Trial
-from autopeft.study.recipe import Recipe, load_recipe, parse_recipe, with_task
+from autopeft.study.recipe import Recipe, apply_overrides, load_recipe, parse_recipe, with_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,15 +84,20 @@ def _as_recipe(recipe: str | Path | Recipe | Mapping[str, Any]) -> Recipe:
 def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Path | None = None, *,
                  budget: int | None = None, controller: str | None = None, seed: int | None = None,
                  task: str | None = None, warm_start: str | Path | Sequence[str | Path] = (),
-                 load_prior: PriorLoader | None = None) -> Study:
+                 load_prior: PriorLoader | None = None, model: str | None = None) -> Study:
     """A new study: ``recipe`` is a recipe file, a :class:`Recipe`, or a mapping of recipe fields
     (:func:`make_recipe`). The recipe is checked against its model and written to ``out`` (default:
     ``runs/<name>-<time>``); no trial runs until :meth:`Study.optimize`. ``warm_start``: earlier runs or
     PEFT-Bench tables ``bo`` starts from, as ``--warm-start``; ``load_prior`` reads them (``autopeft.create_study``
-    passes :func:`autopeft.bench.warm_start.load_prior`, a floor above this one)."""
+    passes :func:`autopeft.bench.warm_start.load_prior`, a floor above this one). ``model`` and ``task`` run the
+    recipe on another model or registered task, as ``--model`` and ``--task``."""
     from autopeft.study.search import default_out, start_search
 
     rec = _as_recipe(recipe)
+    if model is not None:
+        if not isinstance(model, str):
+            raise ConfigError(f"model must be a model name, folder or Hub id (a string), got {model!r}")
+        rec = apply_overrides(rec, model=model)
     if task is not None:
         rec = with_task(rec, task)
     folder = Path(out) if out is not None else default_out(rec.name)

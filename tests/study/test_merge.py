@@ -110,15 +110,20 @@ def test_export_merge_from_the_command_line(tiny_recipe: Path, tmp_path: Path,
     assert f"--pick best --out {tmp_path / 'merged'} --merge" in (tmp_path / "merged" / CARD).read_text()
 
 
-def test_the_python_api_merges_too(tiny_recipe: Path, tmp_path: Path) -> None:
+def test_the_python_api_merges_too(tiny_recipe: Path, tiny_deberta_dir: Path, tmp_path: Path) -> None:
+    """create_study(model=...) as --model (here DeBERTa, whose pooler the merge must carry), export(merge=True)."""
     import io
 
     import autopeft
     from autopeft.errors import ConfigError
 
-    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=1)
+    with pytest.raises(ConfigError, match="model must be a model name, folder or Hub id"):
+        autopeft.create_study(tiny_recipe, out=tmp_path / "bad-run", model=3)  # type: ignore[arg-type]
+    study = autopeft.create_study(tiny_recipe, out=tmp_path / "run", budget=1, model=str(tiny_deberta_dir))
     study.optimize(stream=io.StringIO())
     with pytest.raises(ConfigError, match="merge must be True or False, got 'yes'"):
         study.export(pick="best", out=tmp_path / "bad", merge="yes")  # type: ignore[arg-type]
     folder = study.export(pick="best", out=tmp_path / "merged", merge=True)
-    assert read_manifest(folder)["merged"] is True and not (folder / "adapter_config.json").exists()
+    manifest = read_manifest(folder)
+    assert manifest["merged"] is True and manifest["model_id"] == str(tiny_deberta_dir)
+    assert not (folder / "adapter_config.json").exists()
