@@ -91,7 +91,7 @@ def export(
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
     }
-    (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    write_manifest(work, manifest)
     if replaced:
         shutil.rmtree(out)
         work.rename(out)
@@ -112,6 +112,11 @@ def export_configuration(
     model = load_model(model_id, num_labels=num_labels)
     built = build(model, configuration)
     return export(built, folder, model_id=model_id, configuration=configuration, space=space, overwrite=overwrite)
+
+
+def write_manifest(folder: str | Path, manifest: Mapping[str, Any]) -> None:
+    """Write ``autopeft.json`` (the export's record, read back by :func:`read_manifest`)."""
+    (Path(folder) / MANIFEST).write_text(json.dumps(dict(manifest), indent=2) + "\n")
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

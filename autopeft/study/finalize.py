@@ -6,7 +6,6 @@ These work on the journal, so nothing recorded is trained again; ``finalize`` jo
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import statistics
@@ -221,7 +220,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, 
 
 
 def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: bool) -> Path:
-    from autopeft.study.export import check_export_folder, read_manifest, write_card
+    from autopeft.study.export import check_export_folder, read_manifest, write_card, write_manifest
 
     journal = Journal.open(folder, lock=False)
     try:
@@ -250,7 +249,7 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
         if weights is not None and weights.result is not None:  # these weights' own scores at the final fidelity
             manifest["metrics"] = jsonable(dict(weights.result.metrics))
             manifest["test_metrics"] = jsonable(dict(weights.result.test_metrics or {}))
-        (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(target, manifest)
         write_card(target, run=folder, trial=chosen.number, pick=spec)
         return target
     ctx = make_context(recipe)
@@ -273,7 +272,7 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
                                       f"search, so these weights have {steps} training steps where the front's have "
                                       f"{top}; `autopeft finalize --pick trial:{chosen.number}` re-trains it at the "
                                       "final fidelity first")
-    (target / "autopeft.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(target, manifest)
     write_card(target, run=folder, trial=chosen.number, pick=spec)
     return target
 

@@ -10,7 +10,6 @@ linear layers have none; ``head_only`` and ``full`` exports are whole models alr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from autopeft.errors import ExportError
 from autopeft.methods import get_method, method_names
 from autopeft.methods.base import quiet_peft
 from autopeft.model.loading import load_model, quiet_transformers
-from autopeft.study.export import MANIFEST, read_manifest, write_card
+from autopeft.study.export import read_manifest, write_card, write_manifest
 
 __all__ = ["check_mergeable", "merge_export"]
 
@@ -55,7 +54,7 @@ def merge_export(folder: str | Path, *, pick: str | None = None) -> Path:
     with quiet_transformers():
         merged.save_pretrained(str(out))
     manifest.update(peft_adapter=False, merged=True)
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(out, manifest)
     write_card(out, pick=pick)
     return out
 
