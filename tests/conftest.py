@@ -48,6 +48,12 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_nopool_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same BERT saved without its pooler: a classifier loaded from it has a fresh pooler besides its head."""
+    return tiny.tiny_bert(tmp_path_factory.mktemp("tiny-bert-nopool"), pooler=False)
+
+
+@pytest.fixture(scope="session")
 def tiny_distilbert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny.tiny_encoder(tmp_path_factory.mktemp("tiny-distilbert"), "distilbert")
 
@@ -64,8 +70,11 @@ ENCODERS = ("bert", "distilbert", "deberta")
 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_t5_dir: Path, tiny_bert_dir: Path, tiny_distilbert_dir: Path,
-                tiny_deberta_dir: Path) -> dict[str, Path]:
-    return {"t5": tiny_t5_dir, "bert": tiny_bert_dir, "distilbert": tiny_distilbert_dir, "deberta": tiny_deberta_dir}
+                tiny_deberta_dir: Path, tiny_bert_nopool_dir: Path) -> dict[str, Path]:
+    """The tiny models by kind; ``bert-nopool`` (a checkpoint without the pooler) is not in ``ENCODERS``: the
+    method tests run on it, as the case of a checkpoint that lacks more than the head."""
+    return {"t5": tiny_t5_dir, "bert": tiny_bert_dir, "distilbert": tiny_distilbert_dir, "deberta": tiny_deberta_dir,
+            "bert-nopool": tiny_bert_nopool_dir}
 
 
 def make_batch(kind: str, tokenizer: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Every malformed input of ``benchmarks/reliability/malformed.py`` (recipes, spaces, ``--config``, ``--pick``,
-data files, command-line arguments), run in-process through ``autopeft.cli.main.main``: one line naming the
-file, field or value, exit 2, no traceback, nothing written (the one valid case must run)."""
+data files, model checkpoints, command-line arguments), run in-process through ``autopeft.cli.main.main``: one
+line naming the file, field or value, exit 2, no traceback, nothing written (the one valid case must run)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_table_is_large_and_covers_every_kind() -> None:
     assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES)
-    assert {c.kind for c in CASES} == {"recipe", "space", "config", "pick", "data", "cli"}
+    assert {c.kind for c in CASES} == {"recipe", "space", "config", "pick", "data", "model", "cli"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

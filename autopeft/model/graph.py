@@ -23,6 +23,7 @@ import networkx as nx
 
 from autopeft.errors import ConfigError, ModelGraphError
 from autopeft.model.architectures import ROLES, Architecture, architecture_for, supported_model_types
+from autopeft.model.checkpoint import NEW_MODULES
 from autopeft.space.selectors import describe_layout
 
 #: Named module sets; anything else is a ``+``-joined list of role patterns (``attn.*+ffn.out``).
@@ -86,7 +87,7 @@ class ModelGraph:
 
     def __init__(self, graph: nx.DiGraph, architecture: Architecture, model_type: str,
                  module_names: Sequence[str], head_params: int = 0, embedding_dim: int | None = None,
-                 attention_heads: int | None = None) -> None:
+                 attention_heads: int | None = None, head_modules: Sequence[str] | None = None) -> None:
         self.graph = graph
         self.architecture = architecture
         self.model_type = model_type
@@ -97,11 +98,14 @@ class ModelGraph:
         self.embedding_dim = embedding_dim
         #: attention heads per layer, from the config (its attribute map: DistilBERT's n_heads); None when unknown
         self.attention_heads = attention_heads
+        self._heads = None if head_modules is None else tuple(head_modules)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def from_model(cls, model: Any) -> ModelGraph:
-        """Walk ``model.named_modules()``; raises ModelGraphError for unsupported architectures."""
+        """Walk ``model.named_modules()``; raises ModelGraphError for unsupported architectures. The task head is
+        the architecture's head modules and those the model's checkpoint lacked (set by the loader,
+        :data:`autopeft.model.checkpoint.NEW_MODULES`)."""
         model_type = getattr(getattr(model, "config", None), "model_type", None) or type(model).__name__
         arch = architecture_for(str(model_type))
         if arch is None:
@@ -134,12 +138,13 @@ class ModelGraph:
         if g.number_of_nodes() == 1:
             raise ModelGraphError(f"model of type {model_type!r} has no module that {arch.name!r} rules recognise")
         known = set(names)
-        head = sum(_numel(model.get_submodule(h)) for h in arch.head_modules if h in known)
+        heads = tuple(h for h in (*getattr(model, NEW_MODULES, ()), *arch.head_modules) if h in known)
+        head = sum(_numel(model.get_submodule(h)) for h in heads)
         embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
         width = getattr(embeddings, "embedding_dim", None)
-        heads = getattr(getattr(model, "config", None), "num_attention_heads", None)
+        n_heads = getattr(getattr(model, "config", None), "num_attention_heads", None)
         return cls(g, arch, str(model_type), names, head, int(width) if width is not None else None,
-                   int(heads) if heads is not None else None)
+                   int(n_heads) if n_heads is not None else None, heads)
 
     @staticmethod
     def _add_module(g: nx.DiGraph, path: str, module: Any, where: tuple[str, int, str, str], model: Any,
@@ -192,7 +197,10 @@ class ModelGraph:
 
     @property
     def head_modules(self) -> tuple[str, ...]:
-        """Task-head modules (trained by every method on encoders), those the model really has."""
+        """Task-head modules (trained by every method on encoders), those the model really has: the
+        architecture's, and those its checkpoint lacked (:mod:`autopeft.model.checkpoint`)."""
+        if self._heads is not None:
+            return self._heads
         have = set(self.module_names)
         return tuple(h for h in self.architecture.head_modules if h in have)
 

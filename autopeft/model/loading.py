@@ -18,6 +18,7 @@ from typing import Any
 from autopeft.errors import ModelLoadError
 from autopeft.hub import hub_reachable
 from autopeft.model.architectures import architecture_for, supported_model_types
+from autopeft.model.checkpoint import NEW_MODULES, check_loaded, checkpoint_keys, new_modules
 
 
 def _minilm_path() -> str:
@@ -139,17 +140,30 @@ def _kind_kwargs(kind: str, num_labels: int | None) -> dict[str, Any]:
 
 
 def load_model(name: str, *, num_labels: int | None = None) -> Any:
-    """Load weights: a seq2seq LM for T5-like models, a sequence classifier for encoders."""
+    """Load weights: a seq2seq LM for T5-like models, a sequence classifier for encoders. The modules its
+    checkpoint lacks beyond the architecture's head are marked (:data:`NEW_MODULES`), as :func:`skeleton` marks
+    them; one that cannot be head is a ModelLoadError (:mod:`autopeft.model.checkpoint`)."""
     source = resolve(name)
     config = load_config(name, allow_known_shape=False)
     kind = model_kind(config)
     try:
         with quiet_transformers():
-            model = _auto_class(kind).from_pretrained(
-                source, local_files_only=_local_only(source), **_kind_kwargs(kind, num_labels))
+            model, info = _auto_class(kind).from_pretrained(
+                source, local_files_only=_local_only(source), output_loading_info=True,
+                **_kind_kwargs(kind, num_labels))
     except Exception as exc:
         raise ModelLoadError(_offline_message(name, source, exc)) from exc
+    new = _mark_new_modules(model, name, source)
+    check_loaded(model, info.get("missing_keys", ()), new, name=name, source=source)
     return model
+
+
+def _mark_new_modules(model: Any, name: str, source: str) -> tuple[str, ...]:
+    """Set :data:`NEW_MODULES` on ``model`` from its checkpoint's files (none found: none) and return them."""
+    keys = checkpoint_keys(source)
+    new = new_modules(model, keys, name=name, source=source) if keys is not None else ()
+    setattr(model, NEW_MODULES, new)
+    return new
 
 
 def load_tokenizer(name: str) -> Any:
@@ -176,6 +190,7 @@ def skeleton(name: str, *, num_labels: int | None = None) -> Any:
         model = cls.from_config(config)
     if resolve(name) in KNOWN_SHAPES:
         _untie(model)
+    _mark_new_modules(model, name, resolve(name))
     return model
 
 

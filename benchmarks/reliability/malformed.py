@@ -39,7 +39,7 @@ TRIAL = ["trial", "--recipe", "tiny.yaml", "--config", CONFIG, "--steps", "1"]
 @dataclass(frozen=True)
 class Case:
     id: str
-    kind: str                                   # recipe, space, config, pick, data, cli
+    kind: str                                   # recipe, space, config, pick, data, model, cli
     what: str                                   # the malformed input, in words
     argv: list[str]                             # run in the case folder; RUN is a finished run, OUT a new folder
     files: tuple[tuple[str, bytes], ...] = ()   # written into the case folder first
@@ -88,6 +88,22 @@ def _csv(rows: list[str]) -> bytes:
 
 
 GOOD_ROWS = [f"the movie was {'good' if i % 2 else 'bad'},{'positive' if i % 2 else 'negative'}" for i in range(40)]
+
+
+#: a case file of this name makes its folder a copy of the tiny BERT whose checkpoint lacks the weights whose
+#: names start with the file's content
+DROP = ".drop-weights"
+
+
+def _lacking_model(folder: Path, base: Path, prefix: str) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(base / "tiny-bert", folder, dirs_exist_ok=True)
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({k: v for k, v in state.items() if not k.startswith(prefix)}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
 
 
 def cases() -> list[Case]:
@@ -195,6 +211,10 @@ def cases() -> list[Case]:
         data_case("data-nested-text", "a JSONL whose text field holds a mapping in one row", "d.jsonl",
                   b'{"text": "good", "label": "positive"}\n{"text": {"en": "bad"}, "label": "negative"}\n' * 20,
                   "row 2", search=True),
+        # ---- models -----------------------------------------------------------------------------------
+        Case("model-lacks-a-layer", "model", "`search --model` of a checkpoint that lacks one layer's weights",
+             ["search", "tiny.yaml", "--out", "OUT", "--budget", "1", "--model", "lacking"],
+             ((f"lacking/{DROP}", b"encoder.layer.1.output.dense."),), "bert.encoder.layer.1.output.dense"),
         # ---- command-line arguments --------------------------------------------------------------------
         Case("cli-unknown-argument", "cli", "`search --recipe tiny.yaml` (the recipe is positional)",
              ["search", "--recipe", "tiny.yaml", "--out", "OUT"], (), "autopeft search --help"),
@@ -245,6 +265,9 @@ def prepare(case: Case, base: Path) -> tuple[Path, list[str]]:
     os.chdir(base)
     try:
         for name, content in case.files:
+            if Path(name).name == DROP:
+                _lacking_model(folder / Path(name).parent, base, content.decode())
+                continue
             text = content
             if content.startswith(b"@"):  # "@key=value" edits of the base recipe
                 key, value = content[1:].decode().split("=", 1)

@@ -54,9 +54,9 @@ def make_tokenizer() -> Any:
                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
 
 
-def tiny_bert(path: Path) -> Path:
+def tiny_bert(path: Path, *, pooler: bool = True) -> Path:
     """A headless 3-block BERT (like MiniLM's checkpoint: loading it as a classifier adds a fresh head) with the
-    30-word tokenizer."""
+    30-word tokenizer; ``pooler=False`` saves it without its pooler, as some sentence-embedding exports are."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -65,7 +65,7 @@ def tiny_bert(path: Path) -> Path:
                         intermediate_size=32, max_position_embeddings=64, pad_token_id=0)
     torch.manual_seed(0)
     path.mkdir(parents=True, exist_ok=True)
-    BertModel(config).save_pretrained(path)
+    BertModel(config, add_pooling_layer=pooler).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 

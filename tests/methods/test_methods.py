@@ -1,4 +1,5 @@
-"""Every registered method on tiny T5, BERT, DistilBERT and DeBERTa(-v3): builds, trains, counts, exports, reloads.
+"""Every registered method on tiny T5, BERT (with and without a pooler in its checkpoint), DistilBERT and
+DeBERTa(-v3): builds, trains, counts, exports, reloads.
 
 The table below must name every registered method: a new method gets this suite for free
 once it adds one row.
@@ -19,7 +20,10 @@ from autopeft.methods import build, method_names
 from autopeft.model.graph import ModelGraph
 from autopeft.model.loading import load_model, load_tokenizer
 from autopeft.study.export import export, read_manifest
-from tests.conftest import ENCODERS
+from tests.conftest import ENCODERS as FAMILIES
+
+#: the encoder families, and a BERT checkpoint saved without its pooler (a fresh pooler must train and be saved)
+ENCODERS = (*FAMILIES, "bert-nopool")
 
 #: method -> (options for the test, learning rate for 3 visible steps)
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -41,7 +45,8 @@ CASES = [
     for m in OPTIONS for kind in ("t5", *ENCODERS) if (m, kind) not in NOT_APPLICABLE
 ]
 #: the top-level modules of each encoder's classification head, new when a classifier is loaded from its base
-HEADS = {"bert": ("classifier",), "distilbert": ("pre_classifier", "classifier"), "deberta": ("pooler", "classifier")}
+HEADS = {"bert": ("classifier",), "distilbert": ("pre_classifier", "classifier"), "deberta": ("pooler", "classifier"),
+         "bert-nopool": ("bert", "classifier")}
 NUM_LABELS = 3
 
 
@@ -135,7 +140,8 @@ def test_prefix_tuning_on_an_encoder_points_to_prompt_tuning(kind: str, tiny_mod
 
 
 def _head_params(kind: str) -> int:
-    """The classifier (16 -> 3), and DistilBERT's pre-classifier or DeBERTa's pooler (16 -> 16) before it."""
+    """The classifier (16 -> 3), and DistilBERT's pre-classifier or DeBERTa's pooler (or the pooler that a BERT
+    checkpoint lacks) (16 -> 16) before it."""
     classifier = 16 * NUM_LABELS + NUM_LABELS
     return {"t5": 0, "bert": classifier}.get(kind, 16 * 16 + 16 + classifier)
 
