@@ -64,3 +64,32 @@ def test_local_tiny_models_load(tiny_models: dict[str, Path]) -> None:
     t5, bert = load_model(str(tiny_models["t5"])), load_model(str(tiny_models["bert"]), num_labels=4)
     assert model_kind(t5.config) == "seq2seq" and model_kind(bert.config) == "encoder"
     assert bert.classifier.out_features == 4
+
+
+def test_a_tokenizer_shipped_only_as_a_sentencepiece_model_loads(tiny_deberta_dir: Path, tmp_path: Path) -> None:
+    """DeBERTa-v3's checkpoints ship their tokenizer as ``spm.model`` alone; transformers converts it with the
+    sentencepiece and protobuf packages, which are therefore dependencies."""
+    import json
+    import shutil
+
+    import sentencepiece
+    import torch
+
+    folder = tmp_path / "deberta-spm"
+    shutil.copytree(tiny_deberta_dir, folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).unlink(missing_ok=True)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(["the movie was good", "the film was bad", "a great plot and fine acting"] * 30))
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(folder / "spm"), vocab_size=27, model_type="unigram", pad_id=0, unk_id=3,
+        bos_id=1, eos_id=2, pad_piece="[PAD]", unk_piece="[UNK]", bos_piece="[CLS]", eos_piece="[SEP]",
+        user_defined_symbols=["[MASK]"], minloglevel=2)
+    (folder / "spm.vocab").unlink()
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "DebertaV2Tokenizer"}))
+    tokenizer = load_tokenizer(str(folder))
+    ids = tokenizer(["the movie was good", "bad"], padding=True, return_tensors="pt")
+    assert ids["input_ids"][0, 0].item() == tokenizer.cls_token_id == 1 and tokenizer.pad_token_id == 0
+    model = load_model(str(folder), num_labels=2)
+    with torch.no_grad():
+        assert model(**ids).logits.shape == (2, 2)
