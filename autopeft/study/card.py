@@ -130,6 +130,8 @@ class CardData:
     model_source: str | None = None             # where that came from (the run's provenance), e.g. a pip package
     model_kind: str | None = None               # "encoder" | "seq2seq"
     num_labels: int | None = None               # an encoder's classification head
+    labels: tuple[str, ...] = ()                # a classification task's class names, in output order
+    verbalizers: tuple[str, ...] = ()           # a seq2seq model's answer word for each class
     task: TaskInfo | None = None
     objectives: tuple[str, ...] = ()
     trial: int | None = None
@@ -350,14 +352,22 @@ def _commands(data: CardData) -> list[str]:
 
 def _usage(data: CardData) -> list[str]:
     auto = AUTO_CLASSES.get(data.model_kind or "", "AutoModel")
-    labels = f", num_labels={data.num_labels}" if data.model_kind == "encoder" and data.num_labels else ""
+    named = data.model_kind == "encoder" and bool(data.labels)
+    order = "  # the classes, in the order of the outputs"
     if data.peft_adapter:
+        head = f", num_labels={data.num_labels}" if data.model_kind == "encoder" and data.num_labels else ""
+        if named:
+            head = ", id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)}"
         code = ["from peft import PeftModel", f"from transformers import {auto}", "",
-                f"base = {auto}.from_pretrained({data.base_model!r}{labels})",
+                *([f"labels = {list(data.labels)!r}{order}"] if named else []),
+                f"base = {auto}.from_pretrained({data.base_model!r}{head})",
                 f"model = PeftModel.from_pretrained(base, {data.folder!r})"]
     else:
-        code = [f"from transformers import {auto}", "", f"model = {auto}.from_pretrained({data.folder!r})"]
-    return ["## How to use", "", "```python", *code, "```", ""]
+        code = [f"from transformers import {auto}", "", f"model = {auto}.from_pretrained({data.folder!r})",
+                *([f"print(model.config.id2label){order}"] if named else [])]
+    answers = [f"The model answers with one of {', '.join(map(repr, data.verbalizers))}: the classes "
+               f"{', '.join(map(repr, data.labels))}, in that order.", ""] if data.verbalizers else []
+    return ["## How to use", "", "```python", *code, "```", "", *answers]
 
 
 def _versions(data: CardData) -> list[str]:

@@ -18,7 +18,7 @@ import json
 import shlex
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from autopeft.space import SpaceSpec
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.commands import search_flags
 from autopeft.study.journal import Journal, Trial
+from autopeft.tasks.base import Task
 from autopeft.trial import jsonable
 from autopeft.version import __version__
 
@@ -60,10 +61,15 @@ def export(
     space: SpaceSpec | None = None,
     metrics: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    task: Task | None = None,
 ) -> Path:
     """Write ``built`` (trained or not) to ``folder``; returns the folder. A folder replaced (``overwrite``) is
     written beside it first and swapped in whole, so that no file of the earlier export stays (an adapter's
-    ``adapter_config.json`` beside a whole model would make both unreadable as what they are)."""
+    ``adapter_config.json`` beside a whole model would make both unreadable as what they are).
+
+    A classification ``task`` names the outputs: its class names, in the order of an encoder's logits, go in the
+    manifest (``labels``) and in a saved whole model's ``id2label``; a seq2seq model's answer words go in
+    ``verbalizers``."""
     out = check_export_folder(folder, overwrite=overwrite)
     replaced = out.is_dir() and any(out.iterdir())
     work = out.with_name(f".{out.name}.autopeft-partial") if replaced else out
@@ -72,6 +78,10 @@ def export(
     work.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)
+    kind = _model_facts(built)["model_kind"]
+    outputs = _outputs(task, kind)
+    if outputs and kind == "encoder":
+        name_labels(built.model.config, outputs["labels"])
     with quiet_transformers():  # a whole model's save shows a shard progress bar
         method.save(built, work)
     _set_base_model(work, base_ref)
@@ -88,6 +98,7 @@ def export(
         "trainable_params": built.trainable_params,
         "total_params": built.total_params,
         **_model_facts(built),
+        **outputs,
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
     }
@@ -107,11 +118,13 @@ def export_configuration(
     num_labels: int | None = None,
     space: SpaceSpec | None = None,
     overwrite: bool = False,
+    task: Task | None = None,
 ) -> Path:
     """Build ``configuration`` on freshly loaded base weights (untrained adapter) and export it."""
     model = load_model(model_id, num_labels=num_labels)
     built = build(model, configuration)
-    return export(built, folder, model_id=model_id, configuration=configuration, space=space, overwrite=overwrite)
+    return export(built, folder, model_id=model_id, configuration=configuration, space=space, overwrite=overwrite,
+                  task=task)
 
 
 def write_manifest(folder: str | Path, manifest: Mapping[str, Any]) -> None:
@@ -170,6 +183,7 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
         "trainable_params": manifest.get("trainable_params"), "total_params": manifest.get("total_params"),
         "model_id": manifest.get("model_id"), "model_kind": manifest.get("model_kind"),
         "num_labels": manifest.get("num_labels"), "folder": folder,
+        "labels": tuple(manifest.get("labels") or ()), "verbalizers": tuple(manifest.get("verbalizers") or ()),
         "autopeft_version": str(manifest.get("autopeft_version") or __version__),
         "weights": source.get("weights"),
     }
@@ -278,6 +292,20 @@ def _model_facts(built: BuiltModel) -> dict[str, Any]:
         return {"model_kind": None, "num_labels": None}
     labels = getattr(config, "num_labels", None) if kind == "encoder" else None
     return {"model_kind": kind, "num_labels": int(labels) if isinstance(labels, int) else None}
+
+
+def _outputs(task: Task | None, kind: str | None) -> dict[str, list[str]]:
+    """What a classification task's outputs are: its class names, and a seq2seq model's answer word for each."""
+    if task is None or task.kind != "classification":
+        return {}
+    answers = {"verbalizers": list(task.verbalizers)} if kind == "seq2seq" else {}
+    return {"labels": list(task.label_names), **answers}
+
+
+def name_labels(config: Any, labels: Sequence[str]) -> None:
+    """Give an encoder's config the class names (``id2label``/``label2id``), so that a pipeline says them."""
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {name: i for i, name in enumerate(labels)}
 
 
 def _set_base_model(folder: Path, base_ref: str) -> None:

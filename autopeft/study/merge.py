@@ -17,7 +17,7 @@ from autopeft.errors import ExportError
 from autopeft.methods import get_method, method_names
 from autopeft.methods.base import quiet_peft
 from autopeft.model.loading import load_model, quiet_transformers
-from autopeft.study.export import read_manifest, write_card, write_manifest
+from autopeft.study.export import name_labels, read_manifest, write_card, write_manifest
 
 __all__ = ["check_mergeable", "merge_export"]
 
@@ -47,6 +47,8 @@ def merge_export(folder: str | Path, *, pick: str | None = None) -> Path:
     from peft import PeftModel
 
     base = load_model(str(manifest["model_id"]), num_labels=manifest.get("num_labels"))
+    if manifest.get("labels") and manifest.get("model_kind") == "encoder":
+        name_labels(base.config, manifest["labels"])
     with quiet_peft():
         merged = _unwrap_saved_modules(PeftModel.from_pretrained(base, str(out)).merge_and_unload())
     for name in ADAPTER_FILES:

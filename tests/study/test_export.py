@@ -14,6 +14,7 @@ from autopeft.methods import build
 from autopeft.model.loading import load_model
 from autopeft.space import load_space
 from autopeft.study.export import CARD, MANIFEST, export, export_configuration, read_manifest, write_card
+from autopeft.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -197,3 +198,42 @@ def test_export_to_a_file_is_one_line(tiny_recipe: Path, tmp_path: Path, capsys:
     err = capsys.readouterr().err
     assert "no trial 99 in" in err and "allowed: a search trial's id (1 to 1;" in err
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("method", ["ia3", "head_only"])
+def test_a_classification_task_names_the_outputs(method: str, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Without the class names an exported classifier's outputs are numbers; the manifest, the card's snippet and
+    a whole model's config (``id2label``, which pipelines read) name them, in the order of the logits."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    task = get_task("bbc-news")
+    folder = export_configuration(str(tiny_bert_dir), {"method": method}, tmp_path / "out", num_labels=5, task=task)
+    manifest = read_manifest(folder)
+    assert manifest["labels"] == list(task.label_names) and "verbalizers" not in manifest
+    body = (folder / CARD).read_text()
+    names = dict(enumerate(task.label_names))
+    if method == "head_only":
+        assert "print(model.config.id2label)" in body
+        model = AutoModelForSequenceClassification.from_pretrained(folder)
+    else:
+        assert f"labels = {list(task.label_names)!r}" in body and "id2label=dict(enumerate(labels))" in body
+        labels = list(task.label_names)  # the card's snippet, as a user runs it
+        base = AutoModelForSequenceClassification.from_pretrained(
+            tiny_bert_dir, id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+        model = PeftModel.from_pretrained(base, str(folder))
+    assert model.config.id2label == names and model.config.label2id == {v: k for k, v in names.items()}
+
+
+def test_a_seq2seq_classifier_names_its_answers(tiny_t5_dir: Path, tmp_path: Path) -> None:
+    task = get_task("sst2")
+    folder = export_configuration(str(tiny_t5_dir), {"method": "ia3"}, tmp_path / "out", task=task)
+    manifest = read_manifest(folder)
+    assert manifest["labels"] == ["negative", "positive"] and manifest["verbalizers"] == ["negative", "positive"]
+    assert "The model answers with one of 'negative', 'positive': the classes" in (folder / CARD).read_text()
+
+
+def test_a_generation_task_has_no_labels(tiny_t5_dir: Path, tmp_path: Path) -> None:
+    folder = export_configuration(str(tiny_t5_dir), {"method": "ia3"}, tmp_path / "out", task=get_task("samsum"))
+    manifest = read_manifest(folder)
+    assert "labels" not in manifest and "verbalizers" not in manifest

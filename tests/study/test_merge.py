@@ -15,6 +15,7 @@ from autopeft.methods import build, get_method, method_names
 from autopeft.model.loading import load_model, load_tokenizer
 from autopeft.study.export import CARD, export, read_manifest
 from autopeft.study.merge import ADAPTER_FILES, check_mergeable, merge_export
+from autopeft.tasks import get_task
 
 #: every mergeable method that adapts weights with peft, with options that give it something to merge
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -50,7 +51,8 @@ def test_a_merged_export_loads_without_peft_and_gives_the_adapters_outputs(
     built.model.eval()
     with torch.no_grad():
         expected = built.model(**batch).logits
-    folder = export(built, tmp_path / "out", model_id=str(tiny_models[kind]), configuration=config)
+    task = get_task("sst2" if kind == "t5" else "cb")  # a classification task with as many classes
+    folder = export(built, tmp_path / "out", model_id=str(tiny_models[kind]), configuration=config, task=task)
     torch.manual_seed(123)  # the base loaded for merging gets another fresh head: the adapter's saved one wins
     merge_export(folder)
 
@@ -66,6 +68,8 @@ def test_a_merged_export_loads_without_peft_and_gives_the_adapters_outputs(
     assert not any("lora" in n or "ia3" in n or "beft" in n for n, _ in merged.named_parameters())
     with torch.no_grad():
         torch.testing.assert_close(merged(**batch).logits, expected, rtol=1e-4, atol=1e-4)
+    if kind != "t5":  # the class names reach the merged model's config, which pipelines read
+        assert merged.config.id2label == dict(enumerate(task.label_names)) and len(task.label_names) == 3
 
 
 @pytest.mark.parametrize(("method", "kind", "why"), [

@@ -78,6 +78,7 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     manifest = json.loads((adapter / "autopeft.json").read_text())
     assert manifest["source"]["weights"] == f"finalized (trial-{chosen}-seed-0)"
     assert manifest["peft_adapter"] is True and (adapter / "adapter_config.json").is_file()
+    assert manifest["labels"] == list(load_recipe(tiny_recipe).task_data().task.label_names)
     with Journal.open(out, lock=False) as j:
         config = j.trial(chosen).config
         (final,) = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}" and t.seed == 0]
