@@ -130,15 +130,24 @@ def new_modules(model: Any, keys: Collection[str], *, name: str, source: str) ->
     return absent
 
 
-def check_loaded(model: Any, missing_keys: Iterable[str], new: Iterable[str], *, name: str, source: str) -> None:
+def check_loaded(model: Any, missing_keys: Iterable[str], new: Iterable[str], *, name: str, source: str,
+                 mismatched: Iterable[str] = ()) -> None:
     """A ModelLoadError unless the weights a real load reported missing are exactly those of the architecture's
-    head and ``new`` (what :func:`new_modules` read from the files)."""
+    head and ``new`` (what :func:`new_modules` read from the files), and those of another shape in the checkpoint
+    (a fine-tuned classifier's head for another number of classes) are the head's."""
     new = tuple(new)
     head = (*_architecture(model).head_modules, *new)
-    missing = missing_modules(missing_keys)
-    lacking = [m for m in missing if not any(m == h or m.startswith(f"{h}.") for h in head)]
+
+    def outside(modules: Iterable[str]) -> list[str]:
+        return [m for m in modules if not any(m == h or m.startswith(f"{h}.") for h in head)]
+
+    lacking = outside(missing := missing_modules(missing_keys))
     if lacking:
         raise ModelLoadError(_lacks(name, source, lacking))
+    reshaped = outside(missing_modules(mismatched))
+    if reshaped:
+        raise ModelLoadError(f"model {name!r}: checkpoint {source} holds weights of {', '.join(reshaped)} whose shape "
+                             "is not the one its config gives; allowed: a checkpoint whose config.json is its own")
     misread = [m for m in new if m not in missing]
     if misread:
         raise ModelLoadError(f"model {name!r}: checkpoint {source} names its weights so that autopeft cannot tell "

@@ -136,7 +136,13 @@ def _auto_class(kind: str) -> Any:
 
 
 def _kind_kwargs(kind: str, num_labels: int | None) -> dict[str, Any]:
-    return {"num_labels": num_labels or 2} if kind == "encoder" else {}
+    """An encoder's classifier: ``num_labels`` classes, one per example (a checkpoint fine-tuned for regression or
+    several labels per example says otherwise in its config), and a head of another size than a fine-tuned
+    checkpoint's allowed, since every trial re-initialises the head (:func:`check_loaded` refuses any other)."""
+    if kind != "encoder":
+        return {}
+    return {"num_labels": num_labels or 2, "problem_type": "single_label_classification",
+            "ignore_mismatched_sizes": True}
 
 
 def load_model(name: str, *, num_labels: int | None = None) -> Any:
@@ -154,7 +160,8 @@ def load_model(name: str, *, num_labels: int | None = None) -> Any:
     except Exception as exc:
         raise ModelLoadError(_offline_message(name, source, exc)) from exc
     new = _mark_new_modules(model, name, source)
-    check_loaded(model, info.get("missing_keys", ()), new, name=name, source=source)
+    check_loaded(model, info.get("missing_keys", ()), new, name=name, source=source,
+                 mismatched=[key for key, *_ in info.get("mismatched_keys", ())])
     return model
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,27 @@ def test_a_load_that_disagrees_with_the_files_is_refused(tiny_bert_nopool_dir: P
 
 def test_missing_modules_are_the_modules_of_missing_keys() -> None:
     assert missing_modules(["b.c.weight", "a.bias", "b.c.bias", "lonely"]) == ("a", "b.c")
+
+
+def test_a_classifier_fine_tuned_for_other_classes_loads_as_a_base(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A checkpoint fine-tuned for 5 labels per example (multi-label) starts a 3-class search: its head is
+    re-initialised in every trial anyway, and the loss is the single-label one."""
+    from transformers import AutoConfig, BertForSequenceClassification
+
+    config = AutoConfig.from_pretrained(tiny_bert_dir, num_labels=5, problem_type="multi_label_classification")
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "fine-tuned")
+    model = load_model(str(tmp_path / "fine-tuned"), num_labels=3)
+    assert model.classifier.out_features == 3 and model.config.problem_type == "single_label_classification"
+    assert len(model.config.id2label) == 3 and getattr(model, NEW_MODULES) == ()
+    out = model(input_ids=torch.tensor([[2, 5, 7]]), labels=torch.tensor([2]))
+    expected = torch.nn.functional.cross_entropy(out.logits, torch.tensor([2]))
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_weights_of_another_shape_outside_the_head_are_refused(tiny_bert_dir: Path) -> None:
+    model = load_model(str(tiny_bert_dir), num_labels=2)
+    check_loaded(model, ["classifier.weight"], [], name="m", source="s", mismatched=["classifier.weight"])
+    layer = "bert.encoder.layer.0.output.dense"
+    with pytest.raises(ModelLoadError, match=re.escape(f"holds weights of {layer} whose shape")):
+        check_loaded(model, ["classifier.weight"], [], name="m", source="s",
+                     mismatched=["bert.encoder.layer.0.output.dense.weight"])
