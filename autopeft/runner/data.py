@@ -1,6 +1,8 @@
 """Tokenised splits and batches. A worker tokenises each split once and reuses it for every trial.
 
-Encoders get ``input_ids`` (text, or a text pair) and an integer label; seq2seq models get the
+Encoders get ``input_ids`` (text, or a text pair) and an integer label, and for a text pair on a model with
+learned segment embeddings (BERT, ELECTRA: ``type_vocab_size`` > 1) the tokenizer's ``token_type_ids``, as in
+their pre-training and in the usual fine-tuning recipe; seq2seq models get the
 task's prompt as input and the label's verbaliser (classification) or the reference text
 (generation) as ``labels``. Batches are padded to their longest member, not to ``max_length``.
 """
@@ -27,27 +29,43 @@ class Encoded:
     labels: tuple[int, ...]
     targets: tuple[tuple[int, ...], ...]
     references: tuple[str, ...]
+    #: segment ids of text pairs, for a model with segment embeddings; () otherwise
+    token_types: tuple[tuple[int, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
+    def rows(self, index: Sequence[int]) -> Encoded:
+        """The rows ``index`` of every per-row column (an empty column stays empty)."""
+        def pick(column: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(column[i] for i in index) if column else column
+
+        return Encoded(pick(self.input_ids), pick(self.labels), pick(self.targets), pick(self.references),
+                       pick(self.token_types))
+
+
+def _tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, pairs: Sequence[str] | None = None) -> Any:
+    return tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True, max_length=max_length)
+
 
 def _ids(tokenizer: Any, texts: Sequence[str], max_length: int, pairs: Sequence[str] | None = None) -> list[list[int]]:
-    out = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True, max_length=max_length)
-    return [list(x) for x in out["input_ids"]]
+    return [list(x) for x in _tokenize(tokenizer, texts, max_length, pairs)["input_ids"]]
 
 
 def encode_split(examples: Sequence[Example], task: Task, tokenizer: Any, *, kind: str, max_length: int,
-                 target_max_length: int) -> Encoded:
-    """Tokenise ``examples`` for a model of ``kind`` (``"encoder"`` or ``"seq2seq"``)."""
+                 target_max_length: int, segments: bool = False) -> Encoded:
+    """Tokenise ``examples`` for a model of ``kind`` (``"encoder"`` or ``"seq2seq"``); ``segments``: keep the
+    tokenizer's ``token_type_ids`` of text pairs (a model with segment embeddings)."""
     labels = tuple(ex.label for ex in examples)
     references = tuple(ex.target for ex in examples)
     if kind == "encoder":
         inputs = [task.encoder_inputs(ex) for ex in examples]
         firsts = [t[0] for t in inputs]
         seconds = [t[1] for t in inputs] if inputs and len(inputs[0]) > 1 else None
-        ids = _ids(tokenizer, firsts, max_length, seconds)
-        return Encoded(tuple(map(tuple, ids)), labels, (), references)
+        out = _tokenize(tokenizer, firsts, max_length, seconds)
+        types = out.get("token_type_ids") if segments and seconds is not None else None
+        return Encoded(tuple(map(tuple, out["input_ids"])), labels, (), references,
+                       tuple(map(tuple, types)) if types is not None else ())
     ids = _ids(tokenizer, [task.prompt(ex) for ex in examples], max_length)
     targets = _ids(tokenizer, list(references), target_max_length)
     return Encoded(tuple(map(tuple, ids)), labels, tuple(map(tuple, targets)), references)
@@ -72,6 +90,8 @@ def collate(data: Encoded, index: Sequence[int], *, kind: str, pad_id: int) -> d
     for row, seq in enumerate(ids):
         mask[row, : len(seq)] = 1
     batch = {"input_ids": input_ids, "attention_mask": mask}
+    if data.token_types:
+        batch["token_type_ids"] = pad([data.token_types[i] for i in index], 0)
     if kind == "encoder":
         batch["labels"] = torch.tensor([data.labels[i] for i in index], dtype=torch.long)
     else:

@@ -101,7 +101,8 @@ class Worker:
         if split not in self._encoded:
             self._encoded[split] = encode_split(
                 self.data.split(split), self.task, self.tokenizer, kind=self.kind,
-                max_length=self.training.max_length, target_max_length=self.training.target_max_length)
+                max_length=self.training.max_length, target_max_length=self.training.target_max_length,
+                segments=int(getattr(self.base.config, "type_vocab_size", 0) or 0) > 1)
         return self._encoded[split]
 
     def partial_validation(self) -> Encoded:
@@ -114,11 +115,7 @@ class Worker:
             return full
         if "validation:partial" not in self._encoded:
             keep = sorted(int(i) for i in np.random.default_rng(PARTIAL_SEED).choice(len(full), size=k, replace=False))
-            def pick(column: tuple[Any, ...]) -> tuple[Any, ...]:
-                return tuple(column[i] for i in keep) if len(column) == len(full) else column  # () stays ()
-
-            self._encoded["validation:partial"] = Encoded(pick(full.input_ids), pick(full.labels),
-                                                          pick(full.targets), pick(full.references))
+            self._encoded["validation:partial"] = full.rows(keep)
         return self._encoded["validation:partial"]
 
     def _train_rows(self, fraction: float) -> Encoded:
@@ -126,7 +123,7 @@ class Worker:
         n = max(1, math.ceil(fraction * len(full)))
         if n == len(full):
             return full
-        return Encoded(full.input_ids[:n], full.labels[:n], full.targets[:n], full.references[:n])
+        return full.rows(range(n))
 
     # ---- models ------------------------------------------------------------------------------------
     def fresh_model(self, seed: int) -> Any:
