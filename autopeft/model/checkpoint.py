@@ -52,23 +52,25 @@ _LEGACY = {"weight": "gamma", "bias": "beta"}
 def checkpoint_keys(source: str, *, local_only: bool = True) -> frozenset[str] | None:
     """The tensor names in the checkpoint of ``source`` (a folder or a Hub id), read without loading a tensor;
     ``None`` when no checkpoint file can be found (a skeleton built from a published shape)."""
-    for index in (_SAFETENSORS_INDEX, _BIN_INDEX):
-        path = _file(source, index, local_only)
+    for name in (_SAFETENSORS_INDEX, _SAFETENSORS, _BIN_INDEX, _BIN):  # transformers' own order of preference
+        path = _file(source, name, local_only)
         if path is not None:
-            with open(path, encoding="utf-8") as handle:
-                return frozenset(json.load(handle).get("weight_map", {}))
-    path = _file(source, _SAFETENSORS, local_only)
-    if path is not None:
+            return _read_keys(path, name)
+    return None
+
+
+def _read_keys(path: str, name: str) -> frozenset[str]:
+    if name.endswith(".json"):
+        with open(path, encoding="utf-8") as handle:
+            return frozenset(json.load(handle).get("weight_map", {}))
+    if name == _SAFETENSORS:
         from safetensors import safe_open
 
         with safe_open(path, "pt") as handle:
             return frozenset(handle.keys())
-    path = _file(source, _BIN, local_only)
-    if path is not None:
-        import torch
+    import torch
 
-        return frozenset(torch.load(path, map_location="meta", weights_only=True, mmap=True))
-    return None
+    return frozenset(torch.load(path, map_location="meta", weights_only=True, mmap=True))
 
 
 def _file(source: str, name: str, local_only: bool) -> str | None:

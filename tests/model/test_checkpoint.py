@@ -44,6 +44,11 @@ def test_keys_are_read_from_every_checkpoint_format(tiny_bert_dir: Path, tmp_pat
     (tmp_path / "bin").mkdir()
     torch.save(state, tmp_path / "bin" / "pytorch_model.bin")
     assert checkpoint_keys(str(tmp_path / "bin")) == frozenset(state)
+    from safetensors.torch import save_file
+
+    fewer = {k: v for k, v in state.items() if not k.startswith("pooler.")}
+    save_file(fewer, str(tmp_path / "bin" / "model.safetensors"), metadata={"format": "pt"})
+    assert checkpoint_keys(str(tmp_path / "bin")) == frozenset(fewer)  # safetensors first, as transformers reads
 
 
 def test_no_checkpoint_file_gives_none(tmp_path: Path) -> None:
