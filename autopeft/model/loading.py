@@ -66,6 +66,10 @@ def resolve(name: str) -> str:
 
 def _offline_message(name: str, source: str, exc: BaseException) -> str:
     if Path(source).exists():
+        inner = _inner_model_folders(Path(source))
+        if inner:  # a sentence-transformers folder keeps its transformer in a sub-folder (0_Transformer)
+            return (f"cannot load model {name!r}: folder {source} has no config.json of its own; allowed: the folder "
+                    f"that holds the model's config.json and weights, here {' or '.join(map(str, inner))}")
         return f"cannot load model {name!r} from folder {source}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
     if source.startswith((".", "/")) or (os.sep in source and not _looks_like_hub_id(source)):
         allowed = f"a local folder, a Hub id or one of {', '.join(ALIASES)}"
@@ -75,6 +79,13 @@ def _offline_message(name: str, source: str, exc: BaseException) -> str:
         f"({type(exc).__name__}). Download it where the Hub is reachable (huggingface-cli download {source} "
         f"--local-dir DIR) and pass that folder as the model; offline here: minilm"
     )
+
+
+def _inner_model_folders(folder: Path) -> list[Path]:
+    """Sub-folders holding a model's config.json, when ``folder`` holds none itself."""
+    if not folder.is_dir() or (folder / "config.json").is_file():
+        return []
+    return sorted(sub for sub in folder.iterdir() if (sub / "config.json").is_file())
 
 
 def _local_only(source: str) -> bool:

@@ -93,3 +93,14 @@ def test_a_tokenizer_shipped_only_as_a_sentencepiece_model_loads(tiny_deberta_di
     model = load_model(str(folder), num_labels=2)
     with torch.no_grad():
         assert model(**ids).logits.shape == (2, 2)
+
+
+def test_a_folder_that_keeps_the_model_in_a_sub_folder_names_it(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """sentence-transformers' folders keep the transformer in ``0_Transformer``; the error names that folder."""
+    import shutil
+
+    shutil.copytree(tiny_bert_dir, tmp_path / "st" / "0_Transformer")
+    (tmp_path / "st" / "modules.json").write_text("[]")
+    for load in (load_model, skeleton):
+        with pytest.raises(ModelLoadError, match=r"has no config.json of its own; allowed: .*0_Transformer"):
+            load(str(tmp_path / "st"))
