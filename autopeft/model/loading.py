@@ -185,14 +185,23 @@ def _mark_new_modules(model: Any, name: str, source: str) -> tuple[str, ...]:
 
 
 def load_tokenizer(name: str) -> Any:
+    """The model's tokenizer; a ModelLoadError when it cannot be loaded, or when the folder holds no tokenizer
+    files (transformers then builds one that knows its special tokens alone)."""
     from transformers import AutoTokenizer
 
     source = resolve(name)
     try:
         with quiet_transformers():
-            return AutoTokenizer.from_pretrained(source, local_files_only=_local_only(source))
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=_local_only(source))
     except Exception as exc:
         raise ModelLoadError(_offline_message(name, source, exc)) from exc
+    if len(tokenizer) <= len(set(tokenizer.all_special_ids)):  # transformers builds one from no files at all
+        raise ModelLoadError(
+            f"model {name!r}: {source} holds no tokenizer files (tokenizer.json, vocab.txt, spm.model, ...): the "
+            f"tokenizer built without them knows only its {len(tokenizer)} special tokens and would read every word "
+            f"as {tokenizer.unk_token!r}; allowed: a model folder with its tokenizer saved beside the weights "
+            "(tokenizer.save_pretrained(FOLDER))")
+    return tokenizer
 
 
 def skeleton(name: str, *, num_labels: int | None = None) -> Any:

@@ -66,10 +66,12 @@ class SearchContext:
 def require_weights(model: str) -> None:
     """Refuse a model whose weights cannot be had before a run is written. The space checks run on the model's
     shape, which autopeft knows for FLAN-T5 without its files; the trials need the checkpoint itself: a local
-    folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the rest."""
-    from autopeft.model.loading import load_config
+    folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the weights; its
+    tokenizer is loaded too (a folder saved without one is refused here, not in the first trial)."""
+    from autopeft.model.loading import load_config, load_tokenizer
 
     load_config(model, allow_known_shape=False)
+    load_tokenizer(model)
 
 
 def make_context(recipe: Recipe) -> SearchContext:

@@ -90,19 +90,24 @@ def _csv(rows: list[str]) -> bytes:
 GOOD_ROWS = [f"the movie was {'good' if i % 2 else 'bad'},{'positive' if i % 2 else 'negative'}" for i in range(40)]
 
 
-#: a case file of this name makes its folder a copy of the tiny BERT whose checkpoint lacks the weights whose
-#: names start with the file's content
+#: a case file of one of these names makes its folder a copy of the tiny BERT: without the weights whose names start
+#: with the file's content, or without the files it names
 DROP = ".drop-weights"
+DROP_FILES = ".drop-files"
 
 
-def _lacking_model(folder: Path, base: Path, prefix: str) -> None:
+def _model_copy(folder: Path, base: Path, directive: str, content: str) -> None:
     import shutil
 
     from safetensors.torch import load_file, save_file
 
     shutil.copytree(base / "tiny-bert", folder, dirs_exist_ok=True)
+    if directive == DROP_FILES:
+        for name in content.split():
+            (folder / name).unlink()
+        return
     state = load_file(str(folder / "model.safetensors"))
-    save_file({k: v for k, v in state.items() if not k.startswith(prefix)}, str(folder / "model.safetensors"),
+    save_file({k: v for k, v in state.items() if not k.startswith(content)}, str(folder / "model.safetensors"),
               metadata={"format": "pt"})
 
 
@@ -215,6 +220,9 @@ def cases() -> list[Case]:
         Case("model-lacks-a-layer", "model", "`search --model` of a checkpoint that lacks one layer's weights",
              ["search", "tiny.yaml", "--out", "OUT", "--budget", "1", "--model", "lacking"],
              ((f"lacking/{DROP}", b"encoder.layer.1.output.dense."),), "bert.encoder.layer.1.output.dense"),
+        Case("model-no-tokenizer", "model", "`search --model` of a folder saved without its tokenizer",
+             ["search", "tiny.yaml", "--out", "OUT", "--budget", "1", "--model", "weights-only"],
+             ((f"weights-only/{DROP_FILES}", b"tokenizer.json tokenizer_config.json"),), "no tokenizer files"),
         # ---- command-line arguments --------------------------------------------------------------------
         Case("cli-unknown-argument", "cli", "`search --recipe tiny.yaml` (the recipe is positional)",
              ["search", "--recipe", "tiny.yaml", "--out", "OUT"], (), "autopeft search --help"),
@@ -265,8 +273,8 @@ def prepare(case: Case, base: Path) -> tuple[Path, list[str]]:
     os.chdir(base)
     try:
         for name, content in case.files:
-            if Path(name).name == DROP:
-                _lacking_model(folder / Path(name).parent, base, content.decode())
+            if Path(name).name in (DROP, DROP_FILES):
+                _model_copy(folder / Path(name).parent, base, Path(name).name, content.decode())
                 continue
             text = content
             if content.startswith(b"@"):  # "@key=value" edits of the base recipe

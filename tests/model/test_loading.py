@@ -104,3 +104,16 @@ def test_a_folder_that_keeps_the_model_in_a_sub_folder_names_it(tiny_bert_dir: P
     for load in (load_model, skeleton):
         with pytest.raises(ModelLoadError, match=r"has no config.json of its own; allowed: .*0_Transformer"):
             load(str(tmp_path / "st"))
+
+
+def test_a_folder_without_tokenizer_files_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """transformers builds a tokenizer from a config alone, knowing only its special tokens: every word would be
+    [UNK], and a search would run at chance without a word said."""
+    import shutil
+
+    (tmp_path / "weights-only").mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_bert_dir / name, tmp_path / "weights-only" / name)
+    with pytest.raises(ModelLoadError, match=r"holds no tokenizer files .* would read every word as '\[UNK\]'"):
+        load_tokenizer(str(tmp_path / "weights-only"))
+    assert len(load_tokenizer(str(tiny_bert_dir))) > 10
