@@ -184,9 +184,10 @@ def _mark_new_modules(model: Any, name: str, source: str) -> tuple[str, ...]:
     return new
 
 
-def load_tokenizer(name: str) -> Any:
-    """The model's tokenizer; a ModelLoadError when it cannot be loaded, or when the folder holds no tokenizer
-    files (transformers then builds one that knows its special tokens alone)."""
+def load_tokenizer(name: str, *, vocab_size: int | None = None) -> Any:
+    """The model's tokenizer; a ModelLoadError when it cannot be loaded, when the folder holds no tokenizer
+    files (transformers then builds one that knows its special tokens alone), or when it has more tokens than
+    the model's ``vocab_size`` embeddings (another model's tokenizer: its ids would fail every trial)."""
     from transformers import AutoTokenizer
 
     source = resolve(name)
@@ -201,6 +202,11 @@ def load_tokenizer(name: str) -> Any:
             f"tokenizer built without them knows only its {len(tokenizer)} special tokens and would read every word "
             f"as {tokenizer.unk_token!r}; allowed: a model folder with its tokenizer saved beside the weights "
             "(tokenizer.save_pretrained(FOLDER))")
+    if vocab_size is not None and len(tokenizer) > vocab_size:
+        raise ModelLoadError(
+            f"model {name!r}: its tokenizer has {len(tokenizer):,} tokens but the model embeds {vocab_size:,} "
+            f"(config vocab_size), so ids from {vocab_size:,} up would fail every trial; allowed: the tokenizer "
+            f"saved with the model's weights in {source}")
     return tokenizer
 
 

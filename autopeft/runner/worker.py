@@ -80,7 +80,8 @@ class Worker:
         self.base = model if model is not None else load_model(model_id, num_labels=num_labels)
         self.training.check_model(self.base.config)
         self.base.eval()
-        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model_id)
+        rows = self.base.get_input_embeddings().num_embeddings  # the ids the model can embed
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model_id, vocab_size=rows)
         self.graph = ModelGraph.from_model(self.base)
         self.kind = self.graph.kind
         self.evaluate = evaluator_for(self.kind, self.task.kind)

@@ -70,8 +70,9 @@ def require_weights(model: str) -> None:
     tokenizer is loaded too (a folder saved without one is refused here, not in the first trial)."""
     from autopeft.model.loading import load_config, load_tokenizer
 
-    load_config(model, allow_known_shape=False)
-    load_tokenizer(model)
+    config = load_config(model, allow_known_shape=False)
+    size = getattr(config, "vocab_size", None)
+    load_tokenizer(model, vocab_size=size if isinstance(size, int) else None)
 
 
 def make_context(recipe: Recipe) -> SearchContext:

@@ -117,3 +117,17 @@ def test_a_folder_without_tokenizer_files_is_refused(tiny_bert_dir: Path, tmp_pa
     with pytest.raises(ModelLoadError, match=r"holds no tokenizer files .* would read every word as '\[UNK\]'"):
         load_tokenizer(str(tmp_path / "weights-only"))
     assert len(load_tokenizer(str(tiny_bert_dir))) > 10
+
+
+def test_another_models_tokenizer_with_more_tokens_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "mixed"
+    shutil.copytree(tiny_bert_dir, folder)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (folder / name).unlink()
+    load_tokenizer("minilm").save_pretrained(folder)  # 30,522 tokens; the tiny BERT embeds 36
+    embeds = load_model(str(folder), num_labels=2).get_input_embeddings().num_embeddings
+    with pytest.raises(ModelLoadError, match=f"its tokenizer has 30,522 tokens but the model embeds {embeds} "):
+        load_tokenizer(str(folder), vocab_size=embeds)
+    assert len(load_tokenizer(str(folder))) == 30_522  # without the model's size there is nothing to hold it to
