@@ -148,19 +148,25 @@ def check_loaded(model: Any, missing_keys: Iterable[str], new: Iterable[str], *,
         raise ModelLoadError(_lacks(name, source, lacking))
     reshaped = outside(missing_modules(mismatched))
     if reshaped:
-        raise ModelLoadError(f"model {name!r}: checkpoint {source} holds weights of {', '.join(reshaped)} whose shape "
+        raise ModelLoadError(f"model {name!r}: checkpoint {source} holds weights of {_some(reshaped)} whose shape "
                              "is not the one its config gives; allowed: a checkpoint whose config.json is its own")
     misread = [m for m in new if m not in missing]
     if misread:
         raise ModelLoadError(f"model {name!r}: checkpoint {source} names its weights so that autopeft cannot tell "
-                             f"whether it holds {', '.join(misread)}; allowed: a checkpoint saved by transformers")
+                             f"whether it holds {_some(misread)}; allowed: a checkpoint saved by transformers")
 
 
 def _lacks(name: str, source: str, modules: Iterable[str]) -> str:
-    return (f"model {name!r}: checkpoint {source} lacks the weights of {', '.join(modules)}, which would start "
+    return (f"model {name!r}: checkpoint {source} lacks the weights of {_some(list(modules))}, which would start "
             "random and stay frozen in every trial; allowed: a checkpoint with the weights of every layer and "
             "embedding (only the task head and modules outside the layers, such as a pooler, may be missing: "
             "they are trained and saved with the adapter)")
+
+
+def _some(modules: list[str], shown: int = 4) -> str:
+    """The first ``shown`` names and how many more (an encoder-only T5 checkpoint lacks a whole decoder)."""
+    more = f" and {len(modules) - shown} more" if len(modules) > shown else ""
+    return ", ".join(modules[:shown]) + more
 
 
 def _architecture(model: Any) -> Architecture:

@@ -143,3 +143,17 @@ def test_weights_of_another_shape_outside_the_head_are_refused(tiny_bert_dir: Pa
     with pytest.raises(ModelLoadError, match=re.escape(f"holds weights of {layer} whose shape")):
         check_loaded(model, ["classifier.weight"], [], name="m", source="s",
                      mismatched=["bert.encoder.layer.0.output.dense.weight"])
+
+
+@pytest.mark.parametrize("loader", [load_model, skeleton])
+def test_an_encoder_only_t5_checkpoint_is_refused(loader: Any, tiny_t5_dir: Path, tmp_path: Path) -> None:
+    """A T5 encoder saved alone (sentence-T5) would train a random, frozen decoder; the error names a few of the
+    modules and counts the rest."""
+    from transformers import AutoConfig, T5EncoderModel
+
+    T5EncoderModel(AutoConfig.from_pretrained(tiny_t5_dir)).save_pretrained(tmp_path / "encoder-only")
+    with pytest.raises(ModelLoadError) as err:
+        loader(str(tmp_path / "encoder-only"))
+    message = str(err.value)
+    assert "lacks the weights of decoder.block.0.layer.0.SelfAttention.q," in message
+    assert re.search(r"SelfAttention\.o and \d+ more, which would start random", message), message
