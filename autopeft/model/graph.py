@@ -253,6 +253,9 @@ class ModelGraph:
         for stack, n in self.layout.items():
             lines.append(f"  {stack}: {n} blocks x {self.params(stack) // max(n, 1):,} parameters")
         lines.append(f"  roles: {', '.join(self.roles)}")
+        if self.head_modules:
+            lines.append(f"  task head, trained by every method: {', '.join(self.head_modules)} "
+                         f"({self.head_params:,} parameters)")
         return "\n".join(lines)
 
 

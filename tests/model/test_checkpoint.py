@@ -85,6 +85,7 @@ def test_a_pooler_the_checkpoint_lacks_is_head(loader: Any, tiny_bert_nopool_dir
     graph = ModelGraph.from_model(model)
     assert graph.head_modules == (POOLER, "classifier")
     assert graph.head_params == (16 * 16 + 16) + (16 * 3 + 3)
+    assert f"task head, trained by every method: {POOLER}, classifier (323 parameters)" in graph.summary()
 
 
 def test_the_pooler_of_a_full_checkpoint_is_not_head(tiny_bert_dir: Path) -> None:
