@@ -49,13 +49,22 @@ _BIN, _BIN_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
 _LEGACY = {"weight": "gamma", "bias": "beta"}
 
 
-def checkpoint_keys(source: str, *, local_only: bool = True) -> frozenset[str] | None:
+def checkpoint_keys(source: str, *, local_only: bool = True, remote: bool = False) -> frozenset[str] | None:
     """The tensor names in the checkpoint of ``source`` (a folder or a Hub id), read without loading a tensor;
-    ``None`` when no checkpoint file can be found (a skeleton built from a published shape)."""
+    ``None`` when no checkpoint file can be found (a skeleton built from a published shape). With ``remote``, a
+    Hub id whose files are not here is asked for its safetensors headers alone (no weights are downloaded), so
+    a skeleton made before the first download knows what the load will find."""
     for name in (_SAFETENSORS_INDEX, _SAFETENSORS, _BIN_INDEX, _BIN):  # transformers' own order of preference
         path = _file(source, name, local_only)
         if path is not None:
             return _read_keys(path, name)
+    if remote:
+        from huggingface_hub import get_safetensors_metadata
+
+        try:
+            return frozenset(get_safetensors_metadata(source).weight_map)
+        except Exception:  # no safetensors there, a private repo, a timeout: nothing known, as without remote
+            return None
     return None
 
 

@@ -158,3 +158,29 @@ def test_an_encoder_only_t5_checkpoint_is_refused(loader: Any, tiny_t5_dir: Path
     message = str(err.value)
     assert "lacks the weights of decoder.block.0.layer.0.SelfAttention.q," in message
     assert re.search(r"SelfAttention\.o and \d+ more, which would start random", message), message
+
+
+def test_a_hub_checkpoint_not_downloaded_is_read_from_its_safetensors_headers(
+        tiny_bert_nopool_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only with ``remote``: the Hub's header API (stood in for here; this machine has no Hub) names the tensors."""
+    import huggingface_hub
+
+    asked: list[str] = []
+
+    class Metadata:
+        weight_map = dict.fromkeys(checkpoint_keys(str(tiny_bert_nopool_dir)) or (), "model.safetensors")
+
+    def headers(repo_id: str, **_: Any) -> Metadata:
+        asked.append(repo_id)
+        return Metadata()
+
+    monkeypatch.setattr(huggingface_hub, "get_safetensors_metadata", headers)
+    assert checkpoint_keys("someone/bert-without-pooler") is None and asked == []
+    keys = checkpoint_keys("someone/bert-without-pooler", remote=True)
+    assert asked == ["someone/bert-without-pooler"] and keys and not any(k.startswith("pooler.") for k in keys)
+
+    def unreachable(repo_id: str, **_: Any) -> Metadata:
+        raise OSError("no connection")
+
+    monkeypatch.setattr(huggingface_hub, "get_safetensors_metadata", unreachable)
+    assert checkpoint_keys("someone/bert-without-pooler", remote=True) is None
