@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from autopeft.errors import ConfigError
 from autopeft.tasks import Example, Task
 
 IGNORE = -100  # label id the loss skips
@@ -72,8 +73,20 @@ def encode_split(examples: Sequence[Example], task: Task, tokenizer: Any, *, kin
 
 
 def verbaliser_ids(task: Task, tokenizer: Any, target_max_length: int) -> list[list[int]]:
-    """Token ids of each class's verbaliser, for rank classification."""
-    return _ids(tokenizer, list(task.verbalizers), target_max_length)
+    """Token ids of each class's verbaliser, for rank classification; a ConfigError when two classes' ids are
+    the same (words the tokenizer does not know, or a cut at ``target_max_length``): rank classification could
+    not tell them apart, and every example would go to the first of them."""
+    ids = _ids(tokenizer, list(task.verbalizers), target_max_length)
+    seen: dict[tuple[int, ...], str] = {}
+    for word, row in zip(task.verbalizers, ids, strict=True):
+        if tuple(row) in seen:
+            raise ConfigError(
+                f"task {task.name!r}: verbalizers {seen[tuple(row)]!r} and {word!r} are the same tokens {row} to "
+                f"this model's tokenizer (cut at training.target_max_length {target_max_length}), so it could not "
+                "tell those classes apart; allowed: verbalizers whose tokens differ (the task's verbalizers, or a "
+                "larger target_max_length)")
+        seen[tuple(row)] = word
+    return ids
 
 
 def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from autopeft.study.engines import Engine, WorkerSpec, make_engine
 from autopeft.study.recipe import Recipe
 from autopeft.trial import config_key
+
+if TYPE_CHECKING:
+    from autopeft.runner.config import TrainingConfig
+    from autopeft.tasks import Task
 
 __all__ = ["SearchContext", "make_context", "require_weights"]
 
@@ -63,16 +67,21 @@ class SearchContext:
                            data=self.data, space=self.space, log=log, options=options)
 
 
-def require_weights(model: str) -> None:
+def require_weights(model: str, task: Task | None = None, training: TrainingConfig | None = None) -> None:
     """Refuse a model whose weights cannot be had before a run is written. The space checks run on the model's
     shape, which autopeft knows for FLAN-T5 without its files; the trials need the checkpoint itself: a local
     folder, the Hub's cache, or a reachable Hub. Its config is what comes first, so it stands for the weights; its
-    tokenizer is loaded too (a folder saved without one is refused here, not in the first trial)."""
-    from autopeft.model.loading import load_config, load_tokenizer
+    tokenizer is loaded too (a folder saved without one is refused here, not in the first trial), and with the
+    ``task``, a seq2seq classifier's verbalizers are tokenised (two classes with the same tokens are refused)."""
+    from autopeft.model.loading import load_config, load_tokenizer, model_kind
+    from autopeft.runner.config import TrainingConfig
+    from autopeft.runner.data import verbaliser_ids
 
     config = load_config(model, allow_known_shape=False)
     size = getattr(config, "vocab_size", None)
-    load_tokenizer(model, vocab_size=size if isinstance(size, int) else None)
+    tokenizer = load_tokenizer(model, vocab_size=size if isinstance(size, int) else None)
+    if task is not None and task.kind == "classification" and model_kind(config) == "seq2seq":
+        verbaliser_ids(task, tokenizer, (training or TrainingConfig()).target_max_length)
 
 
 def make_context(recipe: Recipe) -> SearchContext:

@@ -194,7 +194,7 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     Journal.check_new(out)  # before the model loads
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     if weights_here:  # (not for NNI, whose trials may run on machines that have the weights)
-        require_weights(recipe.model)
+        require_weights(recipe.model, ctx.data.task, recipe.training)
     prior = read_prior(ctx, settings, load_prior)
     ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
     made_from = provenance(recipe)

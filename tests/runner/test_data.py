@@ -97,3 +97,32 @@ def test_segment_ids_reach_the_model(tiny_bert_dir: Path, pairs: Any, bert_token
     assert scored is not None
     torch.testing.assert_close(torch.as_tensor(scored, dtype=torch.float32), with_segments, rtol=1e-5, atol=1e-5)
     assert not torch.allclose(with_segments, without)
+
+
+def _labelled(tmp_path: Path, labels: tuple[str, str]) -> Any:
+    path = tmp_path / "labels.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for i in range(20):
+            writer.writerow([f"the movie was {'good' if i % 2 else 'bad'}", labels[i % 2]])
+    return task_from_file(path, text_fields=["text"], label_field="label")
+
+
+@pytest.mark.parametrize(("labels", "cut"), [(("terrific", "superb"), 4), (("good movie", "good film"), 1)])
+def test_verbalizers_with_the_same_tokens_are_refused(labels: tuple[str, str], cut: int, tiny_t5_dir: Path,
+                                                      tmp_path: Path) -> None:
+    """Words the tokenizer does not know (both <unk>), or a cut at target_max_length, would give two classes the
+    same score in every example; refused before a run, naming both words and the setting."""
+    from autopeft.errors import ConfigError
+    from autopeft.model.loading import load_tokenizer
+    from autopeft.runner.data import verbaliser_ids
+    from autopeft.study.context import require_weights
+
+    task = _labelled(tmp_path, labels)
+    with pytest.raises(ConfigError, match=r"verbalizers '.+' and '.+' are the same tokens .* target_max_length"):
+        verbaliser_ids(task, load_tokenizer(str(tiny_t5_dir)), cut)
+    with pytest.raises(ConfigError, match="could not tell those classes apart"):
+        require_weights(str(tiny_t5_dir), task, TrainingConfig(target_max_length=cut))
+    if cut == 1:
+        assert len(verbaliser_ids(task, load_tokenizer(str(tiny_t5_dir)), 4)) == 2  # a longer cut tells them apart
