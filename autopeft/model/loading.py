@@ -179,7 +179,7 @@ def load_model(name: str, *, num_labels: int | None = None) -> Any:
 def _mark_new_modules(model: Any, name: str, source: str) -> tuple[str, ...]:
     """Set :data:`NEW_MODULES` on ``model`` from its checkpoint's files (none found: none) and return them; a Hub
     id not downloaded yet is read from the Hub's safetensors headers when the Hub answers."""
-    remote = not Path(source).exists() and _looks_like_hub_id(source) and not _local_only(source)
+    remote = _looks_like_hub_id(source) and not _local_only(source)  # a Hub id, not a folder, and the Hub answers
     keys = checkpoint_keys(source, remote=remote)
     new = new_modules(model, keys, name=name, source=source) if keys is not None else ()
     setattr(model, NEW_MODULES, new)

@@ -78,9 +78,9 @@ def export(
     work.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)
-    kind = _model_facts(built)["model_kind"]
-    outputs = _outputs(task, kind)
-    if outputs and kind == "encoder":
+    facts = _model_facts(built)
+    outputs = _outputs(task, facts["model_kind"])
+    if outputs and facts["model_kind"] == "encoder":
         name_labels(built.model.config, outputs["labels"])
     with quiet_transformers():  # a whole model's save shows a shard progress bar
         method.save(built, work)
@@ -97,7 +97,7 @@ def export(
         "options": jsonable(built.options),
         "trainable_params": built.trainable_params,
         "total_params": built.total_params,
-        **_model_facts(built),
+        **facts,
         **outputs,
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
