@@ -70,6 +70,9 @@ class TrialResult:
     #: ``training.partial_examples`` examples of the split, the end on all of it
     eval_curve: tuple[tuple[float, float], ...] = ()
     reliability: Mapping[str, Any] | None = None
+    #: split name ("validation", and "test" when scored) -> confusion matrix of a classification task: row i,
+    #: column j counts the examples of class i predicted as class j (classes in the task's label order)
+    confusion: Mapping[str, tuple[tuple[int, ...], ...]] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -98,6 +101,9 @@ class TrialResult:
             values["test_metrics"] = _floats(values["test_metrics"])
         values["loss_curve"] = tuple((int(s), float(v)) for s, v in values.get("loss_curve", ()))
         values["eval_curve"] = tuple((float(f), float(v)) for f, v in values.get("eval_curve", ()))
+        if values.get("confusion") is not None:
+            values["confusion"] = {split: tuple(tuple(int(c) for c in row) for row in matrix)
+                                   for split, matrix in values["confusion"].items()}
         return cls(**values)
 
 

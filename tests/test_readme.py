@@ -36,7 +36,7 @@ def test_the_python_api_example_runs(tmp_path: Path) -> None:
                           timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "6 complete" in proc.stdout  # the callback saw the sixth trial
-    assert "test_accuracy_mean" in proc.stdout
+    assert "test_accuracy_mean" in proc.stdout and "recall_mean" in proc.stdout
     assert (tmp_path / "runs" / "api-demo" / "study.db").is_file()
     manifest = json.loads((tmp_path / "adapters" / "api-demo" / "autopeft.json").read_text())
     expect = "adapter_config.json" if manifest["peft_adapter"] else "config.json"  # head_only saves a whole model

@@ -62,10 +62,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def finalize_text(folder: Path) -> str:
-    from autopeft.study.finalize import finalize_table
+    from autopeft.study.finalize import class_names, finalize_table, per_class_table
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         rows = finalize_table(journal)
+        classes = per_class_table(journal, class_names(journal.recipe))
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
     score = rows[0]["score"]
@@ -82,4 +83,8 @@ def finalize_text(folder: Path) -> str:
         lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
                      f"{val:>13} {pm(score):>15} {pm('ece'):>15} "
                      f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
+    for trial in dict.fromkeys(c["trial"] for c in classes):
+        mine = [c for c in classes if c["trial"] == trial]
+        lines.append(f"trial {trial}, test F1 per class (mean over {mine[0]['seeds']} seeds): "
+                     + ", ".join(f"{c['class']} {c['f1_mean']:.4f}" for c in mine))
     return "\n".join(lines)

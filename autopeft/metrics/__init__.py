@@ -1,6 +1,7 @@
 """Classification and generation metrics, with calibration: numpy and scipy, no torch, no scikit-learn.
 
-- :mod:`~autopeft.metrics.classification`: softmax, accuracy, macro-F1, Brier score, NLL;
+- :mod:`~autopeft.metrics.classification`: softmax, accuracy, macro-F1, Brier score, NLL, and per class
+  the confusion matrix with precision, recall and F1;
 - :mod:`~autopeft.metrics.calibration`: reliability bins, ECE, MCE, temperature scaling (its docstring states
   the binning convention), and :func:`classification_metrics`, all of them at once from logits;
 - :mod:`~autopeft.metrics.text`: exact match and ROUGE-L of generated text.
@@ -25,7 +26,16 @@ from autopeft.metrics.calibration import (
     mce,
     reliability_bins,
 )
-from autopeft.metrics.classification import accuracy, brier, log_softmax, macro_f1, nll, softmax
+from autopeft.metrics.classification import (
+    accuracy,
+    brier,
+    confusion_matrix,
+    log_softmax,
+    macro_f1,
+    nll,
+    per_class,
+    softmax,
+)
 from autopeft.metrics.text import exact_match, rouge_l
 
 __all__ = [
@@ -34,6 +44,7 @@ __all__ = [
     "accuracy",
     "brier",
     "classification_metrics",
+    "confusion_matrix",
     "ece",
     "exact_match",
     "fit_temperature",
@@ -41,6 +52,7 @@ __all__ = [
     "macro_f1",
     "mce",
     "nll",
+    "per_class",
     "reliability_bins",
     "rouge_l",
     "softmax",

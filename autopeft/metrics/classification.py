@@ -145,3 +145,56 @@ def nll(probs: npt.ArrayLike, y_true: npt.ArrayLike, eps: float = 1e-12) -> floa
     p, y = probs_and_labels(probs, y_true, "nll")
     p_true = np.clip(p[np.arange(p.shape[0]), y], eps, 1.0)
     return float(-np.mean(np.log(p_true)))
+
+
+# -------------------------------------------------------------------------------------- per class
+
+
+def confusion_matrix(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: int | None = None) -> IntArray:
+    """Counts of shape ``(k, k)``: row ``i``, column ``j`` counts the examples of class ``i`` predicted as ``j``
+    (scikit-learn's convention). ``y_pred`` may be ``(n,)`` classes or ``(n, k)`` scores (argmax); ``k`` is
+    ``n_classes``, else the score columns, else the largest label + 1.
+
+    >>> confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2]).tolist()
+    [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    """
+    pred, k = _predictions(y_pred, "y_pred")
+    if n_classes is not None:
+        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+            raise ValueError(f"n_classes must be an integer >= 1, got {n_classes!r}")
+        if k is not None and k != n_classes:
+            raise ValueError(f"n_classes={n_classes} does not match the {k} score columns of y_pred")
+        k = int(n_classes)
+    y = as_labels(y_true, "y_true", n_classes=k)
+    check_lengths(y, pred, "y_true", "y_pred")
+    if k is None:
+        k = int(max(y.max(initial=-1), pred.max(initial=-1))) + 1 or 1
+    if pred.size and int(pred.max()) >= k:
+        raise ValueError(f"y_pred holds label {int(pred.max())}, allowed: [0, {k})")
+    counts: IntArray = np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.int64)
+    return counts
+
+
+def per_class(confusion: npt.ArrayLike) -> dict[str, FloatArray]:
+    """Precision, recall and F1 of each class, and its ``support`` (examples of the class), from a confusion
+    matrix (rows true, columns predicted). A ratio whose denominator is 0 is 0 (scikit-learn's
+    ``zero_division=0``): a class never predicted has precision 0, a class absent from the labels recall 0.
+
+    >>> s = per_class([[1, 1, 0], [0, 1, 0], [0, 0, 1]])
+    >>> s["precision"].tolist(), s["recall"].tolist(), s["support"].tolist()
+    ([1.0, 0.5, 1.0], [0.5, 1.0, 1.0], [2.0, 1.0, 1.0])
+    """
+    c = np.asarray(confusion)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] < 1:
+        raise ValueError(f"a confusion matrix must be square (k, k) with k >= 1, got shape {c.shape}")
+    if not np.issubdtype(c.dtype, np.number) or np.any(~np.isfinite(c)) or np.any(c < 0):
+        raise ValueError("a confusion matrix must hold finite counts >= 0")
+    c = c.astype(np.float64)
+    tp, n_true, n_pred = np.diag(c), c.sum(axis=1), c.sum(axis=0)
+
+    def ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+        out: FloatArray = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        return out
+
+    return {"precision": ratio(tp, n_pred), "recall": ratio(tp, n_true), "f1": ratio(2.0 * tp, n_true + n_pred),
+            "support": n_true}

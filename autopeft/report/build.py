@@ -114,6 +114,7 @@ class ReportBuilder:
         self._calibration(run, name)
         self._placement(run, name)
         self._finalized(run, name)
+        self._per_class(run, name)
         self._reproduce(run, name)
 
     def _searched(self, run: RunData, name: str) -> None:
@@ -298,6 +299,34 @@ class ReportBuilder:
                      "configuration"), tuple(rows),
                     (True, False, True, True, True, True, *[True] * len(shown), False)))
         self.csvs[f"{name}-finalize"] = run.finalized
+
+    def _per_class(self, run: RunData, name: str) -> None:
+        """Each finalized point's test precision, recall and F1 per class, and its confusion matrix."""
+        if not any("test_accuracy_mean" in r for r in run.finalized):
+            return  # nothing finalized, or a generation task: no classes
+        d = self.doc
+        d.add(Heading("Per class (test split)", 3))
+        if not run.per_class:
+            d.add(Paragraph("The finalized seeds of this run were journaled before autopeft kept confusion matrices, "
+                            "so there is no per-class table.", note=True))
+            return
+        for trial in dict.fromkeys(r["trial"] for r in run.per_class):
+            rows = [r for r in run.per_class if r["trial"] == trial]
+            classes = [r["class"] for r in rows]
+            mark = " (knee)" if run.knee is not None and trial == run.knee.number else ""
+
+            def pm(r: dict[str, Any], key: str) -> str:
+                return f"{r[f'{key}_mean']:.4f} ± {r[f'{key}_std']:.4f}"
+
+            d.add(Table(("true class", "test examples", "TEST precision", "TEST recall", "TEST F1",
+                         *[f"predicted {c}" for c in classes]),
+                        tuple((r["class"], r["support"], pm(r, "precision"), pm(r, "recall"), pm(r, "f1"),
+                               *[r[f"predicted {c}"] for c in classes]) for r in rows),
+                        (False, *[True] * (4 + len(classes))),
+                        caption=f"Trial {trial}{mark}: precision, recall and F1 of each class, mean ± std over "
+                                f"{rows[0]['seeds']} seeds; the 'predicted' columns are the confusion matrix, "
+                                "summed over the seeds (row: the true class)."))
+        self.csvs[f"{name}-per-class"] = run.per_class
 
     def _reproduce(self, run: RunData, name: str) -> None:
         r, s = run.recipe, run.settings

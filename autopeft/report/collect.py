@@ -25,7 +25,7 @@ from autopeft.objectives import (
     to_minimize,
 )
 from autopeft.pareto import pareto_mask
-from autopeft.study.finalize import finalize_table
+from autopeft.study.finalize import class_names, finalize_table, per_class_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.references import parse_reference_origin, tuned_references
@@ -68,6 +68,7 @@ class RunData:
     front: Front
     hv_curve: list[tuple[int, float]]
     finalized: list[dict[str, Any]]
+    per_class: list[dict[str, Any]]           # the finalized points' test scores per class (per_class_table)
     wall_seconds: float
     compute_seconds: float
     space_rows: list[dict[str, str]]
@@ -236,6 +237,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         f = front(journal, objectives)
         curve = hypervolume_curve(journal, objectives)
         finalized = finalize_table(journal)
+        per_class = per_class_table(journal, class_names(recipe))
         started, sessions = journal.meta("started"), journal.meta("sessions") or []
         settings["sessions"] = len(sessions)  # a search and its resumes (0: journaled before they were counted)
         settings["ended_early"] = journal.meta("ended_early")  # the space had fewer members than the budget
@@ -244,7 +246,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
     compute = sum(t.finished - t.started for t in trials if t.finished and t.started)
     data = RunData(folder=folder, name=str(recipe.get("name") or folder.name), recipe=recipe, settings=settings,
                    objectives=objectives, score=score, trials=trials, front=f, hv_curve=curve,
-                   finalized=finalized, wall_seconds=wall, compute_seconds=compute,
+                   finalized=finalized, per_class=per_class, wall_seconds=wall, compute_seconds=compute,
                    space_rows=[], notes=[])
     space_rows, notes = _space_rows(recipe)
     data.notes.extend(notes)
@@ -317,23 +319,7 @@ def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, l
 
 
 def _n_classes(run: RunData) -> int | None:
-    from autopeft.tasks import get_task
-
-    task = run.recipe.get("task")
-    if isinstance(task, str):
-        try:
-            return int(get_task(task).n_classes or 2)
-        except (AutopeftError, TypeError):
-            return None
-    names = (task or {}).get("label_names")
-    if names:
-        return len(names)
-    from autopeft.study.recipe import stored_recipe
-
-    try:  # label names read from the data file (a generation task has none)
-        return len(stored_recipe(run.recipe).load_task().label_names) or None
-    except (AutopeftError, OSError, KeyError, TypeError, ValueError):
-        return None
+    return len(class_names(run.recipe)) or None  # a generation task has no classes
 
 
 def placement_of(trials: list[Trial], graph: Any) -> Placement:

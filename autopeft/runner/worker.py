@@ -252,11 +252,14 @@ class Worker:
         classified = ev.scores is not None and ev.labels is not None
         temperature = M.fit_temperature(ev.scores, ev.labels) if classified else None  # type: ignore[arg-type]
         metrics = self._metrics(ev, temperature)
-        reliability = None
+        reliability, confusion = None, {"validation": ev}
         if ev.scores is not None and ev.labels is not None:
             probs = M.softmax(ev.scores)
             reliability = M.reliability_bins(probs, ev.labels, self.training.ece_bins).to_dict()
-        test_metrics = self._metrics(self.evaluate(model, self.encoded("test"), ctx), temperature) if test else None
+        test_metrics = None
+        if test:
+            confusion["test"] = test_ev = self.evaluate(model, self.encoded("test"), ctx)
+            test_metrics = self._metrics(test_ev, temperature)
         state["eval_seconds"] += time.perf_counter() - t1
         bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
         if bad:
@@ -269,8 +272,20 @@ class Worker:
             trainable_params=state["trainable"], total_params=state["total"], steps=state["steps"],
             train_seconds=round(state["train_seconds"], 4), eval_seconds=round(state["eval_seconds"], 4),
             device=self.device.type, loss_curve=tuple(state["curve"]), eval_curve=tuple(eval_curve),
-            reliability=reliability,
+            reliability=reliability, confusion=_confusions(confusion) or None,
         )
+
+
+def _confusions(evaluations: Mapping[str, Evaluation]) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """Each split's confusion matrix (rows true class, columns predicted), as the record stores it; none for
+    generated text."""
+    out = {}
+    for split, ev in evaluations.items():
+        if ev.scores is None or ev.labels is None:
+            continue
+        matrix = M.confusion_matrix(ev.labels, ev.scores)
+        out[split] = tuple(tuple(int(c) for c in row) for row in matrix)
+    return out
 
 
 def _replace_peak(result: TrialResult, mb: float) -> TrialResult:

@@ -219,6 +219,16 @@ class Study:
         with self._read() as journal:
             return pd.DataFrame(finalize_table(journal))
 
+    def per_class_dataframe(self) -> pd.DataFrame:
+        """The finalized points' test scores per class: precision, recall and F1 mean and std over seeds, the
+        class's test examples, and the confusion matrix's row summed over seeds (``predicted <class>``)."""
+        import pandas as pd
+
+        from autopeft.study.finalize import class_names, per_class_table
+
+        with self._read() as journal:
+            return pd.DataFrame(per_class_table(journal, class_names(journal.recipe)))
+
     def export(self, pick: str = "knee", *, out: str | Path, overwrite: bool = False, merge: bool = False) -> Path:
         """Write the picked point as a folder plain ``peft`` loads (finalized weights when there are); with
         ``merge``, as a whole ``transformers`` model with the adapter merged into its weights."""

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, log_loss
 
-from autopeft.metrics import accuracy, brier, log_softmax, macro_f1, nll, softmax
+from autopeft.metrics import accuracy, brier, confusion_matrix, log_softmax, macro_f1, nll, per_class, softmax
 from tests.metrics.strategies import FAST, label_pairs, labelled_probs
 
 
@@ -105,3 +105,50 @@ def test_nll_matches_sklearn_log_loss(data: tuple[np.ndarray, np.ndarray]) -> No
     probs, y = data
     expected = log_loss(y, probs, labels=list(range(probs.shape[1])))
     assert nll(probs, y) == pytest.approx(expected, rel=1e-9)
+
+
+# ------------------------------------------------------------------------------------------ per class
+
+
+@FAST
+@given(label_pairs())
+def test_confusion_matrix_and_per_class_match_sklearn(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.metrics import confusion_matrix as sk_confusion
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y, pred = pair
+    k = int(max(y.max(), pred.max())) + 1
+    c = confusion_matrix(y, pred, n_classes=k)
+    labels = list(range(k))
+    np.testing.assert_array_equal(c, sk_confusion(y, pred, labels=labels))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    got = per_class(c)
+    for name, want in (("precision", p), ("recall", r), ("f1", f), ("support", s)):
+        np.testing.assert_allclose(got[name], want, rtol=0, atol=1e-12, err_msg=name)
+    present = np.unique(np.concatenate([y, pred]))  # macro-F1 is the mean over the present classes
+    assert got["f1"][present].mean() == pytest.approx(macro_f1(y, pred))
+
+
+def test_confusion_matrix_from_scores_and_its_bad_inputs() -> None:
+    scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]])
+    np.testing.assert_array_equal(confusion_matrix([0, 1, 2, 2], scores), [[1, 0, 0], [0, 1, 0], [1, 0, 1]])
+    # a class nobody predicted and no example holds still gets its row and column
+    np.testing.assert_array_equal(confusion_matrix([0], [0], n_classes=3), [[1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    with pytest.raises(ValueError, match=r"y_pred holds label 3, allowed: \[0, 3\)"):
+        confusion_matrix([0, 1], [0, 3], n_classes=3)
+    with pytest.raises(ValueError, match="does not match the 3 score columns"):
+        confusion_matrix([0, 1, 2, 2], scores, n_classes=4)
+    with pytest.raises(ValueError, match="n_classes must be an integer >= 1"):
+        confusion_matrix([0], [0], n_classes=0)
+    with pytest.raises(ValueError, match="must be square"):
+        per_class([[1, 2, 3]])
+    with pytest.raises(ValueError, match="finite counts >= 0"):
+        per_class([[1, -1], [0, 2]])
+
+
+def test_per_class_of_summed_matrices_pools_the_seeds() -> None:
+    """Matrices add over seeds; per-class scores of the sum are those of the pooled predictions."""
+    a, b = confusion_matrix([0, 1, 1], [0, 1, 0], n_classes=2), confusion_matrix([0, 0, 1], [1, 0, 1], n_classes=2)
+    pooled = confusion_matrix([0, 1, 1, 0, 0, 1], [0, 1, 0, 1, 0, 1], n_classes=2)
+    np.testing.assert_array_equal(a + b, pooled)
+    np.testing.assert_allclose(per_class(a + b)["f1"], [2 / 3, 2 / 3])

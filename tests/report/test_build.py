@@ -28,12 +28,13 @@ def test_files_and_sections(report: Path) -> None:
     names = {p.name for p in report.iterdir()}
     assert {"index.html", "report.md", "figures", "summary.csv"} <= names
     assert {n.rsplit("-", 1)[-1] for n in names if n.endswith(".csv")} >= {
-        "summary.csv", "trials.csv", "front.csv", "calibration.csv", "finalize.csv", "importance.csv"}
+        "summary.csv", "trials.csv", "front.csv", "calibration.csv", "finalize.csv", "importance.csv", "class.csv"}
     figures = sorted(p.name.rsplit("-", 1)[-1] for p in (report / "figures").iterdir())
     assert figures == ["heatmap.png", "hypervolume.png", "importance.png", "pareto.png", "reliability.png"]
     page = (report / "index.html").read_text()
     for heading in ("Summary across tasks", "What was searched", "Pareto front", "Hypervolume against trials",
-                    "Calibration", "What the front adapts", "Finalized points (test split)", "How to reproduce"):
+                    "Calibration", "What the front adapts", "Finalized points (test split)", "Per class (test split)",
+                    "How to reproduce"):
         assert heading in page
     assert page.count("data:image/png;base64,") == 5
     assert "http://" not in page and "https://" not in page and "<script" not in page
@@ -65,10 +66,47 @@ def test_csv_tables_match_the_journal(report: Path, tiny_run: Path) -> None:
     assert len(summary) == 1 and int(summary[0]["trials"]) == len(trials)
 
 
+def test_per_class_table_is_the_finalized_seeds_confusion(report: Path, tiny_run: Path) -> None:
+    """Each class's row: its test examples, and the 'predicted' counts summed over seeds, from the journal."""
+    from autopeft.study.finalize import class_names
+    from autopeft.study.journal import Journal
+
+    with open(next(report.glob("*-per-class.csv"))) as fh:
+        rows = list(csv.DictReader(fh))
+    with Journal.open(tiny_run, lock=False) as journal:
+        names = class_names(journal.recipe)
+        seeds = [t.result for t in journal.trials(phase="finalize") if t.result is not None]
+    assert len(seeds) == 2 and [r["class"] for r in rows] == list(names) == ["negative", "positive"]
+    for i, r in enumerate(rows):
+        for j, other in enumerate(names):
+            assert int(r[f"predicted {other}"]) == sum(s.confusion["test"][i][j] for s in seeds)  # type: ignore[index]
+        assert int(r["support"]) == sum(seeds[0].confusion["test"][i])  # type: ignore[index]
+        assert sum(int(r[f"predicted {o}"]) for o in names) == 2 * int(r["support"])
+    md = (report / "report.md").read_text()
+    assert "| true class | test examples | TEST precision | TEST recall | TEST F1 | predicted negative |" in md
+
+
+def test_seeds_finalized_before_confusion_matrices_say_so(tiny_run: Path, tmp_path: Path) -> None:
+    from autopeft.report.build import ReportBuilder
+    from autopeft.report.collect import load_run
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run, old, ignore=shutil.ignore_patterns("finalized", "*.lock"))
+    with sqlite3.connect(old / "study.db") as conn:
+        conn.execute("UPDATE trials SET result = json_remove(result, '$.confusion') WHERE phase = 'finalize'")
+    run = load_run(old, details=False)  # the sections this test reads need no model shapes
+    assert run.finalized and not run.per_class
+    builder = ReportBuilder([run], {}, "old", tmp_path / "r")
+    text = builder.build().markdown()
+    assert "Per class (test split)" in text and "journaled before autopeft kept confusion matrices" in text
+    assert "TEST accuracy" in text and not any(k.endswith("-per-class") for k in builder.csvs)
+
+
 def test_unfinalized_run_says_so(unfinalized_run: Path, tmp_path: Path) -> None:
     write_report([unfinalized_run], tmp_path / "r")
     page = (tmp_path / "r" / "index.html").read_text()
     assert "No point of this run was finalized" in page and "not finalized" in page
+    assert "Per class (test split)" not in page
     assert f"autopeft finalize {unfinalized_run} --pick knee" in page
 
 

@@ -50,13 +50,30 @@ def _check_complete(result: TrialResult, steps: int) -> None:
     assert result.loss_curve and result.loss_curve[-1][0] == steps
     assert result.peak_memory_mb and result.peak_memory_mb > 0
     assert result.reliability is not None and sum(result.reliability["counts"]) == 24
+    _check_confusion(result, "validation", result.metrics)
+    if result.test_metrics is not None:
+        _check_confusion(result, "test", result.test_metrics)
     assert 0 < result.trainable_params < result.total_params  # type: ignore[operator]
+
+
+def _check_confusion(result: TrialResult, split: str, metrics: Any) -> None:
+    """The split's confusion matrix holds every example once, and its diagonal and per-class F1 give the
+    record's accuracy and macro-F1."""
+    from autopeft.metrics import per_class
+
+    assert result.confusion is not None
+    matrix = np.array(result.confusion[split])
+    assert matrix.shape == (2, 2) and matrix.sum() == 24
+    assert np.trace(matrix) / 24 == pytest.approx(metrics["accuracy"])
+    scores = per_class(matrix)
+    present = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    assert scores["f1"][present].mean() == pytest.approx(metrics["macro_f1"])
 
 
 def test_encoder_trial(bert_worker: Worker) -> None:
     result = bert_worker.run({"method": "lora", "lora.r": 2, "learning_rate": 1e-2}, Fidelity(steps=8), seed=1)
     _check_complete(result, 8)
-    assert result.test_metrics is None
+    assert result.test_metrics is None and result.confusion is not None and set(result.confusion) == {"validation"}
     assert TrialResult.from_dict(result.to_dict()) == result
 
 
@@ -82,6 +99,8 @@ def test_seq2seq_rank_classification_trial(t5_worker: Worker) -> None:
                            test=True)
     _check_complete(result, 4)
     assert result.test_metrics is not None and set(result.test_metrics) >= CLASSIFICATION_KEYS
+    assert result.confusion is not None and set(result.confusion) == {"validation", "test"}
+    assert TrialResult.from_dict(result.to_dict()) == result
 
 
 def test_rank_classification_scores_are_verbaliser_log_likelihoods(t5_worker: Worker) -> None:
@@ -124,6 +143,7 @@ def test_generation_trial(tiny_t5_dir: Path, generation_jsonl: Path) -> None:
     assert {"exact_match", "rouge_l", "score"} <= set(result.metrics)
     assert result.metrics["score"] == result.metrics["exact_match"]
     assert result.test_metrics is not None and 0 <= result.test_metrics["rouge_l"] <= 1
+    assert result.confusion is None  # generated text has no classes
 
 
 def test_each_trial_starts_from_pristine_weights(bert_worker: Worker) -> None:

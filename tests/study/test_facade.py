@@ -35,6 +35,9 @@ def test_the_api_end_to_end(tiny_recipe: Path, tmp_path: Path) -> None:
 
     table = study.finalize(pick="best", seeds=2, stream=io.StringIO())
     assert len(table) == 1 and table["seeds"].iloc[0] == 2 and "test_accuracy_mean" in table.columns
+    per_class = study.per_class_dataframe()
+    assert per_class["class"].tolist() == ["negative", "positive"] and set(per_class["seeds"]) == {2}
+    assert per_class["trial"].tolist() == [table["trial"].iloc[0]] * 2
     adapter = study.export(pick="best", out=tmp_path / "adapter")
     assert (adapter / "autopeft.json").is_file()
     again = autopeft.load_study(tmp_path / "run")

@@ -33,7 +33,7 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     from safetensors.torch import load_file
 
     from autopeft.methods import build
-    from autopeft.metrics import classification_metrics
+    from autopeft.metrics import classification_metrics, confusion_matrix
     from autopeft.model.loading import load_model
     from autopeft.runner.worker import Worker
     from autopeft.study.recipe import load_recipe
@@ -72,6 +72,10 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     code, table, err = run(["finalize", str(out), "--pick", f"trial:{chosen}", "--seeds", "2"], capsys)
     assert code == 0, err
     assert "test split" in table and "±" in table
+    names = list(load_recipe(tiny_recipe).task_data().task.label_names)
+    per_class = re.search(rf"trial {chosen}, test F1 per class \(mean over 2 seeds\): (.*)", table)
+    assert per_class is not None, table
+    assert [part.rsplit(" ", 1)[0] for part in per_class.group(1).split(", ")] == names
     adapter = tmp_path / "adapter"
     code, _, err = run(["export", str(out), "--pick", f"trial:{chosen}", "--out", str(adapter)], capsys)
     assert code == 0, err
@@ -97,6 +101,8 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     metrics = classification_metrics(ev.scores, ev.labels)
     assert metrics["accuracy"] == final.result.test_metrics["accuracy"]
     assert metrics["nll"] == pytest.approx(final.result.test_metrics["nll"], rel=1e-5)
+    assert final.result.confusion is not None
+    assert confusion_matrix(ev.labels, ev.scores).tolist() == [list(r) for r in final.result.confusion["test"]]
 
     # ... and its weights are trained: they differ from the same configuration built untrained
     saved = load_file(str(adapter / "adapter_model.safetensors"))

@@ -1,0 +1,70 @@
+"""The per-class test table of finalized points, on a journal written by hand (no training): its means, spreads
+and summed confusion rows against sums done by hand, and old seeds without confusion matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autopeft.study.finalize import class_names, per_class_table
+from autopeft.study.journal import Journal
+from autopeft.trial import Fidelity, TrialResult
+
+METRICS = {"accuracy": 0.5, "macro_f1": 0.5, "ece": 0.1, "nll": 0.9}
+
+
+def _journal(tmp_path: Path, seeds: list[tuple[tuple[int, ...], ...] | None]) -> Path:
+    """One search trial finalized over ``len(seeds)`` seeds, each with that test confusion matrix (None: a seed
+    journaled before records kept them)."""
+    folder = tmp_path / "run"
+    with Journal.create(folder, {"name": "tiny", "text": "", "source": "tiny.yaml", "base": "."}) as journal:
+        journal.set_meta("settings", {"objectives": ["accuracy", "trainable_params"]})
+        config = {"method": "ia3"}
+        source = journal.add_trial(config, Fidelity(steps=1), seed=0, origin="random")
+        journal.start(source.number)
+        journal.finish(source.number, TrialResult(config=config, fidelity=Fidelity(steps=1), seed=0,
+                                                   status="complete", metrics=METRICS, trainable_params=10))
+        for seed, matrix in enumerate(seeds):
+            t = journal.add_trial(config, Fidelity(steps=2), seed=seed, origin=f"finalize:{source.number}",
+                                  phase="finalize")
+            journal.start(t.number)
+            journal.finish(t.number, TrialResult(
+                config=config, fidelity=Fidelity(steps=2), seed=seed, status="complete", metrics=METRICS,
+                test_metrics=METRICS, trainable_params=10,
+                confusion=None if matrix is None else {"validation": matrix, "test": matrix}))
+    return folder
+
+
+def test_per_class_means_spreads_and_summed_rows(tmp_path: Path) -> None:
+    a = ((3, 1), (0, 4))  # class 0: P 1, R 3/4, F1 6/7;   class 1: P 4/5, R 1, F1 8/9
+    b = ((2, 2), (2, 2))  # class 0: P 1/2, R 1/2, F1 1/2; class 1: the same
+    folder = _journal(tmp_path, [a, b, None])
+    with Journal.open(folder, lock=False) as journal:
+        rows = per_class_table(journal, ("neg", "pos"))
+    assert [(r["trial"], r["class"], r["seeds"], r["support"]) for r in rows] == [(1, "neg", 2, 4), (1, "pos", 2, 4)]
+    assert rows[0]["precision_mean"] == pytest.approx(0.75)
+    assert rows[0]["recall_mean"] == pytest.approx((0.75 + 0.5) / 2)
+    assert rows[0]["f1_mean"] == pytest.approx((6 / 7 + 0.5) / 2)
+    assert rows[0]["f1_std"] == pytest.approx(abs(6 / 7 - 0.5) / 2 ** 0.5)  # sample sd of two values
+    assert rows[1]["f1_mean"] == pytest.approx((8 / 9 + 0.5) / 2)
+    assert {k: v for k, v in rows[0].items() if k.startswith("predicted")} == {"predicted neg": 5, "predicted pos": 3}
+    assert {k: v for k, v in rows[1].items() if k.startswith("predicted")} == {"predicted neg": 2, "predicted pos": 6}
+
+
+def test_names_that_do_not_fit_fall_back_and_old_seeds_give_no_rows(tmp_path: Path) -> None:
+    with Journal.open(_journal(tmp_path, [((1, 0), (0, 1))]), lock=False) as journal:
+        assert [r["class"] for r in per_class_table(journal, ("a", "b", "c"))] == ["class 0", "class 1"]
+    with Journal.open(_journal(tmp_path / "old", [None, None]), lock=False) as journal:
+        assert per_class_table(journal, ("a", "b")) == []
+
+
+def test_class_names_from_a_recipe(tiny_recipe: Path) -> None:
+    from autopeft.study.recipe import load_recipe
+
+    recipe = load_recipe(tiny_recipe)
+    assert class_names(recipe.with_space_text().to_dict()) == tuple(recipe.task_data().task.label_names)
+    assert class_names({"name": "no recipe"}) == ()  # a journal without a readable recipe: no names, no error
+    gone = {**recipe.with_space_text().to_dict(), "task": {"file": "/nowhere/moved.csv", "text_fields": ["text"],
+                                                           "label_field": "label"}}
+    assert class_names(gone) == ()  # a task file that has moved
