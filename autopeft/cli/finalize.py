@@ -85,6 +85,8 @@ def finalize_text(folder: Path) -> str:
                      f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
     for trial in dict.fromkeys(c["trial"] for c in classes):
         mine = [c for c in classes if c["trial"] == trial]
-        lines.append(f"trial {trial}, test F1 per class (mean over {mine[0]['seeds']} seeds): "
-                     + ", ".join(f"{c['class']} {c['f1_mean']:.4f}" for c in mine))
+        seeds = mine[0]["seeds"]
+        lines.append(f"trial {trial}, test F1 per class (mean over {seeds} seed{'s' * (seeds != 1)}): "
+                     + ", ".join(f"{c['class']} " + ("- (no test example)" if c["f1_mean"] is None
+                                                       else f"{c['f1_mean']:.4f}") for c in mine))
     return "\n".join(lines)

@@ -316,7 +316,8 @@ class ReportBuilder:
             mark = " (knee)" if run.knee is not None and trial == run.knee.number else ""
 
             def pm(r: dict[str, Any], key: str) -> str:
-                return f"{r[f'{key}_mean']:.4f} ± {r[f'{key}_std']:.4f}"
+                mean = r[f"{key}_mean"]
+                return "no test example" if mean is None else f"{mean:.4f} ± {r[f'{key}_std']:.4f}"
 
             d.add(Table(("true class", "test examples", "TEST precision", "TEST recall", "TEST F1",
                          *[f"predicted {c}" for c in classes]),
@@ -324,7 +325,7 @@ class ReportBuilder:
                                *[r[f"predicted {c}"] for c in classes]) for r in rows),
                         (False, *[True] * (4 + len(classes))),
                         caption=f"Trial {trial}{mark}: precision, recall and F1 of each class, mean ± std over "
-                                f"{rows[0]['seeds']} seeds; the 'predicted' columns are the confusion matrix, "
+                                f"{rows[0]['seeds']} seed(s); the 'predicted' columns are the confusion matrix, "
                                 "summed over the seeds (row: the true class)."))
         self.csvs[f"{name}-per-class"] = run.per_class
 

@@ -228,7 +228,9 @@ def class_names(recipe: Mapping[str, Any]) -> tuple[str, ...]:
 def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
     (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
-    over the seeds (``predicted <class>``: how often its examples were predicted as each class).
+    over the seeds (``predicted <class>``: how often its examples were predicted as each class). A class with no
+    test example has recall and F1 ``None``: they are 0 by scikit-learn's convention, which would read as a class
+    the model fails on.
 
     Classes are named by ``names`` (:func:`class_names`), or ``class 0``, ``class 1``, ... when they do not fit.
     Seeds journaled before autopeft kept confusion matrices are left out; a finalized trial with none is absent.
@@ -247,8 +249,9 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
                                    "support": int(matrices[0][i].sum())}
             for key in ("precision", "recall", "f1"):
                 values = [float(s[key][i]) for s in scores]
-                row[f"{key}_mean"] = statistics.fmean(values)
-                row[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+                absent = key != "precision" and row["support"] == 0  # no test example: recall and F1 say nothing
+                row[f"{key}_mean"] = None if absent else statistics.fmean(values)
+                row[f"{key}_std"] = None if absent else statistics.stdev(values) if len(values) > 1 else 0.0
             row.update({f"predicted {other}": int(summed[i, j]) for j, other in enumerate(labels)})
             rows.append(row)
     return rows

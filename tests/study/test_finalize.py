@@ -68,3 +68,23 @@ def test_class_names_from_a_recipe(tiny_recipe: Path) -> None:
     gone = {**recipe.with_space_text().to_dict(), "task": {"file": "/nowhere/moved.csv", "text_fields": ["text"],
                                                            "label_field": "label"}}
     assert class_names(gone) == ()  # a task file that has moved
+
+
+def test_a_class_without_test_examples_has_no_recall_or_f1(tmp_path: Path) -> None:
+    """sklearn scores such a class 0, which would read as a class the model fails on; the table leaves it blank."""
+    matrix = ((2, 1, 0), (0, 3, 0), (0, 0, 0))
+    with Journal.open(_journal(tmp_path, [matrix]), lock=False) as journal:
+        rows = per_class_table(journal, ("a", "b", "rare"))
+    rare = rows[2]
+    assert rare["support"] == 0 and rare["recall_mean"] is None and rare["f1_mean"] is None
+    assert rare["precision_mean"] == 0.0  # never predicted: 0, as scikit-learn's zero_division=0
+    assert rows[0]["f1_mean"] == pytest.approx(0.8) and rows[1]["recall_mean"] == 1.0
+
+
+def test_finalize_prints_each_class_and_blanks_one_without_test_examples(tmp_path: Path) -> None:
+    from autopeft.cli.finalize import finalize_text
+
+    folder = _journal(tmp_path, [((2, 1, 0), (0, 3, 0), (0, 0, 0))])
+    text = finalize_text(folder)  # the hand-written recipe names no task: the classes are numbered
+    assert "trial 1, test F1 per class (mean over 1 seed): class 0 0.8000, class 1 0.8571, class 2 - (no test " \
+           "example)" in text
