@@ -72,6 +72,18 @@ def _predictions(probs_or_pred: npt.ArrayLike, name: str) -> tuple[IntArray, int
     raise ValueError(f"{name} must be 1-D predictions (n,) or 2-D scores (n, k), got shape {arr.shape}")
 
 
+def _class_count(k: int | None, n_classes: int | None) -> int | None:
+    """The class count: ``n_classes`` when given (it must match ``k``, the score columns, when there are), else
+    ``k``."""
+    if n_classes is None:
+        return k
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+        raise ValueError(f"n_classes must be an integer >= 1, got {n_classes!r}")
+    if k is not None and k != n_classes:
+        raise ValueError(f"n_classes={n_classes} does not match the {k} score columns of y_pred")
+    return int(n_classes)
+
+
 def accuracy(y_true: npt.ArrayLike, probs_or_pred: npt.ArrayLike) -> float:
     """Fraction of examples whose prediction equals the label.
 
@@ -99,12 +111,7 @@ def macro_f1(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: int | None
     0.7777777777777777
     """
     pred, k = _predictions(y_pred, "y_pred")
-    if n_classes is not None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-            raise ValueError(f"n_classes must be an integer >= 1, got {n_classes!r}")
-        if k is not None and k != n_classes:
-            raise ValueError(f"n_classes={n_classes} does not match the {k} score columns of y_pred")
-        k = int(n_classes)
+    k = _class_count(k, n_classes)
     if k is not None and pred.size and int(pred.max()) >= k:
         raise ValueError(f"y_pred holds label {int(pred.max())}, allowed: [0, {k})")
     y = as_labels(y_true, "y_true", n_classes=k)
@@ -159,12 +166,7 @@ def confusion_matrix(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: in
     [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     """
     pred, k = _predictions(y_pred, "y_pred")
-    if n_classes is not None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-            raise ValueError(f"n_classes must be an integer >= 1, got {n_classes!r}")
-        if k is not None and k != n_classes:
-            raise ValueError(f"n_classes={n_classes} does not match the {k} score columns of y_pred")
-        k = int(n_classes)
+    k = _class_count(k, n_classes)
     y = as_labels(y_true, "y_true", n_classes=k)
     check_lengths(y, pred, "y_true", "y_pred")
     if k is None:
