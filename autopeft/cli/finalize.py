@@ -55,10 +55,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         what = (f"its {manifest.get('method')} adapter merged into the base weights" if manifest.get("merged")
                 else f"{manifest.get('method')} trains no adapter")
         print(f"exported to {path}: a whole model ({what}); load with {auto}.from_pretrained({str(path)!r})")
+    classes = classes_line(manifest)
+    if classes:
+        print(classes)
     note = (manifest.get("source") or {}).get("note")
     if note:
         print(f"note: {note}")
     return 0
+
+
+def classes_line(manifest: dict[str, Any]) -> str | None:
+    """Which output is which class, from an export's manifest (a seq2seq model answers with the class's word);
+    ``None`` for a generation task.
+
+    >>> classes_line({"labels": ["neg", "pos"], "verbalizers": ["bad", "good"]})
+    "classes, in output order: 0 neg, 1 pos; the model answers with the words 'bad', 'good'"
+    """
+    labels, words = manifest.get("labels") or [], manifest.get("verbalizers") or []
+    if not labels:
+        return None
+    answers = f"; the model answers with the words {', '.join(map(repr, words))}" if words else ""
+    return "classes, in output order: " + ", ".join(f"{i} {name}" for i, name in enumerate(labels)) + answers
 
 
 def finalize_text(folder: Path) -> str:

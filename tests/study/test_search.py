@@ -77,8 +77,9 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     assert per_class is not None, table
     assert [part.rsplit(" ", 1)[0] for part in per_class.group(1).split(", ")] == names
     adapter = tmp_path / "adapter"
-    code, _, err = run(["export", str(out), "--pick", f"trial:{chosen}", "--out", str(adapter)], capsys)
+    code, said, err = run(["export", str(out), "--pick", f"trial:{chosen}", "--out", str(adapter)], capsys)
     assert code == 0, err
+    assert f"classes, in output order: 0 {names[0]}, 1 {names[1]}\n" in said
     manifest = json.loads((adapter / "autopeft.json").read_text())
     assert manifest["source"]["weights"] == f"finalized (trial-{chosen}-seed-0)"
     assert manifest["peft_adapter"] is True and (adapter / "adapter_config.json").is_file()
