@@ -1,0 +1,38 @@
+"""The committed per-class tables of the default runs (`python reports/per_class.py`): the retrained seeds match
+the committed journals, the three files agree, and the README quotes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autopeft.report.cells import csv_text
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "reports" / "minilm-default-budget50"
+
+
+def _data() -> dict[str, list[dict[str, object]]]:
+    return json.loads((FOLDER / "per-class.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_every_seed_predicts_as_the_committed_one() -> None:
+    checks = _data()["reproduced"]
+    assert len(checks) == 9
+    assert all(c["prediction_metrics_difference"] == 0 for c in checks)
+    assert all(c["test_accuracy_again"] == c["test_accuracy_committed"] for c in checks)
+
+
+def test_the_files_agree_and_the_readme_quotes_them() -> None:
+    rows = _data()["per_class"]
+    with open(FOLDER / "per-class.csv", encoding="utf-8", newline="") as fh:  # csv's own line ends, as written
+        assert fh.read() == csv_text(rows)  # type: ignore[arg-type]
+    md = (FOLDER / "per-class.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    knee = {r["class"]: r for r in rows if r["run"] == "default-budget50" and r["trial"] == 45}
+    best = {r["class"]: r for r in rows if r["run"] == "default-budget50" and r["trial"] == 11}
+    assert knee["positive"]["recall_by_seed"] == "0.000 / 0.579 / 0.546" and "0.000 / 0.579 / 0.546" in md
+    assert f"{knee['positive']['f1_mean']:.3f} ± {knee['positive']['f1_std']:.3f}" == "0.409 ± 0.355"
+    assert "F1 is 0.409 ± 0.355" in readme and "positive recall 0.617 / 0.579 / 0.683" in " ".join(readme.split())
+    assert best["positive"]["recall_by_seed"] == "0.617 / 0.579 / 0.683"
+    assert f"{knee['negative']['f1_mean']:.3f}" == "0.722" and f"{knee['neutral']['f1_mean']:.3f}" == "0.668"
