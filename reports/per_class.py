@@ -147,6 +147,8 @@ def write(rows: list[dict[str, Any]], checks: list[dict[str, Any]]) -> None:
             lines.append(f"| {r['class']} | {r['support']} | {' | '.join(cells)} | "
                          + " | ".join(str(r[f"predicted {n}"]) for n in names) + " |")
         lines.append("")
+        lines += [f"Seed(s) {', '.join(map(str, r['lost_on_seeds']))} lost {r['class']}: none of its test examples "
+                  f"was predicted as {r['class']}.\n" for r in mine if r["lost_on_seeds"]]
     (REPORT / "per-class.md").write_text("\n".join(lines), encoding="utf-8")
 
 

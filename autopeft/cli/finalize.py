@@ -78,6 +78,17 @@ def classes_line(manifest: dict[str, Any]) -> str | None:
     return "classes, in output order: " + ", ".join(f"{i} {name}" for i, name in enumerate(labels)) + answers
 
 
+def lost_line(trial: int, row: dict[str, Any]) -> str:
+    """The seeds on which a finalized trial lost a class (none of its test examples predicted as it).
+
+    >>> lost_line(45, {"class": "positive", "lost_on_seeds": [0]})
+    'trial 45 lost positive on seed 0: none of its test examples was predicted as positive'
+    """
+    seeds = row["lost_on_seeds"]
+    return (f"trial {trial} lost {row['class']} on seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}: none "
+            f"of its test examples was predicted as {row['class']}")
+
+
 def finalize_text(folder: Path) -> str:
     from autopeft.study.finalize import class_names, finalize_table, per_class_table
 
@@ -106,4 +117,5 @@ def finalize_text(folder: Path) -> str:
         lines.append(f"trial {trial}, test F1 per class (mean over {seeds} seed{'s' * (seeds != 1)}): "
                      + ", ".join(f"{c['class']} " + ("- (no test example)" if c["f1_mean"] is None
                                                        else f"{c['f1_mean']:.4f}") for c in mine))
+        lines += [lost_line(trial, c) for c in mine if c["lost_on_seeds"]]
     return "\n".join(lines)

@@ -327,6 +327,9 @@ class ReportBuilder:
                         caption=f"Trial {trial}{mark}: precision, recall and F1 of each class, mean ± std over "
                                 f"{rows[0]['seeds']} seed(s); the 'predicted' columns are the confusion matrix, "
                                 "summed over the seeds (row: the true class)."))
+            d.add(*[Paragraph(f"Trial {trial} lost {r['class']} on seed(s) {', '.join(map(str, r['lost_on_seeds']))}: "
+                              f"none of its test examples was predicted as {r['class']}.", note=True)
+                    for r in rows if r["lost_on_seeds"]])
         self.csvs[f"{name}-per-class"] = run.per_class
 
     def _reproduce(self, run: RunData, name: str) -> None:

@@ -228,17 +228,19 @@ def class_names(recipe: Mapping[str, Any]) -> tuple[str, ...]:
 def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
     (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
-    over the seeds (``predicted <class>``: how often its examples were predicted as each class). A class with no
-    test example has recall and F1 ``None``: they are 0 by scikit-learn's convention, which would read as a class
-    the model fails on.
+    over the seeds (``predicted <class>``: how often its examples were predicted as each class), and the seeds on
+    which none of its test examples was predicted as it (``lost_on_seeds``: recall 0, a seed that lost the class).
+    A class with no test example has recall and F1 ``None``: they are 0 by scikit-learn's convention, which would
+    read as a class the model fails on.
 
     Classes are named by ``names`` (:func:`class_names`), or ``class 0``, ``class 1``, ... when they do not fit.
     Seeds journaled before autopeft kept confusion matrices are left out; a finalized trial with none is absent.
     """
     rows: list[dict[str, Any]] = []
     for origin, trials in _finalized(journal):
-        matrices = [np.asarray(t.result.confusion["test"]) for t in trials
-                    if t.result is not None and t.result.confusion and "test" in t.result.confusion]
+        seeded = [(t.seed, np.asarray(t.result.confusion["test"])) for t in trials
+                  if t.result is not None and t.result.confusion and "test" in t.result.confusion]
+        matrices = [m for _, m in seeded]
         if not matrices:
             continue
         k = matrices[0].shape[0]
@@ -253,6 +255,7 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
                 row[f"{key}_mean"] = None if absent else statistics.fmean(values)
                 row[f"{key}_std"] = None if absent else statistics.stdev(values) if len(values) > 1 else 0.0
             row.update({f"predicted {other}": int(summed[i, j]) for j, other in enumerate(labels)})
+            row["lost_on_seeds"] = [seed for seed, m in seeded if m[i].sum() and not m[i, i]]
             rows.append(row)
     return rows
 

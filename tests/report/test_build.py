@@ -102,6 +102,21 @@ def test_seeds_finalized_before_confusion_matrices_say_so(tiny_run: Path, tmp_pa
     assert "TEST accuracy" in text and not any(k.endswith("-per-class") for k in builder.csvs)
 
 
+def test_a_seed_that_lost_a_class_gets_a_note(tiny_run: Path, tmp_path: Path) -> None:
+    from autopeft.report.build import ReportBuilder
+    from autopeft.report.collect import load_run
+
+    lost = tmp_path / "lost"
+    shutil.copytree(tiny_run, lost, ignore=shutil.ignore_patterns("finalized", "*.lock"))
+    with sqlite3.connect(lost / "study.db") as conn:  # seed 0 is right on every example, seed 1 says negative
+        for seed, matrix in ((0, "[[12, 0], [0, 12]]"), (1, "[[12, 0], [12, 0]]")):
+            conn.execute("UPDATE trials SET result = json_set(result, '$.confusion.test', json(?)) "
+                         "WHERE phase = 'finalize' AND seed = ?", (matrix, seed))
+    text = ReportBuilder([load_run(lost, details=False)], {}, "lost", tmp_path / "r").build().markdown()
+    assert " lost positive on seed(s) 1: none of its test examples was predicted as positive." in text
+    assert "lost negative" not in text
+
+
 def test_unfinalized_run_says_so(unfinalized_run: Path, tmp_path: Path) -> None:
     write_report([unfinalized_run], tmp_path / "r")
     page = (tmp_path / "r" / "index.html").read_text()

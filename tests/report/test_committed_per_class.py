@@ -32,6 +32,8 @@ def test_the_files_agree_and_the_readme_quotes_them() -> None:
     knee = {r["class"]: r for r in rows if r["run"] == "default-budget50" and r["trial"] == 45}
     best = {r["class"]: r for r in rows if r["run"] == "default-budget50" and r["trial"] == 11}
     assert knee["positive"]["recall_by_seed"] == "0.000 / 0.579 / 0.546" and "0.000 / 0.579 / 0.546" in md
+    assert [(r["trial"], r["class"], r["lost_on_seeds"]) for r in rows if r["lost_on_seeds"]] == [(45, "positive", [0])]
+    assert "Seed(s) 0 lost positive" in md
     assert f"{knee['positive']['f1_mean']:.3f} ± {knee['positive']['f1_std']:.3f}" == "0.409 ± 0.355"
     assert "F1 is 0.409 ± 0.355" in readme and "positive recall 0.617 / 0.579 / 0.683" in " ".join(readme.split())
     assert best["positive"]["recall_by_seed"] == "0.617 / 0.579 / 0.683"

@@ -88,3 +88,13 @@ def test_finalize_prints_each_class_and_blanks_one_without_test_examples(tmp_pat
     text = finalize_text(folder)  # the hand-written recipe names no task: the classes are numbered
     assert "trial 1, test F1 per class (mean over 1 seed): class 0 0.8000, class 1 0.8571, class 2 - (no test " \
            "example)" in text
+
+
+def test_a_seed_that_loses_a_class_is_named(tmp_path: Path) -> None:
+    from autopeft.cli.finalize import finalize_text
+
+    folder = _journal(tmp_path, [((3, 1), (0, 4)), ((4, 0), (4, 0)), ((4, 0), (3, 1))])  # seed 1 lost class 1
+    with Journal.open(folder, lock=False) as journal:
+        rows = per_class_table(journal, ("neg", "pos"))
+    assert [r["lost_on_seeds"] for r in rows] == [[], [1]]
+    assert "trial 1 lost class 1 on seed 1: none of its test examples was predicted as class 1" in finalize_text(folder)
