@@ -260,9 +260,37 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
     return rows
 
 
+def finalized_weights(folder: Path, number: int, finals: Mapping[int, Trial],
+                      score: Objective) -> tuple[int, Path, str] | None:
+    """The finalized seed of trial ``number`` whose saved weights an export takes, with the folder and the reason
+    given in the manifest: the seed with the best validation ``score`` among those journaled complete (the
+    validation split picks it, never test; a tie goes to the lower seed), else the lowest seed saved. ``None`` when
+    no weights were saved. A seed can lose a class at the final fidelity (a learning rate that held for the
+    search's steps may not hold for finalize's), so the first seed is not taken blindly."""
+    saved: dict[int, Path] = {}
+    for path in (folder / FINAL_DIR).glob(f"trial-{number}-seed-*"):
+        tail = path.name.rsplit("-", 1)[1]
+        if tail.isdigit():
+            saved[int(tail)] = path
+    if not saved:
+        return None
+    scored = {seed: float(t.result.metrics[score.name]) for seed, t in finals.items()
+              if seed in saved and t.result is not None and score.name in t.result.metrics}
+    if not scored:
+        seed = min(saved)
+        return seed, saved[seed], f"finalized ({saved[seed].name})"
+    sign = 1.0 if score.direction == "max" else -1.0
+    seed = min(scored, key=lambda s: (-sign * scored[s], s))
+    if len(scored) == 1:
+        return seed, saved[seed], f"finalized ({saved[seed].name})"
+    return seed, saved[seed], (f"finalized ({saved[seed].name}: the best validation {score.name} of "
+                               f"{len(scored)} finalized seeds, {scored[seed]:.4f})")
+
+
 def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, merge: bool = False) -> Path:
-    """Export the picked trial: its finalized weights (seed 0) when they exist, else re-trained as searched;
-    with ``merge``, its adapter merged into the base weights (:mod:`autopeft.study.merge`)."""
+    """Export the picked trial: its finalized weights when they exist (the seed with the best validation score,
+    :func:`finalized_weights`), else re-trained as searched; with ``merge``, its adapter merged into the base
+    weights (:mod:`autopeft.study.merge`)."""
     target = _export_pick(folder, spec, out, overwrite=overwrite, merge=merge)
     if merge:
         from autopeft.study.merge import merge_export
@@ -285,19 +313,20 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
             from autopeft.study.merge import check_mergeable
 
             check_mergeable(str(chosen.config.get("method")), model_kind(load_config(recipe.model)))
-        final = sorted((journal.folder / FINAL_DIR).glob(f"trial-{chosen.number}-seed-*"))
         finals = {t.seed: t for t in journal.trials(phase="finalize", states=("complete",))
                   if t.origin == f"finalize:{chosen.number}"}
+        final = finalized_weights(journal.folder, chosen.number, finals, score_objective(objectives))
     finally:
         journal.close()
     target = check_export_folder(out, overwrite=overwrite)
-    if final:
+    if final is not None:
+        seed, path, why = final
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(final[0], target)
+        shutil.copytree(path, target)
         manifest = read_manifest(target)
-        manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": f"finalized ({final[0].name})"}
-        weights = finals.get(int(final[0].name.rsplit("-", 1)[1]))
+        manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": why}
+        weights = finals.get(seed)
         if weights is not None and weights.result is not None:  # these weights' own scores at the final fidelity
             manifest["metrics"] = jsonable(dict(weights.result.metrics))
             manifest["test_metrics"] = jsonable(dict(weights.result.test_metrics or {}))
@@ -329,5 +358,5 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
     return target
 
 
-__all__ = ["FINAL_DIR", "TEST_METRICS", "class_names", "export_pick", "finalize", "finalize_table", "per_class_table",
-           "pick"]
+__all__ = ["FINAL_DIR", "TEST_METRICS", "class_names", "export_pick", "finalize", "finalize_table", "finalized_weights",
+           "per_class_table", "pick"]

@@ -146,13 +146,15 @@ def test_a_picked_export_gets_the_runs_card(tiny_recipe: Path, tmp_path: Path) -
     assert f"autopeft finalize {tmp_path / 'run'} --pick best --seeds 2" in body
     assert f"autopeft export {tmp_path / 'run'} --pick best --out {adapter}" in body
     assert f"this is trial {number}, picked as `best`" in body
-    # the manifest carries the exported weights' own scores (the finalized seed 0), validation and test
-    seed0 = next(t for t in finals if t.seed == 0)
+    # the manifest carries the exported weights' own scores, validation and test: the finalized seed with the best
+    # validation accuracy (the lower seed on a tie)
+    best = min(finals, key=lambda t: (-t.result.metrics["accuracy"], t.seed))  # type: ignore[union-attr]
     manifest = read_manifest(adapter)
-    assert manifest["source"]["weights"] == f"finalized (trial-{number}-seed-0)"
-    assert seed0.result is not None and seed0.result.test_metrics is not None
-    assert manifest["metrics"]["accuracy"] == seed0.result.metrics["accuracy"]
-    assert manifest["test_metrics"]["accuracy"] == seed0.result.test_metrics["accuracy"]
+    assert manifest["source"]["weights"] == (f"finalized (trial-{number}-seed-{best.seed}: the best validation "
+                                             f"accuracy of 2 finalized seeds, {best.result.metrics['accuracy']:.4f})")
+    assert best.result is not None and best.result.test_metrics is not None
+    assert manifest["metrics"]["accuracy"] == best.result.metrics["accuracy"]
+    assert manifest["test_metrics"]["accuracy"] == best.result.test_metrics["accuracy"]
 
 
 @pytest.mark.parametrize(("pick", "expect"), [

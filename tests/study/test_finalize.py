@@ -98,3 +98,48 @@ def test_a_seed_that_loses_a_class_is_named(tmp_path: Path) -> None:
         rows = per_class_table(journal, ("neg", "pos"))
     assert [r["lost_on_seeds"] for r in rows] == [[], [1]]
     assert "trial 1 lost class 1 on seed 1: none of its test examples was predicted as class 1" in finalize_text(folder)
+
+
+def test_export_takes_the_seed_with_the_best_validation_score(tmp_path: Path) -> None:
+    from autopeft.objectives import objectives_of
+    from autopeft.study.finalize import FINAL_DIR, finalized_weights
+    from autopeft.study.journal import Trial
+
+    def trial(seed: int, acc: float, ece: float) -> Trial:
+        result = TrialResult(config={"method": "ia3"}, fidelity=Fidelity(steps=2), seed=seed, status="complete",
+                             metrics={"accuracy": acc, "ece": ece})
+        return Trial(number=10 + seed, phase="finalize", state="complete", config={"method": "ia3"},
+                     fidelity=Fidelity(steps=2), seed=seed, origin="finalize:3", created=0.0, result=result)
+
+    for name in ("trial-3-seed-0", "trial-3-seed-1", "trial-3-seed-2", "trial-3-seed-10", "trial-3-seed-x",
+                 "trial-4-seed-1"):
+        (tmp_path / FINAL_DIR / name).mkdir(parents=True)
+    accuracy, ece = (objectives_of([n, "trainable_params"])[0] for n in ("accuracy", "ece"))
+    finals = {0: trial(0, 0.62, 0.05), 1: trial(1, 0.73, 0.09), 2: trial(2, 0.73, 0.03), 10: trial(10, 0.70, 0.02)}
+    seed, path, why = finalized_weights(tmp_path, 3, finals, accuracy)  # type: ignore[misc]
+    assert (seed, path.name) == (1, "trial-3-seed-1")  # 0.73 twice: the lower seed
+    assert why == "finalized (trial-3-seed-1: the best validation accuracy of 4 finalized seeds, 0.7300)"
+    assert finalized_weights(tmp_path, 3, finals, ece)[0] == 10  # type: ignore[index]  # ECE: lower is better
+    assert finalized_weights(tmp_path, 3, {}, accuracy)[:2] == (0, tmp_path / FINAL_DIR / "trial-3-seed-0")  # type: ignore[index]
+    assert finalized_weights(tmp_path, 3, {2: finals[2]}, accuracy)[2] == "finalized (trial-3-seed-2)"  # type: ignore[index]
+    assert finalized_weights(tmp_path, 5, finals, accuracy) is None
+
+
+def test_on_the_committed_tweets_run_the_knee_exports_seed_2_not_the_seed_that_lost_a_class(tmp_path: Path) -> None:
+    """The README's example: the committed journal's finalize records, with stand-in weight folders."""
+    import shutil
+
+    from autopeft.objectives import objectives_of
+    from autopeft.study.finalize import FINAL_DIR, finalized_weights
+
+    journal_file = Path(__file__).resolve().parents[2] / "reports/minilm-default-budget50/journals/default-budget50.db"
+    shutil.copyfile(journal_file, tmp_path / "study.db")  # a read leaves SQLite files beside a journal
+    with Journal.open(tmp_path, lock=False) as journal:
+        finals = {t.seed: t for t in journal.trials(phase="finalize") if t.origin == "finalize:45"}
+    for seed in finals:
+        (tmp_path / FINAL_DIR / f"trial-45-seed-{seed}").mkdir(parents=True)
+    chosen = finalized_weights(tmp_path, 45, finals, objectives_of(["accuracy", "trainable_params"])[0])
+    assert chosen is not None
+    assert [round(finals[s].values["accuracy"], 3) for s in (0, 1, 2)] == [0.622, 0.686, 0.734]
+    assert round(finals[0].values["macro_f1"], 3) == 0.456
+    assert chosen[2] == "finalized (trial-45-seed-2: the best validation accuracy of 3 finalized seeds, 0.7340)"

@@ -81,12 +81,15 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
     assert code == 0, err
     assert f"classes, in output order: 0 {names[0]}, 1 {names[1]}\n" in said
     manifest = json.loads((adapter / "autopeft.json").read_text())
-    assert manifest["source"]["weights"] == f"finalized (trial-{chosen}-seed-0)"
+    with Journal.open(out, lock=False) as j:  # the finalized seed with the best validation accuracy is exported
+        seeds = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}"]
+    kept = min(seeds, key=lambda t: (-t.values["accuracy"], t.seed))
+    assert manifest["source"]["weights"].startswith(f"finalized (trial-{chosen}-seed-{kept.seed}: the best validation")
     assert manifest["peft_adapter"] is True and (adapter / "adapter_config.json").is_file()
     assert manifest["labels"] == list(load_recipe(tiny_recipe).task_data().task.label_names)
     with Journal.open(out, lock=False) as j:
         config = j.trial(chosen).config
-        (final,) = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}" and t.seed == 0]
+        (final,) = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}" and t.seed == kept.seed]
     assert final.state == "complete" and final.result is not None and final.result.test_metrics is not None
     for command in (["finalize", str(out)], ["export", str(out), "--out", str(tmp_path / "seed")]):
         code, _, err = run([*command, "--pick", f"trial:{final.number}"], capsys)  # a seed is not a search trial
