@@ -252,13 +252,13 @@ class Worker:
         classified = ev.scores is not None and ev.labels is not None
         temperature = M.fit_temperature(ev.scores, ev.labels) if classified else None  # type: ignore[arg-type]
         metrics = self._metrics(ev, temperature)
-        reliability, confusion = None, {"validation": ev}
+        reliability, scored = None, {"validation": ev}
         if ev.scores is not None and ev.labels is not None:
             probs = M.softmax(ev.scores)
             reliability = M.reliability_bins(probs, ev.labels, self.training.ece_bins).to_dict()
         test_metrics = None
         if test:
-            confusion["test"] = test_ev = self.evaluate(model, self.encoded("test"), ctx)
+            scored["test"] = test_ev = self.evaluate(model, self.encoded("test"), ctx)
             test_metrics = self._metrics(test_ev, temperature)
         state["eval_seconds"] += time.perf_counter() - t1
         bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
@@ -272,7 +272,7 @@ class Worker:
             trainable_params=state["trainable"], total_params=state["total"], steps=state["steps"],
             train_seconds=round(state["train_seconds"], 4), eval_seconds=round(state["eval_seconds"], 4),
             device=self.device.type, loss_curve=tuple(state["curve"]), eval_curve=tuple(eval_curve),
-            reliability=reliability, confusion=_confusions(confusion) or None,
+            reliability=reliability, confusion=_confusions(scored) or None,
         )
 
 
