@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 import autopeft.metrics as M
-from autopeft.study.finalize import class_names, finalize, per_class_table
+from autopeft.study.classes import class_names, per_class_table
+from autopeft.study.finalize import finalize
 from autopeft.study.journal import Journal
 from autopeft.trial import TrialResult
 

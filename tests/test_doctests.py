@@ -10,7 +10,7 @@ import pytest
 PURE = ["autopeft.space.spec", "autopeft.space.parsing", "autopeft.space.selectors", "autopeft.space.yaml_fields",
         "autopeft.space.dimensions", "autopeft.space.references", "autopeft.objectives", "autopeft.pareto",
         "autopeft.trial", "autopeft.bench.paired", "autopeft.bench.oracle",
-        "autopeft.controllers.design", "autopeft.cli.finalize"]
+        "autopeft.controllers.design", "autopeft.cli.finalize", "autopeft.study.classes"]
 
 
 @pytest.mark.parametrize("name", PURE)

@@ -111,7 +111,7 @@ TORCH = ("torch", "transformers", "peft")
 #: replay use scikit-learn (the surrogates) but never torch, so a comparison takes seconds.
 LIGHT = {
     **dict.fromkeys(["autopeft.objectives", "autopeft.pareto", "autopeft.metrics", "autopeft.metrics.calibration",
-                     "autopeft.trial"], HEAVY),
+                     "autopeft.trial", "autopeft.study.classes"], HEAVY),
     **dict.fromkeys(["autopeft.space", "autopeft.space.selectors", "autopeft.space.dimensions",
                      "autopeft.space.references", "autopeft.model.graph", "autopeft.study.journal",
                      "autopeft.study.journal_sql",

@@ -90,7 +90,8 @@ def lost_line(trial: int, row: dict[str, Any]) -> str:
 
 
 def finalize_text(folder: Path) -> str:
-    from autopeft.study.finalize import class_names, finalize_table, per_class_table
+    from autopeft.study.classes import class_names, per_class_table
+    from autopeft.study.finalize import finalize_table
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         rows = finalize_table(journal)

@@ -60,17 +60,21 @@ def metric_columns(objectives: list[Objective], trials: list[Any]) -> list[str]:
 
 def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
     """The columns and the front's rows (validation split); with ``all_trials`` every search trial, marked
-    on/off the front."""
+    on/off the front. ``lost_classes`` names the classes a trial lost on validation (none of their examples
+    predicted as them): empty when it lost none, ``None`` where the record has no confusion matrix."""
+    from autopeft.study.classes import class_names, lost_classes
+
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         objectives = _objectives(journal)
         f = front(journal, objectives)
         knee = f.trials[f.knee].number if f.knee is not None else None
         on_front = {t.number for t in f.trials}
         trials = journal.trials() if all_trials else f.trials
+        names = class_names(journal.recipe) if any(t.result and t.result.confusion for t in trials) else ()
     metrics = metric_columns(objectives, trials)
     head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "steps", "method", PARAMS, *metrics,
             "knee"]
-    columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + ["config"]
+    columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + ["lost_classes", "config"]
     rows = []
     for t in trials:
         v, r = t.values, t.result
@@ -78,6 +82,8 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
                                "method": t.config.get("method"),
                                PARAMS: r.trainable_params if r else None, **{m: v.get(m) for m in metrics},
                                "knee": t.number == knee, "config": json.dumps(t.config, sort_keys=True)}
+        lost = lost_classes(r, "validation", names)
+        row["lost_classes"] = None if lost is None else "; ".join(lost)  # "": none lost; None: not recorded
         if all_trials:
             row.update(state=t.state, on_front=t.number in on_front, error=t.error,
                        train_seconds=r.train_seconds if r else None, eval_seconds=r.eval_seconds if r else None)
@@ -111,6 +117,7 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
             lines.append(f"{r['trial']:>5} {at}{'':>12} {r.get('state') or '':>10}  {r.get('error') or ''}")
             continue
         mark = " <- knee" if r["knee"] else (" (front)" if r.get("on_front") else "")
+        mark += f" [lost on validation: {r['lost_classes']}]" if r.get("lost_classes") else ""
         cells = " ".join(f"{r[c]:>{w}.4f}" if r.get(c) is not None else f"{'-':>{w}}"
                          for c, w in zip(shown, widths, strict=True))
         lines.append(f"{r['trial']:>5} {at}{r[PARAMS]:>12,} {cells}  {r['origin']}: "

@@ -25,7 +25,8 @@ from autopeft.objectives import (
     to_minimize,
 )
 from autopeft.pareto import pareto_mask
-from autopeft.study.finalize import class_names, finalize_table, per_class_table
+from autopeft.study.classes import class_names, per_class_table
+from autopeft.study.finalize import finalize_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.references import parse_reference_origin, tuned_references

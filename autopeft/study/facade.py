@@ -224,7 +224,7 @@ class Study:
         class's test examples, and the confusion matrix's row summed over seeds (``predicted <class>``)."""
         import pandas as pd
 
-        from autopeft.study.finalize import class_names, per_class_table
+        from autopeft.study.classes import class_names, per_class_table
 
         with self._read() as journal:
             return pd.DataFrame(per_class_table(journal, class_names(journal.recipe)))

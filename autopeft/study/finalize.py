@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-import autopeft.metrics as M
-from autopeft.errors import AutopeftError, ConfigError, check_count
+from autopeft.errors import ConfigError, check_count
 from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
+from autopeft.study.classes import finalized_groups
 from autopeft.study.context import make_context, require_weights
 from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front, front_trials
@@ -189,7 +189,7 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
     ``validation_steps_search`` training steps: a multi-fidelity run's lower-rung trial was scored at its rung)."""
     score = score_objective(objectives_of(journal.meta("settings")["objectives"])).name
     rows = []
-    for origin, trials in _finalized(journal):
+    for origin, trials in finalized_groups(journal):
         source = journal.trial(int(origin.split(":")[1]))
         row: dict[str, Any] = {"trial": source.number, "origin": source.origin, "config": describe(source.config, 200),
                                "trainable_params": trials[0].result.trainable_params if trials[0].result else None,
@@ -203,60 +203,6 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
                 row[f"test_{key}_mean"] = statistics.fmean(vals)
                 row[f"test_{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
         rows.append(row)
-    return rows
-
-
-def _finalized(journal: Journal) -> list[tuple[str, list[Trial]]]:
-    """(``finalize:N``, its complete seeds) for each finalized trial N, in trial order."""
-    groups: dict[str, list[Trial]] = {}
-    for t in journal.trials(phase="finalize", states=("complete",)):
-        groups.setdefault(t.origin, []).append(t)
-    return sorted(groups.items(), key=lambda kv: int(kv[0].split(":")[1]))
-
-
-def class_names(recipe: Mapping[str, Any]) -> tuple[str, ...]:
-    """A run's class names in label order, read from its journaled recipe; ``()`` for a generation task, or where
-    they cannot be read here (a task file that has moved)."""
-    from autopeft.study.recipe import stored_recipe
-
-    try:
-        return tuple(str(name) for name in stored_recipe(recipe).load_task().label_names)
-    except (AutopeftError, OSError, KeyError, TypeError, ValueError):
-        return ()
-
-
-def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
-    (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
-    over the seeds (``predicted <class>``: how often its examples were predicted as each class), and the seeds on
-    which none of its test examples was predicted as it (``lost_on_seeds``: recall 0, a seed that lost the class).
-    A class with no test example has recall and F1 ``None``: they are 0 by scikit-learn's convention, which would
-    read as a class the model fails on.
-
-    Classes are named by ``names`` (:func:`class_names`), or ``class 0``, ``class 1``, ... when they do not fit.
-    Seeds journaled before autopeft kept confusion matrices are left out; a finalized trial with none is absent.
-    """
-    rows: list[dict[str, Any]] = []
-    for origin, trials in _finalized(journal):
-        seeded = [(t.seed, np.asarray(t.result.confusion["test"])) for t in trials
-                  if t.result is not None and t.result.confusion and "test" in t.result.confusion]
-        matrices = [m for _, m in seeded]
-        if not matrices:
-            continue
-        k = matrices[0].shape[0]
-        labels = list(names) if len(names) == k else [f"class {i}" for i in range(k)]
-        scores, summed = [M.per_class(m) for m in matrices], np.sum(matrices, axis=0)
-        for i, label in enumerate(labels):
-            row: dict[str, Any] = {"trial": int(origin.split(":")[1]), "class": label, "seeds": len(matrices),
-                                   "support": int(matrices[0][i].sum())}
-            for key in ("precision", "recall", "f1"):
-                values = [float(s[key][i]) for s in scores]
-                absent = key != "precision" and row["support"] == 0  # no test example: recall and F1 say nothing
-                row[f"{key}_mean"] = None if absent else statistics.fmean(values)
-                row[f"{key}_std"] = None if absent else statistics.stdev(values) if len(values) > 1 else 0.0
-            row.update({f"predicted {other}": int(summed[i, j]) for j, other in enumerate(labels)})
-            row["lost_on_seeds"] = [seed for seed, m in seeded if m[i].sum() and not m[i, i]]
-            rows.append(row)
     return rows
 
 
@@ -358,5 +304,4 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
     return target
 
 
-__all__ = ["FINAL_DIR", "TEST_METRICS", "class_names", "export_pick", "finalize", "finalize_table", "finalized_weights",
-           "per_class_table", "pick"]
+__all__ = ["FINAL_DIR", "TEST_METRICS", "export_pick", "finalize", "finalize_table", "finalized_weights", "pick"]

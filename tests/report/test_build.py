@@ -68,7 +68,7 @@ def test_csv_tables_match_the_journal(report: Path, tiny_run: Path) -> None:
 
 def test_per_class_table_is_the_finalized_seeds_confusion(report: Path, tiny_run: Path) -> None:
     """Each class's row: its test examples, and the 'predicted' counts summed over seeds, from the journal."""
-    from autopeft.study.finalize import class_names
+    from autopeft.study.classes import class_names
     from autopeft.study.journal import Journal
 
     with open(next(report.glob("*-per-class.csv"))) as fh:

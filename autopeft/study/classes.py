@@ -1,0 +1,95 @@
+"""Per-class results: a run's class names, the classes a trial lost, and the per-class test table of its
+finalized points, from the confusion matrices the trial records keep. numpy only (no torch, no scikit-learn), so
+``pareto`` and ``report`` can use it."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import autopeft.metrics as M
+from autopeft.errors import AutopeftError
+from autopeft.study.journal import Journal, Trial
+from autopeft.trial import TrialResult
+
+
+def finalized_groups(journal: Journal) -> list[tuple[str, list[Trial]]]:
+    """(``finalize:N``, its complete seeds) for each finalized trial N, in trial order."""
+    groups: dict[str, list[Trial]] = {}
+    for t in journal.trials(phase="finalize", states=("complete",)):
+        groups.setdefault(t.origin, []).append(t)
+    return sorted(groups.items(), key=lambda kv: int(kv[0].split(":")[1]))
+
+
+def class_names(recipe: Mapping[str, Any]) -> tuple[str, ...]:
+    """A run's class names in label order, read from its journaled recipe; ``()`` for a generation task, or where
+    they cannot be read here (a task file that has moved)."""
+    from autopeft.study.recipe import stored_recipe
+
+    try:
+        return tuple(str(name) for name in stored_recipe(recipe).load_task().label_names)
+    except (AutopeftError, OSError, KeyError, TypeError, ValueError):
+        return ()
+
+
+def class_labels(names: Sequence[str], k: int) -> list[str]:
+    """``names`` when they name ``k`` classes, else ``class 0``, ``class 1``, ..."""
+    return list(names) if len(names) == k else [f"class {i}" for i in range(k)]
+
+
+def lost_classes(result: TrialResult | None, split: str, names: Sequence[str] = ()) -> list[str] | None:
+    """The classes a trial lost on ``split``: those with examples there of which none was predicted as the class
+    (recall 0). ``None`` when the record has no confusion matrix for the split (generation, or an older record).
+
+    >>> from autopeft.trial import Fidelity
+    >>> r = TrialResult(config={}, fidelity=Fidelity(steps=1), seed=0, status="complete",
+    ...                 confusion={"validation": ((5, 0, 0), (3, 0, 1), (0, 0, 0))})
+    >>> lost_classes(r, "validation", ("neg", "neu", "pos"))
+    ['neu']
+    """
+    if result is None or not result.confusion or split not in result.confusion:
+        return None
+    matrix = np.asarray(result.confusion[split])
+    labels = class_labels(names, matrix.shape[0])
+    return [labels[i] for i in range(matrix.shape[0]) if matrix[i].sum() and not matrix[i, i]]
+
+
+def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
+    (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
+    over the seeds (``predicted <class>``: how often its examples were predicted as each class), and the seeds on
+    which none of its test examples was predicted as it (``lost_on_seeds``: recall 0, a seed that lost the class).
+    A class with no test example has recall and F1 ``None``: they are 0 by scikit-learn's convention, which would
+    read as a class the model fails on.
+
+    Classes are named by ``names`` (:func:`class_names`), or ``class 0``, ``class 1``, ... when they do not fit.
+    Seeds journaled before autopeft kept confusion matrices are left out; a finalized trial with none is absent.
+    """
+    rows: list[dict[str, Any]] = []
+    for origin, trials in finalized_groups(journal):
+        seeded = [(t.seed, np.asarray(t.result.confusion["test"])) for t in trials
+                  if t.result is not None and t.result.confusion and "test" in t.result.confusion]
+        matrices = [m for _, m in seeded]
+        if not matrices:
+            continue
+        k = matrices[0].shape[0]
+        labels = class_labels(names, k)
+        scores, summed = [M.per_class(m) for m in matrices], np.sum(matrices, axis=0)
+        for i, label in enumerate(labels):
+            row: dict[str, Any] = {"trial": int(origin.split(":")[1]), "class": label, "seeds": len(matrices),
+                                   "support": int(matrices[0][i].sum())}
+            for key in ("precision", "recall", "f1"):
+                values = [float(s[key][i]) for s in scores]
+                absent = key != "precision" and row["support"] == 0  # no test example: recall and F1 say nothing
+                row[f"{key}_mean"] = None if absent else statistics.fmean(values)
+                row[f"{key}_std"] = None if absent else statistics.stdev(values) if len(values) > 1 else 0.0
+            row.update({f"predicted {other}": int(summed[i, j]) for j, other in enumerate(labels)})
+            row["lost_on_seeds"] = [seed for seed, m in seeded if m[i].sum() and not m[i, i]]
+            rows.append(row)
+    return rows
+
+
+__all__ = ["class_labels", "class_names", "finalized_groups", "lost_classes", "per_class_table"]
