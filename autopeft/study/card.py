@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,31 +25,12 @@ from typing import Any
 import yaml
 
 from autopeft.errors import ExportError
+from autopeft.study.card_evaluation import CALIBRATION, METRIC_LABELS, Evaluation
 from autopeft.trial import describe
 from autopeft.version import __version__
 
 __all__ = ["AUTO_CLASSES", "CALIBRATION", "METRIC_LABELS", "CardData", "Evaluation", "TaskInfo", "render_card"]
 
-#: metric name -> how the card names it, in the order the card lists them (task metrics, then calibration)
-METRIC_LABELS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "macro_f1": "macro-F1",
-    "rouge_l": "ROUGE-L",
-    "exact_match": "exact match",
-    "ece": "ECE",
-    "ece_ts": "ECE after temperature scaling",
-    "mce": "MCE",
-    "mce_ts": "MCE after temperature scaling",
-    "brier": "Brier score",
-    "brier_ts": "Brier score after temperature scaling",
-    "nll": "NLL",
-    "nll_ts": "NLL after temperature scaling",
-    "temperature": "temperature (fitted on validation)",
-}
-#: the calibration metrics (lower is better; ``*_ts`` after temperature scaling)
-CALIBRATION = ("ece", "ece_ts", "mce", "mce_ts", "brier", "brier_ts", "nll", "nll_ts", "temperature")
-#: metrics a card leaves out: ``score`` repeats the task's primary metric
-_HIDDEN = ("score",)
 _WHOLE_MODEL_METHODS = ("full", "head_only")
 _PIPELINES = {("classification", "encoder"): "text-classification",
               ("classification", "seq2seq"): "text2text-generation",
@@ -77,44 +57,6 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """One split's metrics: per training seed, after ``steps`` steps on ``train_fraction`` of the training split."""
-
-    split: str
-    steps: int
-    per_seed: Mapping[int, Mapping[str, float]]
-    train_fraction: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.split not in ("validation", "test"):
-            raise ExportError(f"card evaluation split {self.split!r} is not allowed; allowed: validation, test")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise ExportError(f"card evaluation steps must be an integer >= 1, got {self.steps!r}")
-        if not self.per_seed:
-            raise ExportError(f"card evaluation of the {self.split} split has no seed")
-        object.__setattr__(self, "per_seed", {int(s): {str(k): float(v) for k, v in m.items()}
-                                              for s, m in sorted(self.per_seed.items())})
-
-    @property
-    def seeds(self) -> tuple[int, ...]:
-        return tuple(self.per_seed)
-
-    def metric_names(self) -> list[str]:
-        """The metrics every seed has, in the card's order (known ones first), ``score`` left out."""
-        common = set.intersection(*(set(m) for m in self.per_seed.values())) - set(_HIDDEN)
-        known = [k for k in METRIC_LABELS if k in common]
-        return known + sorted(common - set(known))
-
-    def mean(self, name: str) -> float:
-        return statistics.fmean(m[name] for m in self.per_seed.values())
-
-    def std(self, name: str) -> float:
-        """Sample standard deviation over seeds (0 for one seed)."""
-        values = [m[name] for m in self.per_seed.values()]
-        return statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-@dataclass(frozen=True)
 class CardData:
     """Everything a card says. Only the base model, the method and the configuration are required."""
 
@@ -138,6 +80,8 @@ class CardData:
     pick: str | None = None
     validation: Evaluation | None = None
     test: Evaluation | None = None
+    #: the test split per class over the finalized seeds (``autopeft.study.classes.per_class_table`` rows)
+    per_class: tuple[Mapping[str, Any], ...] = ()
     run_known: bool = False                     # False: exported outside a run (nothing about a search to say)
     weights: str | None = None                  # which training the folder's weights come from
     commands: tuple[str, ...] = ()
@@ -319,6 +263,7 @@ def _evaluation(data: CardData) -> list[str]:
         lines += [f"Test split (`{test.split}`), from `autopeft finalize`: re-trained {test.steps} steps with "
                   f"{len(test.seeds)} seed{'s' if len(test.seeds) > 1 else ''} ({_seeds(test.seeds)}); mean ± "
                   "sample standard deviation over seeds.", "", *_table(test), ""]
+        lines += _per_class(data.per_class)
     else:
         lines += ["The test split was not evaluated: the run was not finalized for this trial (`autopeft finalize "
                   "RUN --pick ...` re-trains it over several seeds and scores the test split).", ""]
@@ -327,6 +272,23 @@ def _evaluation(data: CardData) -> list[str]:
                   "and NLL the negative log-likelihood of the class probabilities (lower is better for all); "
                   "`_ts` after temperature scaling with the temperature fitted on the validation split.", ""]
     return lines
+
+
+def _per_class(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Test F1 and recall per class over the finalized seeds, and every seed that lost a class."""
+    if not rows:
+        return []
+
+    def cell(row: Mapping[str, Any], key: str) -> str:
+        mean = row[f"{key}_mean"]
+        return "no test example" if mean is None else f"{_num(mean)} ± {_num(row[f'{key}_std'])}"
+
+    lost = [f"Seed(s) {', '.join(map(str, r['lost_on_seeds']))} lost `{r['class']}`: none of its test examples was "
+            "predicted as it." for r in rows if r["lost_on_seeds"]]
+    return ["Per class on the test split, mean ± std over the same seeds:", "",
+            "| class | test examples | F1 | recall |", "|---|---|---|---|",
+            *(f"| {r['class']} | {r['support']} | {cell(r, 'f1')} | {cell(r, 'recall')} |" for r in rows), "",
+            *(f"{line}\n" for line in lost)]
 
 
 def _table(ev: Evaluation) -> list[str]:

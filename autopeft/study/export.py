@@ -199,7 +199,7 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
         run_text = run if run is not None else str(journal.folder)
         facts.update(task=_task_info(recipe.get("task")), objectives=tuple(settings.get("objectives") or ()),
                      trial=chosen.number, pick=pick, run_known=True, validation=_validation(chosen),
-                     test=_test(finals),
+                     test=_test(finals), per_class=_per_class(journal, chosen.number, facts["labels"]),
                      commands=_run_commands(recipe, settings, journal.meta("engine"), run_text, spec, folder,
                                             finals, merged=bool(manifest.get("merged"))))
     facts["versions"] = _versions(provenance)
@@ -220,6 +220,14 @@ def _validation(trial: Trial) -> Evaluation | None:
         return None
     return Evaluation("validation", trial.fidelity.steps, {trial.seed: trial.result.metrics},
                       trial.fidelity.train_fraction)
+
+
+def _per_class(journal: Journal, trial: int, labels: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The finalized trial's per-class test rows, its classes named as the manifest names them."""
+    from autopeft.study.classes import class_names, per_class_table
+
+    names = labels or class_names(journal.recipe)
+    return tuple(r for r in per_class_table(journal, names) if r["trial"] == trial)
 
 
 def _test(finals: list[Trial]) -> Evaluation | None:

@@ -43,8 +43,10 @@ def shifted(metrics: Mapping[str, float], by: float) -> dict[str, float]:
 
 def make_run(tmp_path: Path, *, task: Any = "sst2", objectives: Sequence[str] = ("accuracy", "trainable_params"),
              metrics: Mapping[str, float] = CLASSIFICATION, final_seeds: Sequence[int] = (0, 1, 2),
-             provenance: Mapping[str, Any] | None = None, workers: int = 1) -> tuple[Path, int]:
-    """A run folder written through the journal (no training): one complete search trial, finalized or not."""
+             provenance: Mapping[str, Any] | None = None, workers: int = 1,
+             confusions: Mapping[int, Any] | None = None) -> tuple[Path, int]:
+    """A run folder written through the journal (no training): one complete search trial, finalized or not
+    (``confusions``: each finalized seed's test confusion matrix)."""
     folder = tmp_path / "run"
     recipe = {"name": "tiny", "text": "", "source": "search/tiny.yaml", "base": ".", "overrides": {},
               "model": "google/flan-t5-small", "task": task}
@@ -66,7 +68,8 @@ def make_run(tmp_path: Path, *, task: Any = "sst2", objectives: Sequence[str] = 
             journal.finish(final.number, TrialResult(
                 config=config, fidelity=Fidelity(steps=16), seed=seed, status="complete",
                 metrics=shifted(metrics, 0.01 * seed), test_metrics=shifted(metrics, -0.02 * (seed + 1)),
-                trainable_params=1234, total_params=77_000))
+                trainable_params=1234, total_params=77_000,
+                confusion={"test": confusions[seed]} if confusions else None))
     return folder, trial.number
 
 
@@ -141,6 +144,24 @@ def test_the_card_says_the_journals_numbers(tmp_path: Path) -> None:
     assert "ECE after temperature scaling (`ece_ts`)" in body and "Brier score (`brier`)" in body
     assert "**1,234** trainable parameters, 1.6 % of the 77,000 parameters" in body
     assert "ranks: encoder.0 4 (not adapted: encoder.1)" in body and "learning rate: 0.002" in body
+
+
+def test_the_card_gives_each_class_and_the_seeds_that_lost_one(tmp_path: Path) -> None:
+    folder, number = make_run(tmp_path, confusions={0: ((5, 1), (2, 4)), 1: ((6, 0), (6, 0)), 2: ((4, 2), (1, 5))})
+    out = make_export(tmp_path)
+    manifest = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(json.dumps({**manifest, "labels": ["negative", "positive"]}))
+    _, body = split_card(write_card(out, run=folder, trial=number, pick="knee").read_text())
+    part = body.split("Per class on the test split, mean ± std over the same seeds:")[1]
+    rows = [line for line in part.splitlines() if line.startswith("| ") and "test examples" not in line]
+    f1_pos = [8 / 11, 0.0, 10 / 13]  # 2TP / (2TP + FP + FN) per seed
+    assert rows[1] == (f"| positive | 6 | {statistics.fmean(f1_pos):.4f} ± {statistics.stdev(f1_pos):.4f} | "
+                       f"{statistics.fmean([4 / 6, 0, 5 / 6]):.4f} ± {statistics.stdev([4 / 6, 0, 5 / 6]):.4f} |")
+    assert rows[0].startswith("| negative | 6 | ")
+    assert "Seed(s) 1 lost `positive`: none of its test examples was predicted as it." in part
+    assert "lost `negative`" not in part
+    _, plain = card_of(tmp_path / "no-confusion")[:2]  # finalize records without matrices: no per-class part
+    assert "Per class" not in plain
 
 
 def test_commands_rebuild_the_run_with_flags_the_cli_has(tmp_path: Path) -> None:
