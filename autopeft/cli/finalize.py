@@ -90,12 +90,17 @@ def lost_line(trial: int, row: dict[str, Any]) -> str:
 
 
 def finalize_text(folder: Path) -> str:
-    from autopeft.study.classes import class_names, per_class_table
-    from autopeft.study.finalize import finalize_table
+    from autopeft.objectives import objectives_of, score_objective
+    from autopeft.study.classes import class_names, finalized_groups, per_class_table
+    from autopeft.study.finalize import finalize_table, finalized_weights
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         rows = finalize_table(journal)
         classes = per_class_table(journal, class_names(journal.recipe))
+        score_of = score_objective(objectives_of(journal.meta("settings")["objectives"]))
+        exported = {int(origin.split(":")[1]): finalized_weights(folder, int(origin.split(":")[1]),
+                                                                  {t.seed: t for t in seeds}, score_of)
+                    for origin, seeds in finalized_groups(journal)}
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
     score = rows[0]["score"]
@@ -119,4 +124,6 @@ def finalize_text(folder: Path) -> str:
                      + ", ".join(f"{c['class']} " + ("- (no test example)" if c["f1_mean"] is None
                                                        else f"{c['f1_mean']:.4f}") for c in mine))
         lines += [lost_line(trial, c) for c in mine if c["lost_on_seeds"]]
+    lines += [f"`autopeft export --pick trial:{trial}` takes the weights {chosen[2]}"
+              for trial, chosen in exported.items() if chosen is not None]
     return "\n".join(lines)

@@ -85,6 +85,7 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
         seeds = [t for t in j.trials(phase="finalize") if t.origin == f"finalize:{chosen}"]
     kept = min(seeds, key=lambda t: (-t.values["accuracy"], t.seed))
     assert manifest["source"]["weights"].startswith(f"finalized (trial-{chosen}-seed-{kept.seed}: the best validation")
+    assert f"`autopeft export --pick trial:{chosen}` takes the weights {manifest['source']['weights']}" in table
     assert manifest["peft_adapter"] is True and (adapter / "adapter_config.json").is_file()
     assert manifest["labels"] == list(load_recipe(tiny_recipe).task_data().task.label_names)
     with Journal.open(out, lock=False) as j:
