@@ -86,6 +86,7 @@ OBJECTIVES: dict[str, Objective] = {
         Objective("brier", "min", worst=2.0, label="Brier score"),
         Objective("rouge_l", "max", worst=0.0, label="ROUGE-L"),        # generation tasks
         Objective("exact_match", "max", worst=0.0, label="exact match"),
+        Objective("balanced_accuracy", "max", worst=0.0, label="balanced accuracy"),  # mean recall per class
     )
 }
 

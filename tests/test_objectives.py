@@ -25,14 +25,14 @@ def test_registered_objectives() -> None:
     assert {name: (o.direction, o.log) for name, o in OBJECTIVES.items()} == {
         "accuracy": ("max", False), "macro_f1": ("max", False), "trainable_params": ("min", True),
         "ece": ("min", False), "nll": ("min", False), "brier": ("min", False),
-        "rouge_l": ("max", False), "exact_match": ("max", False),
+        "rouge_l": ("max", False), "exact_match": ("max", False), "balanced_accuracy": ("max", False),
     }
     assert all(name == o.name for name, o in OBJECTIVES.items())
     assert get_objective("ece") is OBJECTIVES["ece"]
 
 
 def test_unknown_objective_names_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown objective 'f1'; allowed: accuracy, brier, ece"):
+    with pytest.raises(ValueError, match=r"unknown objective 'f1'; allowed: accuracy, balanced_accuracy, brier, ece"):
         get_objective("f1")
 
 

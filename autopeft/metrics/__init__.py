@@ -1,7 +1,7 @@
 """Classification and generation metrics, with calibration: numpy and scipy, no torch, no scikit-learn.
 
-- :mod:`~autopeft.metrics.classification`: softmax, accuracy, macro-F1, Brier score, NLL, and per class
-  the confusion matrix with precision, recall and F1;
+- :mod:`~autopeft.metrics.classification`: softmax, accuracy, macro-F1, balanced accuracy, Brier score, NLL, and
+  per class the confusion matrix with precision, recall and F1;
 - :mod:`~autopeft.metrics.calibration`: reliability bins, ECE, MCE, temperature scaling (its docstring states
   the binning convention), and :func:`classification_metrics`, all of them at once from logits;
 - :mod:`~autopeft.metrics.text`: exact match and ROUGE-L of generated text.
@@ -28,6 +28,7 @@ from autopeft.metrics.calibration import (
 )
 from autopeft.metrics.classification import (
     accuracy,
+    balanced_accuracy,
     brier,
     confusion_matrix,
     log_softmax,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_BINS",
     "ReliabilityBins",
     "accuracy",
+    "balanced_accuracy",
     "brier",
     "classification_metrics",
     "confusion_matrix",

@@ -35,7 +35,7 @@ from autopeft.metrics._checks import (
     check_temperature,
     probs_and_labels,
 )
-from autopeft.metrics.classification import accuracy, brier, log_softmax, macro_f1, nll, softmax
+from autopeft.metrics.classification import accuracy, balanced_accuracy, brier, log_softmax, macro_f1, nll, softmax
 
 _GRID_POINTS = 41
 
@@ -190,14 +190,15 @@ def classification_metrics(
     n_bins: int = DEFAULT_BINS,
     temperature: float | None = None,
 ) -> dict[str, float]:
-    """Accuracy, macro-F1, ECE, MCE, Brier and NLL of ``softmax(logits)``; with ``temperature``, also the
-    calibration metrics of ``softmax(logits / temperature)`` as ``ece_ts``, ``mce_ts``, ``brier_ts``,
-    ``nll_ts`` (and ``temperature`` itself). Fit the temperature on validation data with
+    """Accuracy, macro-F1, balanced accuracy, ECE, MCE, Brier and NLL of ``softmax(logits)``; with
+    ``temperature``, also the calibration metrics of ``softmax(logits / temperature)`` as ``ece_ts``, ``mce_ts``,
+    ``brier_ts``, ``nll_ts`` (and ``temperature`` itself). Fit the temperature on validation data with
     :func:`fit_temperature` and pass it here for the test split.
 
     >>> m = classification_metrics([[2.0, 0.0], [0.0, 1.0]], [0, 0], temperature=2.0)
-    >>> sorted(m)
-    ['accuracy', 'brier', 'brier_ts', 'ece', 'ece_ts', 'macro_f1', 'mce', 'mce_ts', 'nll', 'nll_ts', 'temperature']
+    >>> sorted(m)  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy', 'balanced_accuracy', 'brier', 'brier_ts', 'ece', 'ece_ts', 'macro_f1', 'mce', 'mce_ts', 'nll',
+     'nll_ts', 'temperature']
     >>> m["accuracy"], round(m["macro_f1"], 4)
     (0.5, 0.3333)
     """
@@ -210,6 +211,7 @@ def classification_metrics(
     out = {
         "accuracy": accuracy(y, probs),
         "macro_f1": macro_f1(y, np.argmax(probs, axis=1), n_classes=x.shape[1]),
+        "balanced_accuracy": balanced_accuracy(y, probs),
         "ece": ece(probs, y, n_bins),
         "mce": mce(probs, y, n_bins),
         "brier": brier(probs, y),

@@ -1,4 +1,5 @@
-"""Softmax and the point metrics of a classifier: accuracy, macro-F1, Brier score and NLL."""
+"""Softmax and the point metrics of a classifier: accuracy, macro-F1, balanced accuracy, Brier score and NLL; per
+class, the confusion matrix with precision, recall and F1."""
 
 from __future__ import annotations
 
@@ -125,6 +126,21 @@ def macro_f1(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: int | None
     n_pred = np.bincount(idx_pred, minlength=m)
     # 2TP / (2TP + FP + FN) == 2TP / (n_true + n_pred); the denominator is > 0 for every present class.
     return float(np.mean(2.0 * tp / (n_true + n_pred)))
+
+
+def balanced_accuracy(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_classes: int | None = None) -> float:
+    """The mean over the classes present in ``y_true`` of each class's recall (scikit-learn's
+    ``balanced_accuracy_score``): a classifier that never predicts one of ``k`` classes loses ``1/k`` of it, however
+    rare the class, where accuracy loses only the class's share of the examples. ``y_pred`` may be ``(n,)``
+    classes or ``(n, k)`` scores (argmax).
+
+    >>> balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0])  # recall 1 on class 0, 0 on class 1; accuracy is 0.75
+    0.5
+    """
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    check_nonempty(int(counts.sum()), "balanced_accuracy")
+    present = counts.sum(axis=1) > 0
+    return float(np.mean(per_class(counts)["recall"][present]))
 
 
 def brier(probs: npt.ArrayLike, y_true: npt.ArrayLike) -> float:

@@ -15,6 +15,7 @@ __all__ = ["CALIBRATION", "METRIC_LABELS", "Evaluation"]
 METRIC_LABELS: dict[str, str] = {
     "accuracy": "accuracy",
     "macro_f1": "macro-F1",
+    "balanced_accuracy": "balanced accuracy",
     "rouge_l": "ROUGE-L",
     "exact_match": "exact match",
     "ece": "ECE",

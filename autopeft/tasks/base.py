@@ -24,7 +24,8 @@ KINDS: tuple[str, ...] = ("classification", "generation")
 METRICS: dict[str, tuple[str, ...]] = {"classification": ("accuracy",), "generation": ("rouge_l", "exact_match")}
 #: The objectives a trial of each kind reports, so a search can optimise them (with ``trainable_params``): a
 #: classifier's scores and calibration, a generator's text overlaps.
-REPORTED: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "macro_f1", "ece", "nll", "brier"),
+REPORTED: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "macro_f1", "ece", "nll", "brier",
+                                                           "balanced_accuracy"),
                                         "generation": ("rouge_l", "exact_match")}
 
 

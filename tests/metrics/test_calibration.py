@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autopeft.metrics import (
     DEFAULT_BINS,
     accuracy,
+    balanced_accuracy,
     brier,
     classification_metrics,
     ece,
@@ -191,9 +192,9 @@ def test_classification_metrics_keys_and_values() -> None:
     z = rng.normal(scale=2.0, size=(200, 4))
     y = rng.integers(0, 4, size=200)
     plain = classification_metrics(z, y, n_bins=10)
-    assert set(plain) == {"accuracy", "macro_f1", "ece", "mce", "brier", "nll"}
+    assert set(plain) == {"accuracy", "macro_f1", "balanced_accuracy", "ece", "mce", "brier", "nll"}
     p = softmax(z)
-    assert plain["accuracy"] == accuracy(y, p)
+    assert plain["accuracy"] == accuracy(y, p) and plain["balanced_accuracy"] == balanced_accuracy(y, p)
     assert plain["ece"] == ece(p, y, 10) and plain["nll"] == nll(p, y)
     scaled = classification_metrics(z, y, n_bins=10, temperature=3.0)
     assert {k: scaled[k] for k in plain} == plain

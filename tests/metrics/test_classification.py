@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, log_loss
 
-from autopeft.metrics import accuracy, brier, confusion_matrix, log_softmax, macro_f1, nll, per_class, softmax
+from autopeft.metrics import (
+    accuracy,
+    balanced_accuracy,
+    brier,
+    confusion_matrix,
+    log_softmax,
+    macro_f1,
+    nll,
+    per_class,
+    softmax,
+)
 from tests.metrics.strategies import FAST, label_pairs, labelled_probs
 
 
@@ -152,3 +162,26 @@ def test_per_class_of_summed_matrices_pools_the_seeds() -> None:
     pooled = confusion_matrix([0, 1, 1, 0, 0, 1], [0, 1, 0, 1, 0, 1], n_classes=2)
     np.testing.assert_array_equal(a + b, pooled)
     np.testing.assert_allclose(per_class(a + b)["f1"], [2 / 3, 2 / 3])
+
+
+@FAST
+@given(label_pairs())
+def test_balanced_accuracy_matches_sklearn(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    y, pred = pair
+    with warnings.catch_warnings():  # sklearn warns when y_pred holds a class y_true lacks, then drops it as we do
+        warnings.simplefilter("ignore")
+        want = balanced_accuracy_score(y, pred)
+    assert balanced_accuracy(y, pred) == pytest.approx(want, abs=1e-12)
+
+
+def test_balanced_accuracy_weighs_a_lost_rare_class_as_a_whole_class() -> None:
+    y = np.array([0] * 8 + [1] * 2)
+    assert accuracy(y, np.zeros(10, dtype=int)) == 0.8 and balanced_accuracy(y, np.zeros(10, dtype=int)) == 0.5
+    scores = np.eye(2)[[0] * 9 + [1]]  # (n, k) scores: argmax
+    assert balanced_accuracy(y, scores) == pytest.approx((1.0 + 0.5) / 2)
+    with pytest.raises(ValueError, match="balanced_accuracy"):
+        balanced_accuracy([], [])

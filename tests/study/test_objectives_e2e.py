@@ -1,8 +1,8 @@
 """Every objective kind end to end on tiny models: search, status, pareto (table, CSV, JSON), finalize --pick
 best and max-params:N, export and report, each keyed on the run's own score objective.
 
-Cases: accuracy, macro-F1, ECE given as ``[trainable_params, ece]`` (the parameter count first and a score that
-is minimised), and two generation searches on the tiny T5 (ROUGE-L and exact match).
+Cases: accuracy, macro-F1, balanced accuracy, ECE given as ``[trainable_params, ece]`` (the parameter count first
+and a score that is minimised), and two generation searches on the tiny T5 (ROUGE-L and exact match).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Case:
 CASES = [
     Case("accuracy", ("accuracy", PARAMS)),
     Case("macro_f1", ("macro_f1", PARAMS)),
+    Case("balanced_accuracy", ("balanced_accuracy", PARAMS)),
     Case("ece", (PARAMS, "ece")),
     Case("rouge_l", ("rouge_l", PARAMS), generation=True, budget=3),
     Case("exact_match", ("exact_match", PARAMS), generation=True, metric="exact_match", budget=3),
@@ -198,7 +199,8 @@ def _load_exported(folder: Path, manifest: dict[str, object], model: Path, case:
 @pytest.mark.parametrize(("generation", "objectives", "bad", "allowed"), [
     (True, ("accuracy", PARAMS), "accuracy", "allowed: rouge_l, exact_match, trainable_params, e.g. objectives: "
                                              "[rouge_l, trainable_params]"),
-    (False, ("rouge_l", PARAMS), "rouge_l", "allowed: accuracy, macro_f1, ece, nll, brier, trainable_params"),
+    (False, ("rouge_l", PARAMS), "rouge_l",
+     "allowed: accuracy, macro_f1, ece, nll, brier, balanced_accuracy, trainable_params"),
 ], ids=["generation-with-accuracy", "classification-with-rouge"])
 def test_an_objective_the_task_does_not_report_is_refused_before_any_trial(
         generation: bool, objectives: tuple[str, ...], bad: str, allowed: str, tmp_path: Path,
