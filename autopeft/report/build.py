@@ -15,6 +15,7 @@ from autopeft.report import plots
 from autopeft.report.cells import lr_text, minutes, num, params_text, plus_minus, shown_path
 from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
+from autopeft.study.classes import class_names, lost_classes
 from autopeft.study.commands import search_flags
 from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
@@ -165,14 +166,14 @@ class ReportBuilder:
                      "[validation] Every completed trial, coloured by PEFT method; the front is the staircase, "
                      "reference points have black-edged markers (large: the tuned one, the best learning rate of "
                      "its sweep; small: its other learning rates), the star is the knee."))
-        rows = []
-        knee = run.knee
+        rows, knee, names = [], run.knee, class_names(run.recipe) if run.front.trials else ()
         metrics = run.metrics[:3]
         for t in run.front.trials:
-            v = t.values
+            v, lost = t.values, lost_classes(t.result, "validation", names)  # classes none predicted as
+            note = "knee" if knee is not None and t.number == knee.number else ""
+            note += ("; " if note else "") + f"lost {', '.join(lost)} on validation" if lost else ""
             rows.append((t.number, t.origin, t.config.get("method"), params_text(v.get(PARAMS)),
-                         *[num(v.get(m)) for m in metrics],
-                         "knee" if knee is not None and t.number == knee.number else "", describe(t.config, 90)))
+                         *[num(v.get(m)) for m in metrics], note, describe(t.config, 90)))
         d.add(Table(("trial", "origin", "method", "trainable params", *[f"val {_label(m)}" for m in metrics], "",
                      "configuration"), tuple(rows), (True, False, False, True, *[True] * len(metrics), False, False),
                     caption="the front, by trainable parameters (validation split)"))

@@ -86,6 +86,26 @@ def test_per_class_table_is_the_finalized_seeds_confusion(report: Path, tiny_run
     assert "| true class | test examples | TEST precision | TEST recall | TEST F1 | predicted negative |" in md
 
 
+def test_the_front_table_names_the_classes_a_point_lost_on_validation(report: Path, tiny_run: Path) -> None:
+    from autopeft.objectives import objectives_of
+    from autopeft.study.classes import class_names, lost_classes
+    from autopeft.study.front import front
+    from autopeft.study.journal import Journal
+
+    with Journal.open(tiny_run, lock=False) as journal:
+        names = class_names(journal.recipe)
+        points = front(journal, objectives_of(journal.meta("settings")["objectives"])).trials
+    md = (report / "report.md").read_text()
+    table = md.split("*the front, by trainable parameters (validation split)*")[1].split("\n\n")[1]
+    cells = {int(row.split(" | ")[0].strip("| ")): row.split(" | ")[-2] for row in table.splitlines()[2:]}
+    assert set(cells) == {t.number for t in points}
+    for t in points:
+        lost = lost_classes(t.result, "validation", names)
+        assert lost is not None  # every trial of this run keeps its confusion matrices
+        assert (f"lost {', '.join(lost)} on validation" in cells[t.number]) == bool(lost), cells[t.number]
+        assert ("lost" in cells[t.number]) == bool(lost)
+
+
 def test_seeds_finalized_before_confusion_matrices_say_so(tiny_run: Path, tmp_path: Path) -> None:
     from autopeft.report.build import ReportBuilder
     from autopeft.report.collect import load_run
@@ -112,9 +132,14 @@ def test_a_seed_that_lost_a_class_gets_a_note(tiny_run: Path, tmp_path: Path) ->
         for seed, matrix in ((0, "[[12, 0], [0, 12]]"), (1, "[[12, 0], [12, 0]]")):
             conn.execute("UPDATE trials SET result = json_set(result, '$.confusion.test', json(?)) "
                          "WHERE phase = 'finalize' AND seed = ?", (matrix, seed))
-    text = ReportBuilder([load_run(lost, details=False)], {}, "lost", tmp_path / "r").build().markdown()
+        conn.execute("UPDATE trials SET result = json_set(result, '$.confusion.validation', json('[[3, 0], [9, 0]]'))"
+                     " WHERE phase = 'search' AND state = 'complete'")  # and every search trial says negative
+    run = load_run(lost, details=False)
+    text = ReportBuilder([run], {}, "lost", tmp_path / "r").build().markdown()
     assert " lost positive on seed(s) 1: none of its test examples was predicted as positive." in text
     assert "lost negative" not in text
+    front = text.split("*the front, by trainable parameters (validation split)*")[1].split("\n\n")[1]
+    assert front.count("lost positive on validation") == len(run.front.trials) >= 1
 
 
 def test_unfinalized_run_says_so(unfinalized_run: Path, tmp_path: Path) -> None:
