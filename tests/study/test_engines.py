@@ -55,6 +55,8 @@ def test_both_engines_keep_the_protocol_and_agree(ctx: SearchContext, pool: Pool
     inprocess = ctx.engine(workers=1)
     assert isinstance(inprocess, Engine) and isinstance(pool, Engine)
     assert (inprocess.name, inprocess.slots, pool.name, pool.slots) == ("inprocess", 1, "pool", 2)
+    pool.wait_ready()  # both workers up before the jobs go out: on a loaded machine one could start so late that
+    # the other served all four, and "both served trials" below would fail for the machine's load, not the pool
     for job in _jobs():
         inprocess.submit(job)
         pool.submit(job)
