@@ -15,7 +15,7 @@ from autopeft.report import plots
 from autopeft.report.cells import lr_text, minutes, num, params_text, plus_minus, shown_path
 from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
-from autopeft.study.classes import class_names, lost_classes
+from autopeft.study.classes import lost_classes
 from autopeft.study.commands import search_flags
 from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
@@ -166,7 +166,7 @@ class ReportBuilder:
                      "[validation] Every completed trial, coloured by PEFT method; the front is the staircase, "
                      "reference points have black-edged markers (large: the tuned one, the best learning rate of "
                      "its sweep; small: its other learning rates), the star is the knee."))
-        rows, knee, names = [], run.knee, class_names(run.recipe) if run.front.trials else ()
+        rows, knee, names = [], run.knee, run.classes
         metrics = run.metrics[:3]
         for t in run.front.trials:
             v, lost = t.values, lost_classes(t.result, "validation", names)  # classes none predicted as

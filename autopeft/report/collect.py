@@ -69,6 +69,7 @@ class RunData:
     front: Front
     hv_curve: list[tuple[int, float]]
     finalized: list[dict[str, Any]]
+    classes: tuple[str, ...]                  # the task's class names in output order (() for generation)
     per_class: list[dict[str, Any]]           # the finalized points' test scores per class (per_class_table)
     wall_seconds: float
     compute_seconds: float
@@ -238,7 +239,8 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         f = front(journal, objectives)
         curve = hypervolume_curve(journal, objectives)
         finalized = finalize_table(journal)
-        per_class = per_class_table(journal, class_names(recipe))
+        classes = class_names(recipe)  # read once: a file task's names come from its data file
+        per_class = per_class_table(journal, classes)
         started, sessions = journal.meta("started"), journal.meta("sessions") or []
         settings["sessions"] = len(sessions)  # a search and its resumes (0: journaled before they were counted)
         settings["ended_early"] = journal.meta("ended_early")  # the space had fewer members than the budget
@@ -247,8 +249,8 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
     compute = sum(t.finished - t.started for t in trials if t.finished and t.started)
     data = RunData(folder=folder, name=str(recipe.get("name") or folder.name), recipe=recipe, settings=settings,
                    objectives=objectives, score=score, trials=trials, front=f, hv_curve=curve,
-                   finalized=finalized, per_class=per_class, wall_seconds=wall, compute_seconds=compute,
-                   space_rows=[], notes=[])
+                   finalized=finalized, classes=classes, per_class=per_class, wall_seconds=wall,
+                   compute_seconds=compute, space_rows=[], notes=[])
     space_rows, notes = _space_rows(recipe)
     data.notes.extend(notes)
     data.space_rows.extend(space_rows)
@@ -302,7 +304,7 @@ def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, l
 
     notes: list[str] = []
     try:
-        classes = _n_classes(run)
+        classes = len(run.classes) or None  # a generation task has no classes
         graph = ModelGraph.from_model(skeleton(run.model, num_labels=classes))
     except (AutopeftError, OSError) as exc:
         return None, None, [f"the model's shapes could not be loaded here, so the layer x module heatmap and the "
@@ -317,10 +319,6 @@ def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, l
     except AutopeftError as exc:
         notes.append(f"the surrogate's importance is left out: {exc}")
     return placement, importance, notes
-
-
-def _n_classes(run: RunData) -> int | None:
-    return len(class_names(run.recipe)) or None  # a generation task has no classes
 
 
 def placement_of(trials: list[Trial], graph: Any) -> Placement:
