@@ -74,29 +74,22 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
         assert "--settings" in err, err
 
 
-def test_prior_cover_reaches_the_controller_as_a_switch(tmp_path: Path) -> None:
-    data, _, table, prior = run_script(tmp_path, "--budget", "6", "--settings", "prior_std=residual,prior_cover=true")
-    run = warm_run(table, prior, 6, 0, prior_cover=True)
-    assert data["runs"]["warm:bo prior_cover=true"][0]["end"] == pytest.approx(float(run.ratio[-1]))
-
-
-def test_prior_trials_reaches_the_controller_as_an_integer(tmp_path: Path) -> None:
-    data, _, table, prior = run_script(tmp_path, "--budget", "6", "--settings", "prior_std=residual,prior_trials=3")
-    run = warm_run(table, prior, 6, 0, prior_trials=3)
-    assert data["runs"]["warm:bo prior_trials=3"][0]["end"] == pytest.approx(float(run.ratio[-1]))
-
-
-def test_one_warm_start_may_set_several_options(tmp_path: Path) -> None:
-    """``prior_std=residual+prior_cover=false`` is one warm start with both options: the warm start of before
-    ``prior_cover`` became the default."""
-    data, text, table, prior = run_script(tmp_path, "--budget", "6",
-                                          "--settings", "prior_std=residual+prior_cover=false,prior_std=residual")
+def test_each_option_reaches_the_controller_and_one_warm_start_may_set_several(tmp_path: Path) -> None:
+    """``prior_cover`` arrives as a switch, ``prior_trials`` as an integer, and
+    ``prior_std=residual+prior_cover=false`` is one warm start with both options: the warm start of before
+    ``prior_cover`` became the default. One script run replays all three, each checked against its own replay."""
+    data, text, table, prior = run_script(
+        tmp_path, "--budget", "6",
+        "--settings", "prior_std=residual+prior_cover=false,prior_cover=true,prior_trials=3")
     name = "warm:bo prior_std=residual+prior_cover=false"
-    assert set(data["runs"]) == {"bo", name, "warm:bo prior_std=residual"}
-    run = warm_run(table, prior, 6, 0, prior_std="residual", prior_cover=False)
-    assert data["runs"][name][0]["end"] == pytest.approx(float(run.ratio[-1]))
-    assert data["runs"][name][0]["to_target"] == module().to_target(run.ratio)
-    assert data["paired"][:2] == ["prior_std=residual+prior_cover=false", "prior_std=residual"]
+    assert set(data["runs"]) == {"bo", name, "warm:bo prior_cover=true", "warm:bo prior_trials=3"}
+    for setting, options in ((name, {"prior_std": "residual", "prior_cover": False}),
+                             ("warm:bo prior_cover=true", {"prior_cover": True}),
+                             ("warm:bo prior_trials=3", {"prior_trials": 3})):
+        run = warm_run(table, prior, 6, 0, **options)
+        assert data["runs"][setting][0]["end"] == pytest.approx(float(run.ratio[-1])), setting
+        assert data["runs"][setting][0]["to_target"] == module().to_target(run.ratio), setting
+    assert data["paired"][:2] == ["prior_std=residual+prior_cover=false", "prior_trials=3"]  # last against first
     assert f"| {name} |" in text
 
 
