@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autopeft.objectives import OBJECTIVES, PARAMS
+from autopeft.objectives import PARAMS
 from autopeft.report import plots
-from autopeft.report.cells import lr_text, minutes, num, params_text, plus_minus, shown_path
+from autopeft.report.cells import lr_text, metric_label, minutes, num, params_text, plus_minus, shown_path
 from autopeft.report.collect import ReferencePoint, RunData, reference_points
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
+from autopeft.report.test_split import finalized_section, per_class_section
 from autopeft.study.classes import lost_classes
 from autopeft.study.commands import search_flags
-from autopeft.study.finalize import TEST_METRICS
 from autopeft.study.journal import Trial
 from autopeft.study.status import warm_start_lines
 from autopeft.trial import describe
@@ -29,10 +29,6 @@ EXTRA_METRICS = ("mce", "temperature", "ece_ts", "mce_ts", "brier_ts", "nll_ts")
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "run"
-
-
-def _label(name: str) -> str:
-    return OBJECTIVES[name].label if name in OBJECTIVES else name.replace("_", " ")
 
 
 class ReportBuilder:
@@ -174,7 +170,7 @@ class ReportBuilder:
             note += ("; " if note else "") + f"lost {', '.join(lost)} on validation" if lost else ""
             rows.append((t.number, t.origin, t.config.get("method"), params_text(v.get(PARAMS)),
                          *[num(v.get(m)) for m in metrics], note, describe(t.config, 90)))
-        d.add(Table(("trial", "origin", "method", "trainable params", *[f"val {_label(m)}" for m in metrics], "",
+        d.add(Table(("trial", "origin", "method", "trainable params", *[f"val {metric_label(m)}" for m in metrics], "",
                      "configuration"), tuple(rows), (True, False, False, True, *[True] * len(metrics), False, False),
                     caption="the front, by trainable parameters (validation split)"))
         self.csvs[f"{name}-front"] = [_trial_row(run, t) for t in run.front.trials]
@@ -275,63 +271,12 @@ class ReportBuilder:
                                                for n, v in zip(imp.names, imp.values, strict=True)]
 
     def _finalized(self, run: RunData, name: str) -> None:
-        d = self.doc
-        d.add(Heading("Finalized points (test split)", 3))
-        if not run.finalized:
-            d.add(Paragraph(f"No point of this run was finalized, so there are no test-split figures. Re-train the "
-                            f"knee at the final fidelity over seeds with `autopeft finalize {run.folder} --pick knee`, "
-                            "then build the report again.", note=True))
-            return
-        shown = [run.score, *(k for k in TEST_METRICS if k != run.score and k not in ("mce", "brier"))]
-        shown = [k for k in shown if any(f"test_{k}_mean" in r for r in run.finalized)]
-        rows = []
-        for r in run.finalized:
-            mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
-            mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
-            val = f"{num(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
-            rows.append((f"{r['trial']}{mark}", r["origin"], params_text(r.get("trainable_params")), r["seeds"],
-                         r["steps"], val, *[plus_minus(r, k) for k in shown], r["config"]))
-        scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
-        d.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
-                        f"the test split;{scaled} The [validation] column is the search's own figure, at the "
-                        "training steps the trial ran in the search."),
-              Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search) @steps",
-                     *[f"TEST {'ECE after scaling' if k == 'ece_ts' else _label(k)}" for k in shown],
-                     "configuration"), tuple(rows),
-                    (True, False, True, True, True, True, *[True] * len(shown), False)))
-        self.csvs[f"{name}-finalize"] = run.finalized
+        if finalized_section(self.doc, run):
+            self.csvs[f"{name}-finalize"] = run.finalized
 
     def _per_class(self, run: RunData, name: str) -> None:
-        """Each finalized point's test precision, recall and F1 per class, and its confusion matrix."""
-        if not any("test_accuracy_mean" in r for r in run.finalized):
-            return  # nothing finalized, or a generation task: no classes
-        d = self.doc
-        d.add(Heading("Per class (test split)", 3))
-        if not run.per_class:
-            d.add(Paragraph("The finalized seeds of this run were journaled before autopeft kept confusion matrices, "
-                            "so there is no per-class table.", note=True))
-            return
-        for trial in dict.fromkeys(r["trial"] for r in run.per_class):
-            rows = [r for r in run.per_class if r["trial"] == trial]
-            classes = [r["class"] for r in rows]
-            mark = " (knee)" if run.knee is not None and trial == run.knee.number else ""
-
-            def pm(r: dict[str, Any], key: str) -> str:
-                mean = r[f"{key}_mean"]
-                return "no test example" if mean is None else f"{mean:.4f} ± {r[f'{key}_std']:.4f}"
-
-            d.add(Table(("true class", "test examples", "TEST precision", "TEST recall", "TEST F1",
-                         *[f"predicted {c}" for c in classes]),
-                        tuple((r["class"], r["support"], pm(r, "precision"), pm(r, "recall"), pm(r, "f1"),
-                               *[r[f"predicted {c}"] for c in classes]) for r in rows),
-                        (False, *[True] * (4 + len(classes))),
-                        caption=f"Trial {trial}{mark}: precision, recall and F1 of each class, mean ± std over "
-                                f"{rows[0]['seeds']} seed(s); the 'predicted' columns are the confusion matrix, "
-                                "summed over the seeds (row: the true class)."))
-            d.add(*[Paragraph(f"Trial {trial} lost {r['class']} on seed(s) {', '.join(map(str, r['lost_on_seeds']))}: "
-                              f"none of its test examples was predicted as {r['class']}.", note=True)
-                    for r in rows if r["lost_on_seeds"]])
-        self.csvs[f"{name}-per-class"] = run.per_class
+        if per_class_section(self.doc, run):
+            self.csvs[f"{name}-per-class"] = run.per_class
 
     def _reproduce(self, run: RunData, name: str) -> None:
         r, s = run.recipe, run.settings

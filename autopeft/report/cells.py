@@ -9,7 +9,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["csv_text", "lr_text", "minutes", "num", "params_text", "plus_minus", "shown_path"]
+from autopeft.objectives import OBJECTIVES
+
+__all__ = ["csv_text", "lr_text", "metric_label", "minutes", "num", "params_text", "plus_minus", "shown_path"]
+
+
+def metric_label(name: str) -> str:
+    """A metric's label for a table or an axis: the registered objective's, else the name in words."""
+    return OBJECTIVES[name].label if name in OBJECTIVES else name.replace("_", " ")
 
 
 def num(value: Any, digits: int = 4) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from autopeft.objectives import OBJECTIVES
+from autopeft.report.cells import metric_label
 from autopeft.report.collect import Importance, Placement, RunData
 from autopeft.study.journal import Trial
 from autopeft.study.references import parse_reference_origin, tuned_references
@@ -55,7 +55,7 @@ def _count(value: float, _pos: Any = None) -> str:
 
 
 def _label(name: str) -> str:
-    return f"validation {OBJECTIVES[name].label if name in OBJECTIVES else name}"
+    return f"validation {metric_label(name)}"
 
 
 def _reference(t: Trial) -> str | None:
