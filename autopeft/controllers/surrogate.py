@@ -188,7 +188,9 @@ class ForestSurrogate(Surrogate):
     def _predict(self, X: Array) -> tuple[Array, Array]:
         if self.forest_ is None:
             return self._prior(len(X))
-        per_tree = np.stack([tree.predict(X) for tree in self.forest_.estimators_])
+        # the trees split on float32 inputs: convert once, not once per tree (what check_input would do per call)
+        rows = np.ascontiguousarray(X, dtype=np.float32)
+        per_tree = np.stack([tree.predict(rows, check_input=False) for tree in self.forest_.estimators_])
         floor = self.min_std * self.prior_std_
         return per_tree.mean(axis=0), np.maximum(per_tree.std(axis=0), floor)
 
