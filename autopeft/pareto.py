@@ -322,23 +322,30 @@ def hypervolume_improvement(front: npt.ArrayLike, candidates: npt.ArrayLike, ref
 # ----------------------------------------------------------------------------------------------- choosing
 
 
-def knee_point(points: npt.ArrayLike) -> int:
+def knee_point(points: npt.ArrayLike, reference: npt.ArrayLike | None = None) -> int:
     """Index (into ``points``) of the knee of the non-dominated set of minimisation ``points`` (n, m).
 
     The front is normalised per objective to [0, 1] by its own min and max (a constant objective becomes 0).
     The extreme points are, per objective, the first front point minimising it; the knee is the front point
     with the largest signed perpendicular distance below (on the ideal point's side of) the line (m = 2) or
     hyperplane (m > 2) through them. If the extremes do not span a hyperplane (one point is extreme in two
-    objectives) the hyperplane through the normalised unit points, sum(f) = 1, stands in. A front of 1 or 2
-    distinct points has no interior: the point nearest the ideal point (the origin after normalisation) wins.
-    Ties go to the lowest index.
+    objectives) the hyperplane through the normalised unit points, sum(f) = 1, stands in.
+
+    A front of 1 or 2 distinct points has no interior. Normalised by its own span, two points are always (0, 1)
+    and (1, 0), equally near the ideal point, so that span cannot choose. Given the hypervolume ``reference``
+    point, the point that dominates the most volume on its own wins: the one that gives up less of the box
+    between it and the reference (a near-chance adapter 10x smaller loses to one that learned the task).
+    Without it the point nearest the ideal point after normalisation wins. Ties go to the lowest index.
 
     >>> knee_point([[0.0, 1.0], [0.1, 0.1], [1.0, 0.0], [0.5, 0.6]])
+    1
+    >>> knee_point([[-0.27, 3.3], [-0.64, 4.4]], reference=[0.0, 7.4])  # accuracy 0.27 at 10^3.3 params, ...
     1
     """
     arr = _as_points(points)
     if arr.shape[0] == 0:
         raise ValueError("points is empty; a knee needs at least 1 point")
+    ref = None if reference is None else _as_reference(reference, arr.shape[1])
     index = np.flatnonzero(pareto_mask(arr))
     front = arr[index]
     low, high = front.min(axis=0), front.max(axis=0)
@@ -346,6 +353,8 @@ def knee_point(points: npt.ArrayLike) -> int:
     normed = np.where(span > 0.0, (front - low) / np.where(span > 0.0, span, 1.0), 0.0)
     m = arr.shape[1]
     if np.unique(normed, axis=0).shape[0] <= 2 or m == 1:
+        if ref is not None and m > 1:  # the volume each point dominates alone
+            return int(index[np.argmax(np.prod(np.clip(ref - front, 0.0, None), axis=1))])
         return int(index[np.argmin(np.linalg.norm(normed, axis=1))])
     extremes = normed[np.argmin(normed, axis=0)]
     normal = np.ones(m)

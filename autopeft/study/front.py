@@ -62,8 +62,9 @@ def front(journal: Journal, objectives: Sequence[Objective]) -> Front:
             idx.append(int(i))
     p_col = [o.name for o in objectives].index(PARAMS)
     idx.sort(key=lambda i: values[i, p_col])
-    hv = hypervolume(points[mask], reference_point(objectives, total))
-    knee = int(knee_point(points[idx])) if idx else None
+    reference = reference_point(objectives, total)
+    hv = hypervolume(points[mask], reference)
+    knee = int(knee_point(points[idx], reference)) if idx else None
     return Front([rows[i] for i in idx], values[idx], float(hv), knee)
 
 
