@@ -10,7 +10,9 @@
   configurations).
 
 Only configurations the new space accepts are kept (:meth:`Space.validate`); the rest are counted as dropped.
-A source that leaves nothing, or a path that is neither a run folder nor a table, is a ConfigError naming it.
+A source that leaves nothing, one that recorded none of the objectives bo learns (every objective but the parameter
+count, which is known), or a path that is neither a run folder nor a table, is a ConfigError naming it. An
+objective a source recorded on fewer than two configurations gets no prior from it, and its note says so.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from autopeft.bench.table import TableError, load_table
 from autopeft.controllers.transfer import Prior, PriorSource
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective
+from autopeft.objectives import PARAMS, Objective
 from autopeft.space import Space
 from autopeft.study.journal import DB_NAME, Journal, JournalError
 from autopeft.trial import config_key
@@ -68,7 +70,18 @@ def load_source(path: str | Path, space: Space, objectives: Sequence[Objective])
         raise ConfigError(f"--warm-start {path}: none of its {dropped} observations is a member of this search's "
                           f"space {space.spec.name!r}; allowed: a run or table over the same space or a shared part")
     columns = {o.name: tuple(float(r.get(o.name, math.nan)) for r in rows) for o in objectives}
-    return PriorSource(str(path), kind, tuple(configs), columns, dropped=dropped, note=note)
+    usable = {name for name, column in columns.items() if sum(math.isfinite(v) for v in column) >= 2}
+    modelled = [o.name for o in objectives if o.name != PARAMS]  # the parameter count is known, not learned
+    if modelled and not usable.intersection(modelled):
+        raise ConfigError(f"--warm-start {path}: it recorded {' or '.join(modelled)} on fewer than two of its "
+                          f"{len(configs)} configurations in this space, so it has nothing to transfer to this "
+                          f"search; allowed: a run or table that recorded {', '.join(modelled)} (a run searched "
+                          "with the same objectives)")
+    missing = [name for name in modelled if name not in usable]
+    if missing:
+        note += f"; no prior for {', '.join(missing)}, which it did not record"
+    return PriorSource(str(path), kind, tuple(configs), {k: v for k, v in columns.items() if k in usable},
+                       dropped=dropped, note=note)
 
 
 def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],

@@ -43,6 +43,24 @@ def test_bad_sources_are_refused_naming_them(synthetic_csv: Path, tmp_path: Path
     assert "lora" not in {c["method"] for c in rest.configs}  # a LoRA rank 4 or 16 is not in the new space
 
 
+def test_a_source_that_recorded_no_learned_objective_is_refused_and_a_partial_one_says_what_is_missing(
+        synthetic_csv: Path) -> None:
+    """balanced_accuracy came after the tables and older runs: a source without it transfers nothing to a search
+    on it, which is refused in one line instead of a warm start that guides nothing; a source missing one of two
+    learned objectives transfers the other and its note names the missing one."""
+    sp = synthetic.space()
+    with pytest.raises(ConfigError, match=r"--warm-start .*: it recorded balanced_accuracy on fewer than two of its "
+                                          r"250 configurations in this space"):
+        load_prior([synthetic_csv], sp, objectives_from(["balanced_accuracy", "trainable_params"]))
+    both = objectives_from(["accuracy", "balanced_accuracy", "trainable_params"])
+    (source,) = load_prior([synthetic_csv], sp, both).sources
+    assert set(source.values) == {"accuracy", "trainable_params"}
+    assert source.describe()["objectives"] == ["accuracy", "trainable_params"]
+    assert source.note.endswith("; no prior for balanced_accuracy, which it did not record")
+    plain = load_prior([synthetic_csv], sp, OBJECTIVES).sources[0]
+    assert "no prior" not in plain.note and set(plain.values) == {"accuracy", "trainable_params"}
+
+
 def test_warm_bo_reaches_the_target_sooner_from_a_related_table(table: Table, tmp_path: Path) -> None:
     """The source is the same synthetic task measured with other training seeds (a closely related task):
     without covering the methods, warm-started bo needs fewer trials to 95 % of the exhaustive hypervolume than
