@@ -295,6 +295,7 @@ def compare(table: Table, strategies: Sequence[str], *, budget: int, seeds: int,
     ``warm:<bo variant>`` strategies start from ``prior`` (:mod:`autopeft.bench.warm_start`)."""
     from autopeft.bench.reference import reference_for
 
+    table.check_objectives(objectives)
     reference_for(table, objectives, reference)  # an unknown kind, or no sharp point for this table, fails here
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be an integer >= 1, got {seeds!r}")

@@ -170,6 +170,17 @@ def test_objectives_must_include_parameters() -> None:
         objectives_from(["speed", "trainable_params"])
 
 
+def test_a_replay_on_an_objective_the_table_did_not_record_is_refused(table: Table) -> None:
+    """It used to replay, and score every strategy 0 against an empty front."""
+    from autopeft.bench.compare import compare
+
+    with pytest.raises(ConfigError, match=r"objective\(s\) balanced_accuracy: table .* did not record them; "
+                                          r"allowed: accuracy, .*with trainable_params"):
+        compare(table, ["random"], budget=3, seeds=1, objectives=objectives_from(["balanced_accuracy",
+                                                                                   "trainable_params"]))
+    table.check_objectives(objectives_from(["accuracy", "trainable_params"]))  # recorded: no error
+
+
 def test_a_row_reads_back_as_the_result_it_was_written_from(tmp_path: Path) -> None:
     """write_table flattens a TrialResult into a row; Measurement.to_result gives back every field the row keeps
     (what a table build that imports an earlier table's rows journals)."""

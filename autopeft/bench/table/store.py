@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from autopeft.bench.table.cells import TableError
 from autopeft.errors import ConfigError
-from autopeft.objectives import Objective, get_objective, reference_point, to_minimize
+from autopeft.objectives import OBJECTIVES, Objective, get_objective, reference_point, to_minimize
 from autopeft.pareto import hypervolume, pareto_mask
 from autopeft.space import Space
 from autopeft.trial import Fidelity, TrialResult, config_key
@@ -191,6 +191,17 @@ class Table:
         """The fidelity with the most configurations (the exhaustive one); the lower one on a tie."""
         counts = {f: sum(1 for _, g in self.entries if g == f) for f in self.fidelities}
         return max(self.fidelities, key=lambda f: (counts[f], -f))
+
+    def check_objectives(self, objectives: Sequence[Objective]) -> None:
+        """A ConfigError naming every objective no row of the table recorded (the parameter count always is), and
+        the metrics it did: a replay on such an objective would score every strategy 0."""
+        recorded = {name for e in self.entries.values() for r in e.rows for name, v in r.metrics.items()
+                    if v is not None and math.isfinite(v)}
+        missing = [o.name for o in objectives if o.name != "trainable_params" and o.name not in recorded]
+        if missing:
+            usable = sorted(recorded.intersection(OBJECTIVES))
+            raise ConfigError(f"objective(s) {', '.join(missing)}: table {self.source} did not record them; allowed: "
+                              f"{', '.join(usable) or 'none'}, with trainable_params")
 
     @property
     def total_params(self) -> float:
