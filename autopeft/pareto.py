@@ -334,7 +334,7 @@ def knee_point(points: npt.ArrayLike, reference: npt.ArrayLike | None = None) ->
     A front of 1 or 2 distinct points has no interior. Normalised by its own span, two points are always (0, 1)
     and (1, 0), equally near the ideal point, so that span cannot choose. Given the hypervolume ``reference``
     point, the point that dominates the most volume on its own wins: the one that gives up less of the box
-    between it and the reference (a near-chance adapter 10x smaller loses to one that learned the task).
+    between it and the reference, so a much smaller point that learned little no longer wins by the tie.
     Without it the point nearest the ideal point after normalisation wins. Ties go to the lowest index.
 
     >>> knee_point([[0.0, 1.0], [0.1, 0.1], [1.0, 0.0], [0.5, 0.6]])
