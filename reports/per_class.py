@@ -62,9 +62,10 @@ PREDICTION_METRICS = ("accuracy", "macro_f1")
 
 def largest_difference(old: TrialResult, new: TrialResult, *, predictions: bool) -> float:
     """The largest absolute difference between two records' test metrics computed from the predicted classes
-    (``predictions``) or from the probabilities (the rest); inf when the records' metrics differ in name."""
+    (``predictions``) or from the probabilities (the rest); inf when the committed record has a metric the new one
+    lacks. A metric autopeft added after the committed run (balanced accuracy) has nothing to compare with."""
     a, b = dict(old.test_metrics or {}), dict(new.test_metrics or {})
-    if set(a) != set(b):
+    if set(a) - set(b):
         return float("inf")
     keys = [k for k in a if (k in PREDICTION_METRICS) == predictions]
     return max((abs(a[k] - b[k]) for k in keys), default=0.0)
