@@ -1,13 +1,17 @@
 """Per-class test results of the committed default runs' finalized points.
 
-Their finalize seeds were journaled before trials kept confusion matrices, so the committed journals cannot give
-a per-class table. This re-runs each finalized point's seeds in a scratch copy of its journal (the finalize rows
-removed, nothing else changed), checks that every seed's test metrics are the committed ones, and writes the
+Their first finalize seeds were journaled before trials kept confusion matrices, so those journals could not
+give a per-class table. This re-runs each finalized point's seeds in a scratch copy of its journal (the finalize
+rows removed, nothing else changed), checks that every seed's test metrics are the committed ones, and writes the
 per-class tables. The committed journals are only read.
 
     python reports/per_class.py            # about half an hour on a 2-core CPU; resumable (scratch: runs/per-class)
 
-writes ``reports/minilm-default-budget50/per-class.{md,csv,json}``.
+writes ``reports/minilm-default-budget50/per-class.{md,csv,json}``. Its committed output is the run against the
+first finalize's journals: test accuracy and macro-F1 equal on all 9 seeds, probability metrics within 5.4e-08.
+The committed journals and report were then rebuilt from the scratch journals (``reports/README.md`` says how), so
+they now hold these retrained seeds, with their confusion matrices; run again, the script checks them against
+themselves and says so.
 """
 
 from __future__ import annotations
@@ -77,9 +81,11 @@ def main() -> int:
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
+    first: dict[tuple[str, int], dict[int, TrialResult]] = {}  # the committed records, by (run, trial)
     for run in RUNS:
         journal = REPORT / "journals" / f"{run}.db"
         committed = _committed(journal)
+        first.update({(run, t): s for t, s in committed.items()})
         folder = args.scratch / run
         scratch_copy(journal, folder)
         for trial, seeds in sorted(committed.items()):
@@ -102,7 +108,7 @@ def main() -> int:
                        for s in sorted(seeds)]
             for i, r in enumerate(r for r in table if r["trial"] == trial):  # the rows are in class order
                 rows.append({"run": run, **r, "recall_by_seed": " / ".join(f"{rec[i]:.3f}" for rec in recalls)})
-    write(rows, checks)
+    write(rows, checks, predated=not any(old.confusion for seeds in first.values() for old in seeds.values()))
     return 0
 
 
@@ -116,7 +122,7 @@ def _committed(journal: Path) -> dict[int, dict[int, TrialResult]]:
         return finalized_seeds(Path(tmp))
 
 
-def write(rows: list[dict[str, Any]], checks: list[dict[str, Any]]) -> None:
+def write(rows: list[dict[str, Any]], checks: list[dict[str, Any]], *, predated: bool = True) -> None:
     from autopeft.report.cells import csv_text
 
     (REPORT / "per-class.csv").write_text(csv_text(rows), encoding="utf-8")
@@ -131,8 +137,11 @@ def write(rows: list[dict[str, Any]], checks: list[dict[str, Any]]) -> None:
               "(`per-class.json` lists each seed), so these tables are of retrained models close to, not equal to, "
               "the committed ones.")
     lines = ["# Per class, test split: the finalized points of the default runs", "",
-             "Made by `python reports/per_class.py`. The committed journals' finalize seeds predate confusion "
-             "matrices, so each finalized point's seeds were trained again in a scratch copy of its journal. "
+             ("Made by `python reports/per_class.py`. The committed journals' finalize seeds predate confusion "
+              "matrices, so each finalized point's seeds were trained again in a scratch copy of its journal. "
+              if predated else
+              "Made by `python reports/per_class.py`. Each finalized point's seeds were trained again in a scratch "
+              "copy of its journal, to check that they reproduce the committed ones. ")
              + (same if by_class == 0 else differ), ""]
     for (run, trial) in dict.fromkeys((r["run"], r["trial"]) for r in rows):
         mine = [r for r in rows if r["run"] == run and r["trial"] == trial]

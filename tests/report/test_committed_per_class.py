@@ -38,3 +38,22 @@ def test_the_files_agree_and_the_readme_quotes_them() -> None:
     assert "F1 is 0.409 ± 0.355" in readme and "positive recall 0.617 / 0.579 / 0.683" in " ".join(readme.split())
     assert best["positive"]["recall_by_seed"] == "0.617 / 0.579 / 0.683"
     assert f"{knee['negative']['f1_mean']:.3f}" == "0.722" and f"{knee['neutral']['f1_mean']:.3f}" == "0.668"
+
+
+def test_the_committed_report_page_carries_the_same_per_class_tables() -> None:
+    """The page and its journals were rebuilt from the scratch journals the script checked: its per-class CSVs are
+    the script's rows, and the page names the lost class."""
+    import csv
+
+    rows = _data()["per_class"]
+    for run in ("default-budget50", "default-bbc-news-budget50"):
+        with open(FOLDER / f"{run}-per-class.csv", encoding="utf-8", newline="") as fh:
+            page = list(csv.DictReader(fh))
+        mine = [r for r in rows if r["run"] == run]
+        assert [(int(p["trial"]), p["class"]) for p in page] == [(r["trial"], r["class"]) for r in mine]
+        for p, r in zip(page, mine, strict=True):
+            for key in ("precision_mean", "recall_mean", "f1_mean", "f1_std"):
+                assert abs(float(p[key]) - float(r[key])) < 1e-12, (run, p["class"], key)  # type: ignore[arg-type]
+    page_text = (FOLDER / "report.md").read_text(encoding="utf-8")
+    assert "Trial 45 lost positive on seed(s) 0: none of its test examples was predicted as positive." in page_text
+    assert "no per-class table" not in page_text
