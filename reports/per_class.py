@@ -130,15 +130,17 @@ def write(rows: list[dict[str, Any]], checks: list[dict[str, Any]], *, predated:
                                            encoding="utf-8")
     by_class = max(c["prediction_metrics_difference"] for c in checks)
     by_prob = max(c["probability_metrics_difference"] for c in checks)
-    same = (f"On all {len(checks)} seeds the test accuracy and macro-F1 are the committed ones exactly, as they are "
+    same = (f"On all {len(checks)} seeds the test accuracy and macro-F1 are the journal's exactly, as they are "
             "when the predicted classes are the same; the metrics of the probabilities (ECE, Brier, NLL, and the "
             f"same after temperature scaling) differ by at most {by_prob:.2g}.")
     differ = (f"The seeds' test accuracy or macro-F1 differ from the committed ones by up to {by_class:.3g} "
               "(`per-class.json` lists each seed), so these tables are of retrained models close to, not equal to, "
               "the committed ones.")
     lines = ["# Per class, test split: the finalized points of the default runs", "",
-             ("Made by `python reports/per_class.py`. The committed journals' finalize seeds predate confusion "
-              "matrices, so each finalized point's seeds were trained again in a scratch copy of its journal. "
+             ("Made by `python reports/per_class.py` on the journals of the first finalize, whose seeds predate "
+              "confusion matrices, so each finalized point's seeds were trained again in a scratch copy of its "
+              "journal. (The committed journals and report were then rebuilt from those scratch copies: "
+              "`reports/README.md`.) "
               if predated else
               "Made by `python reports/per_class.py`. Each finalized point's seeds were trained again in a scratch "
               "copy of its journal, to check that they reproduce the committed ones. ")
