@@ -21,6 +21,48 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+#: test modules that take the longest (tens of seconds to minutes: real training, process starts, replays),
+#: longest first. They start first, so that the workers pytest-xdist runs (``-n`` in pyproject.toml) end
+#: together instead of one of them finishing a long module alone. Only the order depends on this list.
+LONG_MODULES = (
+    "tests/study/test_search.py",
+    "tests/runner/test_real_signal.py",
+    "tests/test_readme.py",
+    "tests/bench/test_warm_std.py",
+    "tests/study/test_nni_engine.py",
+    "tests/bench/test_warm_start.py",
+    "tests/controllers/test_controllers.py",
+    "tests/controllers/test_optuna_samplers.py",
+    "tests/bench/test_search_efficiency.py",
+    "tests/controllers/test_transfer.py",
+    "tests/study/test_engines.py",
+    "tests/bench/test_gpu_script.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets its share of the cores: torch's default (every core in each worker)
+    makes the workers fight over them. The share also reaches the processes the tests start."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        threads = str(max(1, len(os.sched_getaffinity(0)) // int(workers)))
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[name] = threads
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long modules first (see ``LONG_MODULES``); every module's tests stay together and in their order."""
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+
+    def key(item: pytest.Item) -> int:
+        path = Path(str(item.path)).relative_to(config.rootpath).as_posix()
+        return rank.get(path, len(LONG_MODULES))
+
+    items.sort(key=key)
+
 
 @pytest.fixture(scope="session")
 def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
