@@ -256,6 +256,16 @@ def make_controller(ctx: SearchContext, settings: Mapping[str, Any], prior: Prio
                           **({"prior": prior} if prior is not None else {}))
 
 
+def references_note(names: list[str], budget: int, controller: str) -> str:
+    """What a budget that the reference points fill leaves: no proposal from the controller, maybe not every
+    reference point (``names`` as the search runs them, a learning-rate sweep's points as ``name@lr=...``).
+    """
+    left = names[budget:]
+    out = f", and {', '.join(left)} {'is' if len(left) == 1 else 'are'} left out" if left else ""
+    return (f"note: the reference points take {len(names)} trials and the budget is {budget}, so {controller} "
+            f"proposes no trial{out} (raise the budget above {len(names)}, or set search.references: false)")
+
+
 def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stream: TextIO, *, workers: int | None,
             engine: str | None, workers_per_gpu: int | None, callbacks: tuple[TrialCallback, ...],
             nni: NniSettings | None = None, prior: Prior | None = None) -> None:
@@ -279,6 +289,8 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
             (f"classes {', '.join(map(repr, untrained))} have", "them")
         stream.write(f"note: {names} no example in the train split ({len(ctx.data.train)} examples), so no trial "
                      f"can learn {it}; the data needs more examples of {it}\n")
+    if len(ctx.references) >= budget:
+        stream.write(f"{references_note(list(ctx.references), budget, settings['controller'])}\n")
     if prior is not None:
         stream.writelines(f"{line}\n" for line in warm_start_lines(prior.describe(), ctl.prior_span))
     scheduler: Proposals | Asha

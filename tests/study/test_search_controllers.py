@@ -182,6 +182,24 @@ def test_references_over_the_limit_are_left_out_and_named(tmp_path: Path, tiny_b
         assert [t.origin for t in j.trials()][:1] == ["reference:later_layers_only"]
 
 
+def test_a_budget_the_reference_points_fill_says_what_it_leaves(tmp_path: Path, tiny_bert_dir: Path,
+                                                                sentiment_csv: Path) -> None:
+    import io
+
+    path = recipe_with(tmp_path, tiny_bert_dir, sentiment_csv, controller="random", budget=1)
+    assert list(make_context(load_recipe(path)).references) == ["peft_default_lora", "later_layers_only"]
+    stream = io.StringIO()
+    run_search(load_recipe(path), tmp_path / "run", stream=stream)
+    assert ("note: the reference points take 2 trials and the budget is 1, so random proposes no trial, and "
+            "later_layers_only is left out (raise the budget above 2, or set search.references: false)\n"
+            ) in stream.getvalue()
+    assert [t.origin for t in trials_of(tmp_path / "run")] == ["reference:peft_default_lora"]
+    stream = io.StringIO()  # a budget above the reference points: no note
+    run_search(load_recipe(recipe_with(tmp_path, tiny_bert_dir, sentiment_csv, controller="random", budget=3)),
+               tmp_path / "run3", stream=stream)
+    assert "note: the reference points" not in stream.getvalue()
+
+
 def test_a_class_with_no_train_example_is_named_before_the_trials(tmp_path: Path, tiny_bert_dir: Path,
                                                                   sentiment_csv: Path) -> None:
     import io
