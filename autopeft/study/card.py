@@ -191,7 +191,7 @@ def _intro(data: CardData) -> list[str]:
                  "(`merge_and_unload`), so it loads without `peft`" if data.merged
             else "A whole `transformers` model folder (not a `peft` adapter: this method trains base weights)")
     base = f"[`{data.base_model}`](https://huggingface.co/{data.base_model})" if _is_hub_id(data.base_model) \
-        else f"`{data.base_model}`"
+        and data.model_source != "local folder" else f"`{data.base_model}`"
     lines = [f"{kind} for {base}, found by autopeft "
              f"{data.autopeft_version}, a search over parameter-efficient fine-tuning configurations."]
     if data.model_id and (data.model_id != data.base_model or data.model_source):

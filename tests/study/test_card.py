@@ -240,6 +240,18 @@ def test_whole_model_folders_are_transformers_models(tmp_path: Path) -> None:
     assert "AutoModelForSequenceClassification.from_pretrained('path/to/this/folder')" in body
 
 
+@pytest.mark.parametrize(("base", "source", "linked"), [("google/flan-t5-small", "Hugging Face Hub id", True),
+                                                          ("bert-base-uncased", None, True),
+                                                          ("t5", "local folder", False),  # a folder beside the recipe
+                                                          ("/models/t5", "local folder", False)])
+def test_only_a_hub_model_is_linked_to_the_hub(base: str, source: str | None, linked: bool) -> None:
+    body = split_card(render_card(CardData(base_model=base, method="ia3", peft_adapter=True,
+                                           configuration={"method": "ia3"},
+                                           model_id=base, model_source=source)))[1]
+    assert (f"[`{base}`](https://huggingface.co/{base})" in body) is linked
+    assert f"`{base}`" in body
+
+
 def test_a_card_outside_a_run_has_no_evaluation(tmp_path: Path) -> None:
     out = make_export(tmp_path, method="ia3", kind="encoder")
     meta, body = split_card(write_card(out).read_text())
