@@ -3,7 +3,7 @@
 ::
 
     name: default
-    model: minilm                         # alias, local folder or Hub id
+    model: minilm                         # alias, local folder (relative to this file first) or Hub id
     task: tweets-sentiment                # a registered task, or a file:
                                           # {file: data.csv, text_fields: [text], label_field: label}
     space: ../spaces/minilm-layers.yaml   # relative to this file
@@ -164,6 +164,12 @@ def _resolve_path(raw: str, base: Path) -> str:
     return str(base / raw)
 
 
+def _resolve_model(raw: str, base: Path) -> str:
+    """A model folder relative to the recipe file, as the space and a data file are; else ``raw`` as it is (a
+    folder relative to the working directory, an alias or a Hub id)."""
+    return str(base / raw) if raw and not Path(raw).is_absolute() and (base / raw).is_dir() else raw
+
+
 def parse_recipe(text: str, source: str = "<recipe>", base: Path | None = None) -> Recipe:
     """Parse recipe ``text``; relative paths resolve against ``base`` (the recipe's folder)."""
     base = base if base is not None else Path.cwd()
@@ -180,7 +186,7 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
                          allowed="model: ..., task: ..., space: ...")
     top = Fields(data, source)
     top.check_keys(TOP_FIELDS, required=("model", "task", "space"), what=" in a recipe")
-    model = top.string("model", required=True) or ""
+    model = _resolve_model(top.string("model", required=True) or "", base)
     task_raw = data["task"]
     task: str | dict[str, Any]
     if isinstance(task_raw, str) and task_raw.strip():

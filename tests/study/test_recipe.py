@@ -114,3 +114,23 @@ def test_search_flags_name_what_the_command_line_changed() -> None:
     assert search_flags({"overrides": {"task": "bbc-news"}}) == ["--task", "bbc-news"]  # older journals' form
     assert search_flags({"overrides": {"data": "d.csv", "text_fields": "a,b", "label_field": "y", "model": "m"}}) == \
         ["--model", "m", "--data", "d.csv", "--text-fields", "a,b", "--label-field", "y"]
+
+
+def test_paths_in_a_recipe_are_read_from_its_folder_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model folder beside the recipe is found from any working directory, as its space and data file are;
+    a name with no folder beside the recipe stays as written (an alias, a Hub id, a folder in the working
+    directory)."""
+    folder = tmp_path / "exp"
+    (folder / "t5").mkdir(parents=True)
+    (tmp_path / "cwd-model").mkdir()
+    (folder / "space.yaml").write_text("name: s\ndimensions:\n  - {name: method, type: categorical, choices: [ia3]}\n")
+    monkeypatch.chdir(tmp_path)
+    for model, expect in [("t5", str(folder / "t5")), ("minilm", "minilm"), ("google/flan-t5-small",
+                          "google/flan-t5-small"), ("cwd-model", "cwd-model"), (str(tmp_path / "cwd-model"),
+                                                                                str(tmp_path / "cwd-model"))]:
+        path = folder / "recipe.yaml"
+        path.write_text(f"model: {model}\ntask: {{file: data.csv, text_fields: [text], label_field: label}}\n"
+                        "space: space.yaml\n")
+        recipe = load_recipe(path)
+        assert recipe.model == expect, model
+        assert recipe.task["file"] == str(folder / "data.csv") and recipe.space == str(folder / "space.yaml")
