@@ -65,6 +65,10 @@ def resolve(name: str) -> str:
 
 
 def _offline_message(name: str, source: str, exc: BaseException) -> str:
+    if Path(source).is_file():
+        where = "" if source == name else f" ({source})"
+        return (f"model {name!r} is a file{where}; allowed: a model's folder (its config.json and weights), a Hub "
+                f"id or one of {', '.join(ALIASES)}")
     if Path(source).exists():
         inner = _inner_model_folders(Path(source))
         if inner:  # a sentence-transformers folder keeps its transformer in a sub-folder (0_Transformer)

@@ -42,6 +42,13 @@ def test_missing_folder(tmp_path: Path) -> None:
         load_model(str(tmp_path / "nothing-here"))
 
 
+def test_a_file_is_not_a_model(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n")
+    with pytest.raises(ModelLoadError, match=r"model '.*reviews\.csv' is a file; allowed: a model's folder"):
+        load_model(str(data))
+
+
 def test_folder_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="cannot load model"):
         load_model(str(tmp_path))
