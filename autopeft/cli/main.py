@@ -17,6 +17,7 @@ modules import what trains (torch, transformers, peft) only inside their handler
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -85,12 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutopeftError as exc:
         print(f"autopeft: error: {exc}", file=sys.stderr)
         return 2
-    except Terminated:
-        hint = " (the journal is intact: `autopeft search --resume RUN` goes on)" if args.command == "search" else ""
-        print(f"autopeft: stopped by SIGTERM{hint}", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("autopeft: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Terminated
+        run = getattr(exc, "run", None)  # set by a search whose run folder holds a journal
+        hint = f" (the journal is intact: `autopeft search --resume {shlex.quote(str(run))}` goes on)" if run else ""
+        if isinstance(exc, Terminated):
+            print(f"autopeft: stopped by SIGTERM{hint}", file=sys.stderr)
+            return 143
+        print(f"autopeft: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `autopeft pareto RUN | head`: the reader left, which is fine
         import os

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def naming_the_run(folder: Path) -> Iterator[None]:
+    """A search stopped by Ctrl-C or SIGTERM carries its run folder (``exc.run``) once the folder holds a journal,
+    so that the one line it ends with can say what to resume."""
+    from autopeft.study.journal import DB_NAME
+
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if (folder / DB_NAME).is_file():
+            exc.run = folder  # type: ignore[attr-defined]
+        raise
+
+
 def search(recipe: str | Path | None, *, budget: int | None, controller: str | None, out: str | None,
            seed: int | None, resume: str | None, model: str | None = None, task: str | None = None,
            workers: int | None = None,
@@ -96,8 +112,9 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start))
         folder = Path(resume)
-        run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
-                   engine=engine, nni=nni, load_prior=load_prior)
+        with naming_the_run(folder):
+            run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
+                       engine=engine, nni=nni, load_prior=load_prior)
     else:
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if model is not None:
@@ -107,9 +124,10 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         if data is not None or text_fields is not None or label_field is not None:
             rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field)
         folder = Path(out) if out else default_out(rec.name)
-        run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
-                   workers_per_gpu=workers_per_gpu, engine=engine, nni=nni, warm_start=warm_start or (),
-                   load_prior=load_prior)
+        with naming_the_run(folder):
+            run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
+                       workers_per_gpu=workers_per_gpu, engine=engine, nni=nni, warm_start=warm_start or (),
+                       load_prior=load_prior)
     from autopeft.study.status import status_text
 
     return status_text(folder)

@@ -20,15 +20,16 @@ __all__ = ["Progress"]
 
 
 class Progress:
-    """Lines on stderr: ``running i/N #n ...`` when a trial starts; when it ends a bar, its score and size, the
-    best score on the front, the ETA and every trial still in flight. With ``fidelities`` (a multi-fidelity
-    search) each line says the trial's training steps, since the front's best is the top rung's alone."""
+    """Lines on stderr: the ``header`` above the first trial; ``running i/N #n ...`` when a trial starts; when it
+    ends a bar, its score and size, the best score on the front, the ETA and every trial still in flight. With
+    ``fidelities`` (a multi-fidelity search) each line says the trial's training steps, since the front's best is
+    the top rung's alone."""
 
     def __init__(self, budget: int, stream: TextIO | None = None, *, score: Sequence[Objective] = (),
-                 fidelities: bool = False) -> None:
+                 fidelities: bool = False, header: str | None = None) -> None:
         self.budget, self.stream, self.times = budget, stream or sys.stderr, list[float]()
         self.score = score_objective(score) if score else None
-        self.fidelities = fidelities
+        self.fidelities, self.header = fidelities, header
 
     def _at(self, trial: Trial) -> str:
         return f" @{trial.fidelity.steps} steps" if self.fidelities else ""
@@ -36,6 +37,9 @@ class Progress:
     def starting(self, trial: Trial, state: LoopState) -> None:
         """The configuration now starting, before its result is known."""
         position = len(state.finished) + len(state.running) + 1
+        if self.header is not None:  # once, above the first trial
+            self.stream.write(f"{self.header}\n")
+            self.header = None
         self.stream.write(f"  running {position}/{self.budget} #{trial.number} {trial.origin} "
                           f"{describe(trial.config)}{self._at(trial)} ...\n")
         self.stream.flush()

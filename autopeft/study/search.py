@@ -9,6 +9,7 @@ done with the front afterwards (pick, finalize, export) lives in :mod:`autopeft.
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -303,7 +304,10 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
     else:
         scheduler = Proposals(ctl, objectives, budget=budget, fidelity=recipe.fidelity, seed=int(settings["seed"]),
                               origin=settings["controller"], references=ctx.references)
-    progress = Progress(budget, stream, score=objectives, fidelities=isinstance(scheduler, Asha))
+    where = shlex.quote(str(journal.folder))
+    progress = Progress(budget, stream, score=objectives, fidelities=isinstance(scheduler, Asha),
+                        header=f"search {where}: budget {budget}, controller {settings['controller']} "
+                               f"(`autopeft status {where}` from another shell)")
 
     def finished(trial: Trial, done: Finished, state: LoopState) -> None:
         progress.finished(trial, state, front(journal, objectives), where=done.where)

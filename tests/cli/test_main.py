@@ -160,3 +160,32 @@ def test_console_entry_point_runs_without_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "duplicate choice" in proc.stderr
+
+
+@pytest.mark.parametrize("journal", [True, False])
+@pytest.mark.parametrize(("error", "line", "code"), [
+    ("KeyboardInterrupt", "autopeft: interrupted", 130),
+    ("Terminated", "autopeft: stopped by SIGTERM", 143),
+])
+def test_a_stopped_search_names_the_run_to_resume(error: str, line: str, code: int, journal: bool, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C or SIGTERM during a search: one line naming the folder to resume (the default one is timestamped,
+    so the user may not know it); a search stopped before its folder held a journal names none."""
+    import autopeft.study.search as study_search
+    from autopeft.cli.main import Terminated
+    from autopeft.study.journal import DB_NAME
+
+    out = tmp_path / "my run"
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        if journal:
+            out.mkdir()
+            (out / DB_NAME).write_bytes(b"")
+        raise {"KeyboardInterrupt": KeyboardInterrupt, "Terminated": Terminated}[error]()
+
+    monkeypatch.setattr(study_search, "run_search", stopped)
+    assert main(["search", "--out", str(out)]) == code
+    err = capsys.readouterr().err
+    hint = f" (the journal is intact: `autopeft search --resume '{out}'` goes on)" if journal else ""
+    assert err == f"{line}{hint}\n"

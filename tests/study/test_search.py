@@ -191,7 +191,8 @@ def test_sigterm_stops_a_search_like_ctrl_c(tmp_path: Path, tiny_bert_dir: Path,
         time.sleep(0.05)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err.decode()
-    assert "autopeft: stopped by SIGTERM (the journal is intact" in err.decode() and "Traceback" not in err.decode()
+    assert f"autopeft: stopped by SIGTERM (the journal is intact: `autopeft search --resume {out}` goes on)" \
+        in err.decode() and "Traceback" not in err.decode()
     with Journal.open(out, lock=False) as j:
         states = [t.state for t in j.trials()]
     assert states[0] == "complete" and "running" in states  # the trial it stopped in is run again on resume
@@ -435,7 +436,8 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path: Path, tiny_bert_dir: Path, s
         pytest.fail(f"the interrupted search did not exit within 60 s; its stderr:\n{log.read_text()}")
     assert code == 130
     text = log.read_text()
-    assert "autopeft: interrupted" in text and "Traceback" not in text, text
+    assert f"autopeft: interrupted (the journal is intact: `autopeft search --resume {out}` goes on)" in text
+    assert "Traceback" not in text, text
     assert not [p for p in pids if _alive(p)]
     with Journal.open(out, lock=False) as j:
         assert j.counts()["running"] >= 1  # left for --resume to run again

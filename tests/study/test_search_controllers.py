@@ -190,6 +190,9 @@ def test_a_budget_the_reference_points_fill_says_what_it_leaves(tmp_path: Path, 
     assert list(make_context(load_recipe(path)).references) == ["peft_default_lora", "later_layers_only"]
     stream = io.StringIO()
     run_search(load_recipe(path), tmp_path / "run", stream=stream)
+    out = tmp_path / "run"  # the first line names the run, for `status` from another shell
+    assert f"\nsearch {out}: budget 1, controller random (`autopeft status {out}` from another shell)\n  running 1/1 " \
+        in stream.getvalue()
     assert ("note: the reference points take 2 trials and the budget is 1, so random proposes no trial, and "
             "later_layers_only is left out (raise the budget above 2, or set search.references: false)\n"
             ) in stream.getvalue()
@@ -217,8 +220,9 @@ def test_a_class_with_no_train_example_is_named_before_the_trials(tmp_path: Path
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     stream = io.StringIO()
     run_search(load_recipe(path), tmp_path / "run", stream=stream)
-    assert stream.getvalue().startswith("note: class 'neutral' has no example in the train split (89 examples), "
-                                        "so no trial can learn it; the data needs more examples of it\n")
+    assert stream.getvalue().startswith(
+        "note: class 'neutral' has no example in the train split (89 examples), so no trial can learn it; the data "
+        "needs more examples of it\n")
     assert all(t.state == "complete" for t in trials_of(tmp_path / "run"))  # a note, not an error
 
 
