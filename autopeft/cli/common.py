@@ -39,3 +39,12 @@ def parse_json(text: str, what: str) -> Any:
 def recipe_path(value: str | None) -> Path:
     """The recipe a command runs: the one given, else ``search/default.yaml``."""
     return Path(value) if value else default_recipe()
+
+
+def add_size_options(parser: Any) -> None:
+    """``--n-train``, ``--n-validation`` and ``--n-test``: the data sizes, over the recipe's (a ``--data`` file
+    smaller than the default recipe's 500 validation and 1,000 test examples needs the last two)."""
+    parser.add_argument("--n-train", type=int, help="training examples (data scale: 100, 1000, 10000; default: the "
+                                                    "recipe's, else what the other splits leave)")
+    parser.add_argument("--n-validation", type=int, help="validation examples (default: the recipe's)")
+    parser.add_argument("--n-test", type=int, help="test examples (default: the recipe's)")

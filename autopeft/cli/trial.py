@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autopeft.cli.common import parse_json, recipe_path
+from autopeft.cli.common import add_size_options, parse_json, recipe_path
 from autopeft.errors import ConfigError, check_seed
 from autopeft.trial import Fidelity, TrialResult
 
@@ -25,7 +25,7 @@ def configure(sub: Any) -> None:
     t.add_argument("--data", help="override the task with a local CSV / JSONL / Parquet file")
     t.add_argument("--text-fields", help="with --data: text column(s), comma-separated")
     t.add_argument("--label-field", help="with --data: the label column")
-    t.add_argument("--n-train", type=int, help="training examples (data scale: 100, 1000, 10000)")
+    add_size_options(t)
     t.set_defaults(func=cmd_trial)
 
 
@@ -37,6 +37,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
         recipe=recipe_path(args.recipe), config=config, steps=args.steps,
         train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
         data=args.data, text_fields=args.text_fields, label_field=args.label_field, n_train=args.n_train,
+        n_validation=args.n_validation, n_test=args.n_test,
     )
     print(json.dumps(record.to_dict()))
     return 0 if record.ok else 1

@@ -16,12 +16,13 @@ __all__ = ["search_flags"]
 
 #: override key -> its ``autopeft search`` flag, in the order the flags are shown
 FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("text_fields", "--text-fields"),
-         ("label_field", "--label-field"))
+         ("label_field", "--label-field"), ("n_train", "--n-train"), ("n_validation", "--n-validation"),
+         ("n_test", "--n-test"))
 
 
 def search_flags(recipe: Mapping[str, Any]) -> list[str]:
-    """``--model``, ``--task`` and ``--data`` (with its columns) as the journaled ``recipe`` records them
-    (its ``overrides``; journals from before kept only a ``--task`` there)."""
+    """``--model``, ``--task``, ``--data`` (with its columns) and the data sizes as the journaled ``recipe``
+    records them (its ``overrides``; journals from before kept only a ``--task`` there)."""
     overrides = recipe.get("overrides") or {}
     flags: list[str] = []
     for key, flag in FLAGS:

@@ -315,9 +315,9 @@ def with_task(recipe: Recipe, task: str) -> Recipe:
 
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
-                    text_fields: str | None = None, label_field: str | None = None,
-                    n_train: int | None = None) -> Recipe:
-    """The recipe with command-line overrides of model, task and data scale."""
+                    text_fields: str | None = None, label_field: str | None = None, n_train: int | None = None,
+                    n_validation: int | None = None, n_test: int | None = None) -> Recipe:
+    """The recipe with command-line overrides of model, task and data sizes (each size a flag in ``overrides``)."""
     for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
                                  ("--task", task, "a registered task name"),
                                  ("--data", data, "a CSV / TSV / JSONL / Parquet file")):
@@ -339,11 +339,12 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
                                     "label_field": label_field})
     elif text_fields or label_field:
         raise RecipeError("--text-fields and --label-field go with --data FILE")
-    if n_train is not None:
-        if n_train < 1:
-            raise RecipeError(f"--n-train must be >= 1, got {n_train}")
-        recipe = replace(recipe, data=replace(recipe.data, n_train=n_train))
-    return recipe
+    sizes = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items() if v}
+    bad = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items()
+           if v is not None and v < 1}
+    if bad:
+        raise RecipeError(", ".join(f"--{k.replace('_', '-')} must be >= 1, got {v}" for k, v in bad.items()))
+    return replace(recipe, data=replace(recipe.data, **sizes), overrides={**recipe.overrides, **sizes})
 
 
 def recipe_from_dict(d: Mapping[str, Any]) -> Recipe:

@@ -152,7 +152,8 @@ def check_resume(**given: object) -> None:
     for option, value in given.items():
         if value is not None and value is not False:
             flag = "RECIPE" if option == "recipe" else f"--{option.replace('_', '-')}"
-            raise ConfigError(f"{flag} cannot be given with --resume: the run keeps the {option.replace('_', ' ')} "
+            what = "data sizes" if option.startswith("n_") else option.replace("_", " ")
+            raise ConfigError(f"{flag} cannot be given with --resume: the run keeps the {what} "
                               f"it started with; allowed with --resume: {RESUME_OPTIONS}")
 
 

@@ -134,12 +134,13 @@ def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_
     left = pool - n_te - n_va
     if left < 1:
         raise TaskError(f"task {task.name!r}: the pool has {pool} examples; n_test={n_te} and n_validation={n_va} "
-                        f"leave none for train; allowed: n_test + n_validation below {pool} (the recipe's data)")
+                        f"leave none for train; allowed: n_test + n_validation below {pool} (the recipe's data, or "
+                        f"--n-test and --n-validation)")
     n_tr = sizes["n_train"] or left
     if n_tr > left:
         raise TaskError(f"task {task.name!r}: n_train={n_tr} is more than the {left} examples available after "
-                        f"test ({n_te}) and validation ({n_va}); allowed: 1..{left}, or smaller data.n_test / "
-                        f"data.n_validation in the recipe ({pool} examples in all)")
+                        f"test ({n_te}) and validation ({n_va}); allowed: 1..{left} (data.n_train in the recipe, "
+                        f"or --n-train), or smaller test and validation splits ({pool} examples in all)")
     order = _order(task, examples, int(seed))
 
     def take(start: int, stop: int) -> tuple[Example, ...]:

@@ -66,6 +66,10 @@ def test_stored_recipe_reapplies_the_override() -> None:
     (["search", "--model", ""], "--model is empty; allowed: an alias such as minilm, a local folder or a Hub id"),
     (["search", "--task", " "], "unknown task ' '; allowed: ag_news"),
     (["search", "--data", "", "--text-fields", "t", "--label-field", "l"], "--data is empty; allowed: "),
+    (["search", "--resume", "runs/x", "--n-test", "20"], "--n-test cannot be given with --resume: the run keeps the "
+                                                         "data sizes it started with"),
+    (["search", "--n-validation", "0"], "--n-validation must be >= 1, got 0"),
+    (["trial", "--config", '{"method": "ia3"}', "--n-train", "-3"], "--n-train must be >= 1, got -3"),
 ])
 def test_task_flag_bad_input(argv: list[str], expect: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
@@ -114,6 +118,34 @@ def test_search_flags_name_what_the_command_line_changed() -> None:
     assert search_flags({"overrides": {"task": "bbc-news"}}) == ["--task", "bbc-news"]  # older journals' form
     assert search_flags({"overrides": {"data": "d.csv", "text_fields": "a,b", "label_field": "y", "model": "m"}}) == \
         ["--model", "m", "--data", "d.csv", "--text-fields", "a,b", "--label-field", "y"]
+    assert search_flags({"overrides": {"n_test": 20, "data": "d.csv", "n_validation": 10}}) == \
+        ["--data", "d.csv", "--n-validation", "10", "--n-test", "20"]
+
+
+def test_a_small_data_file_runs_with_its_own_split_sizes(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The default recipe holds 500 validation and 1,000 test examples: a 120-row ``--data`` file is refused in
+    one line naming the flags, and runs with them; a search keeps them, and its export's command gives them."""
+    import json
+
+    data = ["--data", str(sentiment_csv), "--text-fields", "text", "--label-field", "label", "--model",
+            str(tiny_bert_dir)]
+    assert main(["trial", "--config", '{"method": "ia3"}', "--steps", "2", *data]) == 2
+    assert "leave none for train; allowed: n_test + n_validation below 120 (the recipe's data, or --n-test and " \
+           "--n-validation)" in capsys.readouterr().err
+    sizes = ["--n-train", "60", "--n-validation", "20", "--n-test", "16"]
+    assert main(["trial", "--config", '{"method": "ia3"}', "--steps", "2", *data, *sizes]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "complete"
+    assert sum(map(sum, record["confusion"]["validation"])) == 20  # scored on the 20 validation examples
+    run = tmp_path / "run"
+    assert main(["search", "--budget", "1", "--out", str(run), *data, *sizes]) == 0
+    from autopeft.study.journal import Journal
+
+    with Journal.open(run, lock=False) as journal:
+        assert journal.recipe["data"]["n_validation"] == 20 and journal.recipe["data"]["n_test"] == 16
+    assert main(["export", str(run), "--pick", "trial:1", "--out", str(tmp_path / "x")]) == 0
+    assert " --n-train 60 --n-validation 20 --n-test 16\n" in (tmp_path / "x" / "README.md").read_text()
 
 
 def test_paths_in_a_recipe_are_read_from_its_folder_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
