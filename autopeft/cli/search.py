@@ -78,7 +78,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                  resume=args.resume, model=args.model, task=args.task, workers=args.workers,
                  workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
                  text_fields=args.text_fields, label_field=args.label_field,
-                 sizes={"n_train": args.n_train, "n_validation": args.n_validation, "n_test": args.n_test},
+                 n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
                  nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start))
     return 0
 
@@ -102,7 +102,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            workers: int | None = None,
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
-           warm_start: list[str] | None = None, sizes: dict[str, int | None] | None = None) -> str:
+           warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
+           n_test: int | None = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
@@ -112,7 +113,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
 
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
-                     text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start), **(sizes or {}))
+                     text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start),
+                     n_train=n_train, n_validation=n_validation, n_test=n_test)
         folder = Path(resume)
         with naming_the_run(folder):
             run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
@@ -123,11 +125,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             rec = apply_overrides(rec, model=model)
         if task is not None:
             rec = with_task(rec, task)
-        if data is not None or text_fields is not None or label_field is not None:
-            rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field)
-        given = sizes or {}
-        rec = apply_overrides(rec, n_train=given.get("n_train"), n_validation=given.get("n_validation"),
-                              n_test=given.get("n_test"))
+        rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field, n_train=n_train,
+                              n_validation=n_validation, n_test=n_test)
         folder = Path(out) if out else default_out(rec.name)
         with naming_the_run(folder):
             run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,

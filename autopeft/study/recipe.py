@@ -339,9 +339,9 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
                                     "label_field": label_field})
     elif text_fields or label_field:
         raise RecipeError("--text-fields and --label-field go with --data FILE")
-    sizes = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items() if v}
-    bad = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items()
-           if v is not None and v < 1}
+    sizes = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items()
+             if v is not None}
+    bad = {k: v for k, v in sizes.items() if v < 1}
     if bad:
         raise RecipeError(", ".join(f"--{k.replace('_', '-')} must be >= 1, got {v}" for k, v in bad.items()))
     return replace(recipe, data=replace(recipe.data, **sizes), overrides={**recipe.overrides, **sizes})
