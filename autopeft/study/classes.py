@@ -5,7 +5,7 @@ finalized points, from the confusion matrices the trial records keep. numpy only
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,32 @@ def lost_classes(result: TrialResult | None, split: str, names: Sequence[str] = 
     return [labels[i] for i in range(matrix.shape[0]) if matrix[i].sum() and not matrix[i, i]]
 
 
+#: The objectives a classifier that always predicts the majority class has a score for: (y_true, y_pred) -> score.
+CHANCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": M.accuracy, "macro_f1": M.macro_f1, "balanced_accuracy": M.balanced_accuracy}
+
+
+def chance_score(result: TrialResult | None, split: str, metric: str) -> float | None:
+    """``metric`` of the constant classifier that predicts the majority class of ``split`` (ties: the first
+    class), from the class counts of the trial's confusion matrix: the score of a model that learned nothing.
+    ``None`` for a metric without one here (``CHANCE_METRICS``) or a record without a confusion matrix.
+
+    >>> from autopeft.trial import Fidelity
+    >>> r = TrialResult(config={}, fidelity=Fidelity(steps=1), seed=0, status="complete",
+    ...                 confusion={"validation": ((5, 1), (2, 2))})
+    >>> chance_score(r, "validation", "accuracy"), chance_score(r, "validation", "balanced_accuracy")
+    (0.6, 0.5)
+    """
+    score = CHANCE_METRICS.get(metric)
+    if score is None or result is None or not result.confusion or split not in result.confusion:
+        return None
+    counts = np.asarray(result.confusion[split]).sum(axis=1)
+    if not counts.sum():
+        return None
+    y_true = np.repeat(np.arange(counts.size), counts)
+    return float(score(y_true, np.full(y_true.size, int(np.argmax(counts)))))
+
+
 def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
     (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
@@ -92,4 +118,5 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
     return rows
 
 
-__all__ = ["class_labels", "class_names", "finalized_groups", "lost_classes", "per_class_table"]
+__all__ = ["CHANCE_METRICS", "chance_score", "class_labels", "class_names", "finalized_groups", "lost_classes",
+           "per_class_table"]

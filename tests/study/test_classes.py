@@ -123,3 +123,58 @@ def test_pareto_names_the_classes_a_front_point_lost_on_validation(tmp_path: Pat
     rows = list(csv.DictReader(io.StringIO(pareto_text(folder, "csv"))))
     assert [r["lost_classes"] for r in rows] == ["class 1", "", ""]  # lost one; lost none; not recorded (old)
     assert [r["lost_classes"] for r in json.loads(pareto_text(folder, "json"))] == ["class 1", "", None]
+
+
+@pytest.mark.parametrize("counts", [(5, 3), (2, 7, 1), (4, 4, 2, 10, 0)])
+def test_chance_score_is_the_majority_classifiers_closed_form(counts: tuple[int, ...]) -> None:
+    from autopeft.study.classes import chance_score
+
+    k, n, top = len(counts), sum(counts), max(counts)
+    present = sum(1 for c in counts if c)
+    # spread the examples over the columns: chance depends on the class counts (row sums) alone
+    matrix = tuple(tuple(c // 2 if j == i else c - c // 2 if j == (i + 1) % k else 0 for j in range(k))
+                   for i, c in enumerate(counts))
+    r = TrialResult(config={}, fidelity=Fidelity(steps=1), seed=0, status="complete", confusion={"validation": matrix})
+    p = top / n
+    assert chance_score(r, "validation", "accuracy") == pytest.approx(p)
+    assert chance_score(r, "validation", "balanced_accuracy") == pytest.approx(1 / present)
+    # F1 of the majority class: precision p, recall 1; every other present class scores 0
+    assert chance_score(r, "validation", "macro_f1") == pytest.approx(2 * p / (1 + p) / present)
+    assert chance_score(r, "validation", "ece") is None
+    assert chance_score(r, "test", "accuracy") is None
+    assert chance_score(TrialResult(config={}, fidelity=Fidelity(steps=1), seed=0, status="complete"),
+                        "validation", "accuracy") is None
+
+
+def _front_of(tmp_path: Path, points: list[tuple[float, int]], confusion: tuple[tuple[int, ...], ...] | None) -> int:
+    """The trial number of the knee of a run whose trials score ``(accuracy, trainable params)``."""
+    from autopeft.objectives import objectives_of
+    from autopeft.study.front import front
+
+    folder = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+    with Journal.create(folder, {"name": "tiny", "text": "", "source": "tiny.yaml", "base": "."}) as journal:
+        journal.set_meta("settings", {"objectives": ["accuracy", "trainable_params"]})
+        for i, (acc, params) in enumerate(points):
+            config = {"method": "lora", "r": i}
+            t = journal.add_trial(config, Fidelity(steps=1), seed=0, origin="random")
+            journal.start(t.number)
+            journal.finish(t.number, TrialResult(
+                config=config, fidelity=Fidelity(steps=1), seed=0, status="complete",
+                metrics={"accuracy": acc}, trainable_params=params, total_params=12_000,
+                confusion=None if confusion is None else {"validation": confusion}))
+        f = front(journal, objectives_of(["accuracy", "trainable_params"]))
+        assert f.knee is not None
+        return f.trials[f.knee].number
+
+
+def test_the_knee_is_never_a_point_at_chance_when_one_beats_it(tmp_path: Path) -> None:
+    balanced = ((8, 0), (8, 0))  # 16 validation examples, 8 per class: chance is 0.5
+    # the tiny T5's front: 0.50 at 112 parameters dominates more of the box alone than 0.625 at 3,584
+    assert _front_of(tmp_path, [(0.50, 112), (0.625, 3584)], None) == 1
+    assert _front_of(tmp_path, [(0.50, 112), (0.625, 3584)], balanced) == 2
+    # below chance too; and a front whose every point is at chance keeps its knee rather than none
+    assert _front_of(tmp_path, [(0.4375, 50), (0.50, 112), (0.625, 3584)], balanced) == 3
+    assert _front_of(tmp_path, [(0.50, 112)], balanced) == 1
+    # a point above chance is kept even when it is cheap: 0.5625 at 112 is the knee as before
+    assert _front_of(tmp_path, [(0.5625, 112), (0.625, 3584)], balanced) == 1
+    assert _front_of(tmp_path, [(0.5625, 112), (0.625, 3584)], None) == 1
