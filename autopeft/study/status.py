@@ -51,6 +51,10 @@ def status_text(folder: Path) -> str:
                  f"hypervolume {f.hypervolume:.4f} "
                  f"(reference: {worst}, trainable params = the full model, log10)",
                  *rung_lines(trials, top)]
+        if f.trials and f.hypervolume <= 0.0:
+            lines.append(f"no trial scored better than the reference's {score.name} ({score.worst:g}), so the front "
+                         "has no volume: nothing learned the task at this fidelity; give the trials more training "
+                         "(the recipe's fidelity.steps) or check the task's labels")
         if f.trials:
             col = names.index(score.name)
             sign = 1.0 if score.direction == "max" else -1.0

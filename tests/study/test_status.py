@@ -49,3 +49,25 @@ def test_a_search_and_its_resume_are_journaled_as_sessions(tiny_recipe: Path, tm
                for s, t in zip(sessions, trials, strict=True))
     wall = wall_seconds(sessions, trials, None)
     assert wall == pytest.approx(sum(s["end"] - s["start"] for s in sessions))
+
+
+@pytest.mark.parametrize(("scores", "hint"), [([0.0, 0.0], True), ([0.0, 0.25], False)])
+def test_a_front_without_volume_says_nothing_was_learned(tmp_path: Path, scores: list[float], hint: bool) -> None:
+    """A generation search whose every trial scores ROUGE-L 0 printed "hypervolume 0.0000" and nothing more."""
+    from autopeft.study.status import status_text
+    from autopeft.trial import TrialResult
+
+    folder = tmp_path / "run"
+    with Journal.create(folder, {"name": "gen", "text": "", "source": "gen.yaml", "base": "."}) as journal:
+        journal.set_meta("settings", {"objectives": ["rouge_l", "trainable_params"], "budget": 2,
+                                      "controller": "random", "seed": 0})
+        for i, score in enumerate(scores):
+            config = {"method": "ia3", "i": i}
+            t = journal.add_trial(config, Fidelity(steps=3), seed=0, origin="random")
+            journal.start(t.number)
+            journal.finish(t.number, TrialResult(config=config, fidelity=Fidelity(steps=3), seed=0,
+                                                 status="complete", metrics={"rouge_l": score},
+                                                 trainable_params=100 * (i + 1), total_params=10_000))
+    text = status_text(folder)
+    assert ("no trial scored better than the reference's rouge_l (0)" in text) is hint
+    assert ("fidelity.steps" in text) is hint
