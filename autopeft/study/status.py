@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autopeft.objectives import PARAMS, objectives_of, score_objective
+from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
+from autopeft.study.classes import chance_score
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
 from autopeft.trial import describe
 
-__all__ = ["status_text", "warm_start_lines"]
+__all__ = ["chance_lines", "status_text", "warm_start_lines"]
 
 
 def status_text(folder: Path) -> str:
@@ -51,6 +52,7 @@ def status_text(folder: Path) -> str:
                  f"hypervolume {f.hypervolume:.4f} "
                  f"(reference: {worst}, trainable params = the full model, log10)",
                  *rung_lines(trials, top)]
+        lines += chance_lines(trials, score)
         if f.trials and f.hypervolume <= 0.0:
             lines.append(f"no trial scored better than the reference's {score.name} ({score.worst:g}), so the front "
                          "has no volume: nothing learned the task at this fidelity; give the trials more training "
@@ -84,6 +86,24 @@ def status_text(folder: Path) -> str:
         failed = [t for t in trials if t.state == "failed"]
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
         return "\n".join(lines)
+
+
+def chance_lines(trials: Sequence[Trial], score: Objective) -> list[str]:
+    """The complete trials that score no better than always predicting the validation split's majority class
+    (:func:`~autopeft.study.classes.chance_score`): they learned nothing at their setting (a learning rate too
+    small or too large, too few steps). None for a score without a chance level, or records without confusion
+    matrices."""
+    done = [t for t in trials if t.state == "complete" and score.name in t.values]
+    chance = next((c for t in done if (c := chance_score(t.result, "validation", score.name)) is not None), None)
+    if chance is None:
+        return []
+    at = [t.number for t in done if t.values[score.name] <= chance + 1e-12]
+    if not at:
+        return []
+    shown = ", ".join(map(str, at[:12])) + (f" and {len(at) - 12} more" if len(at) > 12 else "")
+    return [f"at chance: {len(at)} of {len(done)} complete trials score {score.name} {chance:.4f} or less, what "
+            f"always predicting the validation split's majority class scores (trial{'s' if len(at) > 1 else ''} "
+            f"{shown}); they learned nothing at their learning rate and steps"]
 
 
 def warm_start_lines(sources: list[dict[str, object]], guided: int | None = None) -> list[str]:

@@ -71,3 +71,29 @@ def test_a_front_without_volume_says_nothing_was_learned(tmp_path: Path, scores:
     text = status_text(folder)
     assert ("no trial scored better than the reference's rouge_l (0)" in text) is hint
     assert ("fidelity.steps" in text) is hint
+
+
+def test_trials_at_chance_are_named() -> None:
+    """A trial that scores what always predicting the majority class scores learned nothing; status names it."""
+    from autopeft.objectives import get_objective
+    from autopeft.study.status import chance_lines
+    from autopeft.trial import TrialResult
+
+    confusion = {"validation": ((6, 0), (4, 0))}  # 10 examples, 6 in class 0: chance accuracy 0.6
+
+    def trial(number: int, acc: float, state: str = "complete", matrix: bool = True) -> Trial:
+        result = TrialResult(config={}, fidelity=Fidelity(steps=1), seed=0, status="complete",
+                             metrics={"accuracy": acc}, trainable_params=10,
+                             confusion=confusion if matrix else None)
+        return Trial(number=number, phase="search", state=state, config={}, fidelity=Fidelity(steps=1), seed=0,
+                     origin="random", created=0.0, result=result)
+
+    accuracy = get_objective("accuracy")
+    lines = chance_lines([trial(1, 0.6), trial(2, 0.9), trial(3, 0.5), trial(4, 0.1, state="running")], accuracy)
+    assert len(lines) == 1
+    assert "2 of 3 complete trials score accuracy 0.6000 or less" in lines[0] and "(trials 1, 3)" in lines[0]
+    assert chance_lines([trial(1, 0.7), trial(2, 0.9)], accuracy) == []
+    assert chance_lines([trial(1, 0.6, matrix=False)], accuracy) == []          # no class counts recorded
+    assert chance_lines([trial(1, 0.6)], get_objective("ece")) == []            # no chance level
+    many = chance_lines([trial(n, 0.6) for n in range(1, 16)], accuracy)[0]
+    assert "(trials 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 3 more)" in many
