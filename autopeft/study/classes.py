@@ -5,7 +5,7 @@ finalized points, from the confusion matrices the trial records keep. numpy only
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,13 @@ def chance_score(result: TrialResult | None, split: str, metric: str) -> float |
     return float(score(y_true, np.full(y_true.size, int(np.argmax(counts)))))
 
 
+def run_chance(trials: Iterable[Trial], metric: str) -> float | None:
+    """:func:`chance_score` on the validation split of a run, from the first of ``trials`` that recorded its class
+    counts (every trial of a run scores the same split)."""
+    scores = (chance_score(t.result, "validation", metric) for t in trials)
+    return next((c for c in scores if c is not None), None)
+
+
 def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
     (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
@@ -119,4 +126,4 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
 
 
 __all__ = ["CHANCE_METRICS", "chance_score", "class_labels", "class_names", "finalized_groups", "lost_classes",
-           "per_class_table"]
+           "per_class_table", "run_chance"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from autopeft.objectives import PARAMS, Objective, reference_point, score_objective, to_minimize
 from autopeft.pareto import hypervolume, knee_point, pareto_mask
-from autopeft.study.classes import chance_score
+from autopeft.study.classes import run_chance
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
 
@@ -77,8 +77,7 @@ def _above_chance(rows: Sequence[Trial], values: np.ndarray, idx: list[int],
     two-point front of chance at 112 parameters and 0.625 at 3,584 had its knee at chance. All of ``idx`` where
     the score has no chance level (generation, ECE, ...) or no trial recorded a confusion matrix."""
     score = score_objective(objectives)
-    records = (rows[i].result for i in idx)
-    chance = next((c for r in records if (c := chance_score(r, "validation", score.name)) is not None), None)
+    chance = run_chance(rows, score.name)
     if chance is None:
         return list(idx)
     column = [o.name for o in objectives].index(score.name)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
-from autopeft.study.classes import chance_score
+from autopeft.study.classes import run_chance
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
@@ -90,11 +90,11 @@ def status_text(folder: Path) -> str:
 
 def chance_lines(trials: Sequence[Trial], score: Objective) -> list[str]:
     """The complete trials that score no better than always predicting the validation split's majority class
-    (:func:`~autopeft.study.classes.chance_score`): they learned nothing at their setting (a learning rate too
+    (:func:`~autopeft.study.classes.run_chance`): they learned nothing at their setting (a learning rate too
     small or too large, too few steps). None for a score without a chance level, or records without confusion
     matrices."""
     done = [t for t in trials if t.state == "complete" and score.name in t.values]
-    chance = next((c for t in done if (c := chance_score(t.result, "validation", score.name)) is not None), None)
+    chance = run_chance(done, score.name)
     if chance is None:
         return []
     at = [t.number for t in done if t.values[score.name] <= chance + 1e-12]
