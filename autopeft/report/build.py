@@ -161,7 +161,9 @@ class ReportBuilder:
               Figure(f"{name}-pareto", plots.pareto_plot(run),
                      "[validation] Every completed trial, coloured by PEFT method; the front is the staircase, "
                      "reference points have black-edged markers (large: the tuned one, the best learning rate of "
-                     "its sweep; small: its other learning rates), the star is the knee."))
+                     "its sweep; small: its other learning rates), the star is the knee"
+                     + (", the dotted line chance (always predicting the majority class; the knee is chosen above "
+                        "it)." if run.chance is not None else ".")))
         rows, knee, names = [], run.knee, run.classes
         metrics = run.metrics[:3]
         for t in run.front.trials:

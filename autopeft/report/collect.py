@@ -25,7 +25,7 @@ from autopeft.objectives import (
     to_minimize,
 )
 from autopeft.pareto import pareto_mask
-from autopeft.study.classes import class_names, per_class_table
+from autopeft.study.classes import class_names, per_class_table, run_chance
 from autopeft.study.finalize import finalize_table
 from autopeft.study.front import Front, front, hypervolume_curve
 from autopeft.study.journal import Journal, Trial
@@ -81,6 +81,12 @@ class RunData:
     @property
     def complete(self) -> list[Trial]:
         return [t for t in self.trials if t.state == "complete"]
+
+    @property
+    def chance(self) -> float | None:
+        """What always predicting the validation split's majority class scores on the run's score (``None``:
+        no chance level for the score, or no class counts recorded)."""
+        return run_chance(self.complete, self.score)
 
     @property
     def top_steps(self) -> int | None:

@@ -122,6 +122,9 @@ def pareto_plot(run: RunData) -> bytes:
                    s=70 if mark.tuned else 26, zorder=5 if mark.tuned else 4, alpha=1.0 if mark.tuned else 0.55,
                    edgecolor="black", lw=0.9 if mark.tuned else 0.5,
                    color=METHOD_COLORS.get(str(t.config.get("method")), "#999999"), label=mark.legend)
+    if run.chance is not None:  # what a model that learned nothing scores: the knee is above it
+        ax.axhline(run.chance, color="#777777", ls=":", lw=1.0, zorder=1,
+                   label=f"chance ({run.chance:.3f}): always the majority class")
     knee = run.knee
     if knee is not None:
         x, y = knee.values["trainable_params"], knee.values[run.score]

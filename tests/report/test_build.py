@@ -106,6 +106,22 @@ def test_the_front_table_names_the_classes_a_point_lost_on_validation(report: Pa
         assert ("lost" in cells[t.number]) == bool(lost)
 
 
+def test_the_pareto_figure_draws_chance_when_the_class_counts_are_known(report: Path, tiny_run: Path,
+                                                                       tmp_path: Path) -> None:
+    from autopeft.report.collect import load_run
+
+    run = load_run(tiny_run, details=False)
+    first = next(t for t in run.complete if t.result is not None and t.result.confusion)
+    counts = [sum(row) for row in first.result.confusion["validation"]]  # type: ignore[union-attr]
+    assert run.chance == pytest.approx(max(counts) / sum(counts))        # accuracy of the majority class
+    assert "the dotted line chance (always predicting the majority class" in (report / "report.md").read_text()
+    old = tmp_path / "old"  # records without class counts: no chance level, no line, the caption as before
+    shutil.copytree(tiny_run, old, ignore=shutil.ignore_patterns("finalized", "*.lock"))
+    with sqlite3.connect(old / "study.db") as conn:
+        conn.execute("UPDATE trials SET result = json_remove(result, '$.confusion')")
+    assert load_run(old, details=False).chance is None
+
+
 def test_seeds_finalized_before_confusion_matrices_say_so(tiny_run: Path, tmp_path: Path) -> None:
     from autopeft.report.build import ReportBuilder
     from autopeft.report.collect import load_run
