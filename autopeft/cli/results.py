@@ -61,8 +61,10 @@ def metric_columns(objectives: list[Objective], trials: list[Any]) -> list[str]:
 def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
     """The columns and the front's rows (validation split); with ``all_trials`` every search trial, marked
     on/off the front. ``lost_classes`` names the classes a trial lost on validation (none of their examples
-    predicted as them): empty when it lost none, ``None`` where the record has no confusion matrix."""
-    from autopeft.study.classes import class_names, lost_classes
+    predicted as them): empty when it lost none, ``None`` where the record has no confusion matrix.
+    ``at_chance``: the score is no better than always predicting the validation split's majority class (``None``
+    where the run has no chance level: no class counts, or a score without one)."""
+    from autopeft.study.classes import class_names, lost_classes, run_chance
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         objectives = _objectives(journal)
@@ -71,10 +73,13 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
         on_front = {t.number for t in f.trials}
         trials = journal.trials() if all_trials else f.trials
         names = class_names(journal.recipe) if any(t.result and t.result.confusion for t in trials) else ()
+        score = next(o.name for o in objectives if o.name != PARAMS)
+        chance = run_chance(journal.trials(), score)
     metrics = metric_columns(objectives, trials)
     head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "steps", "method", PARAMS, *metrics,
             "knee"]
-    columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + ["lost_classes", "config"]
+    columns = head + (["train_seconds", "eval_seconds", "error"] if all_trials else []) + [
+        "lost_classes", "at_chance", "config"]
     rows = []
     for t in trials:
         v, r = t.values, t.result
@@ -84,6 +89,7 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
                                "knee": t.number == knee, "config": json.dumps(t.config, sort_keys=True)}
         lost = lost_classes(r, "validation", names)
         row["lost_classes"] = None if lost is None else "; ".join(lost)  # "": none lost; None: not recorded
+        row["at_chance"] = None if chance is None or score not in v else v[score] <= chance + 1e-12
         if all_trials:
             row.update(state=t.state, on_front=t.number in on_front, error=t.error,
                        train_seconds=r.train_seconds if r else None, eval_seconds=r.eval_seconds if r else None)
@@ -118,6 +124,7 @@ def pareto_text(folder: Path, fmt: str, *, all_trials: bool = False) -> str:
             continue
         mark = " <- knee" if r["knee"] else (" (front)" if r.get("on_front") else "")
         mark += f" [lost on validation: {r['lost_classes']}]" if r.get("lost_classes") else ""
+        mark += " [at chance]" if r.get("at_chance") else ""
         cells = " ".join(f"{r[c]:>{w}.4f}" if r.get(c) is not None else f"{'-':>{w}}"
                          for c, w in zip(shown, widths, strict=True))
         lines.append(f"{r['trial']:>5} {at}{r[PARAMS]:>12,} {cells}  {r['origin']}: "

@@ -123,6 +123,9 @@ def test_pareto_names_the_classes_a_front_point_lost_on_validation(tmp_path: Pat
     rows = list(csv.DictReader(io.StringIO(pareto_text(folder, "csv"))))
     assert [r["lost_classes"] for r in rows] == ["class 1", "", ""]  # lost one; lost none; not recorded (old)
     assert [r["lost_classes"] for r in json.loads(pareto_text(folder, "json"))] == ["class 1", "", None]
+    # 4 examples of each class: chance is 0.5, and trial 1 scores it; the run's counts judge trial 3 too
+    assert [r["at_chance"] for r in rows] == ["True", "False", "False"]
+    assert "[at chance]" in table.splitlines()[2] and table.count("[at chance]") == 1
 
 
 @pytest.mark.parametrize("counts", [(5, 3), (2, 7, 1), (4, 4, 2, 10, 0)])
