@@ -91,7 +91,7 @@ def lost_line(trial: int, row: dict[str, Any]) -> str:
 
 def finalize_text(folder: Path) -> str:
     from autopeft.objectives import objectives_of, score_objective
-    from autopeft.study.classes import class_names, finalized_groups, per_class_table
+    from autopeft.study.classes import chance_score, class_names, finalized_groups, per_class_table
     from autopeft.study.finalize import finalize_table, finalized_weights
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
@@ -101,6 +101,9 @@ def finalize_text(folder: Path) -> str:
         exported = {int(origin.split(":")[1]): finalized_weights(folder, int(origin.split(":")[1]),
                                                                   {t.seed: t for t in seeds}, score_of)
                     for origin, seeds in finalized_groups(journal)}
+        groups = finalized_groups(journal)
+        tested = (chance_score(t.result, "test", score_of.name) for _, seeds in groups for t in seeds)
+        chance = next((c for c in tested if c is not None), None)
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
     score = rows[0]["score"]
@@ -117,6 +120,8 @@ def finalize_text(folder: Path) -> str:
         lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
                      f"{val:>13} {pm(score):>15} {pm('ece'):>15} "
                      f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
+    if chance is not None:
+        lines.append(f"chance on the test split: {score} {chance:.4f} (always predicting its majority class)")
     for trial in dict.fromkeys(c["trial"] for c in classes):
         mine = [c for c in classes if c["trial"] == trial]
         seeds = mine[0]["seeds"]

@@ -9,6 +9,7 @@ from typing import Any
 from autopeft.report.cells import metric_label, num, params_text, plus_minus
 from autopeft.report.collect import RunData
 from autopeft.report.document import Document, Heading, Paragraph, Table
+from autopeft.study.classes import chance_of_counts
 from autopeft.study.finalize import TEST_METRICS
 
 __all__ = ["finalized_section", "per_class_section"]
@@ -32,9 +33,13 @@ def finalized_section(doc: Document, run: RunData) -> bool:
         rows.append((f"{r['trial']}{mark}", r["origin"], params_text(r.get("trainable_params")), r["seeds"],
                      r["steps"], val, *[plus_minus(r, k) for k in shown], r["config"]))
     scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
+    first = [r["support"] for r in run.per_class if r["trial"] == run.per_class[0]["trial"]] if run.per_class else []
+    chance = chance_of_counts(first, run.score)
+    floor = "" if chance is None else (f" Always predicting the test split's majority class scores {run.score_label} "
+                                       f"{chance:.4f}.")
     doc.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
                       f"the test split;{scaled} The [validation] column is the search's own figure, at the "
-                      "training steps the trial ran in the search."),
+                      f"training steps the trial ran in the search.{floor}"),
             Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search) @steps",
                    *[f"TEST {'ECE after scaling' if k == 'ece_ts' else metric_label(k)}" for k in shown],
                    "configuration"), tuple(rows),

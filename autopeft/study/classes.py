@@ -73,13 +73,22 @@ def chance_score(result: TrialResult | None, split: str, metric: str) -> float |
     >>> chance_score(r, "validation", "accuracy"), chance_score(r, "validation", "balanced_accuracy")
     (0.6, 0.5)
     """
+    if result is None or not result.confusion or split not in result.confusion:
+        return None
+    return chance_of_counts(np.asarray(result.confusion[split]).sum(axis=1).tolist(), metric)
+
+
+def chance_of_counts(counts: Sequence[int], metric: str) -> float | None:
+    """``metric`` of always predicting the most frequent class (ties: the first), for a split with ``counts``
+    examples of each class in label order; ``None`` for a metric without one here or a split without examples.
+
+    >>> chance_of_counts([2, 6, 2], "accuracy"), chance_of_counts([2, 6, 2], "balanced_accuracy")
+    (0.6, 0.3333333333333333)
+    """
     score = CHANCE_METRICS.get(metric)
-    if score is None or result is None or not result.confusion or split not in result.confusion:
+    if score is None or not sum(counts):
         return None
-    counts = np.asarray(result.confusion[split]).sum(axis=1)
-    if not counts.sum():
-        return None
-    y_true = np.repeat(np.arange(counts.size), counts)
+    y_true = np.repeat(np.arange(len(counts)), counts)
     return float(score(y_true, np.full(y_true.size, int(np.argmax(counts)))))
 
 
@@ -125,5 +134,5 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
     return rows
 
 
-__all__ = ["CHANCE_METRICS", "chance_score", "class_labels", "class_names", "finalized_groups", "lost_classes",
-           "per_class_table", "run_chance"]
+__all__ = ["CHANCE_METRICS", "chance_of_counts", "chance_score", "class_labels", "class_names", "finalized_groups",
+           "lost_classes", "per_class_table", "run_chance"]

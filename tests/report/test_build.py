@@ -122,6 +122,16 @@ def test_the_pareto_figure_draws_chance_when_the_class_counts_are_known(report: 
     assert load_run(old, details=False).chance is None
 
 
+def test_the_finalize_table_says_what_chance_scores_on_the_test_split(report: Path, tiny_run: Path) -> None:
+    from autopeft.report.collect import load_run
+
+    run = load_run(tiny_run, details=False)
+    support = [r["support"] for r in run.per_class if r["trial"] == run.per_class[0]["trial"]]
+    text = (report / "report.md").read_text()
+    assert (f"Always predicting the test split's majority class scores accuracy "
+            f"{max(support) / sum(support):.4f}.") in text
+
+
 def test_seeds_finalized_before_confusion_matrices_say_so(tiny_run: Path, tmp_path: Path) -> None:
     from autopeft.report.build import ReportBuilder
     from autopeft.report.collect import load_run

@@ -98,7 +98,9 @@ def test_a_seed_that_loses_a_class_is_named(tmp_path: Path) -> None:
     with Journal.open(folder, lock=False) as journal:
         rows = per_class_table(journal, ("neg", "pos"))
     assert [r["lost_on_seeds"] for r in rows] == [[], [1]]
-    assert "trial 1 lost class 1 on seed 1: none of its test examples was predicted as class 1" in finalize_text(folder)
+    text = finalize_text(folder)
+    assert "trial 1 lost class 1 on seed 1: none of its test examples was predicted as class 1" in text
+    assert "chance on the test split: accuracy 0.5000 (always predicting its majority class)" in text  # 4 and 4
 
 
 def test_pareto_names_the_classes_a_front_point_lost_on_validation(tmp_path: Path) -> None:
