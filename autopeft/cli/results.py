@@ -64,7 +64,7 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
     predicted as them): empty when it lost none, ``None`` where the record has no confusion matrix.
     ``at_chance``: the score is no better than always predicting the validation split's majority class (``None``
     where the run has no chance level: no class counts, or a score without one)."""
-    from autopeft.study.classes import class_names, lost_classes, run_chance
+    from autopeft.study.classes import at_chance, class_names, lost_classes, run_chance
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         objectives = _objectives(journal)
@@ -89,7 +89,7 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
                                "knee": t.number == knee, "config": json.dumps(t.config, sort_keys=True)}
         lost = lost_classes(r, "validation", names)
         row["lost_classes"] = None if lost is None else "; ".join(lost)  # "": none lost; None: not recorded
-        row["at_chance"] = None if chance is None or score not in v else v[score] <= chance + 1e-12
+        row["at_chance"] = at_chance(v.get(score), chance)
         if all_trials:
             row.update(state=t.state, on_front=t.number in on_front, error=t.error,
                        train_seconds=r.train_seconds if r else None, eval_seconds=r.eval_seconds if r else None)

@@ -57,6 +57,8 @@ def lost_classes(result: TrialResult | None, split: str, names: Sequence[str] = 
     return [labels[i] for i in range(matrix.shape[0]) if matrix[i].sum() and not matrix[i, i]]
 
 
+#: Scores within this of chance count as chance: the same number computed two ways differs in its last bits.
+CHANCE_TOLERANCE = 1e-12
 #: The objectives a classifier that always predicts the majority class has a score for: (y_true, y_pred) -> score.
 CHANCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": M.accuracy, "macro_f1": M.macro_f1, "balanced_accuracy": M.balanced_accuracy}
@@ -99,6 +101,12 @@ def run_chance(trials: Iterable[Trial], metric: str) -> float | None:
     return next((c for c in scores if c is not None), None)
 
 
+def at_chance(value: float | None, chance: float | None) -> bool | None:
+    """Whether a score ``value`` is no better than ``chance`` (:func:`run_chance`; a float's last bits aside);
+    ``None`` when either is unknown. Every chance score here is of a score that is maximised."""
+    return None if value is None or chance is None else value <= chance + CHANCE_TOLERANCE
+
+
 def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per finalized trial and class, on the test split: precision, recall and F1 mean ± std over the seeds
     (``<metric>_mean`` / ``_std``), the class's test examples (``support``) and the confusion matrix's row summed
@@ -134,5 +142,16 @@ def per_class_table(journal: Journal, names: Sequence[str] = ()) -> list[dict[st
     return rows
 
 
-__all__ = ["CHANCE_METRICS", "chance_of_counts", "chance_score", "class_labels", "class_names", "finalized_groups",
-           "lost_classes", "per_class_table", "run_chance"]
+__all__ = [
+    "CHANCE_METRICS",
+    "CHANCE_TOLERANCE",
+    "at_chance",
+    "chance_of_counts",
+    "chance_score",
+    "class_labels",
+    "class_names",
+    "finalized_groups",
+    "lost_classes",
+    "per_class_table",
+    "run_chance",
+]

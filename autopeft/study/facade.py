@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from autopeft.errors import ConfigError, RecipeError
-from autopeft.objectives import objectives_of
+from autopeft.objectives import objectives_of, score_objective
+from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.front import Front, front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.recipe import Recipe, apply_overrides, load_recipe, parse_recipe, with_task
@@ -169,17 +170,23 @@ class Study:
 
     def trials_dataframe(self, *, phase: str = "search") -> pd.DataFrame:
         """One row per trial: state, origin, method, parameter counts, every metric, whether it is on the front
-        (and the knee), fidelity, seed, seconds, error and the configuration."""
+        (and the knee), whether it scores no better than always predicting the validation split's majority class
+        (``at_chance``; ``None`` where the run has no chance level), fidelity, seed, seconds, error and the
+        configuration."""
         import pandas as pd
 
         if phase not in PHASES:
             raise ConfigError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
         with self._read() as journal:
             trials = journal.trials(phase=phase)
-            f = front(journal, objectives_of(journal.meta("settings")["objectives"]))
+            objectives = objectives_of(journal.meta("settings")["objectives"])
+            f = front(journal, objectives)
+            score = score_objective(objectives).name
+            chance = run_chance(journal.trials(), score)
         on_front = {t.number for t in f.trials}
         knee = f.trials[f.knee].number if f.knee is not None else None
-        return pd.DataFrame([_row(t, on_front, knee) for t in trials])
+        return pd.DataFrame([{**_row(t, on_front, knee), "at_chance": at_chance(t.values.get(score), chance)}
+                             for t in trials])
 
     def front_dataframe(self) -> pd.DataFrame:
         """The front's rows of :meth:`trials_dataframe`, by trainable parameters."""

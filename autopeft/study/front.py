@@ -14,7 +14,7 @@ import numpy as np
 
 from autopeft.objectives import PARAMS, Objective, reference_point, score_objective, to_minimize
 from autopeft.pareto import hypervolume, knee_point, pareto_mask
-from autopeft.study.classes import run_chance
+from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
 
@@ -81,7 +81,7 @@ def _above_chance(rows: Sequence[Trial], values: np.ndarray, idx: list[int],
     if chance is None:
         return list(idx)
     column = [o.name for o in objectives].index(score.name)
-    return [i for i in idx if values[i, column] > chance + 1e-12]
+    return [i for i in idx if not at_chance(float(values[i, column]), chance)]
 
 
 def hypervolume_curve(journal: Journal, objectives: Sequence[Objective]) -> list[tuple[int, float]]:

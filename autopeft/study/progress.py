@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from autopeft.objectives import Objective, score_objective
-from autopeft.study.classes import chance_score
+from autopeft.study.classes import at_chance, chance_score
 from autopeft.study.journal import Trial
 from autopeft.trial import describe
 
@@ -59,7 +59,7 @@ class Progress:
         what = f"{short} {result.metrics.get(name, math.nan):.3f}" if result and result.ok else (
             f"{'PRUNED' if trial.state == 'pruned' else 'FAILED'}: {(trial.error or '')[:60]}")
         chance = chance_score(result, "validation", name) if result and result.ok else None
-        if chance is not None and result is not None and result.metrics.get(name, math.inf) <= chance + 1e-12:
+        if result is not None and at_chance(result.metrics.get(name), chance):
             what += " (chance: the majority class)"
         params = f"{result.trainable_params:,}" if result and result.trainable_params is not None else "?"
         best = "-"

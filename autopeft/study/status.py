@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.objectives import PARAMS, Objective, objectives_of, score_objective
-from autopeft.study.classes import run_chance
+from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
@@ -97,7 +97,7 @@ def chance_lines(trials: Sequence[Trial], score: Objective) -> list[str]:
     chance = run_chance(done, score.name)
     if chance is None:
         return []
-    at = [t.number for t in done if t.values[score.name] <= chance + 1e-12]
+    at = [t.number for t in done if at_chance(t.values[score.name], chance)]
     if not at:
         return []
     shown = ", ".join(map(str, at[:12])) + (f" and {len(at) - 12} more" if len(at) > 12 else "")

@@ -24,7 +24,12 @@ def test_the_api_end_to_end(tiny_recipe: Path, tmp_path: Path) -> None:
     assert [n for _, n, _ in seen] == [1, 2, 3, 4] and {f for f, _, _ in seen} == {str(tmp_path / "run")}
     frame = study.trials_dataframe()
     assert frame["number"].tolist() == [1, 2, 3, 4] and set(frame["state"]) == {"complete"}
-    assert {"accuracy", "ece", "trainable_params", "on_front", "knee", "config"} <= set(frame.columns)
+    assert {"accuracy", "ece", "trainable_params", "on_front", "knee", "at_chance", "config"} <= set(frame.columns)
+    from autopeft.study.classes import run_chance
+
+    chance = run_chance(study.trials, "accuracy")  # the tiny task's validation split: its majority class's share
+    assert chance is not None
+    assert frame["at_chance"].tolist() == [bool(a <= chance + 1e-12) for a in frame["accuracy"]]
     front = study.front_dataframe()
     assert front["trainable_params"].is_monotonic_increasing and front["knee"].sum() == 1
     assert study.knee is not None and study.knee.number in front["number"].tolist()
