@@ -91,7 +91,7 @@ def lost_line(trial: int, row: dict[str, Any]) -> str:
 
 def finalize_text(folder: Path) -> str:
     from autopeft.objectives import objectives_of, score_objective
-    from autopeft.study.classes import chance_score, class_names, finalized_groups, per_class_table
+    from autopeft.study.classes import class_names, finalized_groups, per_class_table, run_chance
     from autopeft.study.finalize import finalize_table, finalized_weights
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
@@ -101,9 +101,7 @@ def finalize_text(folder: Path) -> str:
         exported = {int(origin.split(":")[1]): finalized_weights(folder, int(origin.split(":")[1]),
                                                                   {t.seed: t for t in seeds}, score_of)
                     for origin, seeds in finalized_groups(journal)}
-        groups = finalized_groups(journal)
-        tested = (chance_score(t.result, "test", score_of.name) for _, seeds in groups for t in seeds)
-        chance = next((c for c in tested if c is not None), None)
+        chance = run_chance((t for _, seeds in finalized_groups(journal) for t in seeds), score_of.name, "test")
     if not rows:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
     score = rows[0]["score"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import ConfigError
-from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of
+from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.front import front
 from autopeft.study.journal import Journal
 from autopeft.trial import describe
@@ -73,7 +73,7 @@ def pareto_rows(folder: Path, *, all_trials: bool = False) -> tuple[list[str], l
         on_front = {t.number for t in f.trials}
         trials = journal.trials() if all_trials else f.trials
         names = class_names(journal.recipe) if any(t.result and t.result.confusion for t in trials) else ()
-        score = next(o.name for o in objectives if o.name != PARAMS)
+        score = score_objective(objectives).name
         chance = run_chance(journal.trials(), score)
     metrics = metric_columns(objectives, trials)
     head = ["trial", *(["state", "on_front"] if all_trials else []), "origin", "steps", "method", PARAMS, *metrics,

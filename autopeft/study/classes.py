@@ -94,10 +94,10 @@ def chance_of_counts(counts: Sequence[int], metric: str) -> float | None:
     return float(score(y_true, np.full(y_true.size, int(np.argmax(counts)))))
 
 
-def run_chance(trials: Iterable[Trial], metric: str) -> float | None:
-    """:func:`chance_score` on the validation split of a run, from the first of ``trials`` that recorded its class
-    counts (every trial of a run scores the same split)."""
-    scores = (chance_score(t.result, "validation", metric) for t in trials)
+def run_chance(trials: Iterable[Trial], metric: str, split: str = "validation") -> float | None:
+    """:func:`chance_score` on a split of a run, from the first of ``trials`` that recorded its class counts there
+    (every trial of a run scores the same split)."""
+    scores = (chance_score(t.result, split, metric) for t in trials)
     return next((c for c in scores if c is not None), None)
 
 
