@@ -71,6 +71,12 @@ def run(args: argparse.Namespace) -> str:
         raise ConfigError(f"--controller {twice!r} is given twice; allowed: each controller once (the same "
                           f"controller at another budget: --budget-for {twice}=N)")
     budgets = budgets_for(args.budget_for, names)  # bad values fail before the table is read
+    if args.out:  # before the replays, so that they are not lost to a bad --out
+        from autopeft.paths import unwritable
+
+        reason = unwritable(args.out, folder=False)
+        if reason:
+            raise ConfigError(f"--out {args.out}: {reason}; allowed: a JSON file this user can write")
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
     table = load_table(args.table, space=args.space)
     prior = None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autopeft.errors import ReportError
+from autopeft.paths import unwritable
 
 __all__ = ["write_report"]
 
@@ -29,6 +30,9 @@ def write_report(runs: Sequence[Path], out: Path, *, random_runs: Sequence[Path]
         raise ReportError("give at least one run folder; allowed: autopeft report RUN [RUN ...] --out DIR")
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {out} is a file; allowed: a folder (created when missing)")
+    reason = unwritable(out)
+    if reason:
+        raise ReportError(f"--out {out}: {reason}; allowed: a folder this user can write (created when missing)")
     firsts: dict[Path, Path] = {}
     for run in map(Path, [*runs, *random_runs]):
         if run.resolve() in firsts:

@@ -25,6 +25,7 @@ from typing import Any
 from autopeft.errors import AutopeftError, ExportError
 from autopeft.methods import BuiltModel, build, get_method
 from autopeft.model.loading import load_model, model_kind, quiet_transformers, resolve
+from autopeft.paths import unwritable
 from autopeft.space import SpaceSpec
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.commands import search_flags
@@ -49,6 +50,9 @@ def check_export_folder(folder: str | Path, *, overwrite: bool = False) -> Path:
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise ExportError(f"export folder {str(out)!r} is not empty; allowed: a new or empty folder, or --overwrite "
                           "(overwrite=True)")
+    reason = unwritable(out)
+    if reason:
+        raise ExportError(f"export folder {str(out)!r}: {reason}; allowed: a new or empty folder this user can write")
     return out
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from autopeft.paths import unwritable
 from autopeft.study.journal_sql import SCHEMA_VERSION, JournalError, check_schema, initialise, transaction
 from autopeft.trial import Fidelity, TrialResult, config_key
 
@@ -129,6 +130,10 @@ class Journal:
                                "or choose another --out")
         if path.exists() and not path.is_dir():
             raise JournalError(f"{str(path)!r} is a file; allowed: a new or empty folder for the run")
+        reason = unwritable(path)
+        if reason:
+            raise JournalError(f"cannot create the run folder {str(path)!r}: {reason}; allowed: a folder this user "
+                               "can write")
 
     @classmethod
     def create(cls, folder: str | Path, recipe: Mapping[str, Any], *, lock: bool = True,

@@ -142,10 +142,13 @@ def test_cli_budget_for_gives_one_controller_its_own_budget(synthetic_csv: Path,
     (["--controller", "bo,random", "--controller", "bo"], "--controller 'bo' is given twice; allowed: each "),
     (["--controller", "bo", "--warm-start", "{table}"], "--warm-start is given but no strategy uses it"),
     (["--controller", "bo,warm:bo", "--warm-start", "{table}"], "is the table being replayed, so the warm start"),
+    # a bad --out is refused before the replays, which would otherwise be lost to a traceback
+    (["--out", "{table}/r.json"], "is a file, so no folder can be made under it; allowed: a JSON file this user"),
+    (["--out", "{folder}"], "it is a folder; allowed: a JSON file this user can write"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(synthetic_csv: Path, capsys: pytest.CaptureFixture[str],
                                               args: list[str], message: str) -> None:
-    args = [a.format(table=synthetic_csv) for a in args]
+    args = [a.format(table=synthetic_csv, folder=synthetic_csv.parent) for a in args]
     assert main(["bench", "--table", str(synthetic_csv), "--seeds", "1", "--budget", "5", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("autopeft: error: ") and message in err

@@ -273,6 +273,15 @@ def test_cli_bad_input_is_one_line(args: list[str], expect: str, tmp_path: Path,
     assert code == 2 and expect in err and len(err.strip().splitlines()) == 1
 
 
+def test_an_out_under_a_file_is_one_line_before_any_run_is_read(tiny_run: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("mine")
+    assert main(["report", str(tiny_run), "--out", str(tmp_path / "afile" / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "'" + str(tmp_path / "afile") + "' is a file, so no folder can be made under it" in err
+    assert len(err.strip().splitlines()) == 1 and (tmp_path / "afile").read_text() == "mine"
+
+
 def test_document_escapes_everything_but_its_own_markup() -> None:
     doc = Document(HOSTILE)
     doc.add(Paragraph(f"[test] `{HOSTILE}` {HOSTILE}"), Table(("a|b",), ((HOSTILE,),)),

@@ -195,6 +195,12 @@ def test_export_to_a_file_is_one_line(tiny_recipe: Path, tmp_path: Path, capsys:
         err = capsys.readouterr().err
         assert "is a file; allowed: a new or empty folder" in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "afile").read_text() == "mine"
+    for extra in ([], ["--merge"]):  # a folder under a file: one line before anything is built, not a traceback
+        assert main(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(tmp_path / "afile" / "x"),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert "'afile' is a file, so no folder can be made under it" in err.replace(str(tmp_path) + "/", "")
+        assert len(err.strip().splitlines()) == 1
     # a trial id the run does not have names the ids it has
     assert main(["export", str(tmp_path / "run"), "--pick", "trial:99", "--out", str(tmp_path / "new")]) == 2
     err = capsys.readouterr().err

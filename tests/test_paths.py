@@ -1,0 +1,38 @@
+"""Where a command may write (:func:`autopeft.paths.unwritable`): every case a bad ``--out`` can be."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autopeft.paths import unwritable
+
+
+def test_a_new_folder_under_a_folder_can_be_made(tmp_path: Path) -> None:
+    assert unwritable(tmp_path / "a" / "b" / "c") is None
+    assert unwritable(tmp_path) is None
+    assert not (tmp_path / "a").exists()  # nothing is created by the check
+
+
+def test_a_file_where_a_folder_belongs_and_the_other_way_round(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    assert unwritable(tmp_path / "f") == "it is a file"
+    assert unwritable(tmp_path / "f", folder=False) is None
+    assert unwritable(tmp_path, folder=False) == "it is a folder"
+    assert unwritable(tmp_path / "f" / "deeper" / "out") == f"{str(tmp_path / 'f')!r} is a file, so no folder can be " \
+                                                             "made under it"
+    assert unwritable(tmp_path / "f" / "r.json", folder=False).endswith("so no folder can be made under it")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere, so there is nothing to refuse")
+def test_a_folder_this_user_cannot_write(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert unwritable(locked / "out") == f"this user cannot write in {str(locked)!r}"
+        assert unwritable(locked) == "this user cannot write it"
+    finally:
+        locked.chmod(0o755)
