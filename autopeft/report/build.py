@@ -305,14 +305,22 @@ def _versus_sentence(run: RunData, ref: ReferencePoint) -> str:
     mine = f"{num(tuned.values.get(run.score))} with {params_text(tuned.values.get(PARAMS))} parameters"
     head = f"Against the tuned {ref.name} (learning rate {lr_text(ref.tuned_lr)}, validation {label} {mine})"
     if ref.rival is None:
-        return f"{head}, the search found no point training at most as many parameters."
+        return f"{head}, the search found no point training at most as many parameters.{_edge_sentence(ref)}"
     theirs = ref.rival.values
     gain = run.better(theirs.get(run.score)) - run.better(tuned.values.get(run.score))
     size = f"{abs(gain):.4f}" if abs(gain) >= 5e-5 else f"{abs(gain):.1e}"  # never "worse by 0.0000"
     verdict = "matches it" if gain == 0 else f"is {'better' if gain > 0 else 'worse'} by {size}"
     return (f"{head}, the search's best point at no more parameters (trial {ref.rival.number}, "
             f"{num(theirs.get(run.score))} with {params_text(theirs.get(PARAMS))} parameters) {verdict}"
-            f"{'; the search dominates it' if ref.dominated else ''}.")
+            f"{'; the search dominates it' if ref.dominated else ''}.{_edge_sentence(ref)}")
+
+
+def _edge_sentence(ref: ReferencePoint) -> str:
+    """A tuned rate at an end of its sweep is the best rate *tried*: the reader is told so, and how to widen it."""
+    if ref.edge is None:
+        return ""
+    return (f" Its tuned learning rate is the {ref.edge} of its sweep, so a wider sweep might tune it further "
+            "(`search.reference_lr_factors`).")
 
 
 def _versus_csv(run: RunData) -> dict[str, Any]:
@@ -321,7 +329,8 @@ def _versus_csv(run: RunData) -> dict[str, Any]:
     beaten = sum(1 for r in refs if r.rival is not None
                  and run.better(r.rival.values.get(run.score)) > run.better(r.tuned.values.get(run.score)))
     return {"tuned_references": len(refs), "tuned_references_dominated": sum(r.dominated for r in refs),
-            "tuned_references_beaten_at_no_more_params": beaten}
+            "tuned_references_beaten_at_no_more_params": beaten,
+            "tuned_references_at_a_sweep_edge": sum(r.edge is not None for r in refs)}
 
 
 def _engine(engine: Any) -> str:

@@ -193,6 +193,16 @@ class ReferencePoint:
     def tuned_lr(self) -> float | None:
         return next(p.learning_rate for p in self.sweep if p.trial.number == self.tuned.number)
 
+    @property
+    def edge(self) -> str | None:
+        """``"largest"`` or ``"smallest"`` when the tuned rate is that end of a sweep of two or more rates (a
+        wider sweep might tune the reference further); ``None`` inside the sweep, or without one."""
+        rates = [p.learning_rate for p in self.sweep if p.learning_rate is not None]
+        lr = self.tuned_lr
+        if len(set(rates)) < 2 or lr is None:
+            return None
+        return "largest" if lr == max(rates) else "smallest" if lr == min(rates) else None
+
 
 def reference_points(run: RunData) -> list[ReferencePoint]:
     """Per reference name, in the order the search ran them: its tuned point, its sweep and the comparison

@@ -65,6 +65,8 @@ def test_tuned_point_is_the_best_of_the_sweep_and_the_comparison_uses_it(tmp_pat
     assert lora.rival is not None and lora.rival.values["accuracy"] == 0.70 and not lora.dominated
     assert full.tuned_lr is None and [p.learning_rate for p in full.sweep] == [None]
     assert full.rival is not None and full.rival.values["accuracy"] == 0.90 and full.dominated
+    # a rate tried past the tuned one (even one that failed) means the sweep went beyond it; no sweep, no edge
+    assert lora.edge is None and full.edge is None
 
 
 def test_a_minimised_score_tunes_downwards(tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_a_minimised_score_tunes_downwards(tmp_path: Path) -> None:
     run = load_run(journal_run(tmp_path / "run", ["trainable_params", "ece"], rows), details=False)
     (ref,) = reference_points(run)
     assert ref.tuned.values["ece"] == 0.10 and ref.tuned_lr == pytest.approx(0.004)
-    assert ref.rival is not None and ref.rival.values["ece"] == 0.15 and not ref.dominated
+    assert ref.rival is not None and ref.rival.values["ece"] == 0.15 and not ref.dominated and ref.edge is None
     assert run.best is not None and run.best.values["ece"] == 0.10  # lower ECE is better
 
 
@@ -87,6 +89,25 @@ def test_a_gap_below_the_fourth_decimal_is_not_shown_as_zero(tmp_path: Path) -> 
     run = load_run(journal_run(tmp_path / "run", ["trainable_params", "ece"], rows), details=False)
     (ref,) = reference_points(run)
     assert _versus_sentence(run, ref).endswith("is worse by 1.4e-05.")
+
+
+@pytest.mark.parametrize(("accuracies", "edge"), [((0.5, 0.6, 0.7), "largest"), ((0.7, 0.6, 0.5), "smallest"),
+                                                  ((0.5, 0.7, 0.6), None), ((0.7, 0.6, 0.7), "largest")])
+def test_a_tuned_rate_at_an_end_of_its_sweep_is_said(accuracies: tuple[float, ...], edge: str | None,
+                                                      tmp_path: Path) -> None:
+    rates = (0.0005, 0.002, 0.008)  # written out of order: the edge is by rate, not by trial order
+    rows = [(f"reference:attention_only@lr={rates[i]}", LORA, {"accuracy": accuracies[i]}, 800) for i in (1, 2, 0)]
+    rows.append(("random", {"method": "ia3"}, {"accuracy": 0.65}, 400))
+    folder = journal_run(tmp_path / "run", ["accuracy", "trainable_params"], rows)
+    (ref,) = reference_points(load_run(folder, details=False))
+    assert ref.edge == edge  # on a tie the first trial run is the tuned one (here 0.008, run before 0.0005)
+    write_report([folder], tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text()
+    said = f"Its tuned learning rate is the {edge} of its sweep, so a wider sweep might tune it further"
+    assert (said in page) == (edge is not None)
+    with open(tmp_path / "report" / "summary.csv") as fh:
+        (summary,) = list(csv.DictReader(fh))
+    assert summary["tuned_references_at_a_sweep_edge"] == ("0" if edge is None else "1")
 
 
 def test_plot_groups_a_sweep_under_one_name(tmp_path: Path) -> None:
