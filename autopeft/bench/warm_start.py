@@ -126,7 +126,8 @@ def _from_table(path: Path, objectives: Sequence[Objective]) -> tuple[list[tuple
                 for r in entry.rows if r.ok]
         if rows:
             observed.append((entry.config, _mean(rows, objectives)))
-    return observed, f"task {table.meta.info.get('task', '?')}, seed means at {fidelity} steps"
+    info = table.meta.info  # the model is named as a run's note names it, so a transfer across models shows
+    return observed, f"model {info.get('model', '?')}, task {info.get('task', '?')}, seed means at {fidelity} steps"
 
 
 def _mean(rows: Sequence[Mapping[str, float | None]], objectives: Sequence[Objective]) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ def test_a_table_source_keeps_the_members_of_the_new_space(synthetic_csv: Path) 
     source = load_prior([synthetic_csv], narrow, OBJECTIVES).sources[0]
     # 250 configurations with values: the 80 LoRA ones on all linear layers are not in the narrower space
     assert (source.kind, len(source.configs), source.dropped) == ("table", 170, 80)
-    assert source.describe()["note"].endswith("seed means at 30 steps")
+    sidecar = json.loads(synthetic_csv.with_suffix(".json").read_text())  # the note names its model, as a run's does
+    assert source.describe()["note"] == (f"model {sidecar.get('model', '?')}, task {sidecar.get('task', '?')}, "
+                                         "seed means at 30 steps")
     assert all(c.get("lora.modules") != "all_linear" for c in source.configs)
 
 
