@@ -86,6 +86,13 @@ class BuiltModel:
     def trainable_names(self) -> list[str]:
         return [n for n, p in self.model.named_parameters() if p.requires_grad]
 
+    @property
+    def virtual_tokens(self) -> int:
+        """Virtual tokens put before the input (prompt tuning), which take positions as input tokens do; 0 for
+        every other method (prefix tuning's go into the attention's past keys, on models with relative
+        positions)."""
+        return int(self.options.get("num_virtual_tokens", 0)) if self.method == "prompt_tuning" else 0
+
 
 class Method(ABC):
     """A PEFT method: options with parsers, a default learning rate, and how to build and save."""

@@ -59,10 +59,11 @@ class TrainingConfig:
             values["curve_fractions"] = tuple(values["curve_fractions"])
         return cls(**values)
 
-    def check_model(self, model_config: Any) -> None:
+    def check_model(self, model_config: Any, *, prompt_tokens: int = 0) -> None:
         """Refuse a ``max_length`` above the model's learned positions (``max_position_embeddings``; RoBERTa's
         two reserved ones off), which would fail every trial on the first long input. Relative positions (T5)
-        have no such limit."""
+        have no such limit. ``prompt_tokens`` virtual tokens (prompt tuning's ``num_virtual_tokens``) come before
+        the input and take positions too: with them, a long input fails where a short one happens to pass."""
         positions = getattr(model_config, "max_position_embeddings", None)
         if not isinstance(positions, int) or isinstance(positions, bool):
             return
@@ -70,6 +71,10 @@ class TrainingConfig:
         if self.max_length > limit:
             raise TrialError(f"training.max_length {self.max_length} is more input tokens than this model has "
                              f"positions for; allowed: at most {limit}")
+        if self.max_length + prompt_tokens > limit:
+            raise TrialError(f"training.max_length {self.max_length} plus {prompt_tokens} prompt-tuning virtual "
+                             f"tokens (prompt_tuning.num_virtual_tokens) is more input tokens than this model has "
+                             f"positions for ({limit}); allowed: max_length + num_virtual_tokens at most {limit}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

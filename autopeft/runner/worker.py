@@ -219,6 +219,8 @@ class Worker:
         model = self.fresh_model(seed)
         built = build(model, config, self.graph)
         state["trainable"], state["total"] = built.trainable_params, built.total_params
+        self.training.check_model(self.base.config, prompt_tokens=built.virtual_tokens)  # a clear reason, not
+        # a tensor-size error on the first long batch
         model = built.model.to(self.device)
         rows = self._train_rows(fidelity.train_fraction)
         validation, partial, ctx = self.encoded("validation"), self.partial_validation(), self._context()

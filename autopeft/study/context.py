@@ -84,6 +84,27 @@ def require_weights(model: str, task: Task | None = None, training: TrainingConf
         verbaliser_ids(task, tokenizer, (training or TrainingConfig()).target_max_length)
 
 
+def most_prompt_tokens(spec: Any) -> int:
+    """The most virtual tokens a member of the space ``spec`` puts before its input: the largest
+    ``prompt_tuning.num_virtual_tokens`` (prompt tuning's default when no dimension sets it); 0 when the space
+    has no prompt tuning. They take the model's positions as input tokens do."""
+    from autopeft.errors import ConfigError
+    from autopeft.methods import get_method
+
+    names = {dim.name for dim in spec.dimensions}
+    if "method" not in names or not spec.dimension("method").allows("prompt_tuning"):
+        return 0
+    if "prompt_tuning.num_virtual_tokens" not in names:
+        return int(get_method("prompt_tuning").option("num_virtual_tokens").default)
+    dim = spec.dimension("prompt_tuning.num_virtual_tokens")
+    values = [getattr(dim, "high", None), getattr(dim, "value", None), *getattr(dim, "choices", ())]
+    counts = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    if not counts:  # a dimension that takes no count has already been refused by the space's own checks
+        raise ConfigError(f"dimension 'prompt_tuning.num_virtual_tokens' of space {spec.name!r} takes no count of "
+                          "tokens; allowed: integers >= 1")
+    return max(counts)
+
+
 def make_context(recipe: Recipe) -> SearchContext:
     """Check ``recipe`` against its model and task without loading weights; see the module docstring."""
     from autopeft.methods import count_trainable
@@ -96,7 +117,8 @@ def make_context(recipe: Recipe) -> SearchContext:
     _check_objectives(recipe, data.task)
     num_labels = data.task.n_classes if data.task.kind == "classification" else None
     shapes = skeleton(recipe.model, num_labels=num_labels)
-    recipe.training.check_model(shapes.config)  # before a run is written, not in every trial
+    recipe.training.check_model(shapes.config, prompt_tokens=most_prompt_tokens(spec))  # before a run is written,
+    # not in every trial
     graph = ModelGraph.from_model(shapes)
     check = check_space(spec, graph, recipe.model, skeleton=shapes)  # builds every reference point
     counts: dict[str, float] = {}

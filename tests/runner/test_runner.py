@@ -252,6 +252,34 @@ def test_max_length_is_checked_against_the_models_positions(model_type: str, pos
             TrainingConfig(max_length=limit + 1).check_model(config)
 
 
+@pytest.mark.parametrize(("model_type", "positions", "limit"), [("bert", 512, 512), ("roberta", 514, 512)])
+def test_prompt_tuning_tokens_count_against_the_positions(model_type: str, positions: int, limit: int) -> None:
+    """Prompt tuning's virtual tokens come before the input: max_length + tokens must fit, to the token."""
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(model_type=model_type, max_position_embeddings=positions)
+    TrainingConfig(max_length=64).check_model(config, prompt_tokens=limit - 64)
+    with pytest.raises(TrialError, match=f"training.max_length 64 plus {limit - 63} prompt-tuning virtual tokens "
+                                         rf"\(prompt_tuning.num_virtual_tokens\) is more input tokens than this "
+                                         rf"model has positions for \({limit}\); allowed: max_length \+ "
+                                         f"num_virtual_tokens at most {limit}"):
+        TrainingConfig(max_length=64).check_model(config, prompt_tokens=limit - 63)
+
+
+def test_a_prompt_past_the_models_positions_fails_its_trial_with_the_reason(tiny_bert_dir: Path,
+                                                                           sentiment_csv: Path) -> None:
+    """It used to fail with a tensor-size error, or pass on a batch of short texts and fail on a long one."""
+    worker = Worker(str(tiny_bert_dir), _data(sentiment_csv), TrainingConfig(max_length=16, batch_size=4))
+    positions = worker.base.config.max_position_embeddings
+    fits = worker.run({"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": positions - 16},
+                      Fidelity(steps=1), in_space=False)
+    assert fits.ok
+    over = worker.run({"method": "prompt_tuning", "prompt_tuning.num_virtual_tokens": positions - 15},
+                      Fidelity(steps=1), in_space=False)
+    assert over.status == "failed" and over.error is not None
+    assert f"plus {positions - 15} prompt-tuning virtual tokens" in over.error and over.steps == 0
+
+
 def test_a_worker_refuses_a_max_length_past_its_model(tiny_bert_dir: Path, sentiment_csv: Path) -> None:
     from transformers import AutoConfig
 

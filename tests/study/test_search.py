@@ -278,6 +278,42 @@ def test_a_max_length_past_the_models_positions_is_refused_before_the_run_is_wri
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(("dimensions", "tokens"), [
+    ("  - {name: method, type: categorical, choices: [lora]}\n", 0),
+    ("  - {name: method, type: categorical, choices: [lora, prompt_tuning]}\n", 20),  # prompt tuning's default
+    ("  - {name: method, type: categorical, choices: [prompt_tuning]}\n"
+     "  - {name: prompt_tuning.num_virtual_tokens, type: integer, low: 4, high: 60}\n", 60),
+    ("  - {name: method, type: constant, value: prompt_tuning}\n"
+     "  - {name: prompt_tuning.num_virtual_tokens, type: categorical, choices: [8, 49, 16]}\n", 49),
+    ("  - {name: method, type: categorical, choices: [prompt_tuning]}\n"
+     "  - {name: prompt_tuning.num_virtual_tokens, type: constant, value: 12}\n", 12),
+])
+def test_most_prompt_tokens_is_the_spaces_largest_prompt(dimensions: str, tokens: int) -> None:
+    from autopeft.space import parse_space
+    from autopeft.study.context import most_prompt_tokens
+
+    assert most_prompt_tokens(parse_space(f"name: s\ndimensions:\n{dimensions}", "s.yaml")) == tokens
+
+
+def test_a_prompt_past_the_models_positions_is_refused_before_the_run_is_written(
+        tiny_recipe: Path, tiny_bert_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """max_length 16 plus up to 60 virtual tokens is more than the tiny BERT's 64 positions; up to 48 fits."""
+    space = tiny_recipe.parent / "prompt.yaml"
+    recipe = tiny_recipe.with_name("prompt-recipe.yaml")
+    recipe.write_text(tiny_recipe.read_text().replace("space: space.yaml", "space: prompt.yaml"))
+    for high, refused in ((60, True), (48, False)):
+        space.write_text("name: prompt\ndimensions:\n  - {name: method, type: categorical, choices: [prompt_tuning]}\n"
+                         f"  - {{name: prompt_tuning.num_virtual_tokens, type: integer, low: 1, high: {high}}}\n")
+        out = tmp_path / f"r{high}"
+        code, _, err = run(["search", str(recipe), "--out", str(out), "--budget", "1"], capsys)
+        if refused:
+            assert code == 2 and len(err.strip().splitlines()) == 1, err
+            assert "training.max_length 16 plus 60 prompt-tuning virtual tokens" in err and "at most 64" in err
+            assert not out.exists()
+        else:
+            assert code == 0, err
+
+
 def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from tests.study.conftest import write_recipe
