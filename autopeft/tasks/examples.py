@@ -28,8 +28,9 @@ class _Bad:
 class _LabelMapper:
     """Raw label values -> class index (None: unlabelled).
 
-    Strings match a label name (exactly, else case-insensitively); integers (and integer strings) index the
-    label names, and ``-1`` means unlabelled. When every label name is itself an integer (``"1", "2", "3"``),
+    Strings match a label name (exactly, else case-insensitively), and so does a number written as one (a
+    ``0.5`` label is the name ``"0.5"``); other integers (and integer strings) index the label names, and ``-1``
+    means unlabelled. When every label name is itself an integer (``"1", "2", "3"``),
     an integer label is that name, not an index.
     """
 
@@ -54,6 +55,8 @@ class _LabelMapper:
         if isinstance(value, (bool, np.bool_)):
             folded = str(bool(value)).casefold()
             return self.folded[folded] if folded in self.folded else self._from_int(int(value), value)
+        if str(value) in self.exact:  # a number that is itself a label name: 0.5 is "0.5", 1.0 is "1.0"
+            return self.exact[str(value)]
         number = _as_int(value)
         return _Bad(value) if number is None else self._from_int(number, value)
 

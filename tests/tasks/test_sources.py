@@ -426,6 +426,21 @@ def test_int_labels_out_of_range(tmp_path: Path) -> None:
         task_from_file(path, text_fields="text", label_field="label", label_names=("no", "yes"))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_numbers_that_are_not_indices_are_their_own_label_names(tmp_path: Path, suffix: str) -> None:
+    """0.5 and 1.5 were refused as 'outside the label set' that the error then listed as 0.5, 1.5; 1.0, 2.0 and
+    3.5 made 1.0 an index (class "2.0"). Each number is now the name it is written as."""
+    values = [0.5, 1.5, 1.0, 2.0, 3.5]
+    path = write(tmp_path / f"floats{suffix}", [{"text": f"t{i}", "label": values[i % 5]} for i in range(50)])
+    data = load_task_data(task_from_file(path, text_fields="text", label_field="label"), n_train=30,
+                          n_validation=10, n_test=10)
+    names = data.task.label_names
+    assert sorted(names) == ["0.5", "1.0", "1.5", "2.0", "3.5"]
+    for split in (data.train, data.validation, data.test):
+        for example in split:  # the text's number says which value it was written with
+            assert names[example.label] == str(values[int(example.texts[0][1:]) % 5])
+
+
 def test_single_label_value(tmp_path: Path) -> None:
     path = write(tmp_path / "one.csv", [{"text": f"t{i}", "label": "same"} for i in range(5)])
     with pytest.raises(TaskError, match=r"has 1 distinct value\(s\) \('same',\); a classification task needs"):
