@@ -18,9 +18,10 @@ from autopeft.trial import config_key
 
 if TYPE_CHECKING:
     from autopeft.runner.config import TrainingConfig
+    from autopeft.space import SpaceSpec
     from autopeft.tasks import Task
 
-__all__ = ["SearchContext", "make_context", "require_weights"]
+__all__ = ["SearchContext", "make_context", "most_prompt_tokens", "require_weights"]
 
 
 def _check_objectives(recipe: Recipe, task: Any) -> None:
@@ -84,7 +85,7 @@ def require_weights(model: str, task: Task | None = None, training: TrainingConf
         verbaliser_ids(task, tokenizer, (training or TrainingConfig()).target_max_length)
 
 
-def most_prompt_tokens(spec: Any) -> int:
+def most_prompt_tokens(spec: SpaceSpec) -> int:
     """The most virtual tokens a member of the space ``spec`` puts before its input: the largest
     ``prompt_tuning.num_virtual_tokens`` (prompt tuning's default when no dimension sets it); 0 when the space
     has no prompt tuning. They take the model's positions as input tokens do."""
