@@ -108,6 +108,7 @@ def most_prompt_tokens(spec: SpaceSpec) -> int:
 
 def make_context(recipe: Recipe) -> SearchContext:
     """Check ``recipe`` against its model and task without loading weights; see the module docstring."""
+    from autopeft.errors import SpaceError
     from autopeft.methods import count_trainable
     from autopeft.methods.checks import check_space
     from autopeft.model.graph import ModelGraph
@@ -121,7 +122,16 @@ def make_context(recipe: Recipe) -> SearchContext:
     recipe.training.check_model(shapes.config, prompt_tokens=most_prompt_tokens(spec))  # before a run is written,
     # not in every trial
     graph = ModelGraph.from_model(shapes)
-    check = check_space(spec, graph, recipe.model, skeleton=shapes)  # builds every reference point
+    try:
+        check = check_space(spec, graph, recipe.model, skeleton=shapes)  # builds every reference point
+    except SpaceError as exc:  # most often a recipe's space run on another model (--model): say where to look
+        if exc.allowed is None:
+            raise SpaceError(exc.reason, file=exc.file, line=exc.line, field=exc.field,
+                             **({"value": exc.value} if exc.has_value else {}),
+                             allowed=f"a space that fits model {recipe.model!r} (`autopeft spaces list` lists "
+                                     f"them, `autopeft spaces check SPACE --model {recipe.model}` checks one)"
+                             ) from None
+        raise
     counts: dict[str, float] = {}
 
     def count(config: Mapping[str, Any]) -> float:

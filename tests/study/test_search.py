@@ -321,6 +321,8 @@ def test_bad_objective_and_space_that_does_not_fit(tmp_path: Path, tiny_t5_dir: 
     recipe = write_recipe(tmp_path, tiny_t5_dir, sentiment_csv)  # head_only does not apply to T5
     code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "head_only" in err and not (tmp_path / "r" / DB_NAME).exists()
+    assert err.count("\n") == 1 and f"allowed: a space that fits model {str(tiny_t5_dir)!r} (`autopeft spaces " \
+        f"list` lists them, `autopeft spaces check SPACE --model {tiny_t5_dir}` checks one)" in err
     text = recipe.read_text().replace("search: {", "search: {objectives: [accuracy, flops], ")
     recipe.write_text(text)
     code, _, err = run(["search", str(recipe), "--out", str(tmp_path / "r2")], capsys)
