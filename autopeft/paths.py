@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_RECIPE", "SHIPPED", "default_recipe", "space_dirs", "unwritable"]
+__all__ = ["DEFAULT_RECIPE", "SHIPPED", "default_recipe", "find_space", "space_dirs", "unwritable"]
 
 #: The folder that holds the package, ``spaces/`` and ``search/`` in a source checkout.
 SHIPPED = Path(__file__).resolve().parent.parent
@@ -30,6 +30,19 @@ def space_dirs() -> list[Path]:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
             out.append(d)
     return out
+
+
+def find_space(raw: str | Path, *, base: Path | None = None) -> str:
+    """The file a space argument names: ``raw`` relative to ``base`` (a recipe's folder), else to the working
+    directory, else a space of :func:`space_dirs` by name (``minilm-layers`` or ``minilm-layers.yaml``, as
+    ``autopeft spaces list`` shows them); ``raw`` itself when none is a file, so the loader names what is missing.
+    """
+    raw = str(raw)
+    candidates = [*([base / raw] if base is not None else []), Path(raw)]
+    if Path(raw).name == raw:  # a bare name, not a path
+        name = raw if raw.endswith((".yaml", ".yml")) else f"{raw}.yaml"
+        candidates += [d / name for d in space_dirs()]
+    return str(next((path for path in candidates if path.is_file()), base / raw if base is not None else raw))
 
 
 def default_recipe() -> Path:

@@ -36,3 +36,20 @@ def test_a_folder_this_user_cannot_write(tmp_path: Path) -> None:
         assert unwritable(locked) == "this user cannot write it"
     finally:
         locked.chmod(0o755)
+
+
+def test_find_space_by_path_then_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autopeft.paths import SHIPPED, find_space
+
+    recipe_dir, work = tmp_path / "recipes", tmp_path / "work"
+    recipe_dir.mkdir()
+    work.mkdir()
+    (recipe_dir / "mine.yaml").write_text("name: mine\n")
+    (work / "here.yaml").write_text("name: here\n")
+    monkeypatch.chdir(work)
+    assert find_space("mine.yaml", base=recipe_dir) == str(recipe_dir / "mine.yaml")  # beside the recipe first
+    assert find_space("here.yaml", base=recipe_dir) == "here.yaml"  # then the working directory
+    shipped = str(SHIPPED / "spaces" / "minilm-layers.yaml")
+    assert find_space("minilm-layers") == find_space("minilm-layers.yaml") == shipped  # then a listed name
+    assert find_space("nope") == "nope" and find_space("nope", base=recipe_dir) == str(recipe_dir / "nope")
+    assert find_space("sub/minilm-layers.yaml") == "sub/minilm-layers.yaml"  # a path is never taken for a name

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> str:
     from autopeft.bench.compare import compare
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.errors import ConfigError
+    from autopeft.paths import find_space
 
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> str:
         if reason:
             raise ConfigError(f"--out {args.out}: {reason}; allowed: a JSON file this user can write")
     objectives = objectives_from([n.strip() for n in args.objectives.split(",") if n.strip()])
-    table = load_table(args.table, space=args.space)
+    table = load_table(args.table, space=args.space and find_space(args.space))
     prior = None
     if args.warm_start:
         from autopeft.bench.warm_start import load_prior

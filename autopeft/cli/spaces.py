@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from autopeft.cli.common import parse_json
-from autopeft.errors import AutopeftError
-from autopeft.paths import space_dirs
+from autopeft.errors import AutopeftError, check_count
+from autopeft.paths import find_space, space_dirs
 
 
 def configure(sub: Any) -> None:
@@ -18,7 +18,8 @@ def configure(sub: Any) -> None:
     spaces_sub = spaces.add_subparsers(dest="spaces_command", parser_class=type(spaces))
     spaces_sub.add_parser("list", help="list the space files in ./spaces").set_defaults(func=cmd_spaces_list)
     check = spaces_sub.add_parser("check", help="check a space file against a model (no weights needed)")
-    check.add_argument("file", help="a space YAML file, e.g. spaces/minilm-layers.yaml")
+    check.add_argument("file", help="a space YAML file or a listed space's name, e.g. spaces/minilm-layers.yaml or "
+                                    "minilm-layers")
     check.add_argument("--model", required=True,
                        help="minilm, flan-t5-small|base|large|xl, a local folder or a Hub id")
     check.set_defaults(func=cmd_spaces_check)
@@ -26,7 +27,7 @@ def configure(sub: Any) -> None:
     b = sub.add_parser("build", help="build one configuration on a model; print its parameter counts")
     b.add_argument("--model", required=True, help="minilm, a local folder or a Hub id")
     b.add_argument("--config", required=True, help="the configuration as JSON (or a .json file)")
-    b.add_argument("--space", help="check the configuration is in this space first")
+    b.add_argument("--space", help="check the configuration is in this space first (a file or a listed name)")
     b.add_argument("--num-labels", type=int, default=None, help="classes of the head (encoders); default 2")
     b.add_argument("--out", help="also export the (untrained) adapter to this folder")
     b.set_defaults(func=cmd_build)
@@ -52,13 +53,15 @@ def cmd_spaces_list(args: argparse.Namespace) -> int:
 def cmd_spaces_check(args: argparse.Namespace) -> int:
     from autopeft.methods.checks import check_space_file
 
-    print(check_space_file(args.file, args.model).text())
+    print(check_space_file(find_space(args.file), args.model).text())
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     config = parse_json(args.config, "--config")
-    result = build_configuration(args.model, config, space_file=args.space, num_labels=args.num_labels, out=args.out)
+    check_count("--num-labels", args.num_labels, low=2)  # a head of one output is a regression, not a classifier
+    result = build_configuration(args.model, config, space_file=args.space and find_space(args.space),
+                                 num_labels=args.num_labels, out=args.out)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -153,15 +153,9 @@ def _int(f: Fields, key: str, *, low: int, default: int | None, high: int | None
 
 def _resolve_path(raw: str, base: Path) -> str:
     """A space path relative to the recipe file; else to the working directory; else a shipped space name."""
-    candidates = [base / raw, Path(raw)]
-    if not raw.endswith((".yaml", ".yml")):
-        from autopeft.paths import space_dirs
+    from autopeft.paths import find_space
 
-        candidates += [d / f"{raw}.yaml" for d in space_dirs()]
-    for path in candidates:
-        if path.is_file():
-            return str(path)
-    return str(base / raw)
+    return find_space(raw, base=base)
 
 
 def _resolve_model(raw: str, base: Path) -> str:

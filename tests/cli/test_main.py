@@ -37,6 +37,18 @@ def test_spaces_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert "OK for model minilm" in out and "encoder: 6 blocks" in out
 
 
+@pytest.mark.parametrize("name", ["minilm-layers", "minilm-layers.yaml"])
+def test_a_space_is_named_as_spaces_list_shows_it(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  tiny_bert_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """From any folder, as a recipe's ``space:`` may name it; ``build --space`` takes a name too."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["spaces", "check", name, "--model", "minilm"], capsys)
+    assert code == 0 and "OK for model minilm" in out, err
+    code, out, err = run(["build", "--model", str(tiny_bert_dir), "--config", '{"method": "ia3"}', "--space", name],
+                         capsys)
+    assert code == 0 and '"method": "ia3"' in out, err
+
+
 BAD_SPACES = {
     "unknown-method": "  - {name: method, type: categorical, choices: [lora, nope]}\n",
     "unknown-option": "  - {name: method, type: constant, value: lora}\n"
@@ -151,6 +163,15 @@ def test_build_bad_configs(config: str, expect: str, tiny_bert_dir: Path,
     code, out, err = run(["build", "--model", str(tiny_bert_dir), "--config", config], capsys)
     assert code == 2 and out == ""
     assert expect in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("labels", ["0", "1", "-3"])
+def test_build_refuses_a_head_of_fewer_than_two_classes(labels: str, tiny_bert_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """0 was taken as "not given" (a 2-class head); 1 is a regression head, not a classifier."""
+    code, out, err = run(["build", "--model", str(tiny_bert_dir), "--config", '{"method": "ia3"}', "--num-labels",
+                          labels], capsys)
+    assert code == 2 and out == "" and f"--num-labels must be an integer >= 2, got {labels}" in err
 
 
 def test_console_entry_point_runs_without_traceback(tmp_path: Path) -> None:
