@@ -2,7 +2,9 @@
 write where a command is told to.
 
 A source checkout (or an editable install) has ``spaces/`` and ``search/`` next to the package; the
-working directory's own ``spaces/`` and ``search/`` come first, so a project can add its own.
+working directory's own ``spaces/`` and ``search/`` come first, so a project can add its own. :func:`find_space`
+is the one lookup of a space argument (a recipe's ``space:``, ``spaces check``, ``build --space``, ``bench
+--space``): a path, else a listed space's name.
 
 :func:`unwritable` is checked by every command that writes a folder or file (``export``, ``report``, ``bench
 --out``, a new search's run folder) before its work, so that a bad ``--out`` is one line at once, not a
