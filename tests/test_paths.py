@@ -26,16 +26,18 @@ def test_a_file_where_a_folder_belongs_and_the_other_way_round(tmp_path: Path) -
     assert unwritable(tmp_path / "f" / "r.json", folder=False).endswith("so no folder can be made under it")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere, so there is nothing to refuse")
-def test_a_folder_this_user_cannot_write(tmp_path: Path) -> None:
+def test_a_folder_this_user_cannot_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The permission is asked of the operating system (``os.access``); it is answered here as it would be for a
+    user without write access to ``locked``, so the test runs as root too, which may write anywhere."""
+    import autopeft.paths
+
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        assert unwritable(locked / "out") == f"this user cannot write in {str(locked)!r}"
-        assert unwritable(locked) == "this user cannot write it"
-    finally:
-        locked.chmod(0o755)
+    real = os.access
+    monkeypatch.setattr(autopeft.paths.os, "access", lambda path, mode: Path(path) != locked and real(path, mode))
+    assert unwritable(locked / "out") == f"this user cannot write in {str(locked)!r}"
+    assert unwritable(locked) == "this user cannot write it"
+    assert unwritable(tmp_path / "open") is None
 
 
 def test_find_space_by_path_then_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
