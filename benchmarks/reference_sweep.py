@@ -44,18 +44,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def sweeps(trials: list[Any], references: dict[str, Any]) -> dict[str, list[tuple[float, Any]]]:
-    """Per swept reference name, its trials as (learning rate, trial), by rising rate."""
-    from autopeft.study.references import parse_reference_origin
-
-    out: dict[str, list[tuple[float, Any]]] = {}
-    for trial in trials:
-        parsed = parse_reference_origin(trial.origin)
-        if parsed and parsed[1] is not None and parsed[0] in references:
-            out.setdefault(parsed[0], []).append((parsed[1], trial))
-    return {name: sorted(points, key=lambda p: p[0]) for name, points in out.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -63,12 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     factors = sorted(float(f) for f in args.factors.split(",") if f.strip())
     from autopeft.methods import get_method
-    from autopeft.methods.checks import check_space
-    from autopeft.objectives import get_objective
+    from autopeft.report.collect import load_run, reference_points
     from autopeft.runner.worker import Worker
     from autopeft.study.journal import Journal
     from autopeft.study.provenance import run_recipe
-    from autopeft.study.references import tuned_references
     from autopeft.trial import Fidelity
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -78,13 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(args.run, folder / "study.db")
         with Journal.open(folder, lock=False) as journal:
             recipe = run_recipe(journal)
-            trials = journal.trials()
-    score = recipe.search.objectives[0]
-    tuned = tuned_references(trials, get_objective(score))
-    swept = sweeps(trials, tuned)
-    data = recipe.task_data()
-    worker = Worker(recipe.model, data, recipe.training)
-    worker.space = check_space(recipe.load_space(), worker.graph, recipe.model).space
+        run = load_run(folder, details=False)
+    score = run.score
+    # each reference's sweep by rate and its tuned point, as the report shows them; an unswept one is left out
+    refs = [r for r in reference_points(run) if any(p.learning_rate is not None for p in r.sweep)]
+    worker = Worker(recipe.model, recipe.task_data(), recipe.training)
     fidelity = Fidelity(steps=recipe.fidelity.steps, train_fraction=recipe.fidelity.train_fraction)
 
     def train(config: dict[str, Any], seed: int) -> tuple[float, float]:
@@ -96,21 +80,21 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     check: dict[str, Any] | None = None
-    for name, points in swept.items():
-        best = tuned[name]
-        rates = [lr for lr, _ in points]
-        top = best.number == points[-1][1].number
-        bottom = best.number == points[0][1].number
+    for ref in refs:
+        best = ref.tuned
+        rates = [p.learning_rate for p in ref.sweep if p.learning_rate is not None]
+        top, bottom = ref.edge == "largest", ref.edge == "smallest"
         row: dict[str, Any] = {
-            "reference": name, "method": best.config["method"],
+            "reference": ref.name, "method": best.config["method"],
             "default_learning_rate": float(get_method(best.config["method"]).default_learning_rate),
-            "sweep": [{"learning_rate": lr, score: t.values[score], "trial": t.number} for lr, t in points],
+            "sweep": [{"learning_rate": p.learning_rate, score: p.trial.values.get(score), "trial": p.trial.number}
+                      for p in ref.sweep],
             "best_at": "top" if top else "bottom" if bottom else "inside", "added": [],
         }
         if top or bottom:
             if check is None:  # the committed edge point again: does its record come back?
                 value, seconds = train(dict(best.config), best.seed)
-                check = {"reference": name, "trial": best.number, "recorded": best.values[score], "again": value,
+                check = {"reference": ref.name, "trial": best.number, "recorded": best.values[score], "again": value,
                          "seconds": round(seconds, 1)}
                 print(f"check: trial {best.number} recorded {best.values[score]:.4f}, again {value:.4f}", flush=True)
             for factor in factors:
@@ -119,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 value, seconds = train({**best.config, "learning_rate": lr}, best.seed)
                 row["added"].append({"factor": factor, "learning_rate": lr, score: value, "seconds": round(seconds, 1)})
-                print(f"{name}: lr {lr:g} -> {score} {value:.4f} ({seconds:.0f} s)", flush=True)
+                print(f"{ref.name}: lr {lr:g} -> {score} {value:.4f} ({seconds:.0f} s)", flush=True)
         rows.append(row)
 
     result = {
