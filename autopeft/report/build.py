@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from autopeft.study.classes import lost_classes
 from autopeft.study.commands import search_flags
 from autopeft.study.journal import Trial
 from autopeft.study.status import warm_start_lines
+from autopeft.tasks.splits import describe_dropped
 from autopeft.trial import describe
 
 CALIBRATION = ("ece", "mce", "brier", "nll")
@@ -123,8 +124,7 @@ class ReportBuilder:
         states = Counter(t.state for t in run.trials)
         rows = [
             ("model", run.model), ("task", run.task),
-            ("data", f"{data.get('n_train') or 'all remaining'} train / {data.get('n_validation')} validation / "
-                     f"{data.get('n_test')} test examples (data seed {data.get('seed')})"),
+            ("data", _data(data, s.get("data"))),
             ("space", shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
             ("trials ran", _engine(s.get("engine"))),
@@ -331,6 +331,19 @@ def _versus_csv(run: RunData) -> dict[str, Any]:
     return {"tuned_references": len(refs), "tuned_references_dominated": sum(r.dominated for r in refs),
             "tuned_references_beaten_at_no_more_params": beaten,
             "tuned_references_at_a_sweep_edge": sum(r.edge is not None for r in refs)}
+
+
+def _data(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -> str:
+    """The split sizes: as the search made them (journaled since autopeft kept them), else as the recipe asked."""
+    if not made:
+        return (f"{recipe.get('n_train') or 'all remaining'} train / {recipe.get('n_validation')} validation / "
+                f"{recipe.get('n_test')} test examples (data seed {recipe.get('seed')})")
+    sizes = {name: split["size"] for name, split in made["splits"].items()}
+    dropped = made.get("dropped") or {}
+    rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
+    why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
+    return (f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test examples (data seed "
+            f"{made['seed']}; drawn from {made['pool']} examples{why})")
 
 
 def _engine(engine: Any) -> str:

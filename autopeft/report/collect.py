@@ -242,6 +242,7 @@ def load_run(folder: Path, *, details: bool = True) -> RunData:
         settings["engine"] = journal.meta("engine")  # where the trials ran (absent in runs made before engines)
         settings["warm_start_sources"] = journal.meta("warm_start") or []  # what a warm start transferred
         settings["warm_start_trials"] = journal.meta("warm_start_trials")  # how many trials its prior guided
+        settings["data"] = journal.meta("data")  # the splits as made (absent in runs made before it was kept)
         objectives = objectives_of(settings.get("objectives") or ["accuracy", "trainable_params"])
         trials = journal.trials()
         if not trials:

@@ -285,6 +285,12 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         over = ", ".join(f"{name} ({n:,.0f} trainable)" for name, n in named.items())
         stream.write(f"reference points over search.max_trainable_params ({recipe.search.max_trainable_params:,}) "
                      f"are left out: {over}\n")
+    journal.set_meta("data", ctx.data.summary())  # the splits as made: sizes, classes, rows left out and why
+    left_out = replace(ctx.data.dropped, duplicates=0)  # a deduplicated source drops repeats by design
+    if left_out.total:
+        rows = ctx.data.pool_size + ctx.data.dropped.total
+        stream.write(f"note: {left_out.total} of the {rows} rows of task {ctx.data.task.name!r} are not used "
+                     f"({left_out.describe()}); the splits are drawn from the {ctx.data.pool_size} examples left\n")
     untrained = ctx.data.classes_missing("train")
     if untrained:
         names, it = (f"class {untrained[0]!r} has", "it") if len(untrained) == 1 else \

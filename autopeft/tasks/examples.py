@@ -14,6 +14,7 @@ import numpy as np
 from autopeft.errors import TaskError
 from autopeft.tasks.base import Example, Task
 from autopeft.tasks.sources import Table
+from autopeft.tasks.splits import Dropped
 
 __all__ = ["build_examples"]
 
@@ -97,8 +98,8 @@ def _text(value: Any, column: str, row: int, origin: str) -> str:
     return (value if isinstance(value, str) else str(value)).strip()
 
 
-def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], int]:
-    """The task's examples from a source's rows, and how many duplicates were dropped.
+def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropped]:
+    """The task's examples from a source's rows, and how many rows were dropped, and why.
 
     Rows with an empty text (or an empty target) and unlabelled rows are dropped; a label outside the label
     set is an error naming up to 5 bad values.
@@ -112,17 +113,20 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], int]:
     raw_labels = table.column(task.label_field)
     examples: list[Example] = []
     bad: dict[str, None] = {}   # the first 5 distinct bad values, in order
-    n_bad = 0
+    n_bad = without_text = unlabelled = 0
     mapper = _LabelMapper(task.label_names) if task.kind == "classification" else None
     for row, raw in enumerate(raw_labels):
         texts = tuple(_text(col[row], name, row, table.origin)
                       for name, col in zip(task.text_fields, columns, strict=True))
         if not all(texts):
+            without_text += 1
             continue
         if mapper is None:
             target = _text(raw, task.label_field, row, table.origin)
             if target:
                 examples.append(Example(texts, -1, target))
+            else:
+                without_text += 1
             continue
         label = mapper(raw)
         if isinstance(label, _Bad):
@@ -130,19 +134,22 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], int]:
             if len(bad) < 5:
                 bad.setdefault(repr(label.value), None)
             continue
-        if label is not None:
+        if label is None:
+            unlabelled += 1
+        else:
             examples.append(Example(texts, label, task.verbalizers[label]))
     if bad:
         raise TaskError(f"task {task.name!r}: {n_bad} row(s) with label values outside the label set in "
                         f"{table.origin}: {', '.join(bad)}; allowed: {', '.join(task.label_names)} or their "
                         f"indices 0..{task.n_classes - 1}")
     if not examples:
+        counts = Dropped(without_text, unlabelled).describe() or "no rows"
         raise TaskError(f"task {task.name!r}: {table.origin} has no labelled rows with non-empty "
-                        f"{', '.join(task.text_fields)}")
+                        f"{', '.join(task.text_fields)} (its {len(raw_labels)} rows: {counts})")
     if not task.source.deduplicate:
-        return tuple(examples), 0
+        return tuple(examples), Dropped(without_text, unlabelled)
     unique = _deduplicate(examples, task)
-    return unique, len(examples) - len(unique)
+    return unique, Dropped(without_text, unlabelled, len(examples) - len(unique))
 
 
 def _deduplicate(examples: list[Example], task: Task) -> tuple[Example, ...]:

@@ -69,7 +69,7 @@ def load_task_data(task: Task | str, *, seed: int = 0, n_train: int | None = Non
     table = read_source(task.source, task=task.name, offline_tasks=offline_task_names())
     examples, dropped = build_examples(task, table)
     return split_examples(task, examples, seed=seed, n_train=n_train, n_validation=n_validation, n_test=n_test,
-                          duplicates_dropped=dropped)
+                          dropped=dropped)
 
 
 def _is_missing(value: Any) -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 from autopeft.errors import TaskError
 from autopeft.tasks.base import Example, Task
 
-__all__ = ["SPLITS", "TaskData", "default_split_sizes", "split_examples"]
+__all__ = ["SPLITS", "Dropped", "TaskData", "default_split_sizes", "split_examples"]
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: Default split sizes: (cap, fraction of the pool).
@@ -37,8 +37,37 @@ DEFAULT_VALIDATION = (500, 0.10)
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """How many of a source's rows are not in the pool, and why."""
+
+    without_text: int = 0   # an empty or missing text (or, for generation, an empty target)
+    unlabelled: int = 0     # a missing label, or -1
+    duplicates: int = 0     # a repeat of another row's normalised text (sources marked ``deduplicate``)
+
+    @property
+    def total(self) -> int:
+        return self.without_text + self.unlabelled + self.duplicates
+
+    def to_dict(self) -> dict[str, int]:
+        return {"without_text": self.without_text, "unlabelled": self.unlabelled, "duplicates": self.duplicates}
+
+    def describe(self) -> str:
+        """``"24 with an empty text, 3 unlabelled"``: the non-zero reasons ("" when none)."""
+        return describe_dropped(self.to_dict())
+
+
+def describe_dropped(counts: dict[str, Any]) -> str:
+    """The non-zero counts of :meth:`Dropped.to_dict` (as journaled) in words, e.g. ``"24 with an empty text"``."""
+    words = {"without_text": ("with an empty text",) * 2, "unlabelled": ("unlabelled",) * 2,
+             "duplicates": ("duplicate", "duplicates")}
+    return ", ".join(f"{int(counts[key])} {word[int(counts[key]) != 1]}" for key, word in words.items()
+                     if counts.get(key))
+
+
+@dataclass(frozen=True)
 class TaskData:
-    """A task's fixed splits for one seed. ``pool_size`` and ``duplicates_dropped`` describe the pool."""
+    """A task's fixed splits for one seed. ``pool_size`` and ``dropped`` describe the pool: the source had
+    ``pool_size + dropped.total`` rows."""
 
     task: Task
     train: tuple[Example, ...]
@@ -46,7 +75,11 @@ class TaskData:
     test: tuple[Example, ...]
     seed: int
     pool_size: int = 0
-    duplicates_dropped: int = 0
+    dropped: Dropped = Dropped()
+
+    @property
+    def duplicates_dropped(self) -> int:
+        return self.dropped.duplicates
 
     def __post_init__(self) -> None:
         for name in SPLITS:
@@ -80,7 +113,8 @@ class TaskData:
         return tuple(name for i, name in enumerate(self.task.label_names) if i not in present)
 
     def summary(self) -> dict[str, Any]:
-        """``{"task", "seed", "pool", "duplicates_dropped", "splits": {split: {"size", "labels": {name: n}}}}``."""
+        """``{"task", "seed", "pool", "duplicates_dropped", "dropped": Dropped.to_dict(), "splits": {split: {"size",
+        "labels": {name: n}}}}``."""
         splits: dict[str, Any] = {}
         for name in SPLITS:
             examples = self.split(name)
@@ -88,7 +122,7 @@ class TaskData:
             labels = {label: counts.get(i, 0) for i, label in enumerate(self.task.label_names)}
             splits[name] = {"size": len(examples), "labels": labels}
         return {"task": self.task.name, "seed": self.seed, "pool": self.pool_size,
-                "duplicates_dropped": self.duplicates_dropped, "splits": splits}
+                "duplicates_dropped": self.duplicates_dropped, "dropped": self.dropped.to_dict(), "splits": splits}
 
 
 def _size(name: str, value: int | None) -> int | None:
@@ -121,26 +155,28 @@ def _order(task: Task, examples: Sequence[Example], seed: int) -> np.ndarray:
 
 def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_train: int | None = None,
                    n_validation: int | None = None, n_test: int | None = None,
-                   duplicates_dropped: int = 0) -> TaskData:
-    """Carve the pool into test, then validation, then train (see the module docstring)."""
+                   dropped: Dropped | None = None) -> TaskData:
+    """Carve the pool into test, then validation, then train (see the module docstring); ``dropped``: the
+    source's rows that are not in the pool, named in the errors and kept on the result."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise TaskError(f"seed must be an integer >= 0, got {seed!r}")
     sizes = {name: _size(name, value) for name, value in
              (("n_train", n_train), ("n_validation", n_validation), ("n_test", n_test))}
-    pool = len(examples)
+    pool, dropped = len(examples), dropped or Dropped()
+    why = f", from {pool + dropped.total} rows less {dropped.describe()}" if dropped.total else ""
     default_test, default_validation = default_split_sizes(pool)
     n_te = sizes["n_test"] or default_test
     n_va = sizes["n_validation"] or default_validation
     left = pool - n_te - n_va
     if left < 1:
-        raise TaskError(f"task {task.name!r}: the pool has {pool} examples; n_test={n_te} and n_validation={n_va} "
+        raise TaskError(f"task {task.name!r}: the pool has {pool} examples{why}; n_test={n_te} and n_validation={n_va} "
                         f"leave none for train; allowed: n_test + n_validation below {pool} (the recipe's data, or "
                         f"--n-test and --n-validation)")
     n_tr = sizes["n_train"] or left
     if n_tr > left:
         raise TaskError(f"task {task.name!r}: n_train={n_tr} is more than the {left} examples available after "
                         f"test ({n_te}) and validation ({n_va}); allowed: 1..{left} (data.n_train in the recipe, "
-                        f"or --n-train), or smaller test and validation splits ({pool} examples in all)")
+                        f"or --n-train), or smaller test and validation splits ({pool} examples in all{why})")
     order = _order(task, examples, int(seed))
 
     def take(start: int, stop: int) -> tuple[Example, ...]:
@@ -148,4 +184,4 @@ def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_
 
     return TaskData(task=task, test=take(0, n_te), validation=take(n_te, n_te + n_va),
                     train=take(n_te + n_va, n_te + n_va + n_tr), seed=int(seed), pool_size=pool,
-                    duplicates_dropped=duplicates_dropped)
+                    dropped=dropped)

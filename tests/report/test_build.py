@@ -315,7 +315,20 @@ def test_a_multi_fidelity_run_says_its_rungs_and_compares_its_top_rung(tmp_path:
     text = (tmp_path / "report" / "report.md").read_text()
     assert "| multi-fidelity | ASHA (eta 3, rungs from 2 to 6 steps; trials ran at 2, 6): the front, its plot " in text
     assert "| multi-fidelity | trials per rung: 2 steps: " in text and "| multi-fidelity | pruning on: " in text
-    assert "| data | all remaining train / 16 validation" in text  # the tiny recipe leaves n_train to the rest
+    # the tiny recipe leaves n_train to the rest: the report gives the size the search made
+    assert "| data | 88 train / 16 validation / 16 test examples (data seed 0; drawn from 120 examples) |" in text
     with (tmp_path / "report" / "run-trials.csv").open() as f:
         steps = {int(r["trial"]): int(r["steps"]) for r in csv.DictReader(f)}
     assert {steps[t.number] for t in low} == {2}
+
+
+def test_the_data_row_gives_the_splits_as_made_and_what_was_left_out() -> None:
+    from autopeft.report.build import _data
+
+    recipe = {"n_train": None, "n_validation": 16, "n_test": 16, "seed": 0}
+    # a run journaled before the splits were kept: the recipe's request
+    assert _data(recipe, None) == "all remaining train / 16 validation / 16 test examples (data seed 0)"
+    made = {"seed": 0, "pool": 96, "dropped": {"without_text": 20, "unlabelled": 3, "duplicates": 1},
+            "splits": {"train": {"size": 64}, "validation": {"size": 16}, "test": {"size": 16}}}
+    assert _data(recipe, made) == ("64 train / 16 validation / 16 test examples (data seed 0; drawn from 96 "
+                                   "examples: 120 rows less 20 with an empty text, 3 unlabelled, 1 duplicate)")

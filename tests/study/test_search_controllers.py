@@ -226,6 +226,30 @@ def test_a_class_with_no_train_example_is_named_before_the_trials(tmp_path: Path
     assert all(t.state == "complete" for t in trials_of(tmp_path / "run"))  # a note, not an error
 
 
+def test_rows_left_out_of_the_data_are_named_and_journaled(tmp_path: Path, tiny_bert_dir: Path,
+                                                            sentiment_csv: Path) -> None:
+    import io
+
+    from autopeft.report.collect import load_run
+
+    data = tmp_path / "gaps.csv"
+    data.write_text(sentiment_csv.read_text() + ",negative\n   ,positive\nno label here,\n")
+    stream = io.StringIO()
+    run_search(load_recipe(recipe_with(tmp_path, tiny_bert_dir, data, controller="random", budget=1)),
+               tmp_path / "run", stream=stream)
+    assert stream.getvalue().startswith(
+        "note: 3 of the 123 rows of task 'gaps' are not used (2 with an empty text, 1 unlabelled); the splits are "
+        "drawn from the 120 examples left\n")
+    made = load_run(tmp_path / "run", details=False).settings["data"]
+    assert made["pool"] == 120 and made["dropped"] == {"without_text": 2, "unlabelled": 1, "duplicates": 0}
+    assert {name: split["size"] for name, split in made["splits"].items()} == {"train": 88, "validation": 16,
+                                                                              "test": 16}
+    stream = io.StringIO()  # every row used: no note
+    run_search(load_recipe(recipe_with(tmp_path, tiny_bert_dir, sentiment_csv, controller="random", budget=1)),
+               tmp_path / "run2", stream=stream)
+    assert "are not used" not in stream.getvalue()
+
+
 @pytest.mark.parametrize(("name", "options", "expect"), [
     ("bo", {"bogus": 1}, "controller 'bo' has no option 'bogus'; allowed: "),
     ("evolution", {"n_initial": 2}, "controller 'evolution' has no option 'n_initial'; allowed: mutation, population"),

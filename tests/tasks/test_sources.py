@@ -17,6 +17,7 @@ from autopeft.errors import TaskError
 from autopeft.tasks import Source, get_task, load_task_data, task_from_file
 from autopeft.tasks import sources as sources_module
 from autopeft.tasks.sources import read_source
+from autopeft.tasks.splits import Dropped
 
 # --- the Hub, through a swapped loader ----------------------------------------------------------------------------
 
@@ -278,13 +279,36 @@ def test_file_pair_task_and_unlabelled_rows(tmp_path: Path) -> None:
                           label_names=("entailment", "not_entailment"))
     data = load_task_data(task, n_test=4, n_validation=4)
     assert data.pool_size == 40 and task.encoder_inputs(data.test[0])[1].startswith("h")
+    assert data.dropped == Dropped(unlabelled=10) and data.summary()["dropped"]["unlabelled"] == 10
 
 
 def test_file_rows_with_empty_text_are_dropped(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
     path.write_text("text,label\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(30)) + ",a\n   ,b\n")
     task = task_from_file(path, text_fields="text", label_field="label")
-    assert load_task_data(task, n_test=3, n_validation=3).pool_size == 30
+    data = load_task_data(task, n_test=3, n_validation=3)
+    assert data.pool_size == 30 and data.dropped == Dropped(without_text=2)
+    assert data.dropped.describe() == "2 with an empty text"
+
+
+def test_a_split_too_large_says_which_rows_were_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("text,label\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(30)) + ",a\n   ,b\nx,\n")
+    task = task_from_file(path, text_fields="text", label_field="label")
+    with pytest.raises(TaskError, match=r"n_train=30 is more than the 24 examples .* \(30 examples in all, from "
+                                        r"33 rows less 2 with an empty text, 1 unlabelled\)"):
+        load_task_data(task, n_test=3, n_validation=3, n_train=30)
+    with pytest.raises(TaskError, match=r"the pool has 30 examples, from 33 rows less 2 with an empty text, 1 "
+                                        r"unlabelled; n_test=20 and n_validation=10 leave none"):
+        load_task_data(task, n_test=20, n_validation=10)
+
+
+def test_a_file_without_a_usable_row_counts_why(tmp_path: Path) -> None:
+    path = tmp_path / "none.csv"
+    path.write_text("text,label\n,a\nx,\n y ,\n")
+    with pytest.raises(TaskError, match=r"no labelled rows with non-empty text \(its 3 rows: 1 with an empty "
+                                        r"text, 2 unlabelled\)"):
+        task_from_file(path, text_fields="text", label_field="label", label_names=("a", "b"))
 
 
 def test_file_generation_task(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from autopeft.tasks import (
 )
 from autopeft.tasks import registry as registry_module
 from autopeft.tasks.sources import read_source
-from autopeft.tasks.splits import SPLITS
+from autopeft.tasks.splits import SPLITS, Dropped
 
 ALL_TASKS = ("ag_news", "bbc-news", "boolq", "cb", "cola", "e2e_nlg", "rte", "samsum", "sst2", "tweets-sentiment")
 GENERATION_TASKS = ("e2e_nlg", "samsum")
@@ -281,6 +281,7 @@ def test_offline_duplicates_dropped(offline_data: dict[str, TaskData]) -> None:
     assert bbc.pool_size + bbc.duplicates_dropped == len(read_source(bbc.task.source)) == 2225
     tweets = offline_data["tweets-sentiment"]
     assert tweets.duplicates_dropped == 955 and tweets.pool_size == 37203
+    assert bbc.dropped == Dropped(duplicates=101) and tweets.dropped == Dropped(duplicates=955)  # none unlabelled
 
 
 @pytest.mark.parametrize("name", list(OFFLINE))
