@@ -106,18 +106,19 @@ def finalize_text(folder: Path) -> str:
         return "no finalized trial yet (run `autopeft finalize RUN --pick knee`)"
     score = rows[0]["score"]
     short = (OBJECTIVES[score].label if score in OBJECTIVES else score)[:8]
-    lines = [f"test split, mean ± std over seeds (validation {score} from the search for comparison)",
-             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val@steps':>13} {'test ' + short:>15} "
-             f"{'test ECE':>15} {'test NLL':>15}  configuration"]
+    lines = [f"test split, mean ± std over seeds (validation {score}: in the search at its steps, and after "
+             "the finalize's training)",
+             f"{'trial':>5} {'params':>12} {'seeds':>5} {'steps':>5} {'val@steps':>13} {'val final':>15} "
+             f"{'test ' + short:>15} {'test ECE':>15} {'test NLL':>15}  configuration"]
     for r in rows:
         def pm(key: str, r: dict[str, Any] = r) -> str:
-            return f"{r[f'test_{key}_mean']:.4f}±{r[f'test_{key}_std']:.4f}" if f"test_{key}_mean" in r else "-"
+            return f"{r[f'{key}_mean']:.4f}±{r[f'{key}_std']:.4f}" if f"{key}_mean" in r else "-"
 
         val = f"{math.nan if r['validation_score_search'] is None else r['validation_score_search']:.4f}"
         val += f"@{r['validation_steps_search']}"
         lines.append(f"{r['trial']:>5} {r['trainable_params'] or 0:>12,} {r['seeds']:>5} {r['steps']:>5} "
-                     f"{val:>13} {pm(score):>15} {pm('ece'):>15} "
-                     f"{pm('nll'):>15}  {r['origin']}: {r['config'][:80]}")
+                     f"{val:>13} {pm('validation_score_final'):>15} {pm('test_' + score):>15} "
+                     f"{pm('test_ece'):>15} {pm('test_nll'):>15}  {r['origin']}: {r['config'][:80]}")
     if chance is not None:
         lines.append(f"chance on the test split: {score} {chance:.4f} (always predicting its majority class)")
     for trial in dict.fromkeys(c["trial"] for c in classes):

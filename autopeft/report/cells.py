@@ -36,9 +36,9 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
 
-def plus_minus(row: dict[str, Any], key: str) -> str:
-    """A finalize row's test mean ± std of metric ``key``."""
-    mean, std = row.get(f"test_{key}_mean"), row.get(f"test_{key}_std")
+def plus_minus(row: dict[str, Any], key: str, prefix: str = "test_") -> str:
+    """A finalize row's test mean ± std of metric ``key`` (another ``prefix``: another of its means)."""
+    mean, std = row.get(f"{prefix}{key}_mean"), row.get(f"{prefix}{key}_std")
     return "" if mean is None else f"{mean:.4f} ± {std:.4f}"
 
 

@@ -30,20 +30,24 @@ def finalized_section(doc: Document, run: RunData) -> bool:
         mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
         mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
         val = f"{num(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
+        final = plus_minus(r, "score_final", prefix="validation_")
         rows.append((f"{r['trial']}{mark}", r["origin"], params_text(r.get("trainable_params")), r["seeds"],
-                     r["steps"], val, *[plus_minus(r, k) for k in shown], r["config"]))
+                     r["steps"], val, final, *[plus_minus(r, k) for k in shown], r["config"]))
     scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
     first = [r["support"] for r in run.per_class if r["trial"] == run.per_class[0]["trial"]] if run.per_class else []
     chance = chance_of_counts(first, run.score)
     floor = "" if chance is None else (f" Always predicting the test split's majority class scores {run.score_label} "
                                        f"{chance:.4f}.")
     doc.add(Paragraph("[test] Each point re-trained at the final fidelity with several seeds and scored once on "
-                      f"the test split;{scaled} The [validation] column is the search's own figure, at the "
-                      f"training steps the trial ran in the search.{floor}"),
+                      f"the test split;{scaled} The first [validation] column is the search's own figure, at the "
+                      "training steps the trial ran in the search; the second is the same split after the "
+                      "finalize's training (mean ± std over its seeds), which shows, without the test split, "
+                      f"whether the longer training held up.{floor}"),
             Table(("trial", "origin", "trainable params", "seeds", "steps", f"val {run.score_label} (search) @steps",
+                   f"val {run.score_label} (finalized)",
                    *[f"TEST {'ECE after scaling' if k == 'ece_ts' else metric_label(k)}" for k in shown],
                    "configuration"), tuple(rows),
-                  (True, False, True, True, True, True, *[True] * len(shown), False)))
+                  (True, False, True, True, True, True, True, *[True] * len(shown), False)))
     return True
 
 

@@ -186,7 +186,9 @@ TEST_METRICS: tuple[str, ...] = (*(name for name in OBJECTIVES if name != PARAMS
 def finalize_table(journal: Journal) -> list[dict[str, Any]]:
     """Per finalized trial: test mean ± std over seeds of each metric (``test_<metric>_mean`` / ``_std``), with
     the run's score objective (``score``) and its validation value in the search (``validation_score_search``, at
-    ``validation_steps_search`` training steps: a multi-fidelity run's lower-rung trial was scored at its rung)."""
+    ``validation_steps_search`` training steps: a multi-fidelity run's lower-rung trial was scored at its rung),
+    and the same on validation after the finalize's training (``validation_score_final_mean`` / ``_std``, over the
+    seeds: whether the longer training held up, seen without the test split)."""
     score = score_objective(objectives_of(journal.meta("settings")["objectives"])).name
     rows = []
     for origin, trials in finalized_groups(journal):
@@ -196,6 +198,10 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
                                "seeds": len(trials), "steps": trials[0].fidelity.steps,
                                "score": score, "validation_score_search": source.values.get(score),
                                "validation_steps_search": source.fidelity.steps}
+        finals = [t.result.metrics[score] for t in trials if t.result and score in t.result.metrics]
+        if finals:
+            row["validation_score_final_mean"] = statistics.fmean(finals)
+            row["validation_score_final_std"] = statistics.stdev(finals) if len(finals) > 1 else 0.0
         for key in TEST_METRICS:
             vals = [t.result.test_metrics[key] for t in trials
                     if t.result and t.result.test_metrics and key in t.result.test_metrics]
