@@ -171,11 +171,20 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
 
 
 def _test_summary(result: TrialResult | None, score: str) -> str:
-    """The run's score objective on the test split, then accuracy, ECE and NLL where the trial has them."""
+    """The run's score objective on the test split, then accuracy, ECE and NLL where the trial has them, and the
+    score on validation (what the search saw, at these steps).
+
+    >>> from types import SimpleNamespace
+    >>> seed = SimpleNamespace(metrics={"accuracy": 0.62}, test_metrics={"accuracy": 0.6, "nll": 0.9})
+    >>> _test_summary(seed, "accuracy")  # type: ignore[arg-type]
+    'test accuracy 0.6000 nll 0.9000; validation accuracy 0.6200'
+    """
     if result is None or result.test_metrics is None:
         return result.error or "" if result else ""
     keys = dict.fromkeys((score, "accuracy", "ece", "nll"))
-    return " ".join(f"{k} {result.test_metrics[k]:.4f}" for k in keys if k in result.test_metrics)
+    test = " ".join(f"{k} {result.test_metrics[k]:.4f}" for k in keys if k in result.test_metrics)
+    validation = f"; validation {score} {result.metrics[score]:.4f}" if score in result.metrics else ""
+    return f"test {test}{validation}"
 
 
 #: Test metrics the finalize table summarises: every registered objective but the parameter count, then the

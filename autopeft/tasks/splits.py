@@ -57,7 +57,13 @@ class Dropped:
 
 
 def describe_dropped(counts: dict[str, Any]) -> str:
-    """The non-zero counts of :meth:`Dropped.to_dict` (as journaled) in words, e.g. ``"24 with an empty text"``."""
+    """The non-zero counts of :meth:`Dropped.to_dict` (as journaled) in words.
+
+    >>> describe_dropped({"without_text": 24, "unlabelled": 0, "duplicates": 1})
+    '24 with an empty text, 1 duplicate'
+    >>> Dropped(unlabelled=3, duplicates=2).describe()
+    '3 unlabelled, 2 duplicates'
+    """
     words = {"without_text": ("with an empty text",) * 2, "unlabelled": ("unlabelled",) * 2,
              "duplicates": ("duplicate", "duplicates")}
     return ", ".join(f"{int(counts[key])} {word[int(counts[key]) != 1]}" for key, word in words.items()
