@@ -16,7 +16,7 @@ from autopeft.study.journal import Journal
 def configure(sub: Any) -> None:
     fi = sub.add_parser("finalize", help="re-train picked points at full fidelity over seeds; score the test split")
     fi.add_argument("run")
-    fi.add_argument("--pick", default="knee", help=PICK_HELP)
+    fi.add_argument("--pick", default="knee", help=f"{PICK_HELP}, or front: every point of the front")
     fi.add_argument("--seeds", type=int, help="training seeds (default: the recipe's final_seeds)")
     add_engine_options(fi)
     fi.set_defaults(func=cmd_finalize)

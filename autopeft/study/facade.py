@@ -216,8 +216,9 @@ class Study:
 
     def finalize(self, pick: str = "knee", *, seeds: int | None = None, workers: int | None = None,
                  stream: TextIO | None = None) -> pd.DataFrame:
-        """Re-train the picked point (``knee``, ``best``, ``max-params:N``, ``trial:ID``) over ``seeds`` seeds at
-        the final fidelity and score the test split; the finalize table (mean and std per metric)."""
+        """Re-train the picked point (``knee``, ``best``, ``max-params:N``, ``trial:ID``, or ``front``: every front
+        point) over ``seeds`` seeds at the final fidelity and score the test split; the finalize table (mean and
+        std per metric)."""
         import pandas as pd
 
         from autopeft.study.finalize import finalize, finalize_table

@@ -101,6 +101,17 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
     raise ConfigError(f"--pick {spec!r} is not allowed; allowed: knee, best, max-params:N, trial:ID")
 
 
+def picks(journal: Journal, spec: str, objectives: Sequence[Objective]) -> list[Trial]:
+    """What finalize re-trains: ``front``, every point of the front (cheapest first), else the one :func:`pick`
+    names. Re-training the whole front shows which points hold up at the final fidelity before one is chosen."""
+    if spec != "front":
+        return [pick(journal, spec, objectives)]
+    f = front(journal, objectives)
+    if not f.trials:
+        pick(journal, "knee", objectives)  # the same one-line error as any pick of an empty front
+    return list(f.trials)
+
+
 def local_engine(given: str | None, recipes: str | None) -> str | None:
     """The engine finalize uses: its few seeds run on this machine (an NNI run's recipe falls back to the
     default local engine; ``--engine nni`` is refused in one line)."""
@@ -113,7 +124,8 @@ def local_engine(given: str | None, recipes: str | None) -> str | None:
 
 def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None,
              workers: int | None = None, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
-    """Re-train the picked trial at the recipe's final fidelity over ``seeds`` seeds, scoring the test split.
+    """Re-train the picked trial (``front``: every front point) at the recipe's final fidelity over ``seeds``
+    seeds, scoring the test split.
 
     Each seed is a journaled trial (phase ``finalize``), its adapter saved under ``finalized/``; the seeds
     run through the same engine as a search (``workers > 1``: in parallel). A finalize that was interrupted
@@ -124,13 +136,13 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
     for name, value in (("--seeds", seeds), ("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
         check_count(name, value)
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as view:
-        pick(view, spec, objectives_of(view.meta("settings")["objectives"]))
+        picks(view, spec, objectives_of(view.meta("settings")["objectives"]))
     journal = Journal.open(folder)
     try:
         recipe = run_recipe(journal)
         require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
-        chosen = pick(journal, spec, objectives)
+        chosen = {f"finalize:{t.number}": t for t in picks(journal, spec, objectives)}
         score = score_objective(objectives).name
         n = seeds if seeds is not None else recipe.search.final_seeds  # both checked >= 1 already
         ctx = make_context(recipe)
@@ -138,34 +150,34 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         if requeued:
             stream.write(f"resuming: finalize trial(s) {', '.join(map(str, requeued))} were interrupted and run "
                          "again\n")
-        origin = f"finalize:{chosen.number}"
-        have = {t.seed for t in journal.trials(phase="finalize") if t.origin == origin}
-        for s in range(n):
-            if s not in have:
-                journal.add_trial(chosen.config, recipe.final_fidelity, seed=s, origin=origin, phase="finalize")
-        in_space = not chosen.origin.startswith("reference:")
+        for origin, source in chosen.items():
+            have = {t.seed for t in journal.trials(phase="finalize") if t.origin == origin}
+            for s in range(n):
+                if s not in have:
+                    journal.add_trial(source.config, recipe.final_fidelity, seed=s, origin=origin, phase="finalize")
         final_dir = journal.folder / FINAL_DIR
 
         def job(trial: Trial) -> Job:
-            target = final_dir / f"trial-{chosen.number}-seed-{trial.seed}"
-            return Job(trial.number, trial.config, trial.fidelity, trial.seed, in_space=in_space, test=True,
-                       save_to=str(target))
+            source = chosen[trial.origin]
+            target = final_dir / f"trial-{source.number}-seed-{trial.seed}"
+            return Job(trial.number, trial.config, trial.fidelity, trial.seed,
+                       in_space=not source.origin.startswith("reference:"), test=True, save_to=str(target))
 
         def report(trial: Trial, done: Finished, state: LoopState) -> None:
-            stream.write(f"finalize trial {chosen.number} seed {trial.seed}: {trial.state} "
+            stream.write(f"finalize trial {chosen[trial.origin].number} seed {trial.seed}: {trial.state} "
                          f"{_test_summary(trial.result, score)}\n")
 
         runner = ctx.engine(workers=workers or recipe.search.workers, name=local_engine(engine, recipe.search.engine),
                             workers_per_gpu=workers_per_gpu or recipe.search.workers_per_gpu, log=stream,
                             jobs=sum(1 for t in journal.trials(phase="finalize", states=("waiting",))
-                                     if t.origin == origin))
+                                     if t.origin in chosen))
         try:
             run_loop(journal, runner, NOTHING_MORE, make_job=job, phase="finalize", on_finish=report,
-                     resume=lambda t: t.origin == origin)
+                     resume=lambda t: t.origin in chosen)
         finally:
             runner.close()
-        mine = [t for t in journal.trials(phase="finalize") if t.origin == origin]
-        return sorted(mine, key=lambda t: t.seed)
+        mine = [t for t in journal.trials(phase="finalize") if t.origin in chosen]
+        return sorted(mine, key=lambda t: (list(chosen).index(t.origin), t.seed))
     finally:
         journal.close()
 

@@ -3,6 +3,7 @@ checked by hand and on the committed tweets run, where seed 0 lost a class."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -70,3 +71,33 @@ def test_the_finalize_table_gives_validation_after_the_finalize_s_training(tmp_p
     assert "val final" in text.splitlines()[1]
     (line,) = [row for row in text.splitlines() if row.lstrip().startswith("45 ")]
     assert "0.7200@60   0.6807±0.0562   0.6660±0.0563" in line, line
+
+
+def test_finalize_front_retrains_every_front_point_and_reuses_seeds_already_made(
+        tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from autopeft.cli.main import main
+    from autopeft.objectives import objectives_of as objectives
+    from autopeft.study.front import front
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import run_search
+
+    out = tmp_path / "run"
+    run_search(load_recipe(tiny_recipe), out, stream=io.StringIO())
+    with Journal.open(out, lock=False) as journal:
+        points = [t.number for t in front(journal, objectives(["accuracy", "trainable_params"])).trials]
+    assert len(points) >= 2
+    assert main(["finalize", str(out), "--pick", f"trial:{points[0]}", "--seeds", "1"]) == 0
+    capsys.readouterr()
+    assert main(["finalize", str(out), "--pick", "front", "--seeds", "2"]) == 0
+    said, err = capsys.readouterr()
+    with Journal.open(out, lock=False) as journal:
+        finals = journal.trials(phase="finalize")
+    assert sorted((t.origin, t.seed) for t in finals) == sorted((f"finalize:{n}", s) for n in points for s in (0, 1))
+    assert all(t.state == "complete" for t in finals)
+    assert f"finalize trial {points[0]} seed 0:" not in err  # made by the first finalize, not trained again
+    assert all(f"`autopeft export --pick trial:{n}` takes the weights finalized" in said for n in points)
+    for n in points:
+        assert (out / FINAL_DIR / f"trial-{n}-seed-1").is_dir()
+    # export names one point: the whole front is refused in one line, naming what is allowed
+    assert main(["export", str(out), "--pick", "front", "--out", str(tmp_path / "x")]) == 2
+    assert "--pick 'front' is not allowed; allowed: knee, best" in capsys.readouterr().err
