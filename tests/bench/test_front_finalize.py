@@ -1,0 +1,45 @@
+"""benchmarks/front_finalize.py: every front point finalized in a scratch copy; the committed run is untouched."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from autopeft.study.finalize import finalize
+from autopeft.study.journal import Journal
+from autopeft.study.recipe import load_recipe
+from autopeft.study.search import run_search
+from benchmarks.reliability import tiny
+from tests.bench.scripts import load_script
+
+
+def test_every_front_point_is_finalized_in_a_copy_and_the_picks_are_the_brute_force_ones(
+        tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path) -> None:
+    recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, budget=5, lr_factors=[1])
+    run = tmp_path / "run"
+    run_search(load_recipe(recipe), run, stream=io.StringIO())
+    (kept,) = {t.origin for t in finalize(run, "knee", seeds=1, stream=io.StringIO())}
+    before = (run / "study.db").read_bytes()
+    module = load_script("front_finalize.py", "front_finalize")
+    args = ["--run", str(run), "--seeds", "1", "--scratch", str(tmp_path / "scratch"), "--out", str(tmp_path / "ff")]
+    assert module.main(args) == 0
+    assert (run / "study.db").read_bytes() == before  # the run itself is only read
+    result = json.loads((tmp_path / "ff.json").read_text())
+    rows = result["rows"]
+    assert len(rows) >= 2 and result["trained"] == len(rows) - 1  # the knee's seed was kept, not trained again
+    assert [r["trial"] for r in rows if r["search_knee"]] == [int(kept.split(":")[1])]
+    assert all(r["seeds"] == 1 and r["validation_score_final_mean"] is not None for r in rows)
+    # the picks, by brute force over the rows: front of (finalized validation mean, trainable parameters)
+    points = [(r["validation_score_final_mean"], r["trainable_params"], r["trial"]) for r in rows]
+    front = [t for a, p, t in points
+             if not any(a2 >= a and p2 <= p and (a2 > a or p2 < p) for a2, p2, _ in points)]
+    assert sorted(result["picks"]["finalized_front"]) == sorted(front)
+    best = max(points, key=lambda x: (x[0], -x[1]))[2]
+    assert result["picks"]["best_by_finalized_validation"] == best
+    assert result["picks"]["knee_of_finalized_front"] in front
+    assert "| val accuracy (finalized) |" in (tmp_path / "ff.md").read_text()
+    assert module.main(args) == 0  # again: every seed is there, nothing is trained
+    assert json.loads((tmp_path / "ff.json").read_text())["trained"] == 0
+    with Journal.open(tmp_path / "scratch", lock=False) as journal:
+        assert len(journal.trials(phase="finalize")) == len(rows)
