@@ -151,6 +151,18 @@ def test_visible_devices_are_respected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert plan_devices("auto", 4, gpu_count=2, cores=8).gpus == ("3", "5", "3", "5")
 
 
+def test_workers_per_gpu_with_one_worker_in_this_process_is_said_to_do_nothing(ctx: SearchContext) -> None:
+    import io
+
+    log = io.StringIO()
+    make_engine("inprocess", ctx.worker_spec, workers_per_gpu=4, log=log).close()
+    assert log.getvalue() == ("  --workers-per-gpu 4 ignored: one trial at a time runs in this process (--workers N > "
+                              "1 shares GPUs among N worker processes)\n")
+    log = io.StringIO()
+    make_engine("inprocess", ctx.worker_spec, log=log).close()
+    assert log.getvalue() == ""
+
+
 def test_bad_engine_settings_are_one_line_errors(ctx: SearchContext) -> None:
     with pytest.raises(EngineError, match="unknown engine 'cloud'; allowed: inprocess, nni, pool"):
         make_engine("cloud", ctx.worker_spec)

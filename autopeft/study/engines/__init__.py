@@ -66,6 +66,9 @@ def _inprocess(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, d
     if workers != 1:
         raise EngineError(f"engine 'inprocess' runs one trial at a time, got --workers {workers}; allowed: "
                           "--workers 1, or --engine pool")
+    if workers_per_gpu is not None and log is not None:  # said, as the pool says it on the CPU
+        log.write(f"  --workers-per-gpu {workers_per_gpu} ignored: one trial at a time runs in this process "
+                  "(--workers N > 1 shares GPUs among N worker processes)\n")
     return InProcessEngine(spec, data=data, space=space)
 
 
