@@ -137,13 +137,18 @@ def main(argv: list[str] | None = None) -> int:
         before = len(journal.trials(phase="finalize"))
     from autopeft.errors import AutopeftError
 
-    start, log = time.perf_counter(), io.StringIO()
+    class Tee(io.StringIO):  # each seed's line as it ends, and kept for the results
+        def write(self, text: str) -> int:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            return super().write(text)
+
+    start, log = time.perf_counter(), Tee()
     try:
         finalize(scratch, "front", seeds=args.seeds, stream=log)
     except AutopeftError as exc:  # a data file or model the run names is not here, a bad --seeds: one line
         raise SystemExit(f"front_finalize: {exc}") from None
     seconds = time.perf_counter() - start
-    sys.stderr.write(log.getvalue())
     with Journal.open(scratch, lock=False) as journal:
         trained = len(journal.trials(phase="finalize")) - before
     data = rows_of(scratch)
