@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,26 @@ def status_text(folder: Path) -> str:
         lines.append(f"trial time so far {total_time / 60:.1f} min{where}; ETA {eta_text} for {to_run} more")
         failed = [t for t in trials if t.state == "failed"]
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
+        lines += finalize_lines(journal.trials(phase="finalize"), folder, live=bool(holder))
         return "\n".join(lines)
+
+
+def finalize_lines(seeds: Sequence[Trial], folder: Path, *, live: bool) -> list[str]:
+    """The finalized points' seeds by state, and how to go on with a finalize that was stopped (``live``: a
+    process holds the run now)."""
+    groups: dict[int, list[Trial]] = {}
+    for t in seeds:
+        groups.setdefault(int(t.origin.partition(":")[2]), []).append(t)
+    if not groups:
+        return []
+    parts = [f"trial {n}: " + ", ".join(f"{count} {state}" for state, count in Counter(t.state for t in mine).items())
+             for n, mine in groups.items()]
+    lines = ["finalize (seeds by state): " + "; ".join(parts)]
+    stopped = [n for n, mine in groups.items() if any(t.state in ("waiting", "running") for t in mine)]
+    if stopped and not live:
+        lines.append(f"finalize of trial(s) {', '.join(map(str, stopped))} was stopped; `autopeft finalize {folder} "
+                     f"--pick trial:{stopped[0]}` goes on (or --pick front, for the whole front)")
+    return lines
 
 
 def chance_lines(trials: Sequence[Trial], score: Objective) -> list[str]:

@@ -97,3 +97,36 @@ def test_trials_at_chance_are_named() -> None:
     assert chance_lines([trial(1, 0.6)], get_objective("ece")) == []            # no chance level
     many = chance_lines([trial(n, 0.6) for n in range(1, 16)], accuracy)[0]
     assert "(trials 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 3 more)" in many
+
+
+def test_finalize_seeds_are_counted_and_a_stopped_finalize_says_how_to_go_on(tmp_path: Path) -> None:
+    from autopeft.study.status import finalize_lines, status_text
+    from autopeft.trial import TrialResult
+
+    folder = tmp_path / "run"
+    with Journal.create(folder, {"name": "r", "text": "", "source": "r.yaml", "base": "."}) as journal:
+        journal.set_meta("settings", {"objectives": ["accuracy", "trainable_params"], "budget": 1,
+                                      "controller": "random", "seed": 0})
+        config = {"method": "ia3"}
+        t = journal.add_trial(config, Fidelity(steps=3), seed=0, origin="random")
+        journal.start(t.number)
+        journal.finish(t.number, TrialResult(config=config, fidelity=Fidelity(steps=3), seed=0, status="complete",
+                                             metrics={"accuracy": 0.8}, trainable_params=100, total_params=10_000))
+        for seed in range(3):
+            s = journal.add_trial(config, Fidelity(steps=9), seed=seed, origin=f"finalize:{t.number}",
+                                  phase="finalize")
+            if seed == 0:
+                journal.start(s.number)
+                journal.finish(s.number, TrialResult(config=config, fidelity=Fidelity(steps=9), seed=0,
+                                                     status="complete", metrics={"accuracy": 0.8},
+                                                     test_metrics={"accuracy": 0.7}))
+            elif seed == 1:
+                journal.start(s.number)  # killed while it ran
+    text = status_text(folder)  # no process holds the run: the finalize was stopped
+    assert "finalize (seeds by state): trial 1: 1 complete, 1 running, 1 waiting" in text
+    assert f"finalize of trial(s) 1 was stopped; `autopeft finalize {folder} --pick trial:1` goes on" in text
+    with Journal.open(folder, lock=False) as journal:
+        seeds = journal.trials(phase="finalize")
+    assert finalize_lines(seeds, folder, live=True) == [
+        "finalize (seeds by state): trial 1: 1 complete, 1 running, 1 waiting"]
+    assert finalize_lines([], folder, live=False) == []
