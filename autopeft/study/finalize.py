@@ -108,7 +108,7 @@ def picks(journal: Journal, spec: str, objectives: Sequence[Objective]) -> list[
         return [pick(journal, spec, objectives)]
     f = front(journal, objectives)
     if not f.trials:
-        pick(journal, "knee", objectives)  # the same one-line error as any pick of an empty front
+        pick(journal, spec, objectives)  # the one-line error of any pick of an empty front, naming --pick front
     return list(f.trials)
 
 

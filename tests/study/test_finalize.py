@@ -101,3 +101,17 @@ def test_finalize_front_retrains_every_front_point_and_reuses_seeds_already_made
     # export names one point: the whole front is refused in one line, naming what is allowed
     assert main(["export", str(out), "--pick", "front", "--out", str(tmp_path / "x")]) == 2
     assert "--pick 'front' is not allowed; allowed: knee, best" in capsys.readouterr().err
+
+
+def test_finalize_front_of_a_run_without_a_complete_trial_is_one_line(tmp_path: Path) -> None:
+    from autopeft.errors import ConfigError
+    from autopeft.study.finalize import picks
+
+    folder = tmp_path / "run"
+    with Journal.create(folder, {"name": "r", "text": "", "source": "r.yaml", "base": "."}) as journal:
+        journal.set_meta("settings", {"objectives": ["accuracy", "trainable_params"], "budget": 1,
+                                      "controller": "random", "seed": 0})
+        journal.add_trial({"method": "ia3"}, Fidelity(steps=3), seed=0, origin="random")
+        with pytest.raises(ConfigError, match=r"^--pick 'front': the run has no complete trial yet, so its front is "
+                                              r"empty$"):
+            picks(journal, "front", objectives_of(["accuracy", "trainable_params"]))
