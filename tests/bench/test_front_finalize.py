@@ -43,3 +43,16 @@ def test_every_front_point_is_finalized_in_a_copy_and_the_picks_are_the_brute_fo
     assert json.loads((tmp_path / "ff.json").read_text())["trained"] == 0
     with Journal.open(tmp_path / "scratch", lock=False) as journal:
         assert len(journal.trials(phase="finalize")) == len(rows)
+
+
+def test_the_readme_quotes_the_committed_results() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = json.loads((root / "benchmarks" / "results" / "front_finalize.json").read_text())
+    readme = " ".join((root / "README.md").read_text().split())
+    assert result["picks"] == {"best_by_finalized_validation": 11, "finalized_front": [24, 39, 44, 11],
+                               "knee_of_finalized_front": 39}
+    for r in result["rows"]:
+        final = f"{r['validation_score_final_mean']:.3f} ± {r['validation_score_final_std']:.3f}"
+        test = f"{r['test_accuracy_mean']:.3f} ± {r['test_accuracy_std']:.3f}"
+        assert f"| {r['trainable_params']:,} | {r['validation_search']:.3f} | {final} | {test} |" in readme, r["trial"]
+    assert result["trained"] == 15 and "took 1,671 s" in readme and round(result["seconds"]) == 1671
