@@ -285,7 +285,12 @@ class ReportBuilder:
         flags = "".join(f" {shlex.quote(flag)}" for flag in search_flags(r))
         cmd = [f"autopeft search {r.get('source')} --budget {s.get('budget')} --controller {s.get('controller')} "
                f"--seed {s.get('seed')}{flags} --out {run.folder}"]
-        for origin in sorted({f["trial"] for f in run.finalized}):
+        finalized = {f["trial"] for f in run.finalized}
+        front = {t.number for t in run.front.trials}
+        if len(front) > 1 and front <= finalized:  # the whole front: one command
+            cmd.append(f"autopeft finalize {run.folder} --pick front")
+            finalized -= front
+        for origin in sorted(finalized):
             spec = "knee" if run.knee is not None and origin == run.knee.number else f"trial:{origin}"
             cmd.append(f"autopeft finalize {run.folder} --pick {spec}")
         cmd.append("# export any front point as a peft adapter (finalized weights are used when they exist)")

@@ -21,7 +21,8 @@ def finalized_section(doc: Document, run: RunData) -> bool:
     doc.add(Heading("Finalized points (test split)", 3))
     if not run.finalized:
         doc.add(Paragraph(f"No point of this run was finalized, so there are no test-split figures. Re-train the "
-                          f"knee at the final fidelity over seeds with `autopeft finalize {run.folder} --pick knee`, "
+                          f"knee at the final fidelity over seeds with `autopeft finalize {run.folder} --pick knee` "
+                          "(`--pick front`: every front point), "
                           "then build the report again.", note=True))
         return False
     shown = [run.score, *(k for k in TEST_METRICS if k != run.score and k not in ("mce", "brier"))]

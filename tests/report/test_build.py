@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import sqlite3
 from pathlib import Path
@@ -349,3 +350,19 @@ def test_the_held_up_note_names_the_best_after_finalize_and_the_points_that_fell
     # a score to minimise (ECE as the first objective): lower is better, and rising is falling
     ece = held_up_note([row(1, 0.05, 0.04), row(2, 0.03, 0.06)], "ece", "ECE")
     assert "trial 1 scores the best validation ECE" in ece and "Trial 2 (0.0300 → 0.0600) scores worse" in ece
+
+
+def test_a_run_with_its_whole_front_finalized_reproduces_it_with_pick_front(tiny_run: Path, tmp_path: Path) -> None:
+    from autopeft.report.collect import load_run
+    from autopeft.study.finalize import finalize
+
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns(".lock"))
+    finalize(copy, "front", seeds=1, stream=io.StringIO())
+    run = load_run(copy, details=False)
+    assert len(run.front.trials) > 1 and {t.number for t in run.front.trials} <= {r["trial"] for r in run.finalized}
+    write_report([copy], tmp_path / "r")
+    text = (tmp_path / "r" / "report.md").read_text()
+    code = text.split("### How to reproduce")[1]
+    assert f"autopeft finalize {copy} --pick front" in code and "--pick knee" not in code
+    assert "After the finalize's training, trial " in text  # several finalized points: the held-up note
