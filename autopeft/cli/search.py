@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,4 +135,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
                        load_prior=load_prior)
     from autopeft.study.status import status_text
 
-    return status_text(folder)
+    where = shlex.quote(str(folder))
+    return (f"{status_text(folder)}\n"
+            f"next: `autopeft finalize {where} --pick front` re-trains every front point at the final fidelity "
+            f"(--pick knee: the knee alone) and scores the test split; then `autopeft export {where} --pick "
+            f"trial:ID --out DIR` and `autopeft report {where} --out DIR`")

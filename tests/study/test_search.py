@@ -50,6 +50,8 @@ def test_search_front_finalize_export(tiny_recipe: Path, tmp_path: Path, tiny_be
         assert all(t.origin == "random" for t in trials[2:])
         assert all(t.attempts == 1 for t in trials)
     assert "trials: waiting 0, running 0, complete" in text and "hypervolume" in text
+    assert text.rstrip().splitlines()[-1].startswith(f"next: `autopeft finalize {out} --pick front` re-trains every "
+                                                     "front point at the final fidelity")
 
     code, csv_text, _ = run(["pareto", str(out), "--format", "csv"], capsys)
     assert code == 0 and csv_text.splitlines()[0].startswith("trial,origin,steps,method,trainable_params,accuracy")
