@@ -11,7 +11,6 @@ PURE = ["autopeft.space.spec", "autopeft.space.parsing", "autopeft.space.selecto
         "autopeft.space.dimensions", "autopeft.space.references", "autopeft.objectives", "autopeft.pareto",
         "autopeft.trial", "autopeft.bench.paired", "autopeft.bench.oracle",
         "autopeft.controllers.design", "autopeft.cli.finalize", "autopeft.study.classes", "autopeft.study.finalize",
-        "autopeft.report.finalized",
         "autopeft.tasks.splits"]
 
 

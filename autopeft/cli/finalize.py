@@ -92,7 +92,7 @@ def lost_line(trial: int, row: dict[str, Any]) -> str:
 def finalize_text(folder: Path) -> str:
     from autopeft.objectives import objectives_of, score_objective
     from autopeft.study.classes import class_names, finalized_groups, per_class_table, run_chance
-    from autopeft.study.finalize import finalize_table, finalized_weights
+    from autopeft.study.finalize import finalize_table, finalized_weights, held_up_note
 
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         rows = finalize_table(journal)
@@ -128,6 +128,8 @@ def finalize_text(folder: Path) -> str:
                      + ", ".join(f"{c['class']} " + ("- (no test example)" if c["f1_mean"] is None
                                                        else f"{c['f1_mean']:.4f}") for c in mine))
         lines += [lost_line(trial, c) for c in mine if c["lost_on_seeds"]]
+    held = held_up_note(rows, score, OBJECTIVES[score].label if score in OBJECTIVES else score)
+    lines += [held] if held else []
     lines += [f"`autopeft export --pick trial:{trial}` takes the weights {chosen[2]}"
               for trial, chosen in exported.items() if chosen is not None]
     return "\n".join(lines)

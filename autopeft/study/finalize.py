@@ -233,6 +233,37 @@ def finalize_table(journal: Journal) -> list[dict[str, Any]]:
     return rows
 
 
+def held_up_note(rows: list[dict[str, Any]], score: str, label: str) -> str:
+    """Which finalized point scores best on validation after the finalize's training, and which score worse there
+    than in the search ("" with fewer than two finalized points).
+
+    >>> note = held_up_note([{"trial": 11, "validation_score_search": 0.722, "validation_score_final_mean": 0.737,
+    ...                       "validation_score_final_std": 0.014},
+    ...                      {"trial": 45, "validation_score_search": 0.72, "validation_score_final_mean": 0.681,
+    ...                       "validation_score_final_std": 0.056}], "accuracy", "accuracy")
+    >>> note.split(". ")[0].split(", ")[1]
+    'trial 11 scores the best validation accuracy of the 2 finalized points (0.7370 ± 0.0140)'
+    >>> note.split(". ")[1].split(":")[0]
+    'Trial 45 (0.7200 → 0.6810) scores worse there than in the search'
+    """
+    finals = [r for r in rows if r.get("validation_score_final_mean") is not None]
+    if len(finals) < 2:
+        return ""
+    sign = -1.0 if score in OBJECTIVES and OBJECTIVES[score].direction == "min" else 1.0
+    top = max(finals, key=lambda r: (sign * r["validation_score_final_mean"], -r["trial"]))
+    text = (f"After the finalize's training, trial {top['trial']} scores the best validation {label} of the "
+            f"{len(finals)} finalized points ({top['validation_score_final_mean']:.4f} ± "
+            f"{top['validation_score_final_std']:.4f}).")
+    fell = [r for r in finals if r.get("validation_score_search") is not None
+            and sign * (r["validation_score_final_mean"] - r["validation_score_search"]) < 0]
+    if fell:
+        which = ", ".join(f"{r['trial']} ({r['validation_score_search']:.4f} → {r['validation_score_final_mean']:.4f})"
+                          for r in fell)
+        text += (f" Trial{'s' * (len(fell) > 1)} {which} score{'s' * (len(fell) == 1)} worse there than in the "
+                 "search: the learning rate or the steps it was searched at may not suit the final fidelity.")
+    return text
+
+
 def finalized_weights(folder: Path, number: int, finals: Mapping[int, Trial],
                       score: Objective) -> tuple[int, Path, str] | None:
     """The finalized seed of trial ``number`` whose saved weights an export takes, with the folder and the reason

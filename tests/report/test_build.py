@@ -335,23 +335,6 @@ def test_the_data_row_gives_the_splits_as_made_and_what_was_left_out() -> None:
                                    "examples: 120 rows less 20 with an empty text, 3 unlabelled, 1 duplicate)")
 
 
-def test_the_held_up_note_names_the_best_after_finalize_and_the_points_that_fell() -> None:
-    from autopeft.report.finalized import held_up_note
-
-    def row(trial: int, search: float, final: float) -> dict[str, object]:
-        return {"trial": trial, "validation_score_search": search, "validation_score_final_mean": final,
-                "validation_score_final_std": 0.01}
-
-    assert held_up_note([row(1, 0.7, 0.6)], "accuracy", "accuracy") == ""  # one point: nothing to compare
-    assert held_up_note([row(1, 0.7, 0.6), {"trial": 2}], "accuracy", "accuracy") == ""  # finalized before it was kept
-    two = held_up_note([row(1, 0.7, 0.6), row(2, 0.8, 0.7), row(3, 0.5, 0.65)], "accuracy", "accuracy")
-    assert "trial 2 scores the best validation accuracy of the 3 finalized points (0.7000 ± 0.0100)" in two
-    assert "Trials 1 (0.7000 → 0.6000), 2 (0.8000 → 0.7000) score worse there than in the search" in two
-    # a score to minimise (ECE as the first objective): lower is better, and rising is falling
-    ece = held_up_note([row(1, 0.05, 0.04), row(2, 0.03, 0.06)], "ece", "ECE")
-    assert "trial 1 scores the best validation ECE" in ece and "Trial 2 (0.0300 → 0.0600) scores worse" in ece
-
-
 def test_a_run_with_its_whole_front_finalized_reproduces_it_with_pick_front(tiny_run: Path, tmp_path: Path) -> None:
     from autopeft.report.collect import load_run
     from autopeft.study.finalize import finalize

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autopeft.objectives import objectives_of
-from autopeft.study.finalize import FINAL_DIR, finalized_weights
+from autopeft.study.finalize import FINAL_DIR, finalized_weights, held_up_note
 from autopeft.study.journal import Journal, Trial
 from autopeft.trial import Fidelity, TrialResult
 
@@ -71,6 +71,8 @@ def test_the_finalize_table_gives_validation_after_the_finalize_s_training(tmp_p
     assert "val final" in text.splitlines()[1]
     (line,) = [row for row in text.splitlines() if row.lstrip().startswith("45 ")]
     assert "0.7200@60   0.6807±0.0562   0.6660±0.0563" in line, line
+    assert ("After the finalize's training, trial 11 scores the best validation accuracy of the 2 finalized points "
+            "(0.7367 ± 0.0145). Trial 45 (0.7200 → 0.6807) scores worse there than in the search") in text
 
 
 def test_finalize_front_retrains_every_front_point_and_reuses_seeds_already_made(
@@ -115,3 +117,19 @@ def test_finalize_front_of_a_run_without_a_complete_trial_is_one_line(tmp_path: 
         with pytest.raises(ConfigError, match=r"^--pick 'front': the run has no complete trial yet, so its front is "
                                               r"empty$"):
             picks(journal, "front", objectives_of(["accuracy", "trainable_params"]))
+
+
+def test_the_held_up_note_names_the_best_after_finalize_and_the_points_that_fell() -> None:
+    def row(trial: int, search: float, final: float) -> dict[str, object]:
+        return {"trial": trial, "validation_score_search": search, "validation_score_final_mean": final,
+                "validation_score_final_std": 0.01}
+
+    assert held_up_note([row(1, 0.7, 0.6)], "accuracy", "accuracy") == ""  # one point: nothing to compare
+    assert held_up_note([row(1, 0.7, 0.6), {"trial": 2}], "accuracy", "accuracy") == ""  # finalized before it was kept
+    two = held_up_note([row(1, 0.7, 0.6), row(2, 0.8, 0.7), row(3, 0.5, 0.65)], "accuracy", "accuracy")
+    assert "trial 2 scores the best validation accuracy of the 3 finalized points (0.7000 ± 0.0100)" in two
+    assert "Trials 1 (0.7000 → 0.6000), 2 (0.8000 → 0.7000) score worse there than in the search" in two
+    # a score to minimise (ECE as the first objective): lower is better, and rising is falling
+    ece = held_up_note([row(1, 0.05, 0.04), row(2, 0.03, 0.06)], "ece", "ECE")
+    assert "trial 1 scores the best validation ECE" in ece and "Trial 2 (0.0300 → 0.0600) scores worse" in ece
+
