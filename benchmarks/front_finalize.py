@@ -50,7 +50,9 @@ def _source(run: Path) -> Path:
 
 
 def rows_of(folder: Path) -> dict[str, Any]:
-    """The finalized front: per point its search and finalized figures, and the picks by finalized validation."""
+    """The finalized front: per point its search and finalized figures, and the picks by finalized validation.
+    The knee is :func:`autopeft.pareto.knee_point` with the search's hypervolume reference, as the search's; the
+    search also leaves out points at chance, which this does not (the fronts measured are far above it)."""
     from autopeft.objectives import objectives_of, reference_point, score_objective, to_minimize
     from autopeft.pareto import knee_point, pareto_mask
     from autopeft.study.finalize import finalize_table

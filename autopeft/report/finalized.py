@@ -31,7 +31,7 @@ def finalized_section(doc: Document, run: RunData) -> bool:
         mark = " (knee)" if run.knee is not None and r["trial"] == run.knee.number else ""
         mark = mark or (" (best)" if run.best is not None and r["trial"] == run.best.number else "")
         val = f"{num(r.get('validation_score_search'))} @{r.get('validation_steps_search')}"
-        final = plus_minus(r, "score_final", prefix="validation_")
+        final = plus_minus(r, "validation_score_final", prefix="")
         rows.append((f"{r['trial']}{mark}", r["origin"], params_text(r.get("trainable_params")), r["seeds"],
                      r["steps"], val, final, *[plus_minus(r, k) for k in shown], r["config"]))
     scaled = " the temperature for 'ECE after scaling' is fit on the validation split." if "ece_ts" in shown else ""
