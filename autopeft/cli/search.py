@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,10 +132,6 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,
                        workers_per_gpu=workers_per_gpu, engine=engine, nni=nni, warm_start=warm_start or (),
                        load_prior=load_prior)
-    from autopeft.study.status import status_text
+    from autopeft.study.status import next_text, status_text
 
-    where = shlex.quote(str(folder))
-    return (f"{status_text(folder)}\n"
-            f"next: `autopeft finalize {where} --pick front` re-trains every front point at the final fidelity "
-            f"(--pick knee: the knee alone) and scores the test split; then `autopeft export {where} --pick "
-            f"trial:ID --out DIR` and `autopeft report {where} --out DIR`")
+    return f"{status_text(folder)}\n{next_text(folder)}"

@@ -6,6 +6,7 @@ What ``autopeft status RUN`` prints and :meth:`autopeft.Study.status` returns; i
 from __future__ import annotations
 
 import math
+import shlex
 import statistics
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
 from autopeft.trial import describe
 
-__all__ = ["chance_lines", "status_text", "warm_start_lines"]
+__all__ = ["chance_lines", "next_text", "status_text", "warm_start_lines"]
 
 
 def status_text(folder: Path) -> str:
@@ -88,6 +89,25 @@ def status_text(folder: Path) -> str:
         lines += [f"failed trial {t.number}: {t.error}" for t in failed[:5]]
         lines += finalize_lines(journal.trials(phase="finalize"), folder, live=bool(holder))
         return "\n".join(lines)
+
+
+def next_text(folder: Path) -> str:
+    """The line a finished search ends with: the commands that come next (finalize the front, export a point,
+    report), or, where the front is empty, why there is nothing to finalize and how to look and go on."""
+    with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
+        f = front(journal, objectives_of(journal.meta("settings")["objectives"]))
+        failed = journal.counts().get("failed", 0)
+        top = top_steps(journal.recipe)
+    where = shlex.quote(str(folder))
+    if not f.trials:
+        rung = f" at the top rung ({top} steps)" if top else ""
+        errors = f"; the first failed trials' errors are listed above ({failed} failed)" if failed else ""
+        return (f"next: no trial completed{rung}, so the front is empty and there is nothing to finalize or export"
+                f"{errors}; `autopeft pareto {where} --all` lists every trial with its state and error, and "
+                f"`autopeft search --resume {where} --budget N` runs more trials (N in all)")
+    return (f"next: `autopeft finalize {where} --pick front` re-trains every front point at the final fidelity "
+            f"(--pick knee: the knee alone) and scores the test split; then `autopeft export {where} --pick "
+            f"trial:ID --out DIR` and `autopeft report {where} --out DIR`")
 
 
 def finalize_lines(seeds: Sequence[Trial], folder: Path, *, live: bool) -> list[str]:

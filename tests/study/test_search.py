@@ -493,3 +493,35 @@ def test_no_more_workers_start_than_trials_are_left(tiny_recipe: Path, tmp_path:
         assert j.meta("engine")["workers"] == 1
     code, _, err = run(["finalize", str(out), "--seeds", "1", "--workers", "3"], capsys)
     assert code == 0 and "3 workers asked for, 1 trial(s) to run: 1 worker(s)" in err
+
+
+def test_a_search_whose_every_trial_failed_says_so_and_how_to_go_on(tiny_recipe: Path, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty front: the last line does not offer to finalize it; it points at the errors and at a resume
+    with a larger budget, which (once the cause is mended) runs the new trials."""
+    from autopeft.runner.worker import Worker
+
+    real = Worker._run
+
+    def broken(self: Worker, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("out of disk")
+
+    monkeypatch.setattr(Worker, "_run", broken)
+    out = tmp_path / "run"
+    code, text, err = run(["search", str(tiny_recipe), "--out", str(out), "--budget", "3"], capsys)
+    assert code == 0, err
+    lines = text.rstrip().splitlines()
+    assert "trials: waiting 0, running 0, complete 0, failed 3" in text and "failed trial 1: " in text
+    assert "out of disk" in text
+    assert lines[-1] == (f"next: no trial completed, so the front is empty and there is nothing to finalize or export; "
+                         f"the first failed trials' errors are listed above (3 failed); `autopeft pareto {out} --all` "
+                         f"lists every trial with its state and error, and `autopeft search --resume {out} --budget N` "
+                         f"runs more trials (N in all)")
+    code, listed, _ = run(["pareto", str(out), "--all"], capsys)
+    assert code == 0 and listed.count("failed") == 3 and "out of disk" in listed
+
+    monkeypatch.setattr(Worker, "_run", real)  # the cause mended
+    code, text, err = run(["search", "--resume", str(out), "--budget", "5"], capsys)
+    assert code == 0, err
+    assert "complete 2, failed 3" in text and text.rstrip().splitlines()[-1].startswith("next: `autopeft finalize")
