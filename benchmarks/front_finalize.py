@@ -51,10 +51,11 @@ def _source(run: Path) -> Path:
 
 def rows_of(folder: Path) -> dict[str, Any]:
     """The finalized front: per point its search and finalized figures, and the picks by finalized validation.
-    The knee is :func:`autopeft.pareto.knee_point` with the search's hypervolume reference, as the search's; the
-    search also leaves out points at chance, which this does not (the fronts measured are far above it)."""
-    from autopeft.objectives import objectives_of, reference_point, score_objective, to_minimize
-    from autopeft.pareto import knee_point, pareto_mask
+    The knee is the search's rule: :func:`autopeft.pareto.knee_point` with the search's hypervolume reference,
+    chosen from the points whose finalized validation score beats chance (all of them where none does, or the
+    score has no chance level)."""
+    from autopeft.objectives import objectives_of, score_objective
+    from autopeft.study.classes import run_chance
     from autopeft.study.finalize import finalize_table
     from autopeft.study.front import front
     from autopeft.study.journal import Journal
@@ -65,7 +66,8 @@ def rows_of(folder: Path) -> dict[str, Any]:
         finals = {r["trial"]: r for r in finalize_table(journal)}
         knee = f.trials[f.knee or 0].number if f.trials else None
         total = max((t.result.total_params or 0 for t in f.trials if t.result is not None), default=0)
-    score = score_objective(objectives).name
+        score = score_objective(objectives).name
+        chance = run_chance(journal.trials(), score)
     rows = []
     for t in f.trials:
         r = finals.get(t.number, {})
@@ -77,6 +79,17 @@ def rows_of(folder: Path) -> dict[str, Any]:
                                               f"test_{score}_mean", f"test_{score}_std", "test_ece_mean",
                                               "test_ece_std")}})
     done = [r for r in rows if r["validation_score_final_mean"] is not None and r["trainable_params"] is not None]
+    return {"score": score, "rows": rows, "picks": picks_of(done, score, total, chance)}
+
+
+def picks_of(done: list[dict[str, Any]], score: str, total: int, chance: float | None) -> dict[str, Any]:
+    """The picks by finalized validation among ``done`` (rows with ``validation_score_final_mean`` and
+    ``trainable_params``): the most accurate, the front, and its knee by the search's rule (``knee_point`` from the
+    hypervolume reference at ``total`` parameters, among the front's points above ``chance`` where any is)."""
+    from autopeft.objectives import objectives_of, reference_point, to_minimize
+    from autopeft.pareto import knee_point, pareto_mask
+    from autopeft.study.classes import at_chance
+
     picks: dict[str, Any] = {}
     if done:
         best = max(done, key=lambda r: (r["validation_score_final_mean"], -r["trainable_params"]))
@@ -86,10 +99,11 @@ def rows_of(folder: Path) -> dict[str, Any]:
         mask = pareto_mask(to_minimize(values, pair))
         kept = [r for r, m in zip(done, mask, strict=True) if m]
         picks["finalized_front"] = [r["trial"] for r in kept]
+        kept = [r for r in kept if not at_chance(r["validation_score_final_mean"], chance)] or kept
         points = to_minimize([[r["validation_score_final_mean"], r["trainable_params"]] for r in kept], pair)
         idx = knee_point(points, reference_point(pair, float(total)) if total else None)
         picks["knee_of_finalized_front"] = kept[int(idx)]["trial"]
-    return {"score": score, "rows": rows, "picks": picks}
+    return picks
 
 
 def markdown(data: dict[str, Any]) -> str:

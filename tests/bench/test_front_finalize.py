@@ -64,3 +64,18 @@ def test_the_readme_quotes_the_committed_results(name: str, picks: dict[str, obj
         test = f"{r['test_accuracy_mean']:.3f} ± {r['test_accuracy_std']:.3f}"
         assert f"| {r['trainable_params']:,} | {r['validation_search']:.3f} | {final} | {test} |" in readme, r["trial"]
     assert result["trained"] == trained and f"{round(result['seconds']):,}" == seconds and f"{seconds} s" in readme
+
+
+def test_the_knee_of_the_finalized_front_leaves_out_points_at_chance() -> None:
+    """The search's rule: a two-point front's knee is the point that alone dominates more hypervolume (here the
+    one at chance, 0.50 at 112 parameters), unless it scored no better than chance."""
+    module = load_script("front_finalize.py", "front_finalize")
+    done = [{"trial": 1, "validation_score_final_mean": 0.5, "trainable_params": 112},
+            {"trial": 2, "validation_score_final_mean": 0.625, "trainable_params": 3584},
+            {"trial": 3, "validation_score_final_mean": 0.6, "trainable_params": 4000}]
+    free = module.picks_of(done, "accuracy", 100_000, None)
+    assert free == {"best_by_finalized_validation": 2, "finalized_front": [1, 2], "knee_of_finalized_front": 1}
+    assert module.picks_of(done, "accuracy", 100_000, 0.5)["knee_of_finalized_front"] == 2
+    at_chance = [{**r, "validation_score_final_mean": 0.5} for r in done]  # none above: chosen from them all
+    assert module.picks_of(at_chance, "accuracy", 100_000, 0.5)["knee_of_finalized_front"] == 1
+    assert module.picks_of([], "accuracy", 100_000, 0.5) == {}
