@@ -10,8 +10,8 @@ import pytest
 PURE = ["autopeft.space.spec", "autopeft.space.parsing", "autopeft.space.selectors", "autopeft.space.yaml_fields",
         "autopeft.space.dimensions", "autopeft.space.references", "autopeft.objectives", "autopeft.pareto",
         "autopeft.trial", "autopeft.bench.paired", "autopeft.bench.oracle",
-        "autopeft.controllers.design", "autopeft.cli.finalize", "autopeft.study.classes", "autopeft.study.finalize",
-        "autopeft.tasks.splits"]
+        "autopeft.controllers.design", "autopeft.cli.finalize", "autopeft.cli.predict", "autopeft.study.classes",
+        "autopeft.study.finalize", "autopeft.tasks.splits"]
 
 
 @pytest.mark.parametrize("name", PURE)

@@ -6,6 +6,7 @@
     autopeft trial [--recipe search/default.yaml] --config '{"method": "ia3"}' [--steps N] [--test]
     autopeft search [RECIPE] [--budget N] [--controller bo|random|evolution] [--task NAME] [--resume RUN]
     autopeft status|pareto|finalize|export RUN ...
+    autopeft predict EXPORT_FOLDER --data new.csv [--out predictions.csv]
     autopeft report RUN [RUN ...] --out reports/NAME [--random RUN]
     autopeft bench --table benchmarks/peftbench/NAME.csv --controller bo --budget 50 --seeds 20
 
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from autopeft.cli import bench, finalize, report, results, search, spaces, trial
+from autopeft.cli import bench, finalize, predict, report, results, search, spaces, trial
 from autopeft.cli.common import Command, Parser
 from autopeft.errors import AutopeftError
 from autopeft.version import __version__
@@ -48,7 +49,7 @@ def _stop_on_sigterm() -> Any:
 
 
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (spaces, trial, search, results, finalize, report, bench)
+GROUPS = (spaces, trial, search, results, finalize, predict, report, bench)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -88,6 +88,9 @@ class CardData:
     folder: str = "path/to/this/folder"         # how the loading snippet names this folder
     versions: Mapping[str, str] = field(default_factory=dict)
     autopeft_version: str = __version__
+    #: how the trials made the model's inputs (the manifest's ``inputs``; ``None`` before it was recorded)
+    inputs: Mapping[str, Any] | None = None
+    temperature: float | None = None            # fitted on validation, for the weights in this folder
 
     def __post_init__(self) -> None:
         for name in ("base_model", "method"):
@@ -329,7 +332,35 @@ def _usage(data: CardData) -> list[str]:
                 *([f"print(model.config.id2label){order}"] if named else [])]
     answers = [f"The model answers with one of {', '.join(map(repr, data.verbalizers))}: the classes "
                f"{', '.join(map(repr, data.labels))}, in that order.", ""] if data.verbalizers else []
-    return ["## How to use", "", "```python", *code, "```", "", *answers]
+    return ["## How to use", "", "```python", *code, "```", "", *answers, *_inputs(data)]
+
+
+def _inputs(data: CardData) -> list[str]:
+    """How to make the model's inputs as its trials did, and ``autopeft predict``, which does it."""
+    inputs = data.inputs
+    if not inputs:
+        return []
+    fields = [str(f) for f in inputs.get("text_fields") or ()]
+    cut = f"cut at {inputs.get('max_length')} tokens"
+    if inputs.get("template"):
+        words = ", ".join(data.verbalizers)
+        lines = [f"Its input is this prompt, the row's {' and '.join(f'`{f}`' for f in fields)} in place of "
+                 f"the field{'s' * (len(fields) > 1)}" + (f" and `{{options}}` as {words!r}" if words else "")
+                 + f", {cut}:", "", "```text", str(inputs["template"]), "```", ""]
+        if data.verbalizers:
+            lines += ["Each class is scored by the log-likelihood of its word as the answer (rank classification), "
+                      "and the softmax over the classes gives their probabilities.", ""]
+    elif len(fields) == 2:
+        lines = [f"Its input is the pair of the row's `{fields[0]}` and `{fields[1]}` fields, as "
+                 f"`tokenizer({fields[0]}, {fields[1]})` makes it, {cut}.", ""]
+    else:
+        lines = [f"Its input is the row's `{fields[0] if fields else 'text'}` field, {cut}.", ""]
+    scaled = (f" (the probabilities after temperature scaling with T = {data.temperature:.3g}, fitted on "
+              "validation)") if data.temperature and data.labels else ""
+    lines += [f"`autopeft predict {data.folder} --data FILE.csv` makes the inputs this way and writes each row's "
+              + ("class with its probabilities" if data.labels else "answer") + scaled
+              + "; a file that has the label column is scored too.", ""]
+    return lines
 
 
 def _versions(data: CardData) -> list[str]:

@@ -26,6 +26,7 @@ from autopeft.errors import AutopeftError, ExportError
 from autopeft.methods import BuiltModel, build, get_method
 from autopeft.model.loading import load_model, model_kind, quiet_transformers, resolve
 from autopeft.paths import unwritable
+from autopeft.runner.config import TrainingConfig
 from autopeft.space import SpaceSpec
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.commands import search_flags
@@ -66,6 +67,8 @@ def export(
     metrics: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     task: Task | None = None,
+    training: TrainingConfig | None = None,
+    tokenizer: Any = None,
 ) -> Path:
     """Write ``built`` (trained or not) to ``folder``; returns the folder. A folder replaced (``overwrite``) is
     written beside it first and swapped in whole, so that no file of the earlier export stays (an adapter's
@@ -73,7 +76,9 @@ def export(
 
     A classification ``task`` names the outputs: its class names, in the order of an encoder's logits, go in the
     manifest (``labels``) and in a saved whole model's ``id2label``; a seq2seq model's answer words go in
-    ``verbalizers``."""
+    ``verbalizers``. The task and ``training`` also say how its inputs were made (``inputs``: the text fields, a
+    seq2seq model's prompt template, the token limits), which ``autopeft predict`` follows; the ``tokenizer``,
+    when given, is saved beside the weights, so the folder is whole for a pipeline."""
     out = check_export_folder(folder, overwrite=overwrite)
     replaced = out.is_dir() and any(out.iterdir())
     work = out.with_name(f".{out.name}.autopeft-partial") if replaced else out
@@ -88,6 +93,8 @@ def export(
         name_labels(built.model.config, outputs["labels"])
     with quiet_transformers():  # a whole model's save shows a shard progress bar
         method.save(built, work)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(work))
     _set_base_model(work, base_ref)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -103,6 +110,7 @@ def export(
         "total_params": built.total_params,
         **facts,
         **outputs,
+        **input_record(task, training, built.model.config, facts["model_kind"]),
         "space": _space_record(space),
         "metrics": jsonable(dict(metrics or {})),
     }
@@ -190,6 +198,8 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
         "labels": tuple(manifest.get("labels") or ()), "verbalizers": tuple(manifest.get("verbalizers") or ()),
         "autopeft_version": str(manifest.get("autopeft_version") or __version__),
         "weights": source.get("weights"),
+        "inputs": manifest.get("inputs") if isinstance(manifest.get("inputs"), Mapping) else None,
+        "temperature": _temperature(manifest.get("metrics")),
     }
     provenance = None
     if journal is not None and trial is not None:
@@ -211,6 +221,11 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
     if isinstance(model, Mapping) and model.get("source"):
         facts["model_source"] = str(model["source"])
     return CardData(**facts)
+
+
+def _temperature(metrics: Any) -> float | None:
+    value = metrics.get("temperature") if isinstance(metrics, Mapping) else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _source(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -312,6 +327,21 @@ def _outputs(task: Task | None, kind: str | None) -> dict[str, list[str]]:
         return {}
     answers = {"verbalizers": list(task.verbalizers)} if kind == "seq2seq" else {}
     return {"labels": list(task.label_names), **answers}
+
+
+def input_record(task: Task | None, training: TrainingConfig | None, config: Any,
+                 kind: str | None) -> dict[str, Any]:
+    """How a trial made the model's inputs, for ``autopeft predict`` (:mod:`autopeft.study.predict`): the task's
+    kind, text fields (in order: a pair for two), label column, a seq2seq model's prompt template, the token
+    limits, and whether an encoder's text pairs got segment ids. ``{}`` without a task."""
+    if task is None:
+        return {}
+    training = training or TrainingConfig()
+    segments = kind == "encoder" and int(getattr(config, "type_vocab_size", 0) or 0) > 1
+    return {"inputs": {"task": task.name, "kind": task.kind, "text_fields": list(task.text_fields),
+                       "label_field": task.label_field, "template": task.template if kind == "seq2seq" else None,
+                       "max_length": training.max_length, "target_max_length": training.target_max_length,
+                       "segments": segments}}
 
 
 def name_labels(config: Any, labels: Sequence[str]) -> None:

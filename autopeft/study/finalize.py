@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from autopeft.errors import ConfigError, check_count
+from autopeft.errors import AutopeftError, ConfigError, check_count
 from autopeft.objectives import OBJECTIVES, PARAMS, Objective, objectives_of, score_objective
 from autopeft.study.classes import finalized_groups
 from autopeft.study.context import make_context, require_weights
@@ -25,6 +25,7 @@ from autopeft.study.front import front, front_trials
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Planned, run_loop
 from autopeft.study.provenance import run_recipe
+from autopeft.study.recipe import Recipe
 from autopeft.study.rungs import top_steps
 from autopeft.trial import TrialResult, describe, jsonable
 
@@ -330,6 +331,8 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
         shutil.copytree(path, target)
         manifest = read_manifest(target)
         manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": why}
+        if "inputs" not in manifest:  # weights a finalize saved before exports recorded their inputs
+            manifest.update(recipe_inputs(recipe))
         weights = finals.get(seed)
         if weights is not None and weights.result is not None:  # these weights' own scores at the final fidelity
             manifest["metrics"] = jsonable(dict(weights.result.metrics))
@@ -360,6 +363,19 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
     write_manifest(target, manifest)
     write_card(target, run=folder, trial=chosen.number, pick=spec)
     return target
+
+
+def recipe_inputs(recipe: Recipe) -> dict[str, Any]:
+    """How the recipe's trials made the model's inputs (:func:`autopeft.study.export.input_record`); ``{}`` when its
+    task or model cannot be read now (``autopeft predict`` then says the folder lacks them)."""
+    from autopeft.model.loading import load_config, model_kind
+    from autopeft.study.export import input_record
+
+    try:
+        config = load_config(recipe.model)
+        return input_record(recipe.load_task(), recipe.training, config, model_kind(config))
+    except AutopeftError:
+        return {}
 
 
 __all__ = ["FINAL_DIR", "TEST_METRICS", "export_pick", "finalize", "finalize_table", "finalized_weights", "pick"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from autopeft.tasks.base import Example, Task
 from autopeft.tasks.sources import Table
 from autopeft.tasks.splits import Dropped
 
-__all__ = ["build_examples"]
+__all__ = ["build_examples", "prediction_examples"]
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,44 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
         return tuple(examples), Dropped(without_text, unlabelled)
     unique = _deduplicate(examples, task)
     return unique, Dropped(without_text, unlabelled, len(examples) - len(unique))
+
+
+def prediction_examples(task: Task, table: Table, columns: Sequence[str],
+                        label_column: str | None = None) -> list[Example | None]:
+    """One entry per row of ``table``, in order, for a model to predict: the row as an example of ``task`` (its
+    texts from ``columns``, which stand for the task's text fields in order; the class index of ``label_column``'s
+    value, -1 where it is empty or there is no such column; for generation its text as the target), or ``None``
+    for a row with an empty text, which has nothing to predict from. A label outside the task's label set is an
+    error naming up to 5 such values, as :func:`build_examples` gives."""
+    if len(columns) != len(task.text_fields):
+        raise TaskError(f"{len(columns)} text column(s) {', '.join(map(repr, columns))} for a task of "
+                        f"{len(task.text_fields)} text field(s) ({', '.join(task.text_fields)}); allowed: one column "
+                        "per text field, in that order")
+    texts = [table.column(name) for name in columns]
+    raw = table.column(label_column) if label_column is not None else (None,) * len(table)
+    mapper = _LabelMapper(task.label_names) if task.kind == "classification" else None
+    out: list[Example | None] = []
+    bad: dict[str, None] = {}
+    for row, value in enumerate(raw):
+        cells = tuple(_text(col[row], name, row, table.origin) for name, col in zip(columns, texts, strict=True))
+        if not all(cells):
+            out.append(None)
+            continue
+        if mapper is None:
+            target = _text(value, label_column or "", row, table.origin) if label_column is not None else ""
+            out.append(Example(cells, -1, target))
+            continue
+        label = mapper(value)
+        if isinstance(label, _Bad):
+            bad.setdefault(repr(label.value), None)
+            label = None
+        out.append(Example(cells, -1 if label is None else label, ""))
+    if bad:
+        shown = ", ".join(list(bad)[:5])
+        raise TaskError(f"column {label_column!r} of {table.origin} has label values outside the model's classes: "
+                        f"{shown}; allowed: {', '.join(task.label_names)} or their indices "
+                        f"0..{task.n_classes - 1} (or an empty cell)")
+    return out
 
 
 def _deduplicate(examples: list[Example], task: Task) -> tuple[Example, ...]:

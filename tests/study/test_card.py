@@ -282,3 +282,32 @@ def test_the_card_module_imports_no_torch() -> None:
             "sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("kind", "inputs", "expected"), [
+    ("seq2seq", {"text_fields": ["premise", "hypothesis"], "max_length": 64,
+                 "template": "premise: {premise}\nhypothesis: {hypothesis}\noptions: {options}"},
+     ["Its input is this prompt, the row's `premise` and `hypothesis` in place of the fields and `{options}` as "
+      "'yes, no', cut at 64 tokens:", "```text\npremise: {premise}\nhypothesis: {hypothesis}\noptions: {options}\n```",
+      "rank classification"]),
+    ("encoder", {"text_fields": ["premise", "hypothesis"], "max_length": 128, "template": None},
+     ["Its input is the pair of the row's `premise` and `hypothesis` fields, as `tokenizer(premise, hypothesis)` "
+      "makes it, cut at 128 tokens."]),
+    ("encoder", {"text_fields": ["text"], "max_length": 128, "template": None},
+     ["Its input is the row's `text` field, cut at 128 tokens."]),
+])
+def test_the_card_says_how_the_inputs_were_made_and_names_predict(kind: str, inputs: dict[str, Any],
+                                                                  expected: list[str]) -> None:
+    body = split_card(render_card(CardData(base_model="m", method="lora", peft_adapter=True,
+                                           configuration={"method": "lora"}, model_kind=kind,
+                                           labels=("entailment", "not_entailment"),
+                                           verbalizers=("yes", "no") if kind == "seq2seq" else (),
+                                           inputs=inputs, temperature=1.37, folder="adapters/knee")))[1]
+    for text in expected:
+        assert text in body
+    assert ("`autopeft predict adapters/knee --data FILE.csv` makes the inputs this way and writes each row's class "
+            "with its probabilities (the probabilities after temperature scaling with T = 1.37, fitted on "
+            "validation); a file that has the label column is scored too.") in " ".join(body.split("\n"))
+    old = split_card(render_card(CardData(base_model="m", method="lora", peft_adapter=True,
+                                          configuration={"method": "lora"}, model_kind=kind)))[1]
+    assert "autopeft predict" not in old  # an export made before the inputs were recorded

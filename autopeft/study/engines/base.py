@@ -127,7 +127,7 @@ def run_job(worker: Worker, job: Job, spec: WorkerSpec,
             from autopeft.study.export import export
 
             export(built, target, model_id=spec.recipe.model, configuration=dict(job.config), space=spec.space,
-                   overwrite=True, task=worker.task)
+                   overwrite=True, task=worker.task, training=worker.training, tokenizer=worker.tokenizer)
 
     if job.stop_below:
         from autopeft.runner.worker import StopTrial

@@ -1,0 +1,194 @@
+"""``autopeft predict``: an export run on a file reproduces the trial's own validation scores on that split."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autopeft.cli import main
+from autopeft.study.finalize import export_pick
+from autopeft.study.recipe import load_recipe
+from autopeft.study.search import run_search
+from benchmarks.reliability import tiny
+
+#: the metrics a trial records that predict computes again on the same rows
+SAME = ("accuracy", "macro_f1", "balanced_accuracy", "ece", "brier", "nll", "temperature", "ece_ts", "nll_ts")
+
+T5_SPACE = """\
+name: t5-tiny
+dimensions:
+  - {name: method, type: categorical, choices: [lora]}
+  - {name: lora.r, type: integer, low: 2, high: 4}
+  - {name: lora.modules, type: categorical, choices: [qv]}
+"""
+
+
+def t5_recipe(folder: Path, model: Path, data: Path, *, kind: str = "classification") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "space.yaml").write_text(T5_SPACE)
+    fields = "text_fields: [text], label_field: label" if kind == "classification" else \
+        "text_fields: [source], label_field: target, kind: generation"
+    task = f"{{file: {data}, {fields}}}"
+    objectives = "" if kind == "classification" else "objectives: [rouge_l, trainable_params], "
+    path = folder / "recipe.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: t5-{kind}
+        model: {model}
+        task: {task}
+        space: space.yaml
+        data: {{seed: 0, n_validation: 16, n_test: 8}}
+        fidelity: {{steps: 4}}
+        training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, target_max_length: 4, curve_fractions: [1.0]}}
+        search: {{budget: 2, controller: random, references: false, {objectives}final_seeds: 1}}
+        """))
+    return path
+
+
+def validation_file(recipe: Path, out: Path) -> Path:
+    """The run's validation split as a file, labels by name, with one empty row appended."""
+    data = load_recipe(recipe).task_data()
+    task = data.task
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "label"])
+        for ex in data.split("validation"):
+            writer.writerow([ex.texts[0], task.label_names[ex.label] if task.kind == "classification" else ex.target])
+        writer.writerow(["", ""])
+    return out
+
+
+def search_and_export(recipe: Path, tmp_path: Path, *, merge: bool = False, pick: str = "best") -> Path:
+    run = tmp_path / "run"
+    if not run.exists():
+        run_search(load_recipe(recipe), run, stream=io.StringIO())
+    return export_pick(run, pick, tmp_path / f"export-{pick.replace(':', '-')}{'-merged' * merge}", overwrite=True,
+                       merge=merge)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_an_encoder_export_scores_its_validation_split_as_the_trial_did(
+        merge: bool, tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, budget=2, lr_factors=[1])
+    folder = search_and_export(recipe, tmp_path, merge=merge)
+    manifest = json.loads((folder / "autopeft.json").read_text())
+    assert manifest["inputs"] == {"task": "reviews", "kind": "classification", "text_fields": ["text"],
+                                  "label_field": "label", "template": None, "max_length": 16,
+                                  "target_max_length": 16, "segments": True}
+    assert (folder / "tokenizer.json").is_file()  # the folder is whole: a pipeline finds its tokenizer
+    data = validation_file(recipe, tmp_path / "val.csv")
+    out = tmp_path / "pred.csv"
+    code, _, err = run_cli(["predict", str(folder), "--data", str(data), "--text-fields", "review", "--out", str(out)],
+                           capsys)
+    assert code == 0, err
+    rows = rows_of(out)
+    assert len(rows) == 17 and [r["row"] for r in rows] == [str(i) for i in range(1, 18)]
+    assert rows[-1]["prediction"] == "" and "note: 1 of 17 rows have an empty text and get no prediction" in err
+    probs = np.array([[float(r["p_negative"]), float(r["p_positive"])] for r in rows[:-1]])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
+    assert all(r["prediction"] == ("negative", "positive")[int(np.argmax(p))] for r, p in zip(rows, probs,
+                                                                                              strict=False))
+    labels = [r["label"] for r in rows[:-1]]
+    accuracy = np.mean([r["prediction"] == lab for r, lab in zip(rows, labels, strict=False)])
+    assert accuracy == pytest.approx(manifest["metrics"]["accuracy"])
+    assert f"scored 16 labelled rows: accuracy {manifest['metrics']['accuracy']:.4f}" in err
+
+    from autopeft.study.predict import predict
+
+    result = predict(folder, data, text_fields=["review"])
+    tol = 1e-4 if merge else 1e-9  # a merged model's outputs match the adapter's to float rounding
+    for name in SAME:
+        assert result.metrics is not None and result.metrics[name] == pytest.approx(
+            manifest["metrics"][name], abs=tol), name
+    raw = predict(folder, data, text_fields=["review"], calibrated=False)
+    assert raw.temperature is None and "ece_ts" not in (raw.metrics or {})
+    assert raw.metrics is not None and raw.metrics["ece"] == pytest.approx(result.metrics["ece"])
+
+
+def test_a_t5_export_answers_with_its_prompt(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Rank classification over the class words, on the prompt the trial was trained with."""
+    recipe = t5_recipe(tmp_path, tiny_t5_dir, sentiment_csv)
+    folder = search_and_export(recipe, tmp_path)
+    manifest = json.loads((folder / "autopeft.json").read_text())
+    assert manifest["inputs"]["template"] == "text: {text}\noptions: {options}"
+    data = validation_file(recipe, tmp_path / "val-t5.csv")
+    from autopeft.study.predict import predict
+
+    result = predict(folder, data, text_fields=["review"])
+    for name in SAME:
+        assert result.metrics is not None and result.metrics[name] == pytest.approx(manifest["metrics"][name]), name
+    code, text, err = run_cli(["predict", str(folder), "--data", str(data), "--text-fields", "review"], capsys)
+    assert code == 0, err
+    assert text.splitlines()[0] == "row,prediction,confidence,p_negative,p_positive,label"
+    assert len(text.splitlines()) == 18
+
+
+def test_a_generation_export_writes_its_answers(tmp_path: Path, tiny_t5_dir: Path, generation_jsonl: Path) -> None:
+    recipe = t5_recipe(tmp_path, tiny_t5_dir, generation_jsonl, kind="generation")
+    folder = search_and_export(recipe, tmp_path, pick="trial:1")
+    manifest = json.loads((folder / "autopeft.json").read_text())
+    data = load_recipe(recipe).task_data()
+    file = tmp_path / "new.jsonl"
+    file.write_text("".join(json.dumps({"source": " ".join(ex.texts), "target": ex.target}) + "\n"
+                            for ex in data.split("validation")))
+    from autopeft.study.predict import predict, write_predictions
+
+    result = predict(folder, file)
+    assert result.columns == ("row", "prediction", "reference") and len(result.rows) == 16
+    assert result.metrics == pytest.approx({"exact_match": manifest["metrics"]["exact_match"],
+                                            "rouge_l": manifest["metrics"]["rouge_l"]})
+    written = write_predictions(result, tmp_path / "out.jsonl")
+    assert [json.loads(line) for line in written.read_text().splitlines()] == list(result.rows)
+
+
+def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, budget=2, lr_factors=[1])
+    folder = search_and_export(recipe, tmp_path)
+    data = validation_file(recipe, tmp_path / "val.csv")
+    cases = {
+        "not a folder": (["predict", str(tmp_path / "nope"), "--data", str(data)], "is not a folder"),
+        "no such column": (["predict", str(folder), "--data", str(data)],
+                           "column(s) 'text' not in data file"),
+        "bad label": (["predict", str(folder), "--data", str(sentiment_csv), "--label-field", "text"],
+                      "has label values outside the model's classes"),
+        "two columns for one field": (["predict", str(folder), "--data", str(data), "--text-fields", "review,label"],
+                                      "2 text column(s) 'review', 'label' for a task of 1 text field(s)"),
+        "bad out": (["predict", str(folder), "--data", str(sentiment_csv), "--out", str(tmp_path / "p.txt")],
+                    "unsupported extension '.txt'; allowed: .csv, .jsonl"),
+        "batch size": (["predict", str(folder), "--data", str(sentiment_csv), "--batch-size", "0"], "--batch-size"),
+        "missing file": (["predict", str(folder), "--data", str(tmp_path / "none.csv")], "does not exist"),
+    }
+    for name, (args, message) in cases.items():
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (name, err)
+        assert len(err.strip().splitlines()) == 1, (name, err)
+    manifest = json.loads((folder / "autopeft.json").read_text())
+    manifest.pop("inputs")
+    (folder / "autopeft.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli(["predict", str(folder), "--data", str(sentiment_csv)], capsys)
+    assert code == 2 and "does not record how its model's inputs were made" in err
+    moved = tmp_path / "export-trial-1"
+    code, _, err = run_cli(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(moved)], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["predict", str(moved), "--data", str(sentiment_csv), "--base-model",
+                            str(tmp_path / "elsewhere")], capsys)
+    assert code == 2 and "cannot load its model" in err and "allowed: --base-model" not in err
