@@ -9,6 +9,7 @@ The Python API, in the style of Optuna's ``create_study`` / ``optimize``::
     study.front_dataframe()
     study.finalize(pick="knee")
     study.export(pick="knee", out="adapters/knee")
+    autopeft.predict("adapters/knee", "new.csv").rows     # each row's class and probabilities
 
 See ``docs/architecture.md`` for the floor plan: ``space`` and ``model`` at the bottom, ``methods`` and
 ``controllers`` above them, the ``runner`` that trains, the ``study`` that runs a search through an engine,
@@ -26,13 +27,16 @@ if TYPE_CHECKING:
     from autopeft.api import create_study, load_study
     from autopeft.study.facade import Study, make_recipe
     from autopeft.study.journal import Trial
+    from autopeft.study.predict import predict
     from autopeft.study.recipe import Recipe, load_recipe
 
-__all__ = ["Recipe", "Study", "Trial", "__version__", "create_study", "load_recipe", "load_study", "make_recipe"]
+__all__ = ["Recipe", "Study", "Trial", "__version__", "create_study", "load_recipe", "load_study", "make_recipe",
+           "predict"]
 
 _LAZY = {"Study": "autopeft.study.facade", "create_study": "autopeft.api",
          "load_study": "autopeft.api", "make_recipe": "autopeft.study.facade",
-         "Trial": "autopeft.study.journal", "Recipe": "autopeft.study.recipe", "load_recipe": "autopeft.study.recipe"}
+         "Trial": "autopeft.study.journal", "Recipe": "autopeft.study.recipe", "load_recipe": "autopeft.study.recipe",
+         "predict": "autopeft.study.predict"}
 
 
 def __getattr__(name: str) -> Any:

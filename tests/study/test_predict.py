@@ -192,3 +192,40 @@ def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_
     code, _, err = run_cli(["predict", str(moved), "--data", str(sentiment_csv), "--base-model",
                             str(tmp_path / "elsewhere")], capsys)
     assert code == 2 and "cannot load its model" in err and "allowed: --base-model" not in err
+
+
+@pytest.mark.parametrize(("model", "methods"), [
+    ("bert", ["lora", "ia3", "ln_tuning", "bitfit", "head_only", "prompt_tuning", "beft", "full"]),
+    ("t5", ["lora", "dora", "ia3", "prompt_tuning", "prefix_tuning", "ln_tuning", "beft", "full"]),
+])
+def test_every_method_predicts_what_its_trial_scored(model: str, methods: list[str], tmp_path: Path,
+                                                     tiny_models: dict[str, Path], sentiment_csv: Path) -> None:
+    """Adapters of every peft type (BEFT and BitFit included) and whole models, loaded as predict loads them."""
+    (tmp_path / "space.yaml").write_text(f"name: methods\ndimensions:\n  - {{name: method, type: categorical, "
+                                         f"choices: [{', '.join(methods)}]}}\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(textwrap.dedent(f"""\
+        name: methods
+        model: {tiny_models[model]}
+        task: {{file: {sentiment_csv}, text_fields: [text], label_field: label}}
+        space: space.yaml
+        data: {{seed: 0, n_validation: 16, n_test: 8}}
+        fidelity: {{steps: 3}}
+        training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, target_max_length: 4, curve_fractions: [1.0]}}
+        search: {{budget: {len(methods)}, controller: random, references: false}}
+        """))
+    run_search(load_recipe(recipe), tmp_path / "run", stream=io.StringIO())
+    data = validation_file(recipe, tmp_path / "val.csv")
+    from autopeft.study.predict import predict
+
+    done = []
+    for number in range(1, len(methods) + 1):
+        folder = search_and_export(recipe, tmp_path, pick=f"trial:{number}")
+        manifest = json.loads((folder / "autopeft.json").read_text())
+        result = predict(folder, data, text_fields=["review"])
+        assert result.metrics is not None
+        for name in SAME:
+            assert result.metrics[name] == pytest.approx(manifest["metrics"][name], abs=1e-6), (manifest["method"],
+                                                                                                 name)
+        done.append(manifest["method"])
+    assert sorted(done) == sorted(methods)
