@@ -117,6 +117,12 @@ def test_an_encoder_export_scores_its_validation_split_as_the_trial_did(
     for name in SAME:
         assert result.metrics is not None and result.metrics[name] == pytest.approx(
             manifest["metrics"][name], abs=tol), name
+    if merge:  # a whole model with its tokenizer and class names: a pipeline takes the folder alone
+        from transformers import pipeline
+
+        classify = pipeline("text-classification", model=str(folder))
+        texts = [r[0] for r in csv.reader(data.open())][1:-1]
+        assert [c["label"] for c in classify(texts)] == [r["prediction"] for r in rows[:-1]]
     raw = predict(folder, data, text_fields=["review"], calibrated=False)
     assert raw.temperature is None and "ece_ts" not in (raw.metrics or {})
     assert raw.metrics is not None and raw.metrics["ece"] == pytest.approx(result.metrics["ece"])
