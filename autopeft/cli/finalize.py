@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     classes = classes_line(manifest)
     if classes:
         print(classes)
+    if manifest.get("inputs"):
+        print(f"on new rows: autopeft predict {shlex.quote(str(path))} --data FILE.csv (inputs made as in training)")
     note = (manifest.get("source") or {}).get("note")
     if note:
         print(f"note: {note}")

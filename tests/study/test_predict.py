@@ -193,8 +193,9 @@ def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_
     code, _, err = run_cli(["predict", str(folder), "--data", str(sentiment_csv)], capsys)
     assert code == 2 and "does not record how its model's inputs were made" in err
     moved = tmp_path / "export-trial-1"
-    code, _, err = run_cli(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(moved)], capsys)
+    code, said, err = run_cli(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(moved)], capsys)
     assert code == 0, err
+    assert f"on new rows: autopeft predict {moved} --data FILE.csv (inputs made as in training)" in said
     code, _, err = run_cli(["predict", str(moved), "--data", str(sentiment_csv), "--base-model",
                             str(tmp_path / "elsewhere")], capsys)
     assert code == 2 and "cannot load its model" in err and "allowed: --base-model" not in err
