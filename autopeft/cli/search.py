@@ -29,6 +29,8 @@ def configure(sub: Any) -> None:
     s.add_argument("--data", help="search on a local CSV / JSONL / Parquet file instead of the recipe's task")
     s.add_argument("--text-fields", help="with --data: the text column(s), comma-separated")
     s.add_argument("--label-field", help="with --data: the label column")
+    s.add_argument("--split-field", help="with --data: a column naming each row's split (train, validation, "
+                                           "test; also dev, val): the file's own splits are kept")
     add_size_options(s)
     s.add_argument("--warm-start", action="append", default=[], metavar="RUN_OR_TABLE",
                    help="repeatable: an earlier run folder or PEFT-Bench table (another task, the same space or a "
@@ -77,7 +79,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, model=args.model, task=args.task, workers=args.workers,
                  workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
-                 text_fields=args.text_fields, label_field=args.label_field,
+                 text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
                  n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
                  nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start))
     return 0
@@ -103,7 +105,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
-           n_test: int | None = None) -> str:
+           n_test: int | None = None, split_field: str | None = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
@@ -113,7 +115,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
 
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
-                     text_fields=text_fields, label_field=label_field, warm_start=bool(warm_start),
+                     text_fields=text_fields, label_field=label_field, split_field=split_field,
+                     warm_start=bool(warm_start),
                      n_train=n_train, n_validation=n_validation, n_test=n_test)
         folder = Path(resume)
         with naming_the_run(folder):
@@ -125,7 +128,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             rec = apply_overrides(rec, model=model)
         if task is not None:
             rec = with_task(rec, task)
-        rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field, n_train=n_train,
+        rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field,
+                              split_field=split_field, n_train=n_train,
                               n_validation=n_validation, n_test=n_test)
         folder = Path(out) if out else default_out(rec.name)
         with naming_the_run(folder):

@@ -25,6 +25,8 @@ def configure(sub: Any) -> None:
     t.add_argument("--data", help="override the task with a local CSV / JSONL / Parquet file")
     t.add_argument("--text-fields", help="with --data: text column(s), comma-separated")
     t.add_argument("--label-field", help="with --data: the label column")
+    t.add_argument("--split-field", help="with --data: a column naming each row's split (train, validation, "
+                                           "test; also dev, val): the file's own splits are kept")
     add_size_options(t)
     t.set_defaults(func=cmd_trial)
 
@@ -36,8 +38,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     record = run_trial_command(
         recipe=recipe_path(args.recipe), config=config, steps=args.steps,
         train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
-        data=args.data, text_fields=args.text_fields, label_field=args.label_field, n_train=args.n_train,
-        n_validation=args.n_validation, n_test=args.n_test,
+        data=args.data, text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
+        n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
     )
     print(json.dumps(record.to_dict()))
     return 0 if record.ok else 1

@@ -347,8 +347,11 @@ def _data(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -> str:
     dropped = made.get("dropped") or {}
     rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
     why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
+    given = [n for n in made.get("given") or () if n != "train"]
+    column = (f"; {' and '.join(given) or 'no split'} as column {made['split_field']!r} of the file marks "
+              f"{'them' if len(given) > 1 else 'it'}") if made.get("split_field") else ""
     return (f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test examples (data seed "
-            f"{made['seed']}; drawn from {made['pool']} examples{why})")
+            f"{made['seed']}{column}; drawn from {made['pool']} examples{why})")
 
 
 def _engine(engine: Any) -> str:

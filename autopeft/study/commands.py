@@ -16,8 +16,8 @@ __all__ = ["search_flags"]
 
 #: override key -> its ``autopeft search`` flag, in the order the flags are shown
 FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("text_fields", "--text-fields"),
-         ("label_field", "--label-field"), ("n_train", "--n-train"), ("n_validation", "--n-validation"),
-         ("n_test", "--n-test"))
+         ("label_field", "--label-field"), ("split_field", "--split-field"), ("n_train", "--n-train"),
+         ("n_validation", "--n-validation"), ("n_test", "--n-test"))
 
 
 def search_flags(recipe: Mapping[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_
                  "final_seeds", "controller_options", "scheduler", "prune")
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
-                    "metric")
+                    "metric", "split_field")
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,8 @@ def with_task(recipe: Recipe, task: str) -> Recipe:
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
                     text_fields: str | None = None, label_field: str | None = None, n_train: int | None = None,
-                    n_validation: int | None = None, n_test: int | None = None) -> Recipe:
+                    n_validation: int | None = None, n_test: int | None = None,
+                    split_field: str | None = None) -> Recipe:
     """The recipe with command-line overrides of model, task and data sizes (each size a flag in ``overrides``)."""
     for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
                                  ("--task", task, "a registered task name"),
@@ -327,12 +328,14 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
         if not text_fields or not label_field:
             raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
         fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field},
+        split = {"split_field": split_field.strip()} if split_field and split_field.strip() else {}
+        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field,
+                                       **split},
                          name=f"{recipe.name}-{Path(data).stem}",
                          overrides={**recipe.overrides, "data": str(Path(data)), "text_fields": ",".join(fields),
-                                    "label_field": label_field})
-    elif text_fields or label_field:
-        raise RecipeError("--text-fields and --label-field go with --data FILE")
+                                    "label_field": label_field, **split})
+    elif text_fields or label_field or split_field:
+        raise RecipeError("--text-fields, --label-field and --split-field go with --data FILE")
     sizes = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items()
              if v is not None}
     bad = {k: v for k, v in sizes.items() if v < 1}

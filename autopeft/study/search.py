@@ -291,12 +291,9 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         rows = ctx.data.pool_size + ctx.data.dropped.total
         stream.write(f"note: {left_out.total} of the {rows} rows of task {ctx.data.task.name!r} are not used "
                      f"({left_out.describe()}); the splits are drawn from the {ctx.data.pool_size} examples left\n")
-    untrained = ctx.data.classes_missing("train")
-    if untrained:
-        names, it = (f"class {untrained[0]!r} has", "it") if len(untrained) == 1 else \
-            (f"classes {', '.join(map(repr, untrained))} have", "them")
-        stream.write(f"note: {names} no example in the train split ({len(ctx.data.train)} examples), so no trial "
-                     f"can learn {it}; the data needs more examples of {it}\n")
+    if ctx.data.task.split_field:
+        stream.write(f"note: {ctx.data.given_note()}\n")
+    stream.writelines(f"note: {line}\n" for line in ctx.data.class_notes())
     if len(ctx.references) >= budget:
         stream.write(f"{references_note(list(ctx.references), budget, settings['controller'])}\n")
     if prior is not None:

@@ -31,11 +31,13 @@ REPORTED: dict[str, tuple[str, ...]] = {"classification": ("accuracy", "macro_f1
 
 @dataclass(frozen=True)
 class Example:
-    """One row of a task: its texts in the task's field order, the class index (-1 for generation), the target."""
+    """One row of a task: its texts in the task's field order, the class index (-1 for generation), the target,
+    and the split its source assigns it (``train``, ``validation``, ``test``; ``""``: the seeded splits decide)."""
 
     texts: tuple[str, ...]
     label: int
     target: str
+    split: str = ""
 
 
 def default_template(text_fields: Sequence[str], kind: str) -> str:
@@ -71,6 +73,7 @@ class Task:
     template: str = ""                      # prompt for seq2seq models: text fields and {options}
     metric: str = ""                        # "accuracy" | "rouge_l" | "exact_match"
     description: str = ""
+    split_field: str = ""                   # a column naming each row's split (train / validation / test)
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
@@ -92,6 +95,9 @@ class Task:
         if not self.label_field or self.label_field in self.text_fields:
             raise TaskError(f"task {self.name!r}: label_field {self.label_field!r} must be a non-empty name "
                             f"that is not a text field ({', '.join(self.text_fields)})")
+        if self.split_field and self.split_field in (*self.text_fields, self.label_field):
+            raise TaskError(f"task {self.name!r}: split_field {self.split_field!r} must be a column of its own, not a "
+                            f"text field or the label field ({', '.join((*self.text_fields, self.label_field))})")
         if self.kind == "classification":
             self._check_labels()
             if not self.verbalizers:

@@ -17,7 +17,11 @@ from autopeft.tasks.base import Example, Task
 from autopeft.tasks.sources import Table
 from autopeft.tasks.splits import Dropped
 
-__all__ = ["build_examples", "prediction_examples"]
+__all__ = ["SPLIT_NAMES", "build_examples", "prediction_examples"]
+
+#: What a split column may say, case and surrounding spaces aside, and the split each value names.
+SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
+               "val": "validation", "dev": "validation", "test": "test"}
 
 
 @dataclass(frozen=True)
@@ -105,13 +109,14 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
     Rows with an empty text (or an empty target) and unlabelled rows are dropped; a label outside the label
     set is an error naming up to 5 bad values.
     """
-    needed = (*task.text_fields, task.label_field)
+    needed = (*task.text_fields, task.label_field, *([task.split_field] if task.split_field else []))
     missing = [name for name in needed if name not in table.columns]
     if missing:
         raise TaskError(f"task {task.name!r}: column(s) {', '.join(map(repr, missing))} not in {table.origin}; "
                         f"it has columns: {', '.join(table.columns)}")
     columns = [table.column(name) for name in task.text_fields]
     raw_labels = table.column(task.label_field)
+    splits = _split_column(task, table) if task.split_field else ("",) * len(raw_labels)
     examples: list[Example] = []
     bad: dict[str, None] = {}   # the first 5 distinct bad values, in order
     n_bad = without_text = unlabelled = 0
@@ -125,7 +130,7 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
         if mapper is None:
             target = _text(raw, task.label_field, row, table.origin)
             if target:
-                examples.append(Example(texts, -1, target))
+                examples.append(Example(texts, -1, target, splits[row]))
             else:
                 without_text += 1
             continue
@@ -138,7 +143,7 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
         if label is None:
             unlabelled += 1
         else:
-            examples.append(Example(texts, label, task.verbalizers[label]))
+            examples.append(Example(texts, label, task.verbalizers[label], splits[row]))
     if bad:
         raise TaskError(f"task {task.name!r}: {n_bad} row(s) with label values outside the label set in "
                         f"{table.origin}: {', '.join(bad)}; allowed: {', '.join(task.label_names)} or their "
@@ -151,6 +156,28 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
         return tuple(examples), Dropped(without_text, unlabelled)
     unique = _deduplicate(examples, task)
     return unique, Dropped(without_text, unlabelled, len(examples) - len(unique))
+
+
+def _split_column(task: Task, table: Table) -> tuple[str, ...]:
+    """Each row's split as the task's split column names it (:data:`SPLIT_NAMES`); an error naming up to 5 values
+    it cannot read, or the rows that name none."""
+    values = table.column(task.split_field)
+    out: list[str] = []
+    bad: dict[str, None] = {}
+    empty = 0
+    for row, value in enumerate(values):
+        text = _text(value, task.split_field, row, table.origin)
+        name = SPLIT_NAMES.get(text.casefold())
+        if not text:
+            empty += 1
+        elif name is None:
+            bad.setdefault(repr(value), None)
+        out.append(name or "")
+    if bad or empty:
+        what = ", ".join(list(bad)[:5]) if bad else f"{empty} empty cell(s)"
+        raise TaskError(f"task {task.name!r}: split column {task.split_field!r} of {table.origin} has {what}; "
+                        f"allowed in every row: {', '.join(SPLIT_NAMES)} (train, validation or test)")
+    return tuple(out)
 
 
 def prediction_examples(task: Task, table: Table, columns: Sequence[str],

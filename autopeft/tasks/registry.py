@@ -106,11 +106,12 @@ def _separator_hint(columns: Sequence[str], file: Path) -> str:
 def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_field: str,
                    label_names: Sequence[str] | None = None, kind: str = "classification",
                    template: str | None = None, verbalizers: Sequence[str] | None = None, name: str | None = None,
-                   metric: str | None = None) -> Task:
+                   metric: str | None = None, split_field: str | None = None) -> Task:
     """A task over a local CSV / TSV / JSONL / Parquet file, checked against the file now.
 
     ``label_names`` default to the sorted distinct label values; integer labels index ``label_names`` when
     given. For ``kind="generation"``, ``label_field`` is the target text and the metric defaults to ``rouge_l``.
+    ``split_field``: a column naming each row's split (train, validation or test; :mod:`autopeft.tasks.splits`).
 
     >>> task = task_from_file("reviews.csv", text_fields="text", label_field="label")   # doctest: +SKIP
     """
@@ -124,7 +125,7 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
     source = Source("file", str(file.resolve()))
     table = read_source(source, task=task_name)
     fields = (text_fields,) if isinstance(text_fields, str) else tuple(text_fields)
-    missing = [f for f in (*fields, label_field) if f not in table.columns]
+    missing = [f for f in (*fields, label_field, *([split_field] if split_field else [])) if f not in table.columns]
     if missing:
         raise TaskError(f"column(s) {', '.join(map(repr, missing))} not in data file {str(file)!r}; "
                         f"the file has columns: {', '.join(table.columns)}{_separator_hint(table.columns, file)}")
@@ -147,7 +148,7 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
         raise TaskError(f"task {task_name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     task = Task(name=task_name, kind=kind, source=source, text_fields=fields, label_field=label_field,
                 label_names=tuple(label_names or ()), verbalizers=tuple(verbalizers or ()), template=template or "",
-                metric=metric or "", description=f"local file {file.name}")
+                metric=metric or "", description=f"local file {file.name}", split_field=split_field or "")
     build_examples(task, table)  # labels outside the set, or no usable row, fail here rather than mid-search
     return task
 

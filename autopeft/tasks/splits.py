@@ -12,6 +12,10 @@ How the splits are made (:func:`split_examples`):
 3. Test is the first ``n_test`` of the order, validation the next ``n_validation``, train the next ``n_train``.
    So test never depends on ``n_train`` or ``n_validation``, and a smaller ``n_train`` is a prefix of a
    larger one (data scales 100 / 1k / 10k nest, as in Pu et al. 2023).
+4. A task with a ``split_field`` (a column naming each row's split: a benchmark's official test set, a team's
+   fixed held-out file) keeps those splits: each split the column names is that split, put in the same seeded
+   order and cut to its ``n_*`` only when it has more rows (the sizes are caps here); a split it names no row of
+   is carved from the train rows as in 3; train is what is left, also cut to ``n_train`` when it has more.
 """
 
 from __future__ import annotations
@@ -111,6 +115,50 @@ class TaskData:
                 digest.update(("\x1f".join(ex.texts) + f"\x1e{ex.label}\x1e{ex.target}\x1c").encode())
         return digest.hexdigest()
 
+    def given(self) -> list[str]:
+        """The splits the task's split column made (the others were drawn by the seeded order)."""
+        return [name for name in SPLITS if self.task.split_field and any(ex.split == name for ex in self.split(name))]
+
+    def given_note(self) -> str:
+        """The split sizes a split column made, and the splits drawn from its train rows because it marks none."""
+        sizes = ", ".join(f"{len(self.split(name))} {name}" for name in SPLITS)
+        drawn = [name for name in ("test", "validation") if name not in self.given()]
+        why = f" ({' and '.join(drawn)} drawn from the rows marked train: no row is marked so)" if drawn else ""
+        return f"the splits of column {self.task.split_field!r}: {sizes}{why}"
+
+    def class_notes(self) -> list[str]:
+        """What a split that lacks classes means: no trial can learn a class train lacks; a validation or test
+        split without a class cannot tell how a model does on it (with one class left, always answering it
+        scores 1.0 there, which is what the search's chance level then is).
+
+        >>> from autopeft.tasks.base import Example, Task
+        >>> from autopeft.tasks.sources import Source
+        >>> task = Task("t", "classification", Source("file", "f.csv"), ("text",), "label", ("neg", "pos"))
+        >>> a, b = Example(("a",), 0, "neg"), Example(("b",), 1, "pos")
+        >>> (note,) = TaskData(task, train=(a, b), validation=(b,), test=(a, b), seed=0).class_notes()
+        >>> note[:75]
+        "class 'neg' has no example in the validation split (1 examples): the search"
+        >>> note[75:143]
+        ' cannot tell how a model does on it, and its at-chance level is 1.0;'
+        """
+        notes = []
+        for split in SPLITS:
+            missing = self.classes_missing(split)
+            if not missing:
+                continue
+            names, it = (f"class {missing[0]!r} has", "it") if len(missing) == 1 else \
+                (f"classes {', '.join(map(repr, missing))} have", "them")
+            size = f"{names} no example in the {split} split ({len(self.split(split))} examples)"
+            if split == "train":
+                notes.append(f"{size}, so no trial can learn {it}; the data needs more examples of {it}")
+                continue
+            whom = "the search" if split == "validation" else "finalize"
+            chance = (", and its at-chance level is 1.0" if split == "validation" and
+                      len(missing) == self.task.n_classes - 1 else "")
+            notes.append(f"{size}: {whom} cannot tell how a model does on {it}{chance}; the {split} split needs "
+                         "examples of every class")
+        return notes
+
     def classes_missing(self, split: str = "train") -> tuple[str, ...]:
         """The classes of a classification task with no example in ``split`` (none for generation tasks)."""
         if self.task.kind != "classification":
@@ -119,8 +167,8 @@ class TaskData:
         return tuple(name for i, name in enumerate(self.task.label_names) if i not in present)
 
     def summary(self) -> dict[str, Any]:
-        """``{"task", "seed", "pool", "duplicates_dropped", "dropped": Dropped.to_dict(), "splits": {split: {"size",
-        "labels": {name: n}}}}``."""
+        """``{"task", "seed", "pool", "split_field", "given", "duplicates_dropped", "dropped": Dropped.to_dict(),
+        "splits": {split: {"size", "labels": {name: n}}}}``."""
         splits: dict[str, Any] = {}
         for name in SPLITS:
             examples = self.split(name)
@@ -128,6 +176,7 @@ class TaskData:
             labels = {label: counts.get(i, 0) for i, label in enumerate(self.task.label_names)}
             splits[name] = {"size": len(examples), "labels": labels}
         return {"task": self.task.name, "seed": self.seed, "pool": self.pool_size,
+                "split_field": self.task.split_field or None, "given": self.given(),
                 "duplicates_dropped": self.duplicates_dropped, "dropped": self.dropped.to_dict(), "splits": splits}
 
 
@@ -144,6 +193,35 @@ def default_split_sizes(pool: int) -> tuple[int, int]:
     n_test = min(DEFAULT_TEST[0], max(1, int(pool * DEFAULT_TEST[1])))
     n_validation = min(DEFAULT_VALIDATION[0], max(1, int(pool * DEFAULT_VALIDATION[1])))
     return n_test, n_validation
+
+
+def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dict[str, int | None],
+                  dropped: Dropped) -> TaskData:
+    """The splits a task's split column assigns. A split it names is that split, in the seeded order, cut to its
+    ``n_*`` when it has more rows; a split it names no row of is carved from the train rows as without the column
+    (test first, then validation); train is what is left, cut to ``n_train`` when it has more."""
+    groups = {name: [ex for ex in examples if ex.split == name] for name in SPLITS}
+    if not groups["train"]:
+        marked = ", ".join(f"{len(v)} {k}" for k, v in groups.items() if v) or "none"
+        raise TaskError(f"task {task.name!r}: split column {task.split_field!r} marks no usable row train "
+                        f"({marked}); allowed: a column that marks the training rows train")
+    pool = [groups["train"][i] for i in _order(task, groups["train"], seed)]
+    default_test, default_validation = default_split_sizes(len(pool))
+    out: dict[str, tuple[Example, ...]] = {}
+    for name, default in (("test", default_test), ("validation", default_validation)):
+        cap = sizes[f"n_{name}"]
+        if groups[name]:
+            ordered = [groups[name][i] for i in _order(task, groups[name], seed)]
+            out[name] = tuple(ordered[:cap] if cap else ordered)
+            continue
+        n = cap or default
+        if n >= len(pool):
+            raise TaskError(f"task {task.name!r}: split column {task.split_field!r} marks no row {name}, and the "
+                            f"{len(pool)} train rows left cannot give {n} {name} examples and keep one for train; "
+                            f"allowed: rows marked {name}, or n_{name} below {len(pool)} (--n-{name})")
+        out[name], pool = tuple(pool[:n]), pool[n:]
+    return TaskData(task=task, test=out["test"], validation=out["validation"], train=tuple(pool[:sizes["n_train"]]),
+                    seed=seed, pool_size=len(examples), dropped=dropped)
 
 
 def _order(task: Task, examples: Sequence[Example], seed: int) -> np.ndarray:
@@ -168,6 +246,8 @@ def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_
         raise TaskError(f"seed must be an integer >= 0, got {seed!r}")
     sizes = {name: _size(name, value) for name, value in
              (("n_train", n_train), ("n_validation", n_validation), ("n_test", n_test))}
+    if task.split_field:
+        return _given_splits(task, examples, int(seed), sizes, dropped or Dropped())
     pool, dropped = len(examples), dropped or Dropped()
     why = f", from {pool + dropped.total} rows less {dropped.describe()}" if dropped.total else ""
     default_test, default_validation = default_split_sizes(pool)

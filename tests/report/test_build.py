@@ -333,6 +333,11 @@ def test_the_data_row_gives_the_splits_as_made_and_what_was_left_out() -> None:
             "splits": {"train": {"size": 64}, "validation": {"size": 16}, "test": {"size": 16}}}
     assert _data(recipe, made) == ("64 train / 16 validation / 16 test examples (data seed 0; drawn from 96 "
                                    "examples: 120 rows less 20 with an empty text, 3 unlabelled, 1 duplicate)")
+    given = {**made, "split_field": "part", "given": ["train", "test"]}
+    assert _data(recipe, given).startswith("64 train / 16 validation / 16 test examples (data seed 0; test as column "
+                                           "'part' of the file marks it; drawn from 96 examples")
+    both = {**given, "given": ["train", "validation", "test"]}
+    assert "(data seed 0; validation and test as column 'part' of the file marks them;" in _data(recipe, both)
 
 
 def test_a_run_with_its_whole_front_finalized_reproduces_it_with_pick_front(tiny_run: Path, tmp_path: Path) -> None:

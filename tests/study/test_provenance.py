@@ -125,6 +125,47 @@ def test_search_data_file(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Pa
     assert not Path("run2").exists() and not Path("run3").exists()
 
 
+def test_search_keeps_a_files_own_splits(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """--split-field: the rows the column marks test are the test split the run journals, finalizes on and
+    reports; a resume keeps it and refuses it as a flag; the commands that remake the run name it."""
+    import csv
+
+    write_recipe(tmp_path, tiny_bert_dir, tmp_path / "absent.csv", steps=2, budget=2)
+    rows = list(csv.DictReader(sentiment_csv.open()))
+    monkeypatch.chdir(tmp_path)
+    with open("mine.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "part"])
+        for i, r in enumerate(rows):  # 24 test, 24 dev, 72 train; both classes in each
+            writer.writerow([r["text"], r["label"], ("test", "test", "dev", "dev", "train", "train",
+                                                     "train", "train", "train", "train")[i % 10]])
+    code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "text", "--label-field",
+                          "label", "--split-field", "part", "--out", "run"], capsys)
+    assert code == 0, err
+    assert "note: the splits of column 'part': 72 train, 16 validation, 16 test\n" in err  # the recipe's 16 caps
+    with Journal.open("run", lock=False) as j:
+        assert j.recipe["task"]["split_field"] == "part" and j.recipe["overrides"]["split_field"] == "part"
+        made = j.meta("data")
+        assert made["split_field"] == "part" and made["given"] == ["train", "validation", "test"]
+        assert {name: split["size"] for name, split in made["splits"].items()} == {"train": 72, "validation": 16,
+                                                                                    "test": 16}
+    from autopeft.study.provenance import run_recipe
+
+    with Journal.open("run", lock=False) as j:
+        test = run_recipe(j).task_data().test
+    marked = {r["text"] for i, r in enumerate(rows) if i % 10 < 2}
+    assert {ex.texts[0] for ex in test} <= marked and len(test) == 16
+    code, _, err = run(["search", "--resume", "run", "--split-field", "part"], capsys)
+    assert code == 2 and "--split-field cannot be given with --resume" in err
+    code, _, err = run(["search", "recipe.yaml", "--split-field", "part", "--out", "run4"], capsys)
+    assert code == 2 and "--text-fields, --label-field and --split-field go with --data FILE" in err
+    from autopeft.study.commands import search_flags
+
+    with Journal.open("run", lock=False) as j:
+        assert search_flags(j.recipe)[-2:] == ["--split-field", "part"]
+
+
 def test_portable_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert portable_path(tmp_path / "a" / "b.csv") == "a/b.csv"
