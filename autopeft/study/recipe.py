@@ -315,7 +315,8 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
     """The recipe with command-line overrides of model, task and data sizes (each size a flag in ``overrides``)."""
     for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
                                  ("--task", task, "a registered task name"),
-                                 ("--data", data, "a CSV / TSV / JSONL / Parquet file")):
+                                 ("--data", data, "a CSV / TSV / JSONL / Parquet file"),
+                                 ("--split-field", split_field, "the name of a column of the file")):
         if value is not None and not value.strip():  # "" would quietly mean the recipe's own
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
@@ -328,7 +329,7 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
         if not text_fields or not label_field:
             raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
         fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-        split = {"split_field": split_field.strip()} if split_field and split_field.strip() else {}
+        split = {"split_field": split_field.strip()} if split_field else {}
         recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field,
                                        **split},
                          name=f"{recipe.name}-{Path(data).stem}",

@@ -160,6 +160,9 @@ def test_search_keeps_a_files_own_splits(tmp_path: Path, tiny_bert_dir: Path, se
     assert code == 2 and "--split-field cannot be given with --resume" in err
     code, _, err = run(["search", "recipe.yaml", "--split-field", "part", "--out", "run4"], capsys)
     assert code == 2 and "--text-fields, --label-field and --split-field go with --data FILE" in err
+    code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "text", "--label-field",
+                        "label", "--split-field", " ", "--out", "run5"], capsys)
+    assert code == 2 and "--split-field is empty; allowed: the name of a column of the file" in err
     from autopeft.study.commands import search_flags
 
     with Journal.open("run", lock=False) as j:
