@@ -141,7 +141,7 @@ def predict(folder: str | Path, data: str | Path, *, text_fields: Sequence[str] 
     if missing:
         raise ExportError(f"column(s) {', '.join(map(repr, missing))} not in {table.origin}; it has columns: "
                           f"{', '.join(table.columns)}; allowed: --text-fields naming the file's text column(s) "
-                          f"for the model's {', '.join(task.text_fields)}")
+                          f"for the model's {', '.join(task.text_fields)}, and --label-field one of its columns")
     from autopeft.tasks.examples import prediction_examples
 
     examples = prediction_examples(task, table, columns, label)
