@@ -27,9 +27,15 @@ def configure(sub: Any) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from autopeft.study.predict import predict, write_predictions
+    from autopeft.errors import ConfigError
+    from autopeft.study.predict import check_out, predict, write_predictions
 
-    fields = [f.strip() for f in args.text_fields.split(",") if f.strip()] if args.text_fields else None
+    if args.out:
+        check_out(args.out)
+    fields = [f.strip() for f in args.text_fields.split(",") if f.strip()] if args.text_fields is not None else None
+    if fields is not None and not fields:
+        raise ConfigError(f"--text-fields {args.text_fields!r} names no column; allowed: the file's text column(s), "
+                          "comma-separated")
     result = predict(args.folder, args.data, text_fields=fields, label_field=args.label_field,
                      base_model=args.base_model, batch_size=args.batch_size, calibrated=not args.uncalibrated)
     for note in result.notes:

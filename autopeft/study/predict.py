@@ -29,7 +29,7 @@ from autopeft.errors import AutopeftError, ExportError
 from autopeft.tasks import Example, Task
 from autopeft.tasks.sources import Source, read_source
 
-__all__ = ["Predictions", "load_export", "predict", "write_predictions"]
+__all__ = ["Predictions", "check_out", "load_export", "predict", "write_predictions"]
 
 #: what ``write_predictions`` writes, by the output file's extension
 FORMATS = (".csv", ".jsonl")
@@ -131,6 +131,9 @@ def predict(folder: str | Path, data: str | Path, *, text_fields: Sequence[str] 
         raise ExportError(f"{str(path)!r} is not a folder; allowed: a folder `autopeft export` wrote")
     from autopeft.study.export import read_manifest
 
+    if (path / "study.db").is_file():
+        raise ExportError(f"{str(path)!r} is a run folder, not an export; allowed: a folder `autopeft export "
+                          f"{path} --pick knee --out DIR` writes (any --pick)")
     manifest = read_manifest(path)
     task = export_task(manifest, path, Path(data))
     table = read_source(task.source, task=task.name)
@@ -228,14 +231,21 @@ def _texts(examples: Sequence[Example | None], present: Sequence[Example], texts
     return Predictions(columns, tuple(rows), metrics, len(pairs), len(examples) - len(present), None, tuple(notes))
 
 
-def write_predictions(result: Predictions, out: str | Path) -> Path:
-    """Write the rows to ``out``: CSV (``.csv``) or one JSON object per line (``.jsonl``); returns the path."""
+def check_out(out: str | Path) -> Path:
+    """``out`` as a Path when predictions may be written there (a ``.csv`` or ``.jsonl`` file name, not a folder),
+    checked before anything is loaded or run."""
     path = Path(out)
+    if path.is_dir():
+        raise ExportError(f"--out {str(path)!r} is a folder; allowed: a file name ending in {', '.join(FORMATS)}")
     if path.suffix.lower() not in FORMATS:
         raise ExportError(f"--out {str(path)!r}: unsupported extension {path.suffix or '(none)'!r}; allowed: "
                           f"{', '.join(FORMATS)}")
-    if path.is_dir():
-        raise ExportError(f"--out {str(path)!r} is a folder; allowed: a file name ending in {', '.join(FORMATS)}")
+    return path
+
+
+def write_predictions(result: Predictions, out: str | Path) -> Path:
+    """Write the rows to ``out``: CSV (``.csv``) or one JSON object per line (``.jsonl``); returns the path."""
+    path = check_out(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         if path.suffix.lower() == ".jsonl":

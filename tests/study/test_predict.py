@@ -182,6 +182,12 @@ def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_
                     "unsupported extension '.txt'; allowed: .csv, .jsonl"),
         "batch size": (["predict", str(folder), "--data", str(sentiment_csv), "--batch-size", "0"], "--batch-size"),
         "missing file": (["predict", str(folder), "--data", str(tmp_path / "none.csv")], "does not exist"),
+        "a run folder": (["predict", str(tmp_path / "run"), "--data", str(sentiment_csv)],
+                         "is a run folder, not an export; allowed: a folder `autopeft export"),
+        "no text field": (["predict", str(folder), "--data", str(sentiment_csv), "--text-fields", " , "],
+                          "--text-fields ' , ' names no column"),
+        "out is a folder": (["predict", str(folder), "--data", str(sentiment_csv), "--out", str(tmp_path)],
+                            "is a folder; allowed: a file name ending in .csv, .jsonl"),
     }
     for name, (args, message) in cases.items():
         code, _, err = run_cli(args, capsys)
