@@ -18,15 +18,14 @@ seeds the committed run already finalized are kept, not trained again.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/results_io.py: the shared pieces
+from results_io import ROOT, relative, write_results
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -168,26 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     with Journal.open(scratch, lock=False) as journal:
         trained = len(journal.trials(phase="finalize")) - before
     data = rows_of(scratch)
-    cmd = ["python", "benchmarks/front_finalize.py", "--run", str(_relative(args.run))]
+    cmd = ["python", "benchmarks/front_finalize.py", "--run", str(relative(args.run))]
     if args.seeds is not None:
         cmd += ["--seeds", str(args.seeds)]
     if args.out != ROOT / "benchmarks" / "results" / "front_finalize":
-        cmd += ["--out", str(_relative(args.out))]
-    data.update(run=str(_relative(args.run)), scratch=str(_relative(scratch)), command=" ".join(cmd),
-                trained=trained, seconds=seconds, log=log.getvalue().splitlines(),
-                machine={"platform": platform.platform(), "python": platform.python_version()})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(data))
-    print(markdown(data))
+        cmd += ["--out", str(relative(args.out))]
+    data.update(run=str(relative(args.run)), scratch=str(relative(scratch)), command=" ".join(cmd),
+                trained=trained, seconds=seconds, log=log.getvalue().splitlines())
+    write_results(args.out, data, markdown(data))
     return 0
-
-
-def _relative(path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(ROOT)
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":

@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/results_io.py: the shared pieces
+from results_io import ROOT, relative, write_results
+
 #: the metrics compared (the runner's; ``*_ts`` after the temperature fitted on validation)
 METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "ece", "mce", "brier", "nll", "ece_ts", "nll_ts")
 
@@ -106,25 +107,14 @@ def main(argv: list[str] | None = None) -> int:
             data = check(args.run, args.pick, Path(tmp))
         except AutopeftError as exc:
             raise SystemExit(f"predict_check: {exc}") from None
-    cmd = ["python", "benchmarks/predict_check.py", "--run", str(_relative(args.run))]
+    cmd = ["python", "benchmarks/predict_check.py", "--run", str(relative(args.run))]
     if args.pick != "knee":
         cmd += ["--pick", args.pick]
     if args.out != ROOT / "benchmarks" / "results" / "predict_check":
-        cmd += ["--out", str(_relative(args.out))]
-    data.update(run=str(_relative(args.run)), pick=args.pick, command=" ".join(cmd),
-                machine={"platform": platform.platform(), "python": platform.python_version()})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(data))
-    print(markdown(data))
+        cmd += ["--out", str(relative(args.out))]
+    data.update(run=str(relative(args.run)), pick=args.pick, command=" ".join(cmd))
+    write_results(args.out, data, markdown(data))
     return 0
-
-
-def _relative(path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(ROOT)
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":
