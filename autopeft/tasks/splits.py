@@ -123,7 +123,7 @@ class TaskData:
         """The split sizes a split column made, and the splits drawn from its train rows because it marks none."""
         sizes = ", ".join(f"{len(self.split(name))} {name}" for name in SPLITS)
         drawn = [name for name in ("test", "validation") if name not in self.given()]
-        why = f" ({' and '.join(drawn)} drawn from the rows marked train: no row is marked so)" if drawn else ""
+        why = f" ({' and '.join(drawn)} drawn from the rows marked train: no usable row is marked so)" if drawn else ""
         return f"the splits of column {self.task.split_field!r}: {sizes}{why}"
 
     def class_notes(self) -> list[str]:

@@ -68,7 +68,7 @@ def test_a_split_no_row_is_marked_is_drawn_from_the_train_rows(tmp_path: Path) -
     assert texts(data.validation) | texts(data.train) == marked(marks, "train")
     assert len(data.validation) == 8 and not texts(data.validation) & texts(data.train)
     assert data.given() == ["train", "test"]
-    assert data.given_note().endswith("(validation drawn from the rows marked train: no row is marked so)")
+    assert data.given_note().endswith("(validation drawn from the rows marked train: no usable row is marked so)")
     with pytest.raises(TaskError, match="marks no row validation, and the 48 train rows left cannot give 48"):
         load_task_data(task, seed=0, n_validation=48)
 
