@@ -109,3 +109,20 @@ def test_class_notes_name_the_splits_that_lack_a_class(tmp_path: Path) -> None:
         "on it, and its at-chance level is 1.0; the validation split needs examples of every class",
         "class 'neg' has no example in the test split (4 examples): finalize cannot tell how a model does on it; "
         "the test split needs examples of every class"]
+
+
+def test_a_marked_split_of_unlabelled_rows_is_drawn_from_train(tmp_path: Path) -> None:
+    """GLUE's test split has no labels: its rows are left out of the pool, so test is drawn from train."""
+    path = tmp_path / "glue.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "part"])
+        for i in range(60):
+            part = ("train", "train", "train", "validation", "test")[i % 5]
+            writer.writerow([f"row {i}", "" if part == "test" else LABELS[(i // 5) % 2], part])
+    data = load_task_data(task_from_file(path, text_fields="text", label_field="label", split_field="part"),
+                          n_test=6)
+    assert data.given() == ["train", "validation"] and data.dropped.unlabelled == 12
+    assert len(data.test) == 6 and {ex.split for ex in data.test} == {"train"}
+    assert data.given_note() == ("the splits of column 'part': 30 train, 12 validation, 6 test (test drawn from the "
+                                 "rows marked train: no usable row is marked so)")
