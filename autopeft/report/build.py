@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from autopeft.study.classes import lost_classes
 from autopeft.study.commands import search_flags
 from autopeft.study.journal import Trial
 from autopeft.study.status import warm_start_lines
-from autopeft.tasks.splits import describe_dropped
+from autopeft.tasks.splits import describe_splits
 from autopeft.trial import describe
 
 CALIBRATION = ("ece", "mce", "brier", "nll")
@@ -124,7 +124,7 @@ class ReportBuilder:
         states = Counter(t.state for t in run.trials)
         rows = [
             ("model", run.model), ("task", run.task),
-            ("data", _data(data, s.get("data"))),
+            ("data", describe_splits(data, s.get("data"))),
             ("space", shown_path(str(r.get("space")))),
             ("controller", f"{s.get('controller')} (seed {s.get('seed')})"),
             ("trials ran", _engine(s.get("engine"))),
@@ -336,22 +336,6 @@ def _versus_csv(run: RunData) -> dict[str, Any]:
     return {"tuned_references": len(refs), "tuned_references_dominated": sum(r.dominated for r in refs),
             "tuned_references_beaten_at_no_more_params": beaten,
             "tuned_references_at_a_sweep_edge": sum(r.edge is not None for r in refs)}
-
-
-def _data(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -> str:
-    """The split sizes: as the search made them (journaled since autopeft kept them), else as the recipe asked."""
-    if not made:
-        return (f"{recipe.get('n_train') or 'all remaining'} train / {recipe.get('n_validation')} validation / "
-                f"{recipe.get('n_test')} test examples (data seed {recipe.get('seed')})")
-    sizes = {name: split["size"] for name, split in made["splits"].items()}
-    dropped = made.get("dropped") or {}
-    rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
-    why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
-    given = [n for n in made.get("given") or () if n != "train"]
-    column = (f"; {' and '.join(given) or 'no split'} as column {made['split_field']!r} of the file marks "
-              f"{'them' if len(given) > 1 else 'it'}") if made.get("split_field") else ""
-    return (f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test examples (data seed "
-            f"{made['seed']}{column}; drawn from {made['pool']} examples{why})")
 
 
 def _engine(engine: Any) -> str:

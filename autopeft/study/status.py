@@ -19,6 +19,7 @@ from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.front import front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.rungs import top_steps
+from autopeft.tasks.splits import describe_splits
 from autopeft.trial import describe
 
 __all__ = ["chance_lines", "next_text", "status_text", "warm_start_lines"]
@@ -49,6 +50,7 @@ def status_text(folder: Path) -> str:
         lines = [f"run {folder}: recipe {journal.recipe.get('name')}, controller {settings['controller']}, "
                  f"budget {settings['budget']}, seed {settings['seed']}",
                  "trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+                 f"data: {describe_splits(journal.recipe.get('data') or {}, journal.meta('data'))}",
                  *warm_start_lines(journal.meta("warm_start") or [], journal.meta("warm_start_trials")),
                  f"front{rung}: {len(f.trials)} point{'' if len(f.trials) == 1 else 's'}, "
                  f"hypervolume {f.hypervolume:.4f} "

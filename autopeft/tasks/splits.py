@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 from autopeft.errors import TaskError
 from autopeft.tasks.base import Example, Task
 
-__all__ = ["SPLITS", "Dropped", "TaskData", "default_split_sizes", "split_examples"]
+__all__ = ["SPLITS", "Dropped", "TaskData", "default_split_sizes", "describe_splits", "split_examples"]
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: Default split sizes: (cap, fraction of the pool).
@@ -178,6 +178,23 @@ class TaskData:
         return {"task": self.task.name, "seed": self.seed, "pool": self.pool_size,
                 "split_field": self.task.split_field or None, "given": self.given(),
                 "duplicates_dropped": self.duplicates_dropped, "dropped": self.dropped.to_dict(), "splits": splits}
+
+
+def describe_splits(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -> str:
+    """A run's split sizes in words: as the search made them (``made``: :meth:`TaskData.summary`, journaled since
+    autopeft kept it), else as the recipe's ``data`` asked (``status`` and the report's ``data`` row)."""
+    if not made:
+        return (f"{recipe.get('n_train') or 'all remaining'} train / {recipe.get('n_validation')} validation / "
+                f"{recipe.get('n_test')} test examples (data seed {recipe.get('seed')})")
+    sizes = {name: split["size"] for name, split in made["splits"].items()}
+    dropped = made.get("dropped") or {}
+    rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
+    why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
+    given = [n for n in made.get("given") or () if n != "train"]
+    column = (f"; {' and '.join(given) or 'no split'} as column {made['split_field']!r} of the file marks "
+              f"{'them' if len(given) > 1 else 'it'}") if made.get("split_field") else ""
+    return (f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test examples (data seed "
+            f"{made['seed']}{column}; drawn from {made['pool']} examples{why})")
 
 
 def _size(name: str, value: int | None) -> int | None:

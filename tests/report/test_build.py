@@ -324,7 +324,7 @@ def test_a_multi_fidelity_run_says_its_rungs_and_compares_its_top_rung(tmp_path:
 
 
 def test_the_data_row_gives_the_splits_as_made_and_what_was_left_out() -> None:
-    from autopeft.report.build import _data
+    from autopeft.tasks.splits import describe_splits as _data
 
     recipe = {"n_train": None, "n_validation": 16, "n_test": 16, "seed": 0}
     # a run journaled before the splits were kept: the recipe's request

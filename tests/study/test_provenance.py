@@ -151,7 +151,11 @@ def test_search_keeps_a_files_own_splits(tmp_path: Path, tiny_bert_dir: Path, se
         assert {name: split["size"] for name, split in made["splits"].items()} == {"train": 72, "validation": 16,
                                                                                     "test": 16}
     from autopeft.study.provenance import run_recipe
+    from autopeft.study.status import status_text
 
+    assert status_text(Path("run")).splitlines()[2] == (
+        "data: 72 train / 16 validation / 16 test examples (data seed 0; validation and test as column 'part' of "
+        "the file marks them; drawn from 120 examples)")
     with Journal.open("run", lock=False) as j:
         test = run_recipe(j).task_data().test
     marked = {r["text"] for i, r in enumerate(rows) if i % 10 < 2}
