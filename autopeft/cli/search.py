@@ -36,6 +36,9 @@ def configure(sub: Any) -> None:
                    help="repeatable: an earlier run folder or PEFT-Bench table (another task, the same space or a "
                         "shared part) whose observations bo's surrogate starts from; they do not count against "
                         "--budget")
+    s.add_argument("--dry-run", action="store_true",
+                   help="check everything a search checks before it starts and say what it would train (splits, "
+                        "notes, reference points, budget); nothing is trained or written")
     s.add_argument("--resume", metavar="RUN",
                    help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
                         "controller and seed are the run's")
@@ -81,7 +84,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                  workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
                  text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
                  n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
-                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start))
+                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start,
+                 dry_run=args.dry_run))
     return 0
 
 
@@ -105,7 +109,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
-           n_test: int | None = None, split_field: str | None = None) -> str:
+           n_test: int | None = None, split_field: str | None = None, dry_run: bool = False) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study.recipe import apply_overrides, load_recipe, with_task
@@ -113,6 +117,12 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
 
     check_engine(engine)  # (run_search checks --budget, --workers and --workers-per-gpu before any model loads)
 
+    if resume and dry_run:
+        from autopeft.errors import ConfigError
+        from autopeft.study.search import RESUME_OPTIONS
+
+        raise ConfigError(f"--dry-run checks a new search, and a resumed one goes on from its journal (`autopeft "
+                          f"status {resume}` says where it stands); allowed with --resume: {RESUME_OPTIONS}")
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, split_field=split_field,
@@ -131,6 +141,11 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field,
                               split_field=split_field, n_train=n_train,
                               n_validation=n_validation, n_test=n_test)
+        if dry_run:
+            from autopeft.study.plan import plan_text
+
+            return plan_text(rec, budget=budget, controller=controller, seed=seed, warm_start=warm_start or (),
+                             load_prior=load_prior)
         folder = Path(out) if out else default_out(rec.name)
         with naming_the_run(folder):
             run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,

@@ -35,7 +35,7 @@ from autopeft.study.status import warm_start_lines
 if TYPE_CHECKING:
     from autopeft.study.engines.nni.settings import NniSettings
 
-__all__ = ["TrialCallback", "default_out", "make_context", "run_search", "start_search"]
+__all__ = ["TrialCallback", "check_search", "default_out", "make_context", "run_search", "start_search"]
 
 #: Called with every trial as it is journaled finished (the Python API's per-trial callback).
 TrialCallback = Callable[[Trial], None]
@@ -177,6 +177,23 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     provenance (:mod:`autopeft.study.provenance`), so the run folder no longer needs the recipe or space file.
     ``weights_here``: refuse a model whose weights this machine cannot load (:func:`require_weights`).
     """
+    recipe, ctx, settings, prior, ctl = check_search(recipe, budget=budget, controller=controller, seed=seed,
+                                                     warm_start=warm_start, load_prior=load_prior,
+                                                     weights_here=weights_here, out=out)
+    made_from = provenance(recipe)
+    meta = {"provenance": made_from, "settings": settings, "started": time.time(),
+            **({"warm_start": prior.describe(), "warm_start_trials": ctl.prior_span} if prior is not None else {})}
+    journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
+    return journal, ctx, settings, prior
+
+
+def check_search(recipe: Recipe, *, budget: int | None = None, controller: str | None = None,
+                 seed: int | None = None, warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None,
+                 weights_here: bool = True, out: Path | None = None) -> tuple[Recipe, SearchContext, dict[str, Any],
+                                                                            Prior | None, Any]:
+    """Every check a new search makes before it writes anything, and what they build: the recipe as journaled,
+    the context, the settings, the warm start's prior and the controller. ``out``: the run folder, refused here
+    when it holds a run, before the model loads (``None`` for ``--dry-run``, which writes nothing)."""
     from autopeft.controllers.base import check_controller_name
 
     settings: dict[str, Any] = {
@@ -193,17 +210,14 @@ def start_search(recipe: Recipe, out: Path, *, budget: int | None = None, contro
     check_controller_name(settings["controller"])
     check_engine(recipe.search.engine)
     recipe = portable(recipe.with_space_text())
-    Journal.check_new(out)  # before the model loads
+    if out is not None:
+        Journal.check_new(out)  # before the model loads
     ctx = make_context(recipe)  # fails on a space that does not fit the model before anything is written
     if weights_here:  # (not for NNI, whose trials may run on machines that have the weights)
         require_weights(recipe.model, ctx.data.task, recipe.training)
     prior = read_prior(ctx, settings, load_prior)
     ctl = make_controller(ctx, settings, prior)  # fails on bad controller options before anything is written
-    made_from = provenance(recipe)
-    meta = {"provenance": made_from, "settings": settings, "started": time.time(),
-            **({"warm_start": prior.describe(), "warm_start_trials": ctl.prior_span} if prior is not None else {})}
-    journal = Journal.create(out, recipe.to_dict(), meta=meta)  # one transaction: a kill cannot leave a run half-made
-    return journal, ctx, settings, prior
+    return recipe, ctx, settings, prior, ctl
 
 
 def read_prior(ctx: SearchContext, settings: Mapping[str, Any], load_prior: PriorLoader | None) -> Prior | None:
@@ -286,14 +300,7 @@ def _search(ctx: SearchContext, journal: Journal, settings: dict[str, Any], stre
         stream.write(f"reference points over search.max_trainable_params ({recipe.search.max_trainable_params:,}) "
                      f"are left out: {over}\n")
     journal.set_meta("data", ctx.data.summary())  # the splits as made: sizes, classes, rows left out and why
-    left_out = replace(ctx.data.dropped, duplicates=0)  # a deduplicated source drops repeats by design
-    if left_out.total:
-        rows = ctx.data.pool_size + ctx.data.dropped.total
-        stream.write(f"note: {left_out.total} of the {rows} rows of task {ctx.data.task.name!r} are not used "
-                     f"({left_out.describe()}); the splits are drawn from the {ctx.data.pool_size} examples left\n")
-    if ctx.data.task.split_field:
-        stream.write(f"note: {ctx.data.given_note()}\n")
-    stream.writelines(f"note: {line}\n" for line in ctx.data.class_notes())
+    stream.writelines(f"note: {line}\n" for line in ctx.data.notes())
     if len(ctx.references) >= budget:
         stream.write(f"{references_note(list(ctx.references), budget, settings['controller'])}\n")
     if prior is not None:

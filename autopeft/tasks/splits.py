@@ -119,6 +119,20 @@ class TaskData:
         """The splits the task's split column made (the others were drawn by the seeded order)."""
         return [name for name in SPLITS if self.task.split_field and any(ex.split == name for ex in self.split(name))]
 
+    def notes(self) -> list[str]:
+        """What a user should know about the splits before a search: rows left out of the pool and why (a
+        deduplicated source drops repeats by design, so those are not named), the sizes a split column made, and
+        the splits that lack a class (:meth:`class_notes`)."""
+        notes = []
+        left_out = Dropped(self.dropped.without_text, self.dropped.unlabelled)
+        if left_out.total:
+            rows = self.pool_size + self.dropped.total
+            notes.append(f"{left_out.total} of the {rows} rows of task {self.task.name!r} are not used "
+                         f"({left_out.describe()}); the splits are drawn from the {self.pool_size} examples left")
+        if self.task.split_field:
+            notes.append(self.given_note())
+        return notes + self.class_notes()
+
     def given_note(self) -> str:
         """The split sizes a split column made, and the splits drawn from its train rows because it marks none."""
         sizes = ", ".join(f"{len(self.split(name))} {name}" for name in SPLITS)
