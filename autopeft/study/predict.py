@@ -67,21 +67,29 @@ def load_export(folder: str | Path, *, base_model: str | None = None) -> tuple[A
                           "export of an encoder or a seq2seq model")
     base = str(base_model or manifest.get("model_id") or manifest.get("base_model"))
     try:
-        if manifest.get("peft_adapter"):
-            from peft import PeftModel
-
-            from autopeft.methods.base import quiet_peft
-
-            with quiet_peft():
-                model = PeftModel.from_pretrained(load_model(base, num_labels=manifest.get("num_labels")), str(path))
-        else:
-            model = _whole_model(path, kind)
+        under = load_model(base, num_labels=manifest.get("num_labels")) if manifest.get("peft_adapter") else None
         own = (path / "tokenizer_config.json").is_file() or (path / "tokenizer.json").is_file()
         tokenizer = load_tokenizer(str(path) if own else base)
     except AutopeftError as exc:
         hint = "" if base_model else "; allowed: --base-model PATH_OR_ID naming the same base model where it is now"
         raise ExportError(f"{str(path)!r}: cannot load its model: {exc}{hint}") from None
+    try:
+        model = _adapter(under, path) if under is not None else _whole_model(path, kind)
+    except Exception as exc:  # a damaged weights file: safetensors, torch and peft each raise their own kind
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"{str(path)!r}: cannot read its weights ({type(exc).__name__}: {first}); allowed: the "
+                          "folder as `autopeft export` wrote it") from None
     return model.eval(), tokenizer, manifest
+
+
+def _adapter(base: Any, path: Path) -> Any:
+    """The export's peft adapter on ``base``."""
+    from peft import PeftModel
+
+    from autopeft.methods.base import quiet_peft
+
+    with quiet_peft():
+        return PeftModel.from_pretrained(base, str(path))
 
 
 def _whole_model(path: Path, kind: str) -> Any:
@@ -91,13 +99,8 @@ def _whole_model(path: Path, kind: str) -> Any:
     from autopeft.model.loading import quiet_transformers
 
     auto = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForSequenceClassification
-    try:
-        with quiet_transformers():
-            return auto.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"{str(path)!r}: cannot load it as {auto.__name__}: {first}; allowed: the folder as "
-                          "`autopeft export` wrote it") from None
+    with quiet_transformers():
+        return auto.from_pretrained(str(path), local_files_only=True)
 
 
 def export_task(manifest: Mapping[str, Any], folder: Path, data: Path) -> Task:

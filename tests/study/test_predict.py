@@ -198,6 +198,12 @@ def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_
     (folder / "autopeft.json").write_text(json.dumps(manifest))
     code, _, err = run_cli(["predict", str(folder), "--data", str(sentiment_csv)], capsys)
     assert code == 2 and "does not record how its model's inputs were made" in err
+    for name, weights in (("adapter", "adapter_model.safetensors"), ("merged", "model.safetensors")):
+        damaged = search_and_export(recipe, tmp_path, merge=name == "merged")
+        (damaged / weights).write_text("garbage")
+        code, _, err = run_cli(["predict", str(damaged), "--data", str(sentiment_csv)], capsys)
+        assert code == 2 and "cannot read its weights (SafetensorError" in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1
     moved = tmp_path / "export-trial-1"
     code, said, err = run_cli(["export", str(tmp_path / "run"), "--pick", "trial:1", "--out", str(moved)], capsys)
     assert code == 0, err
