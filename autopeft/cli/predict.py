@@ -28,7 +28,7 @@ def configure(sub: Any) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from autopeft.errors import ConfigError
-    from autopeft.study.predict import check_out, predict, write_predictions
+    from autopeft.study.predict import check_out, predict, write_predictions, write_rows
 
     if args.out:
         check_out(args.out)
@@ -44,11 +44,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         path = write_predictions(result, args.out)
         print(f"wrote {len(result.rows)} predictions to {path}", file=sys.stderr)
     else:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(result.columns), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(result.rows)
+        write_rows(result, sys.stdout)
     if result.metrics is not None:
         print(scores_line(result.metrics, result.labelled, result.temperature), file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from autopeft.errors import AutopeftError, ExportError
 from autopeft.tasks import Example, Task
 from autopeft.tasks.sources import Source, read_source
 
-__all__ = ["Predictions", "check_out", "load_export", "predict", "write_predictions"]
+__all__ = ["Predictions", "check_out", "load_export", "predict", "write_predictions", "write_rows"]
 
 #: what ``write_predictions`` writes, by the output file's extension
 FORMATS = (".csv", ".jsonl")
@@ -251,10 +251,15 @@ def write_predictions(result: Predictions, out: str | Path) -> Path:
     path = check_out(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        if path.suffix.lower() == ".jsonl":
-            handle.writelines(json.dumps(row) + "\n" for row in result.rows)
-        else:
-            writer = csv.DictWriter(handle, fieldnames=list(result.columns))
-            writer.writeheader()
-            writer.writerows(result.rows)
+        write_rows(result, handle, jsonl=path.suffix.lower() == ".jsonl")
     return path
+
+
+def write_rows(result: Predictions, handle: TextIO, *, jsonl: bool = False) -> None:
+    """The rows to an open text stream: CSV with a header, or one JSON object per line."""
+    if jsonl:
+        handle.writelines(json.dumps(row) + "\n" for row in result.rows)
+        return
+    writer = csv.DictWriter(handle, fieldnames=list(result.columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.rows)
