@@ -29,23 +29,25 @@ dimensions:
 """
 
 
-def t5_recipe(folder: Path, model: Path, data: Path, *, kind: str = "classification") -> Path:
+def write_recipe(folder: Path, model: Path, data: Path, *, space: str = T5_SPACE, kind: str = "classification",
+                 steps: int = 4, budget: int = 2) -> Path:
+    """``recipe.yaml`` and ``space.yaml`` in ``folder``: a random search of ``budget`` trials, no references."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "space.yaml").write_text(T5_SPACE)
+    (folder / "space.yaml").write_text(space)
     fields = "text_fields: [text], label_field: label" if kind == "classification" else \
         "text_fields: [source], label_field: target, kind: generation"
     task = f"{{file: {data}, {fields}}}"
     objectives = "" if kind == "classification" else "objectives: [rouge_l, trainable_params], "
     path = folder / "recipe.yaml"
     path.write_text(textwrap.dedent(f"""\
-        name: t5-{kind}
+        name: tiny-{kind}
         model: {model}
         task: {task}
         space: space.yaml
         data: {{seed: 0, n_validation: 16, n_test: 8}}
-        fidelity: {{steps: 4}}
+        fidelity: {{steps: {steps}}}
         training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, target_max_length: 4, curve_fractions: [1.0]}}
-        search: {{budget: 2, controller: random, references: false, {objectives}final_seeds: 1}}
+        search: {{budget: {budget}, controller: random, references: false, {objectives}final_seeds: 1}}
         """))
     return path
 
@@ -131,7 +133,7 @@ def test_an_encoder_export_scores_its_validation_split_as_the_trial_did(
 def test_a_t5_export_answers_with_its_prompt(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Rank classification over the class words, on the prompt the trial was trained with."""
-    recipe = t5_recipe(tmp_path, tiny_t5_dir, sentiment_csv)
+    recipe = write_recipe(tmp_path, tiny_t5_dir, sentiment_csv)
     folder = search_and_export(recipe, tmp_path)
     manifest = json.loads((folder / "autopeft.json").read_text())
     assert manifest["inputs"]["template"] == "text: {text}\noptions: {options}"
@@ -148,7 +150,7 @@ def test_a_t5_export_answers_with_its_prompt(tmp_path: Path, tiny_t5_dir: Path, 
 
 
 def test_a_generation_export_writes_its_answers(tmp_path: Path, tiny_t5_dir: Path, generation_jsonl: Path) -> None:
-    recipe = t5_recipe(tmp_path, tiny_t5_dir, generation_jsonl, kind="generation")
+    recipe = write_recipe(tmp_path, tiny_t5_dir, generation_jsonl, kind="generation")
     folder = search_and_export(recipe, tmp_path, pick="trial:1")
     manifest = json.loads((folder / "autopeft.json").read_text())
     data = load_recipe(recipe).task_data()
@@ -220,19 +222,8 @@ def test_bad_input_gets_one_line(tmp_path: Path, tiny_bert_dir: Path, sentiment_
 def test_every_method_predicts_what_its_trial_scored(model: str, methods: list[str], tmp_path: Path,
                                                      tiny_models: dict[str, Path], sentiment_csv: Path) -> None:
     """Adapters of every peft type (BEFT and BitFit included) and whole models, loaded as predict loads them."""
-    (tmp_path / "space.yaml").write_text(f"name: methods\ndimensions:\n  - {{name: method, type: categorical, "
-                                         f"choices: [{', '.join(methods)}]}}\n")
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(textwrap.dedent(f"""\
-        name: methods
-        model: {tiny_models[model]}
-        task: {{file: {sentiment_csv}, text_fields: [text], label_field: label}}
-        space: space.yaml
-        data: {{seed: 0, n_validation: 16, n_test: 8}}
-        fidelity: {{steps: 3}}
-        training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, target_max_length: 4, curve_fractions: [1.0]}}
-        search: {{budget: {len(methods)}, controller: random, references: false}}
-        """))
+    space = f"name: methods\ndimensions:\n  - {{name: method, type: categorical, choices: [{', '.join(methods)}]}}\n"
+    recipe = write_recipe(tmp_path, tiny_models[model], sentiment_csv, space=space, steps=3, budget=len(methods))
     run_search(load_recipe(recipe), tmp_path / "run", stream=io.StringIO())
     data = validation_file(recipe, tmp_path / "val.csv")
     from autopeft.study.predict import predict
