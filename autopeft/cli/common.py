@@ -48,3 +48,7 @@ def add_size_options(parser: Any) -> None:
                                                     "recipe's, else what the other splits leave)")
     parser.add_argument("--n-validation", type=int, help="validation examples (default: the recipe's)")
     parser.add_argument("--n-test", type=int, help="test examples (default: the recipe's)")
+    parser.add_argument("--official-splits", action="store_true",
+                        help="a Hub task (sst2, rte, ...) keeps its dataset's own train / validation / test splits, "
+                             "capped by the sizes, instead of drawing them by seed; a split without labels (GLUE's "
+                             "test) is drawn from train")

@@ -84,8 +84,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                  workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
                  text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
                  n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
-                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start,
-                 dry_run=args.dry_run))
+                 official_splits=args.official_splits, nni=nni_settings(args.nni_port, args.nni_host, args.nni_config),
+                 warm_start=args.warm_start, dry_run=args.dry_run))
     return 0
 
 
@@ -109,10 +109,12 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            workers_per_gpu: int | None = None, engine: str | None = None, data: str | None = None,
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
-           n_test: int | None = None, split_field: str | None = None, dry_run: bool = False) -> str:
+           n_test: int | None = None, split_field: str | None = None, dry_run: bool = False,
+           official_splits: bool = False) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
-    from autopeft.study.recipe import apply_overrides, load_recipe, with_task
+    from autopeft.study.overrides import apply_overrides
+    from autopeft.study.recipe import load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
     check_engine(engine)  # (run_search checks --budget, --workers and --workers-per-gpu before any model loads)
@@ -126,7 +128,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, split_field=split_field,
-                     warm_start=bool(warm_start),
+                     official_splits=official_splits, warm_start=bool(warm_start),
                      n_train=n_train, n_validation=n_validation, n_test=n_test)
         folder = Path(resume)
         with naming_the_run(folder):
@@ -139,7 +141,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         if task is not None:
             rec = with_task(rec, task)
         rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field,
-                              split_field=split_field, n_train=n_train,
+                              split_field=split_field, official_splits=official_splits, n_train=n_train,
                               n_validation=n_validation, n_test=n_test)
         if dry_run:
             from autopeft.study.plan import plan_text

@@ -40,6 +40,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
         train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
         data=args.data, text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
         n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
+        official_splits=args.official_splits,
     )
     print(json.dumps(record.to_dict()))
     return 0 if record.ok else 1
@@ -50,7 +51,8 @@ def run_trial_command(*, recipe: Path, config: Any, steps: int | None = None, tr
     """Load the recipe with its overrides, check ``config`` against its space, train and score it once."""
     from autopeft.methods.checks import check_space
     from autopeft.runner.worker import Worker
-    from autopeft.study.recipe import apply_overrides, load_recipe
+    from autopeft.study.overrides import apply_overrides
+    from autopeft.study.recipe import load_recipe
 
     check_seed("--seed", seed)
     rec = apply_overrides(load_recipe(recipe), **overrides)

@@ -5,6 +5,8 @@ reports show to make the run again.
 ['--model', './my-deberta', '--task', 'bbc-news']
 >>> search_flags({"overrides": {"data": "reviews.csv", "text_fields": "text", "label_field": "label"}})
 ['--data', 'reviews.csv', '--text-fields', 'text', '--label-field', 'label']
+>>> search_flags({"overrides": {"task": "sst2", "official_splits": True}})
+['--task', 'sst2', '--official-splits']
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ __all__ = ["search_flags"]
 
 #: override key -> its ``autopeft search`` flag, in the order the flags are shown
 FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("text_fields", "--text-fields"),
-         ("label_field", "--label-field"), ("split_field", "--split-field"), ("n_train", "--n-train"),
+         ("label_field", "--label-field"), ("split_field", "--split-field"),
+         ("official_splits", "--official-splits"), ("n_train", "--n-train"),
          ("n_validation", "--n-validation"), ("n_test", "--n-test"))
 
 
@@ -26,6 +29,8 @@ def search_flags(recipe: Mapping[str, Any]) -> list[str]:
     overrides = recipe.get("overrides") or {}
     flags: list[str] = []
     for key, flag in FLAGS:
-        if overrides.get(key):
+        if overrides.get(key) is True:  # a switch
+            flags.append(flag)
+        elif overrides.get(key):
             flags += [flag, str(overrides[key])]
     return flags

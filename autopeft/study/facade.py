@@ -31,7 +31,8 @@ from autopeft.objectives import objectives_of, score_objective
 from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.front import Front, front
 from autopeft.study.journal import Journal, Trial
-from autopeft.study.recipe import Recipe, apply_overrides, load_recipe, parse_recipe, with_task
+from autopeft.study.overrides import apply_overrides
+from autopeft.study.recipe import Recipe, load_recipe, parse_recipe, with_task
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -33,19 +33,21 @@ SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_
                  "final_fidelity",
                  "workers", "workers_per_gpu", "engine",
                  "final_seeds", "controller_options", "scheduler", "prune")
-DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test")
+DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test", "official_splits")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
                     "metric", "split_field")
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """How the task's rows are split: the split seed and the split sizes (``None`` = the task's default)."""
+    """How the task's rows are split: the split seed, the split sizes (``None`` = the task's default), and
+    whether a Hub task keeps its dataset's own splits (``official_splits``; the sizes then cap them)."""
 
     seed: int = 0
     n_train: int | None = None
     n_validation: int | None = None
     n_test: int | None = None
+    official_splits: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,11 @@ class Recipe:
         from autopeft.tasks import get_task, task_from_file
 
         if isinstance(self.task, str):
-            return get_task(self.task)
-        spec = dict(self.task)
-        path = spec.pop("file")
-        return task_from_file(path, **spec)
+            task = get_task(self.task)
+        else:
+            spec = dict(self.task)
+            task = task_from_file(spec.pop("file"), **spec)
+        return task.with_source_splits() if self.data.official_splits else task
 
     def task_data(self) -> Any:
         from autopeft.tasks import load_task_data
@@ -205,7 +208,8 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
     data_config = DataConfig(seed=_int(df, "seed", low=0, default=0, high=MAX_SEED) or 0,
                              n_train=_int(df, "n_train", low=1, default=None),
                              n_validation=_int(df, "n_validation", low=1, default=None),
-                             n_test=_int(df, "n_test", low=1, default=None))
+                             n_test=_int(df, "n_test", low=1, default=None),
+                             official_splits=_flag(df, df.data, "official_splits"))
 
     ff = Fields(data.get("fidelity") or {}, source, "fidelity")
     ff.check_keys(("steps", "train_fraction"))
@@ -306,43 +310,6 @@ def with_task(recipe: Recipe, task: str) -> Recipe:
     if task == recipe.task:
         return recipe
     return replace(recipe, task=task, name=f"{recipe.name}-{task}", overrides={**recipe.overrides, "task": task})
-
-
-def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
-                    text_fields: str | None = None, label_field: str | None = None, n_train: int | None = None,
-                    n_validation: int | None = None, n_test: int | None = None,
-                    split_field: str | None = None) -> Recipe:
-    """The recipe with command-line overrides of model, task and data sizes (each size a flag in ``overrides``)."""
-    for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
-                                 ("--task", task, "a registered task name"),
-                                 ("--data", data, "a CSV / TSV / JSONL / Parquet file"),
-                                 ("--split-field", split_field, "the name of a column of the file")):
-        if value is not None and not value.strip():  # "" would quietly mean the recipe's own
-            raise RecipeError(f"{flag} is empty; allowed: {allowed}")
-    if model:
-        recipe = replace(recipe, model=model, overrides={**recipe.overrides, "model": model})
-    if task and data:
-        raise RecipeError("give either --task or --data, not both")
-    if task:
-        recipe = replace(recipe, task=task, overrides={**recipe.overrides, "task": task})
-    if data:
-        if not text_fields or not label_field:
-            raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
-        fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-        split = {"split_field": split_field.strip()} if split_field else {}
-        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field,
-                                       **split},
-                         name=f"{recipe.name}-{Path(data).stem}",
-                         overrides={**recipe.overrides, "data": str(Path(data)), "text_fields": ",".join(fields),
-                                    "label_field": label_field, **split})
-    elif text_fields or label_field or split_field:
-        raise RecipeError("--text-fields, --label-field and --split-field go with --data FILE")
-    sizes = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation, "n_test": n_test}.items()
-             if v is not None}
-    bad = {k: v for k, v in sizes.items() if v < 1}
-    if bad:
-        raise RecipeError(", ".join(f"--{k.replace('_', '-')} must be >= 1, got {v}" for k, v in bad.items()))
-    return replace(recipe, data=replace(recipe.data, **sizes), overrides={**recipe.overrides, **sizes})
 
 
 def recipe_from_dict(d: Mapping[str, Any]) -> Recipe:

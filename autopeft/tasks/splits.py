@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from autopeft.errors import TaskError
-from autopeft.tasks.base import Example, Task
+from autopeft.tasks.base import Example, Task, split_origin
+from autopeft.tasks.sources import SOURCE_SPLIT
 
 __all__ = ["SPLITS", "Dropped", "TaskData", "default_split_sizes", "describe_splits", "split_examples"]
 
@@ -138,7 +139,9 @@ class TaskData:
         sizes = ", ".join(f"{len(self.split(name))} {name}" for name in SPLITS)
         drawn = [name for name in ("test", "validation") if name not in self.given()]
         why = f" ({' and '.join(drawn)} drawn from the rows marked train: no usable row is marked so)" if drawn else ""
-        return f"the splits of column {self.task.split_field!r}: {sizes}{why}"
+        field = self.task.split_field
+        origin = "the dataset's own splits" if field == SOURCE_SPLIT else f"the splits of column {field!r}"
+        return f"{origin}: {sizes}{why}"
 
     def class_notes(self) -> list[str]:
         """What a split that lacks classes means: no trial can learn a class train lacks; a validation or test
@@ -205,8 +208,10 @@ def describe_splits(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -
     rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
     why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
     given = [n for n in made.get("given") or () if n != "train"]
-    column = (f"; {' and '.join(given) or 'no split'} as column {made['split_field']!r} of the file marks "
-              f"{'them' if len(given) > 1 else 'it'}") if made.get("split_field") else ""
+    marks = ("the dataset's own splits mark" if made.get("split_field") == SOURCE_SPLIT
+             else f"column {made.get('split_field')!r} of the file marks")
+    column = (f"; {' and '.join(given) or 'no split'} as {marks} {'them' if len(given) > 1 else 'it'}"
+              if made.get("split_field") else "")
     return (f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test examples (data seed "
             f"{made['seed']}{column}; drawn from {made['pool']} examples{why})")
 
@@ -234,8 +239,10 @@ def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dic
     groups = {name: [ex for ex in examples if ex.split == name] for name in SPLITS}
     if not groups["train"]:
         marked = ", ".join(f"{len(v)} {k}" for k, v in groups.items() if v) or "none"
-        raise TaskError(f"task {task.name!r}: split column {task.split_field!r} marks no usable row train "
-                        f"({marked}); allowed: a column that marks the training rows train")
+        raise TaskError(f"task {task.name!r}: {split_origin(task.split_field, 'mark')} no usable row train "
+                        f"({marked}); allowed: "
+                        + ("a dataset with a labelled train split" if task.split_field == SOURCE_SPLIT
+                           else "a column that marks the training rows train"))
     pool = [groups["train"][i] for i in _order(task, groups["train"], seed)]
     default_test, default_validation = default_split_sizes(len(pool))
     out: dict[str, tuple[Example, ...]] = {}
@@ -247,7 +254,7 @@ def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dic
             continue
         n = cap or default
         if n >= len(pool):
-            raise TaskError(f"task {task.name!r}: split column {task.split_field!r} marks no row {name}, and the "
+            raise TaskError(f"task {task.name!r}: {split_origin(task.split_field, 'mark')} no row {name}, and the "
                             f"{len(pool)} train rows left cannot give {n} {name} examples and keep one for train; "
                             f"allowed: rows marked {name}, or n_{name} below {len(pool)} (--n-{name})")
         out[name], pool = tuple(pool[:n]), pool[n:]
