@@ -41,6 +41,20 @@ def recipe_path(value: str | None) -> Path:
     return Path(value) if value else default_recipe()
 
 
+def add_rows_options(parser: Any) -> None:
+    """``--data`` or ``--hub-dataset`` (with ``--hub-config``), their columns and ``--split-field``: the rows to
+    search on instead of the recipe's task."""
+    parser.add_argument("--data", help="a local CSV / TSV / JSONL / Parquet file instead of the recipe's task")
+    parser.add_argument("--hub-dataset", metavar="NAME",
+                        help="a Hugging Face Hub dataset instead of the recipe's task (nyu-mll/glue, ...); its "
+                             "splits are pooled, or kept with --official-splits")
+    parser.add_argument("--hub-config", metavar="CONFIG", help="with --hub-dataset: its configuration (mnli, ...)")
+    parser.add_argument("--text-fields", help="with --data or --hub-dataset: the text column(s), comma-separated")
+    parser.add_argument("--label-field", help="with --data or --hub-dataset: the label column")
+    parser.add_argument("--split-field", help="with --data: a column naming each row's split (train, validation, "
+                                              "test; also dev, val): the file's own splits are kept")
+
+
 def add_size_options(parser: Any) -> None:
     """``--n-train``, ``--n-validation`` and ``--n-test``: the data sizes, over the recipe's (a ``--data`` file
     smaller than the default recipe's 500 validation and 1,000 test examples needs the last two)."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autopeft.cli.common import add_size_options, recipe_path
+from autopeft.cli.common import add_rows_options, add_size_options, recipe_path
 
 
 def configure(sub: Any) -> None:
@@ -26,11 +26,7 @@ def configure(sub: Any) -> None:
     s.add_argument("--task", help="search the recipe on another registered task (default: the recipe's); the "
                                    "recipe's data sizes must fit it: bbc-news has its own recipe, "
                                    "search/default-bbc-news.yaml")
-    s.add_argument("--data", help="search on a local CSV / JSONL / Parquet file instead of the recipe's task")
-    s.add_argument("--text-fields", help="with --data: the text column(s), comma-separated")
-    s.add_argument("--label-field", help="with --data: the label column")
-    s.add_argument("--split-field", help="with --data: a column naming each row's split (train, validation, "
-                                           "test; also dev, val): the file's own splits are kept")
+    add_rows_options(s)
     add_size_options(s)
     s.add_argument("--warm-start", action="append", default=[], metavar="RUN_OR_TABLE",
                    help="repeatable: an earlier run folder or PEFT-Bench table (another task, the same space or a "
@@ -82,6 +78,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, model=args.model, task=args.task, workers=args.workers,
                  workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
+                 hub_dataset=args.hub_dataset, hub_config=args.hub_config,
                  text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
                  n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
                  official_splits=args.official_splits, nni=nni_settings(args.nni_port, args.nni_host, args.nni_config),
@@ -110,9 +107,10 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
            n_test: int | None = None, split_field: str | None = None, dry_run: bool = False,
-           official_splits: bool = False) -> str:
+           official_splits: bool = False, hub_dataset: str | None = None, hub_config: str | None = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
+    from autopeft.errors import RecipeError
     from autopeft.study.overrides import apply_overrides
     from autopeft.study.recipe import load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
@@ -128,7 +126,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     if resume:
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, split_field=split_field,
-                     official_splits=official_splits, warm_start=bool(warm_start),
+                     official_splits=official_splits, hub_dataset=hub_dataset, hub_config=hub_config,
+                     warm_start=bool(warm_start),
                      n_train=n_train, n_validation=n_validation, n_test=n_test)
         folder = Path(resume)
         with naming_the_run(folder):
@@ -139,10 +138,13 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         if model is not None:
             rec = apply_overrides(rec, model=model)
         if task is not None:
+            if data or hub_dataset:
+                raise RecipeError(f"give one of --task, --data and --hub-dataset, not --task and "
+                                  f"{'--data' if data else '--hub-dataset'}")
             rec = with_task(rec, task)
-        rec = apply_overrides(rec, data=data, text_fields=text_fields, label_field=label_field,
-                              split_field=split_field, official_splits=official_splits, n_train=n_train,
-                              n_validation=n_validation, n_test=n_test)
+        rec = apply_overrides(rec, data=data, hub_dataset=hub_dataset, hub_config=hub_config, text_fields=text_fields,
+                              label_field=label_field, split_field=split_field, official_splits=official_splits,
+                              n_train=n_train, n_validation=n_validation, n_test=n_test)
         if dry_run:
             from autopeft.study.plan import plan_text
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autopeft.cli.common import add_size_options, parse_json, recipe_path
+from autopeft.cli.common import add_rows_options, add_size_options, parse_json, recipe_path
 from autopeft.errors import ConfigError, check_seed
 from autopeft.trial import Fidelity, TrialResult
 
@@ -22,11 +22,7 @@ def configure(sub: Any) -> None:
     t.add_argument("--test", action="store_true", help="also score the test split (kept out of searches)")
     t.add_argument("--model", help="override the recipe's model")
     t.add_argument("--task", help="override the recipe's task with a registered task")
-    t.add_argument("--data", help="override the task with a local CSV / JSONL / Parquet file")
-    t.add_argument("--text-fields", help="with --data: text column(s), comma-separated")
-    t.add_argument("--label-field", help="with --data: the label column")
-    t.add_argument("--split-field", help="with --data: a column naming each row's split (train, validation, "
-                                           "test; also dev, val): the file's own splits are kept")
+    add_rows_options(t)
     add_size_options(t)
     t.set_defaults(func=cmd_trial)
 
@@ -38,7 +34,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     record = run_trial_command(
         recipe=recipe_path(args.recipe), config=config, steps=args.steps,
         train_fraction=args.train_fraction, seed=args.seed, test=args.test, model=args.model, task=args.task,
-        data=args.data, text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
+        data=args.data, hub_dataset=args.hub_dataset, hub_config=args.hub_config, text_fields=args.text_fields,
+        label_field=args.label_field, split_field=args.split_field,
         n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
         official_splits=args.official_splits,
     )

@@ -32,6 +32,7 @@ from autopeft.study.journal import Journal, Trial
 from autopeft.study.references import parse_reference_origin, tuned_references
 from autopeft.study.rungs import top_steps
 from autopeft.study.status import rung_lines, wall_seconds
+from autopeft.tasks.adhoc import hub_task_name
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ class RunData:
     @property
     def task(self) -> str:
         task = self.recipe.get("task")
-        return task if isinstance(task, str) else str((task or {}).get("name") or (task or {}).get("file"))
+        spec = {} if isinstance(task, str) else task or {}
+        hub = hub_task_name(str(spec["hub"]), spec.get("config")) if spec.get("hub") else ""
+        return task if isinstance(task, str) else str(spec.get("name") or spec.get("file") or hub)
 
     @property
     def model(self) -> str:

@@ -17,7 +17,8 @@ from typing import Any
 __all__ = ["search_flags"]
 
 #: override key -> its ``autopeft search`` flag, in the order the flags are shown
-FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("text_fields", "--text-fields"),
+FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("hub_dataset", "--hub-dataset"),
+         ("hub_config", "--hub-config"), ("text_fields", "--text-fields"),
          ("label_field", "--label-field"), ("split_field", "--split-field"),
          ("official_splits", "--official-splits"), ("n_train", "--n-train"),
          ("n_validation", "--n-validation"), ("n_test", "--n-test"))

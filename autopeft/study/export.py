@@ -258,7 +258,7 @@ def _test(finals: list[Trial]) -> Evaluation | None:
 
 
 def _task_info(task: Any) -> TaskInfo | None:
-    """The recipe's task (a registered name or a file task's mapping) as the card names it."""
+    """The recipe's task (a registered name, or a file or Hub task's mapping) as the card names it."""
     if isinstance(task, str):
         from autopeft.tasks import get_task
 
@@ -268,12 +268,18 @@ def _task_info(task: Any) -> TaskInfo | None:
             return TaskInfo(task)
         dataset = known.source.location if known.source.kind == "hub" else None
         return TaskInfo(known.name, known.kind, dataset, known.metric, known.description)
-    if isinstance(task, Mapping) and task.get("file"):
-        kind = str(task.get("kind") or "classification")
-        metric = str(task.get("metric") or ("accuracy" if kind == "classification" else "rouge_l"))
-        name = str(task.get("name") or Path(str(task["file"])).stem)
-        return TaskInfo(name, kind, None, metric, f"a local {Path(str(task['file'])).suffix.lstrip('.')} file")
-    return None
+    if not isinstance(task, Mapping) or not (task.get("hub") or task.get("file")):
+        return None
+    kind = str(task.get("kind") or "classification")
+    metric = str(task.get("metric") or ("accuracy" if kind == "classification" else "rouge_l"))
+    if task.get("hub"):
+        from autopeft.tasks.adhoc import hub_task_name
+
+        name = str(task.get("name") or hub_task_name(str(task["hub"]), task.get("config")))
+        config = f" ({task['config']})" if task.get("config") else ""
+        return TaskInfo(name, kind, str(task["hub"]), metric, f"the Hub dataset {task['hub']}{config}")
+    name = str(task.get("name") or Path(str(task["file"])).stem)
+    return TaskInfo(name, kind, None, metric, f"a local {Path(str(task['file'])).suffix.lstrip('.')} file")
 
 
 def _run_commands(recipe: Mapping[str, Any], settings: Mapping[str, Any], engine: Any, run: str, pick: str,

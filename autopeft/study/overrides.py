@@ -1,6 +1,7 @@
-"""Command-line overrides of a recipe: ``--model``, ``--data`` with its columns and split column, the data
-sizes and ``--official-splits`` (``autopeft search`` and ``autopeft trial``). Each is recorded in the recipe's
-``overrides``, so that a run's commands can be shown again (:mod:`autopeft.study.commands`)."""
+"""Command-line overrides of a recipe: ``--model``, ``--task``, ``--data`` (with its columns and split column) or
+``--hub-dataset`` (with its configuration and columns), the data sizes and ``--official-splits`` (``autopeft
+search`` and ``autopeft trial``). Each is recorded in the recipe's ``overrides``, so that a run's commands can be
+shown again (:mod:`autopeft.study.commands`)."""
 
 from __future__ import annotations
 
@@ -10,40 +11,39 @@ from typing import Any
 
 from autopeft.errors import RecipeError
 from autopeft.study.recipe import Recipe
+from autopeft.tasks.adhoc import hub_task_name
 
 __all__ = ["apply_overrides"]
 
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
-                    text_fields: str | None = None, label_field: str | None = None, n_train: int | None = None,
-                    n_validation: int | None = None, n_test: int | None = None,
-                    split_field: str | None = None, official_splits: bool = False) -> Recipe:
-    """The recipe with command-line overrides of model, task and data sizes (each size a flag in ``overrides``), and
-    ``official_splits`` (a Hub task's own splits)."""
+                    hub_dataset: str | None = None, hub_config: str | None = None, text_fields: str | None = None,
+                    label_field: str | None = None, n_train: int | None = None, n_validation: int | None = None,
+                    n_test: int | None = None, split_field: str | None = None,
+                    official_splits: bool = False) -> Recipe:
+    """The recipe with command-line overrides of model, task (a registered one, a file or a Hub dataset, with
+    their columns) and data sizes, each a flag in ``overrides``, and ``official_splits`` (a Hub task's own
+    splits)."""
     for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
                                  ("--task", task, "a registered task name"),
                                  ("--data", data, "a CSV / TSV / JSONL / Parquet file"),
+                                 ("--hub-dataset", hub_dataset, "a Hub dataset such as nyu-mll/glue"),
+                                 ("--hub-config", hub_config, "a configuration of the dataset such as mnli"),
                                  ("--split-field", split_field, "the name of a column of the file")):
         if value is not None and not value.strip():  # "" would quietly mean the recipe's own
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
         recipe = replace(recipe, model=model, overrides={**recipe.overrides, "model": model})
-    if task and data:
-        raise RecipeError("give either --task or --data, not both")
+    given = [flag for flag, value in (("--task", task), ("--data", data), ("--hub-dataset", hub_dataset)) if value]
+    if len(given) > 1:
+        raise RecipeError(f"give one of --task, --data and --hub-dataset, not {' and '.join(given)}")
     if task:
         recipe = replace(recipe, task=task, overrides={**recipe.overrides, "task": task})
-    if data:
-        if not text_fields or not label_field:
-            raise RecipeError("--data needs --text-fields and --label-field (the file's column names)")
-        fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-        split = {"split_field": split_field.strip()} if split_field else {}
-        recipe = replace(recipe, task={"file": str(Path(data)), "text_fields": fields, "label_field": label_field,
-                                       **split},
-                         name=f"{recipe.name}-{Path(data).stem}",
-                         overrides={**recipe.overrides, "data": str(Path(data)), "text_fields": ",".join(fields),
-                                    "label_field": label_field, **split})
-    elif text_fields or label_field or split_field:
-        raise RecipeError("--text-fields, --label-field and --split-field go with --data FILE")
+    if data or hub_dataset:
+        recipe = _with_rows(recipe, data, hub_dataset, hub_config, text_fields, label_field, split_field)
+    elif text_fields or label_field or split_field or hub_config:
+        raise RecipeError("--text-fields, --label-field and --split-field go with --data FILE, and --text-fields, "
+                          "--label-field and --hub-config with --hub-dataset NAME")
     if official_splits:
         if data:
             raise RecipeError("--official-splits keeps a Hub task's own splits, and a file has none; allowed: "
@@ -56,3 +56,31 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
     if bad:
         raise RecipeError(", ".join(f"--{k.replace('_', '-')} must be >= 1, got {v}" for k, v in bad.items()))
     return replace(recipe, data=replace(recipe.data, **sizes), overrides={**recipe.overrides, **sizes})
+
+
+def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_config: str | None,
+               text_fields: str | None, label_field: str | None, split_field: str | None) -> Recipe:
+    """The recipe on a file (``--data``) or a Hub dataset (``--hub-dataset``), with its columns."""
+    flag = "--data" if data else "--hub-dataset"
+    if not text_fields or not label_field:
+        raise RecipeError(f"{flag} needs --text-fields and --label-field (the "
+                          f"{'file' if data else 'dataset'}'s column names)")
+    fields = [f.strip() for f in text_fields.split(",") if f.strip()]
+    columns = {"text_fields": fields, "label_field": label_field}
+    shown = {"text_fields": ",".join(fields), "label_field": label_field}
+    if data:
+        if hub_config:
+            raise RecipeError("--hub-config goes with --hub-dataset NAME, not with --data FILE")
+        split = {"split_field": split_field.strip()} if split_field else {}
+        return replace(recipe, task={"file": str(Path(data)), **columns, **split},
+                       name=f"{recipe.name}-{Path(data).stem}",
+                       overrides={**recipe.overrides, "data": str(Path(data)), **shown, **split})
+    assert hub_dataset is not None
+    if split_field:
+        raise RecipeError("--split-field names a file's column; a Hub dataset's own splits are kept with "
+                          "--official-splits")
+    config = {"config": hub_config.strip()} if hub_config else {}
+    return replace(recipe, task={"hub": hub_dataset.strip(), **config, **columns},
+                   name=f"{recipe.name}-{hub_task_name(hub_dataset, hub_config)}",
+                   overrides={**recipe.overrides, "hub_dataset": hub_dataset.strip(),
+                              **({"hub_config": hub_config.strip()} if hub_config else {}), **shown})

@@ -61,9 +61,12 @@ def _sha256(path: Path) -> str:
 
 
 def task_identity(recipe: Recipe) -> dict[str, Any]:
-    """``{"name": ...}`` for a registered task; ``{"file", "sha256", "bytes"}`` for a data file."""
+    """``{"name": ...}`` for a registered task; ``{"hub", "config"}`` for a Hub dataset; ``{"file", "sha256",
+    "bytes"}`` for a data file."""
     if isinstance(recipe.task, str):
         return {"name": recipe.task}
+    if "hub" in recipe.task:
+        return {"hub": recipe.task["hub"], "config": recipe.task.get("config")}
     path = Path(str(recipe.task["file"]))
     if not path.is_file():
         raise ConfigError(f"data file {str(path)!r} does not exist; allowed: a CSV, JSONL or Parquet file")

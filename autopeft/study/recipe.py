@@ -36,6 +36,8 @@ SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_
 DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test", "official_splits")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
                     "metric", "split_field")
+HUB_TASK_FIELDS = ("hub", "config", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers",
+                   "name", "metric")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ class Recipe:
     def task_name(self) -> str:
         if isinstance(self.task, str):
             return self.task
+        if "hub" in self.task:
+            from autopeft.tasks.adhoc import hub_task_name
+
+            return str(self.task.get("name") or hub_task_name(str(self.task["hub"]), self.task.get("config")))
         return str(self.task.get("name") or Path(str(self.task["file"])).stem)
 
     def load_space(self) -> Any:
@@ -108,13 +114,13 @@ class Recipe:
         return self if self.space_text else replace(self, space_text=self.load_space().text)
 
     def load_task(self) -> Any:
-        from autopeft.tasks import get_task, task_from_file
+        from autopeft.tasks import get_task, task_from_file, task_from_hub
 
         if isinstance(self.task, str):
             task = get_task(self.task)
         else:
             spec = dict(self.task)
-            task = task_from_file(spec.pop("file"), **spec)
+            task = task_from_hub(spec.pop("hub"), **spec) if "hub" in spec else task_from_file(spec.pop("file"), **spec)
         return task.with_source_splits() if self.data.official_splits else task
 
     def task_data(self) -> Any:
@@ -188,6 +194,12 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
     task: str | dict[str, Any]
     if isinstance(task_raw, str) and task_raw.strip():
         task = task_raw
+    elif isinstance(task_raw, Mapping) and "hub" in task_raw:
+        Fields(task_raw, source, "task").check_keys(HUB_TASK_FIELDS, required=("hub", "text_fields", "label_field"),
+                                                    what=" of a Hub task")
+        task = dict(task_raw)
+        if isinstance(task["text_fields"], str):
+            task["text_fields"] = [task["text_fields"]]
     elif isinstance(task_raw, Mapping):
         tf = Fields(task_raw, source, "task")
         tf.check_keys(FILE_TASK_FIELDS, required=("file", "text_fields", "label_field"), what=" of a file task")
@@ -198,7 +210,8 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
             task["text_fields"] = [task["text_fields"]]
     else:
         raise top.error("task", "bad task", value=task_raw,
-                        allowed="a task name or {file: ..., text_fields: [...], label_field: ...}")
+                        allowed="a task name, {file: ..., text_fields: [...], label_field: ...} or {hub: ..., "
+                                "config: ..., text_fields: [...], label_field: ...}")
     space = _resolve_path(top.string("space", required=True) or "", base)
 
     df = Fields(data.get("data") or {}, source, "data")

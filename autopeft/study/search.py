@@ -235,7 +235,8 @@ def read_prior(ctx: SearchContext, settings: Mapping[str, Any], load_prior: Prio
 
 def portable(recipe: Recipe) -> Recipe:
     """``recipe`` with its paths relative to the working directory where they lie below it."""
-    task = recipe.task if isinstance(recipe.task, str) else {**recipe.task, "file": portable_path(recipe.task["file"])}
+    task = (recipe.task if isinstance(recipe.task, str) or "file" not in recipe.task
+            else {**recipe.task, "file": portable_path(recipe.task["file"])})
     return replace(recipe, source=portable_path(recipe.source), space=portable_path(recipe.space), task=task)
 
 

@@ -24,6 +24,10 @@ SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation"
                "val": "validation", "dev": "validation", "test": "test"}
 
 
+#: Marks a Hub dataset's split that is none of :data:`SPLIT_NAMES` (``"?validation_matched"``).
+_UNPLACED = "?"
+
+
 @dataclass(frozen=True)
 class _Bad:
     """A raw label value outside the label set."""
@@ -144,6 +148,7 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
             unlabelled += 1
         else:
             examples.append(Example(texts, label, task.verbalizers[label], splits[row]))
+    _check_placed(task, examples, table.origin)
     if bad:
         raise TaskError(f"task {task.name!r}: {n_bad} row(s) with label values outside the label set in "
                         f"{table.origin}: {', '.join(bad)}; allowed: {', '.join(task.label_names)} or their "
@@ -160,7 +165,9 @@ def build_examples(task: Task, table: Table) -> tuple[tuple[Example, ...], Dropp
 
 def _split_column(task: Task, table: Table) -> tuple[str, ...]:
     """Each row's split as the task's split column names it (:data:`SPLIT_NAMES`); an error naming up to 5 values
-    it cannot read, or the rows that name none."""
+    it cannot read, or the rows that name none. A Hub dataset's own split that is none of these is kept as
+    ``"?name"``: :func:`build_examples` refuses it only where it holds labelled rows (an unlabelled split, such as
+    IMDB's ``unsupervised``, is left out with the other unlabelled rows)."""
     values = table.column(task.split_field)
     out: list[str] = []
     bad: dict[str, None] = {}
@@ -170,19 +177,26 @@ def _split_column(task: Task, table: Table) -> tuple[str, ...]:
         name = SPLIT_NAMES.get(text.casefold())
         if not text:
             empty += 1
+        elif name is None and task.split_field == SOURCE_SPLIT:
+            name = _UNPLACED + text
         elif name is None:
             bad.setdefault(repr(value), None)
         out.append(name or "")
     if bad or empty:
         what = ", ".join(list(bad)[:5]) if bad else f"{empty} empty cell(s)"
-        if task.split_field == SOURCE_SPLIT:
-            raise TaskError(f"task {task.name!r}: {table.origin} has the split(s) {what}, which official splits "
-                            f"cannot place; allowed split names: {', '.join(SPLIT_NAMES)} (train, validation or "
-                            "test); for other splits, write the rows to a file with a split column and search it with "
-                            "--data FILE --split-field COLUMN")
         raise TaskError(f"task {task.name!r}: split column {task.split_field!r} of {table.origin} has {what}; "
                         f"allowed in every row: {', '.join(SPLIT_NAMES)} (train, validation or test)")
     return tuple(out)
+
+
+def _check_placed(task: Task, examples: Sequence[Example], origin: str) -> None:
+    """Refuse labelled rows in a Hub dataset's split that official splits cannot place, naming the splits."""
+    unplaced = sorted({ex.split[1:] for ex in examples if ex.split.startswith(_UNPLACED)})
+    if unplaced:
+        raise TaskError(f"task {task.name!r}: {origin} has labelled rows in the split(s) "
+                        f"{', '.join(map(repr, unplaced))}, which official splits cannot place; allowed split names: "
+                        f"{', '.join(SPLIT_NAMES)} (train, validation or test); for other splits, write the rows to a "
+                        "file with a split column and search it with --data FILE --split-field COLUMN")
 
 
 def prediction_examples(task: Task, table: Table, columns: Sequence[str],

@@ -1,4 +1,5 @@
-"""The named tasks, tasks from local files, and :func:`load_task_data`.
+"""The named tasks and :func:`load_task_data` (tasks from a local file or any Hub dataset:
+:mod:`autopeft.tasks.adhoc`).
 
 Adding a task is one :func:`register_task` call with a :class:`Task`; names are unique and lower-case.
 Hub tasks name their dataset on the Hub (with a fallback where the dataset moved) and map its columns to the
@@ -7,19 +8,15 @@ task's fields with ``Source.rename``; the offline tasks read corpora that pip pa
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from autopeft.errors import TaskError
-from autopeft.tasks.base import KINDS, Task
-from autopeft.tasks.examples import build_examples, check_flat
-from autopeft.tasks.sources import FILE_FORMATS, Source, is_offline, read_source
+from autopeft.tasks.base import Task
+from autopeft.tasks.examples import build_examples
+from autopeft.tasks.sources import Source, is_offline, read_source
 from autopeft.tasks.splits import TaskData, split_examples
 
-__all__ = ["get_task", "load_task_data", "offline_task_names", "register_task", "task_from_file", "task_names"]
+__all__ = ["get_task", "load_task_data", "offline_task_names", "register_task", "task_names"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _TASKS: dict[str, Task] = {}
@@ -70,87 +67,6 @@ def load_task_data(task: Task | str, *, seed: int = 0, n_train: int | None = Non
     examples, dropped = build_examples(task, table)
     return split_examples(task, examples, seed=seed, n_train=n_train, n_validation=n_validation, n_test=n_test,
                           dropped=dropped)
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or \
-        (isinstance(value, str) and not value.strip())
-
-
-#: A file's label column with more distinct values than this, and more than half as many as its rows, is text.
-FREE_TEXT_CLASSES = 20
-
-
-def _label_names_from(values: Sequence[Any]) -> tuple[str, ...]:
-    """Sorted distinct label values as strings (numerically when all are integers)."""
-    distinct = {str(v).strip() for v in values if not _is_missing(v)}
-    if all(name.lstrip("+-").isdigit() for name in distinct):
-        return tuple(sorted(distinct, key=int))
-    return tuple(sorted(distinct))
-
-
-def _separator_hint(columns: Sequence[str], file: Path) -> str:
-    """A hint when a file read as one column looks split by another separator (a ';' CSV from a spreadsheet)."""
-    if len(columns) != 1 or file.suffix.lower() not in (".csv", ".tsv"):
-        return ""
-    found = next((sep for sep in (";", "\t", ",", "|") if sep in columns[0]), None)
-    if found is None:
-        return ""
-    name = {";": "';'", "\t": "tab", ",": "','", "|": "'|'"}[found]
-    if found == "\t" and file.suffix.lower() == ".csv":
-        return f" (one column: the file looks tab-separated; named {file.stem}.tsv it is read as such)"
-    return (f" (one column: the file looks {name}-separated; allowed: comma-separated .csv, tab-separated .tsv, "
-            "or JSONL / Parquet)")
-
-
-def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_field: str,
-                   label_names: Sequence[str] | None = None, kind: str = "classification",
-                   template: str | None = None, verbalizers: Sequence[str] | None = None, name: str | None = None,
-                   metric: str | None = None, split_field: str | None = None) -> Task:
-    """A task over a local CSV / TSV / JSONL / Parquet file, checked against the file now.
-
-    ``label_names`` default to the sorted distinct label values; integer labels index ``label_names`` when
-    given. For ``kind="generation"``, ``label_field`` is the target text and the metric defaults to ``rouge_l``.
-    ``split_field``: a column naming each row's split (train, validation or test; :mod:`autopeft.tasks.splits`).
-
-    >>> task = task_from_file("reviews.csv", text_fields="text", label_field="label")   # doctest: +SKIP
-    """
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise TaskError(f"data file {str(file)!r} does not exist")
-    if file.suffix.lower() not in FILE_FORMATS:
-        raise TaskError(f"data file {str(file)!r} has an unsupported extension {file.suffix or '(none)'!r}; "
-                        f"allowed: {', '.join(FILE_FORMATS)}")
-    task_name = name or file.stem
-    source = Source("file", str(file.resolve()))
-    table = read_source(source, task=task_name)
-    fields = (text_fields,) if isinstance(text_fields, str) else tuple(text_fields)
-    missing = [f for f in (*fields, label_field, *([split_field] if split_field else [])) if f not in table.columns]
-    if missing:
-        raise TaskError(f"column(s) {', '.join(map(repr, missing))} not in data file {str(file)!r}; "
-                        f"the file has columns: {', '.join(table.columns)}{_separator_hint(table.columns, file)}")
-    if kind == "classification" and label_names is None:
-        for row, value in enumerate(table.column(label_field)):
-            check_flat(value, label_field, row, f"data file {str(file)!r}", what="a class label")
-        label_names = _label_names_from(table.column(label_field))
-        if len(label_names) < 2:
-            raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct "
-                            f"value(s) {label_names!r}; a classification task needs at least 2")
-        rows = sum(1 for v in table.column(label_field) if not _is_missing(v))
-        if len(label_names) > FREE_TEXT_CLASSES and 2 * len(label_names) > rows:
-            raise TaskError(f"label column {label_field!r} of {str(file)!r} has {len(label_names)} distinct values "
-                            f"in {rows} rows, so most classes would have one example: it reads as free text; "
-                            "allowed: a column of class labels (a recipe's task may list them in label_names), or "
-                            f"for text targets a generation task (a recipe with task: {{file: {file.name}, kind: "
-                            f"generation, text_fields: [...], label_field: {label_field}}} and objectives: "
-                            "[rouge_l, trainable_params])")
-    if kind not in KINDS:
-        raise TaskError(f"task {task_name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
-    task = Task(name=task_name, kind=kind, source=source, text_fields=fields, label_field=label_field,
-                label_names=tuple(label_names or ()), verbalizers=tuple(verbalizers or ()), template=template or "",
-                metric=metric or "", description=f"local file {file.name}", split_field=split_field or "")
-    build_examples(task, table)  # labels outside the set, or no usable row, fail here rather than mid-search
-    return task
 
 
 # --- the named tasks --------------------------------------------------------------------------------------------

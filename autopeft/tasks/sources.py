@@ -57,11 +57,13 @@ _UNREACHABLE_NAMES = frozenset({
 
 @dataclass(frozen=True)
 class Table:
-    """Raw rows, column-major and immutable (safe to cache): ``data[i]`` holds column ``columns[i]``."""
+    """Raw rows, column-major and immutable (safe to cache): ``data[i]`` holds column ``columns[i]``;
+    ``class_names``: (column, its class names) for each column a Hub dataset declares a ``ClassLabel``."""
 
     columns: tuple[str, ...]
     data: tuple[tuple[Any, ...], ...]
     origin: str
+    class_names: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.columns) != len(self.data):
@@ -83,7 +85,13 @@ class Table:
         for old, new in mapping:
             if old in names and new not in names:
                 names[names.index(old)] = new
-        return Table(tuple(names), self.data, self.origin)
+        rename = dict(zip(self.columns, names, strict=True))
+        return Table(tuple(names), self.data, self.origin,
+                     tuple((rename[column], classes) for column, classes in self.class_names))
+
+    def classes_of(self, column: str) -> tuple[str, ...] | None:
+        """The class names a ``ClassLabel`` column declares (``None`` for any other column)."""
+        return dict(self.class_names).get(column)
 
 
 @dataclass(frozen=True)
@@ -291,10 +299,13 @@ def _table_from_splits(loaded: Any, origin: str, *, mark: bool = False) -> Table
         for values, column in zip(data, columns, strict=True):
             values.extend(as_dict[column])
         names.extend([str(name)] * (len(as_dict[columns[0]]) if columns else 0))
+    features = getattr(splits[0][1], "features", None) or {}
+    classes = tuple((column, tuple(features[column].names)) for column in columns
+                    if type(features.get(column)).__name__ == "ClassLabel")
     if mark:
         columns.append(SOURCE_SPLIT)
         data.append(names)
-    return Table(tuple(columns), tuple(tuple(values) for values in data), origin)
+    return Table(tuple(columns), tuple(tuple(values) for values in data), origin, classes)
 
 
 def _read_hub(source: Source) -> Table:

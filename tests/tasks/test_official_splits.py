@@ -66,9 +66,21 @@ def test_a_split_name_it_cannot_place_is_one_error_naming_it(monkeypatch: pytest
     rows = {name: datasets.Dataset.from_dict({"sentence": [f"s {name} {i}" for i in range(8)], "label": [0, 1] * 4})
             for name in ("train", "validation_matched", "validation_mismatched")}
     swap_hub(monkeypatch, lambda path, config: datasets.DatasetDict(rows))
-    with pytest.raises(TaskError, match="has the split\\(s\\) 'validation_matched', 'validation_mismatched', which "
-                                        "official splits cannot place; allowed split names: train, training"):
+    with pytest.raises(TaskError, match="has labelled rows in the split\\(s\\) 'validation_matched', "
+                                        "'validation_mismatched', which official splits cannot place; allowed split "
+                                        "names: train, training"):
         load_task_data(get_task("sst2").with_source_splits())
+
+
+def test_a_split_of_unlabelled_rows_under_another_name_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IMDB's ``unsupervised`` split: unlabelled, so left out of the pool with the other unlabelled rows."""
+    rows = {name: datasets.Dataset.from_dict({"sentence": [f"s {name} {i}" for i in range(n)],
+                                              "label": [-1] * n if name == "unsupervised" else [0, 1] * (n // 2)})
+            for name, n in (("train", 40), ("test", 10), ("unsupervised", 30))}
+    swap_hub(monkeypatch, lambda path, config: datasets.DatasetDict(rows))
+    data = load_task_data(get_task("sst2").with_source_splits(), n_validation=6)
+    assert data.dropped.unlabelled == 30 and data.pool_size == 50
+    assert split_of(data.test) == {"test"} and len(data.test) == 10 and len(data.train) == 34
 
 
 def test_only_a_hub_task_has_splits_of_its_own(tmp_path: Path) -> None:
