@@ -46,8 +46,9 @@ def add_rows_options(parser: Any) -> None:
     search on instead of the recipe's task."""
     parser.add_argument("--data", help="a local CSV / TSV / JSONL / Parquet file instead of the recipe's task")
     parser.add_argument("--hub-dataset", metavar="NAME",
-                        help="a Hugging Face Hub dataset instead of the recipe's task (nyu-mll/glue, ...); its "
-                             "splits are pooled, or kept with --official-splits")
+                        help="a Hugging Face Hub dataset (nyu-mll/glue, ...), or a local folder in a Hub "
+                             "repository's layout, instead of the recipe's task; its splits are pooled, or kept "
+                             "with --official-splits")
     parser.add_argument("--hub-config", metavar="CONFIG", help="with --hub-dataset: its configuration (mnli, ...)")
     parser.add_argument("--text-fields", help="with --data or --hub-dataset: the text column(s), comma-separated")
     parser.add_argument("--label-field", help="with --data or --hub-dataset: the label column")

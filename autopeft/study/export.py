@@ -277,7 +277,9 @@ def _task_info(task: Any) -> TaskInfo | None:
 
         name = str(task.get("name") or hub_task_name(str(task["hub"]), task.get("config")))
         config = f" ({task['config']})" if task.get("config") else ""
-        return TaskInfo(name, kind, str(task["hub"]), metric, f"the Hub dataset {task['hub']}{config}")
+        local = Path(str(task["hub"])).expanduser().is_dir()  # a dataset folder in the Hub's layout: not an id
+        return TaskInfo(name, kind, None if local else str(task["hub"]), metric,
+                        f"the {'dataset folder' if local else 'Hub dataset'} {task['hub']}{config}")
     name = str(task.get("name") or Path(str(task["file"])).stem)
     return TaskInfo(name, kind, None, metric, f"a local {Path(str(task['file'])).suffix.lstrip('.')} file")
 

@@ -153,3 +153,20 @@ def test_a_search_on_a_hub_dataset_from_the_command_line(
     code = main([*args, "--task", "sst2", "--dry-run"])
     err = capsys.readouterr().err
     assert code == 2 and "give one of --task, --data and --hub-dataset, not --task and --hub-dataset" in err
+
+
+def test_a_dataset_folder_in_the_hubs_layout_loads_through_datasets_itself(tmp_path: Path) -> None:
+    """No swapped loader: ``datasets.load_dataset`` reads a folder of ``data/<split>-*.parquet`` files as it
+    reads a Hub repository, splits and ``ClassLabel`` included."""
+    folder = mnli_like(per_class=4)
+    for name, split in (("train", "train"), ("validation", "validation_matched"), ("test", "test_matched")):
+        path = tmp_path / "nli" / "data" / f"{name}-00000-of-00001.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder[split].to_parquet(str(path))
+    task = task_from_hub(str(tmp_path / "nli"), text_fields=["premise", "hypothesis"], label_field="label")
+    assert task.name == "nli" and task.label_names == NLI
+    data = load_task_data(task.with_source_splits(), n_test=3)
+    assert {ex.texts[0].split()[1] for ex in data.validation} == {"vm"} and len(data.validation) == 9
+    assert data.dropped.unlabelled == 5 and len(data.test) == 3 and len(data.train) == 12 - 3
+    info = _task_info({"hub": str(tmp_path / "nli"), "text_fields": ["premise"], "label_field": "label"})
+    assert info is not None and info.dataset is None and info.description.startswith("the dataset folder ")
