@@ -316,10 +316,11 @@ def _read_hub(source: Source) -> Table:
         except Exception as exc:
             if _unreachable(exc):
                 raise _Unreachable(_first_line(exc)) from exc
-            failures.append(f"{path}/{config}: {_first_line(exc)}")
+            failures.append(f"{path}" + (f"/{config}" if config else "") + f": {_first_line(exc).rstrip('.')}")
             continue
         return _table_from_splits(loaded, f"the Hub dataset {path}" + (f"/{config}" if config else ""), mark=True)
-    raise TaskError(f"cannot load {source.describe()} from the Hub: {'; '.join(failures)}")
+    raise TaskError(f"cannot load {source.describe()} from the Hub: {'; '.join(failures)}; allowed: a Hub dataset id "
+                    "(nyu-mll/glue) with one of its configurations, or a local folder in a Hub repository's layout")
 
 
 # --- local files ------------------------------------------------------------------------------------------------

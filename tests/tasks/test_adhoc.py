@@ -170,3 +170,7 @@ def test_a_dataset_folder_in_the_hubs_layout_loads_through_datasets_itself(tmp_p
     assert data.dropped.unlabelled == 5 and len(data.test) == 3 and len(data.train) == 12 - 3
     info = _task_info({"hub": str(tmp_path / "nli"), "text_fields": ["premise"], "label_field": "label"})
     assert info is not None and info.dataset is None and info.description.startswith("the dataset folder ")
+    with pytest.raises(TaskError, match=r"cannot load hub:\S+/missing from the Hub: \S+/missing: "
+                                        r"FileNotFoundError: .*; allowed: a Hub dataset id \(nyu-mll/glue\) with "
+                                        r"one of its configurations, or a local folder in a Hub repository's layout$"):
+        task_from_hub(str(tmp_path / "missing"), text_fields="premise", label_field="label")
