@@ -67,3 +67,6 @@ def add_size_options(parser: Any) -> None:
                         help="a Hub task (sst2, rte, ...) keeps its dataset's own train / validation / test splits, "
                              "capped by the sizes, instead of drawing them by seed; a split without labels (GLUE's "
                              "test) is drawn from train")
+    parser.add_argument("--split-names", metavar="NAME=SPLIT,...",
+                        help="with --official-splits or --split-field: more names for the splits, e.g. MNLI's "
+                             "validation_matched=validation,validation_mismatched=test")

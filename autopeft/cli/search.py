@@ -75,14 +75,14 @@ def nni_settings(port: int | None, host: str | None, config: str | None) -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    rows = {key: getattr(args, key) for key in ("data", "hub_dataset", "hub_config", "text_fields", "label_field",
+                                                "split_field", "official_splits", "split_names", "n_train",
+                                                "n_validation", "n_test")}
     print(search(args.recipe, budget=args.budget, controller=args.controller, out=args.out, seed=args.seed,
                  resume=args.resume, model=args.model, task=args.task, workers=args.workers,
-                 workers_per_gpu=args.workers_per_gpu, engine=args.engine, data=args.data,
-                 hub_dataset=args.hub_dataset, hub_config=args.hub_config,
-                 text_fields=args.text_fields, label_field=args.label_field, split_field=args.split_field,
-                 n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
-                 official_splits=args.official_splits, nni=nni_settings(args.nni_port, args.nni_host, args.nni_config),
-                 warm_start=args.warm_start, dry_run=args.dry_run))
+                 workers_per_gpu=args.workers_per_gpu, engine=args.engine,
+                 nni=nni_settings(args.nni_port, args.nni_host, args.nni_config), warm_start=args.warm_start,
+                 dry_run=args.dry_run, **rows))
     return 0
 
 
@@ -107,7 +107,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            text_fields: str | None = None, label_field: str | None = None, nni: Any = None,
            warm_start: list[str] | None = None, n_train: int | None = None, n_validation: int | None = None,
            n_test: int | None = None, split_field: str | None = None, dry_run: bool = False,
-           official_splits: bool = False, hub_dataset: str | None = None, hub_config: str | None = None) -> str:
+           official_splits: bool = False, hub_dataset: str | None = None, hub_config: str | None = None,
+           split_names: str | None = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.errors import RecipeError
@@ -127,6 +128,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
                      text_fields=text_fields, label_field=label_field, split_field=split_field,
                      official_splits=official_splits, hub_dataset=hub_dataset, hub_config=hub_config,
+                     split_names=split_names,
                      warm_start=bool(warm_start),
                      n_train=n_train, n_validation=n_validation, n_test=n_test)
         folder = Path(resume)
@@ -142,9 +144,10 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
                 raise RecipeError(f"give one of --task, --data and --hub-dataset, not --task and "
                                   f"{'--data' if data else '--hub-dataset'}")
             rec = with_task(rec, task)
-        rec = apply_overrides(rec, data=data, hub_dataset=hub_dataset, hub_config=hub_config, text_fields=text_fields,
-                              label_field=label_field, split_field=split_field, official_splits=official_splits,
-                              n_train=n_train, n_validation=n_validation, n_test=n_test)
+        rec = apply_overrides(rec, data=data, hub_dataset=hub_dataset, hub_config=hub_config,
+                              text_fields=text_fields, label_field=label_field, split_field=split_field,
+                              official_splits=official_splits, split_names=split_names, n_train=n_train,
+                              n_validation=n_validation, n_test=n_test)
         if dry_run:
             from autopeft.study.plan import plan_text
 

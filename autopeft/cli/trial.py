@@ -37,7 +37,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
         data=args.data, hub_dataset=args.hub_dataset, hub_config=args.hub_config, text_fields=args.text_fields,
         label_field=args.label_field, split_field=args.split_field,
         n_train=args.n_train, n_validation=args.n_validation, n_test=args.n_test,
-        official_splits=args.official_splits,
+        official_splits=args.official_splits, split_names=args.split_names,
     )
     print(json.dumps(record.to_dict()))
     return 0 if record.ok else 1

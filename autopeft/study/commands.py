@@ -20,7 +20,7 @@ __all__ = ["search_flags"]
 FLAGS = (("model", "--model"), ("task", "--task"), ("data", "--data"), ("hub_dataset", "--hub-dataset"),
          ("hub_config", "--hub-config"), ("text_fields", "--text-fields"),
          ("label_field", "--label-field"), ("split_field", "--split-field"),
-         ("official_splits", "--official-splits"), ("n_train", "--n-train"),
+         ("official_splits", "--official-splits"), ("split_names", "--split-names"), ("n_train", "--n-train"),
          ("n_validation", "--n-validation"), ("n_test", "--n-test"))
 
 

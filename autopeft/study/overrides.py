@@ -13,23 +13,24 @@ from autopeft.errors import RecipeError
 from autopeft.study.recipe import Recipe
 from autopeft.tasks.adhoc import hub_task_name
 
-__all__ = ["apply_overrides"]
+__all__ = ["apply_overrides", "parse_split_names"]
 
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
                     hub_dataset: str | None = None, hub_config: str | None = None, text_fields: str | None = None,
                     label_field: str | None = None, n_train: int | None = None, n_validation: int | None = None,
                     n_test: int | None = None, split_field: str | None = None,
-                    official_splits: bool = False) -> Recipe:
+                    official_splits: bool = False, split_names: str | None = None) -> Recipe:
     """The recipe with command-line overrides of model, task (a registered one, a file or a Hub dataset, with
     their columns) and data sizes, each a flag in ``overrides``, and ``official_splits`` (a Hub task's own
-    splits)."""
+    splits), ``split_names`` (``NAME=SPLIT,...``: more names for the splits)."""
     for flag, value, allowed in (("--model", model, "an alias such as minilm, a local folder or a Hub id"),
                                  ("--task", task, "a registered task name"),
                                  ("--data", data, "a CSV / TSV / JSONL / Parquet file"),
                                  ("--hub-dataset", hub_dataset, "a Hub dataset such as nyu-mll/glue"),
                                  ("--hub-config", hub_config, "a configuration of the dataset such as mnli"),
-                                 ("--split-field", split_field, "the name of a column of the file")):
+                                 ("--split-field", split_field, "the name of a column of the file"),
+                                 ("--split-names", split_names, "NAME=SPLIT pairs, e.g. dev_matched=validation")):
         if value is not None and not value.strip():  # "" would quietly mean the recipe's own
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
@@ -50,6 +51,9 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
                               "--data FILE --split-field COLUMN (a column naming each row's split)")
         recipe = replace(recipe, data=replace(recipe.data, official_splits=True),
                          overrides={**recipe.overrides, "official_splits": True})
+    if split_names:
+        recipe = replace(recipe, data=replace(recipe.data, split_names=parse_split_names(split_names)),
+                         overrides={**recipe.overrides, "split_names": split_names.strip()})
     sizes: dict[str, Any] = {k: v for k, v in {"n_train": n_train, "n_validation": n_validation,
                                                 "n_test": n_test}.items() if v is not None}
     bad = {k: v for k, v in sizes.items() if v < 1}
@@ -84,3 +88,17 @@ def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_co
                    name=f"{recipe.name}-{hub_task_name(hub_dataset, hub_config)}",
                    overrides={**recipe.overrides, "hub_dataset": hub_dataset.strip(),
                               **({"hub_config": hub_config.strip()} if hub_config else {}), **shown})
+
+
+def parse_split_names(text: str) -> dict[str, str]:
+    """``--split-names``: comma-separated ``NAME=SPLIT`` pairs (whether each SPLIT is one is the task's check).
+
+    >>> parse_split_names("validation_matched=validation, validation_mismatched=test")
+    {'validation_matched': 'validation', 'validation_mismatched': 'test'}
+    """
+    pairs = [part.partition("=") for part in text.split(",") if part.strip()]
+    bad = [name + sep + split for name, sep, split in pairs if not sep or not name.strip() or not split.strip()]
+    if bad or not pairs:
+        raise RecipeError(f"--split-names wants NAME=SPLIT pairs separated by commas, got {text!r}; allowed: e.g. "
+                          "validation_matched=validation,validation_mismatched=test (SPLIT: train, validation or test)")
+    return {name.strip(): split.strip() for name, _, split in pairs}

@@ -33,7 +33,7 @@ SEARCH_FIELDS = ("budget", "controller", "objectives", "references", "reference_
                  "final_fidelity",
                  "workers", "workers_per_gpu", "engine",
                  "final_seeds", "controller_options", "scheduler", "prune")
-DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test", "official_splits")
+DATA_FIELDS = ("seed", "n_train", "n_validation", "n_test", "official_splits", "split_names")
 FILE_TASK_FIELDS = ("file", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers", "name",
                     "metric", "split_field")
 HUB_TASK_FIELDS = ("hub", "config", "text_fields", "label_field", "label_names", "kind", "template", "verbalizers",
@@ -43,13 +43,15 @@ HUB_TASK_FIELDS = ("hub", "config", "text_fields", "label_field", "label_names",
 @dataclass(frozen=True)
 class DataConfig:
     """How the task's rows are split: the split seed, the split sizes (``None`` = the task's default), and
-    whether a Hub task keeps its dataset's own splits (``official_splits``; the sizes then cap them)."""
+    whether a Hub task keeps its dataset's own splits (``official_splits``; the sizes then cap them), and more names
+    for the splits (``split_names``: MNLI's ``validation_matched`` -> ``validation``)."""
 
     seed: int = 0
     n_train: int | None = None
     n_validation: int | None = None
     n_test: int | None = None
     official_splits: bool = False
+    split_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,13 @@ class Recipe:
             task = get_task(self.task)
         else:
             spec = dict(self.task)
-            task = task_from_hub(spec.pop("hub"), **spec) if "hub" in spec else task_from_file(spec.pop("file"), **spec)
+            if "file" in spec:  # a file's split column is read when the task is made: its names go with it
+                return self._own_splits(task_from_file(spec.pop("file"), **spec,
+                                                       split_names=dict(self.data.split_names)))
+            task = task_from_hub(spec.pop("hub"), **spec)
+        return self._own_splits(task).with_split_names(dict(self.data.split_names))
+
+    def _own_splits(self, task: Any) -> Any:
         return task.with_source_splits() if self.data.official_splits else task
 
     def task_data(self) -> Any:
@@ -222,7 +230,8 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
                              n_train=_int(df, "n_train", low=1, default=None),
                              n_validation=_int(df, "n_validation", low=1, default=None),
                              n_test=_int(df, "n_test", low=1, default=None),
-                             official_splits=_flag(df, df.data, "official_splits"))
+                             official_splits=_flag(df, df.data, "official_splits"),
+                             split_names=_split_names(df, df.data.get("split_names")))
 
     ff = Fields(data.get("fidelity") or {}, source, "fidelity")
     ff.check_keys(("steps", "train_fraction"))
@@ -287,6 +296,16 @@ def _parse_search(top: Fields, source: str, steps: int) -> SearchConfig:
                         workers_per_gpu=_int(f, "workers_per_gpu", low=1, default=None),
                         engine=_name(f, raw, "engine"), scheduler=_scheduler(f, raw, steps),
                         prune=_flag(f, raw, "prune"))
+
+
+def _split_names(f: Fields, raw: Any) -> dict[str, str]:
+    """``data.split_names``: a mapping of more split names to train, validation or test (checked with the task)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        raise f.error("split_names", "must map split names to train, validation or test", value=raw,
+                      allowed="e.g. {validation_matched: validation, validation_mismatched: test}")
+    return {str(k): v for k, v in raw.items()}
 
 
 def _flag(f: Fields, raw: Mapping[str, Any], key: str) -> bool:

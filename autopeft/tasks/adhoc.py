@@ -54,12 +54,14 @@ def _separator_hint(columns: Sequence[str], file: Path) -> str:
 def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_field: str,
                    label_names: Sequence[str] | None = None, kind: str = "classification",
                    template: str | None = None, verbalizers: Sequence[str] | None = None, name: str | None = None,
-                   metric: str | None = None, split_field: str | None = None) -> Task:
+                   metric: str | None = None, split_field: str | None = None,
+                   split_names: dict[str, str] | None = None) -> Task:
     """A task over a local CSV / TSV / JSONL / Parquet file, checked against the file now.
 
     ``label_names`` default to the sorted distinct label values; integer labels index ``label_names`` when
     given. For ``kind="generation"``, ``label_field`` is the target text and the metric defaults to ``rouge_l``.
-    ``split_field``: a column naming each row's split (train, validation or test; :mod:`autopeft.tasks.splits`).
+    ``split_field``: a column naming each row's split (train, validation or test; :mod:`autopeft.tasks.splits`),
+    and ``split_names`` more names it may use (``{"holdout": "test"}``).
 
     >>> task = task_from_file("reviews.csv", text_fields="text", label_field="label")   # doctest: +SKIP
     """
@@ -76,7 +78,7 @@ def task_from_file(path: str | Path, *, text_fields: str | Sequence[str], label_
                     what=(f"data file {str(file)!r}", "the file", f"file: {file.name}"),
                     hint=_separator_hint(table.columns, file), text_fields=text_fields, label_field=label_field,
                     label_names=label_names, kind=kind, template=template, verbalizers=verbalizers, metric=metric,
-                    split_field=split_field)
+                    split_field=split_field, split_names=split_names)
 
 
 def task_from_hub(path: str, config: str | None = None, *, text_fields: str | Sequence[str], label_field: str,
@@ -104,7 +106,7 @@ def task_from_hub(path: str, config: str | None = None, *, text_fields: str | Se
     return _checked(table, (task_name, source, f"Hub dataset {where.rsplit(' ', 1)[-1]}"),
                     what=(where, "the dataset", spec), hint="", text_fields=text_fields, label_field=label_field,
                     label_names=label_names, kind=kind, template=template, verbalizers=verbalizers, metric=metric,
-                    split_field=None)
+                    split_field=None, split_names=None)
 
 
 def hub_task_name(path: str, config: str | None) -> str:
@@ -119,7 +121,7 @@ def hub_task_name(path: str, config: str | None) -> str:
 def _checked(table: Table, base: tuple[str, Source, str], *, what: tuple[str, str, str], hint: str,
              text_fields: str | Sequence[str], label_field: str, label_names: Sequence[str] | None, kind: str,
              template: str | None, verbalizers: Sequence[str] | None, metric: str | None,
-             split_field: str | None) -> Task:
+             split_field: str | None, split_names: dict[str, str] | None) -> Task:
     """The task over ``table`` (``base``: its name, source and description; ``what``: the rows' origin, how to
     call it as the subject of "has columns", and the recipe's task line), checked against every row."""
     name, source, description = base
@@ -135,7 +137,8 @@ def _checked(table: Table, base: tuple[str, Source, str], *, what: tuple[str, st
         raise TaskError(f"task {name!r}: kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     task = Task(name=name, kind=kind, source=source, text_fields=fields, label_field=label_field,
                 label_names=tuple(label_names or ()), verbalizers=tuple(verbalizers or ()), template=template or "",
-                metric=metric or "", description=description, split_field=split_field or "")
+                metric=metric or "", description=description, split_field=split_field or "",
+                split_names=tuple((split_names or {}).items()))
     build_examples(task, table)  # labels outside the set, or no usable row, fail here rather than mid-search
     return task
 

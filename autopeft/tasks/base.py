@@ -86,6 +86,7 @@ class Task:
     metric: str = ""                        # "accuracy" | "rouge_l" | "exact_match"
     description: str = ""
     split_field: str = ""                   # a column naming each row's split (train / validation / test)
+    split_names: tuple[tuple[str, str], ...] = ()   # more names the split column may use: (name, split)
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
@@ -107,6 +108,8 @@ class Task:
         if not self.label_field or self.label_field in self.text_fields:
             raise TaskError(f"task {self.name!r}: label_field {self.label_field!r} must be a non-empty name "
                             f"that is not a text field ({', '.join(self.text_fields)})")
+        fix("split_names", tuple((str(k), str(v)) for k, v in dict(self.split_names).items()))
+        self._check_split_names()
         if self.split_field and self.split_field in (*self.text_fields, self.label_field):
             raise TaskError(f"task {self.name!r}: split_field {self.split_field!r} must be a column of its own, not a "
                             f"text field or the label field ({', '.join((*self.text_fields, self.label_field))})")
@@ -126,6 +129,17 @@ class Task:
         if not self.template:
             fix("template", default_template(self.text_fields, self.kind))
         self._check_template()
+
+    def _check_split_names(self) -> None:
+        bad = [f"{name}={split}" for name, split in self.split_names if split not in ("train", "validation", "test")
+               or not name.strip()]
+        if bad:
+            raise TaskError(f"task {self.name!r}: split names {', '.join(bad)} do not name a split; allowed: "
+                            "NAME=train, NAME=validation or NAME=test")
+        if self.split_names and not self.split_field:
+            raise TaskError(f"task {self.name!r}: split names ({', '.join(f'{k}={v}' for k, v in self.split_names)}) "
+                            "rename the splits a split column or a Hub dataset marks; allowed with --split-field "
+                            "COLUMN or --official-splits")
 
     def _check_labels(self) -> None:
         names = self.label_names
@@ -151,6 +165,11 @@ class Task:
             if field not in allowed:
                 raise TaskError(f"task {self.name!r}: template field {{{field}}} is not allowed; "
                                 f"allowed: {', '.join('{' + a + '}' for a in allowed)}")
+
+    def with_split_names(self, names: dict[str, str]) -> Task:
+        """The task whose split column (or Hub dataset) may also name a split ``name`` for ``split`` in
+        ``names`` (MNLI's ``validation_matched`` for validation)."""
+        return replace(self, split_names=tuple(names.items())) if names else self
 
     def with_source_splits(self) -> Task:
         """The task keeping its source's own splits (a Hub dataset's ``train``, ``validation`` and ``test``, the

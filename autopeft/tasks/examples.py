@@ -169,12 +169,13 @@ def _split_column(task: Task, table: Table) -> tuple[str, ...]:
     ``"?name"``: :func:`build_examples` refuses it only where it holds labelled rows (an unlabelled split, such as
     IMDB's ``unsupervised``, is left out with the other unlabelled rows)."""
     values = table.column(task.split_field)
+    names = {**SPLIT_NAMES, **{name.strip().casefold(): split for name, split in task.split_names}}
     out: list[str] = []
     bad: dict[str, None] = {}
     empty = 0
     for row, value in enumerate(values):
         text = _text(value, task.split_field, row, table.origin)
-        name = SPLIT_NAMES.get(text.casefold())
+        name = names.get(text.casefold())
         if not text:
             empty += 1
         elif name is None and task.split_field == SOURCE_SPLIT:
@@ -185,7 +186,8 @@ def _split_column(task: Task, table: Table) -> tuple[str, ...]:
     if bad or empty:
         what = ", ".join(list(bad)[:5]) if bad else f"{empty} empty cell(s)"
         raise TaskError(f"task {task.name!r}: split column {task.split_field!r} of {table.origin} has {what}; "
-                        f"allowed in every row: {', '.join(SPLIT_NAMES)} (train, validation or test)")
+                        f"allowed in every row: {', '.join(names)} (train, validation or test; more with --split-names "
+                        "NAME=SPLIT)")
     return tuple(out)
 
 
@@ -195,8 +197,8 @@ def _check_placed(task: Task, examples: Sequence[Example], origin: str) -> None:
     if unplaced:
         raise TaskError(f"task {task.name!r}: {origin} has labelled rows in the split(s) "
                         f"{', '.join(map(repr, unplaced))}, which official splits cannot place; allowed split names: "
-                        f"{', '.join(SPLIT_NAMES)} (train, validation or test); for other splits, write the rows to a "
-                        "file with a split column and search it with --data FILE --split-field COLUMN")
+                        f"{', '.join(SPLIT_NAMES)} (train, validation or test), or others named with --split-names "
+                        f"NAME=SPLIT (--split-names {unplaced[0]}=validation)")
 
 
 def prediction_examples(task: Task, table: Table, columns: Sequence[str],

@@ -174,3 +174,21 @@ def test_a_dataset_folder_in_the_hubs_layout_loads_through_datasets_itself(tmp_p
                                         r"FileNotFoundError: .*; allowed: a Hub dataset id \(nyu-mll/glue\) with "
                                         r"one of its configurations, or a local folder in a Hub repository's layout$"):
         task_from_hub(str(tmp_path / "missing"), text_fields="premise", label_field="label")
+
+
+def test_mnli_official_splits_from_the_command_line(
+        tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    swap_hub(monkeypatch, lambda path, config: mnli_like())
+    recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=4, budget=2, file="recipe.yaml",
+                              lr_factors=[1])
+    args = ["search", str(recipe), "--hub-dataset", "nyu-mll/glue", "--hub-config", "mnli", "--text-fields",
+            "premise,hypothesis", "--label-field", "label", "--official-splits", "--dry-run"]
+    code = main([*args, "--split-names", "validation_matched=validation,validation_mismatched=test"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "data: 36 train / 9 validation / 9 test examples (data seed 0; validation and test as the dataset's own " \
+           "splits mark them; drawn from 54 examples: 59 rows less 5 unlabelled)" in out
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and "(--split-names validation_matched=validation)" in err and len(err.splitlines()) == 1, err

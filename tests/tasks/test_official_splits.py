@@ -135,3 +135,47 @@ def test_a_dry_run_shows_the_official_splits_and_a_packaged_task_refuses_them(
     code = main(["search", "--resume", "runs/x", "--official-splits"])
     err = capsys.readouterr().err
     assert code == 2 and "--official-splits cannot be given with --resume" in err, err
+
+
+def test_split_names_place_the_other_splits(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """MNLI: validation_matched as validation, validation_mismatched as test (``--split-names``)."""
+    rows = {name: datasets.Dataset.from_dict({"sentence": [f"s {name} {i}" for i in range(n)],
+                                              "label": [0, 1] * (n // 2)})
+            for name, n in (("train", 40), ("validation_matched", 8), ("validation_mismatched", 6))}
+    swap_hub(monkeypatch, lambda path, config: datasets.DatasetDict(rows))
+    names = {"Validation_Matched": "validation", "validation_mismatched": "test"}
+    data = load_task_data(get_task("sst2").with_source_splits().with_split_names(names))
+    assert split_of(data.validation) == {"validation_matched"} and len(data.validation) == 8
+    assert split_of(data.test) == {"validation_mismatched"} and len(data.test) == 6 and len(data.train) == 40
+    with pytest.raises(TaskError, match=r"--split-names validation_matched=validation\)$"):
+        load_task_data(get_task("sst2").with_source_splits())
+    with pytest.raises(TaskError, match="split names validation_matched=dev do not name a split; allowed: "
+                                        "NAME=train, NAME=validation or NAME=test"):
+        get_task("sst2").with_source_splits().with_split_names({"validation_matched": "dev"})
+    with pytest.raises(TaskError, match="rename the splits a split column or a Hub dataset marks; allowed with "
+                                        "--split-field COLUMN or --official-splits"):
+        get_task("sst2").with_split_names({"validation_matched": "validation"})
+    file = tmp_path / "d.csv"  # a file's split column may use its own names too
+    marks = ("train", "train", "train", "holdout")
+    file.write_text("text,label,part\n" + "".join(f"row {i},{'ab'[i % 2]},{marks[i % 4]}\n" for i in range(40)))
+    task = task_from_file(file, text_fields="text", label_field="label", split_field="part",
+                          split_names={"holdout": "test"})
+    assert len(load_task_data(task, n_validation=4).test) == 10
+
+
+def test_split_names_from_the_recipe_and_the_command_line(tmp_path: Path) -> None:
+    base = "model: bert\ntask: sst2\nspace: s.yaml\n"
+    recipe = parse_recipe(base + "data: {official_splits: true, split_names: {validation_matched: validation}}\n",
+                          "r.yaml", tmp_path)
+    assert recipe.data.split_names == {"validation_matched": "validation"}
+    assert recipe.load_task().split_names == (("validation_matched", "validation"),)
+    with pytest.raises(AutopeftError, match=r"split_names.*must map split names to train, validation or test"):
+        parse_recipe(base + "data: {split_names: [a, b]}\n", "r.yaml", tmp_path)
+    flagged = apply_overrides(parse_recipe(base, "r.yaml", tmp_path), official_splits=True,
+                              split_names="validation_matched=validation, validation_mismatched=test")
+    assert flagged.data.split_names == {"validation_matched": "validation", "validation_mismatched": "test"}
+    assert search_flags(flagged.to_dict())[-2:] == ["--split-names",
+                                                    "validation_matched=validation, validation_mismatched=test"]
+    for text in ("validation_matched", "=test", "a=b,,c"):
+        with pytest.raises(RecipeError, match="--split-names wants NAME=SPLIT pairs separated by commas"):
+            apply_overrides(flagged, split_names=text)
