@@ -137,14 +137,19 @@ def test_the_command_line_names_a_hub_dataset(tmp_path: Path) -> None:
             apply_overrides(plain, **kwargs)
 
 
-def test_a_search_on_a_hub_dataset_from_the_command_line(
-        tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def mnli_search(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``autopeft search`` of a tiny recipe on the MNLI-shaped dataset in place of the Hub."""
     swap_hub(monkeypatch, lambda path, config: mnli_like())
     recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=4, budget=2, file="recipe.yaml",
                               lr_factors=[1])
-    args = ["search", str(recipe), "--hub-dataset", "nyu-mll/glue", "--hub-config", "mnli", "--text-fields",
-            "premise,hypothesis", "--label-field", "label", "--n-test", "6", "--n-validation", "6"]
+    return ["search", str(recipe), "--hub-dataset", "nyu-mll/glue", "--hub-config", "mnli", "--text-fields",
+            "premise,hypothesis", "--label-field", "label"]
+
+
+def test_a_search_on_a_hub_dataset_from_the_command_line(mnli_search: list[str], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*mnli_search, "--n-test", "6", "--n-validation", "6"]
     code = main([*args, "--budget", "1", "--out", str(tmp_path / "run")])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -176,14 +181,9 @@ def test_a_dataset_folder_in_the_hubs_layout_loads_through_datasets_itself(tmp_p
         task_from_hub(str(tmp_path / "missing"), text_fields="premise", label_field="label")
 
 
-def test_mnli_official_splits_from_the_command_line(
-        tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    swap_hub(monkeypatch, lambda path, config: mnli_like())
-    recipe = tiny.tiny_recipe(tmp_path, tiny_bert_dir, sentiment_csv, steps=4, budget=2, file="recipe.yaml",
-                              lr_factors=[1])
-    args = ["search", str(recipe), "--hub-dataset", "nyu-mll/glue", "--hub-config", "mnli", "--text-fields",
-            "premise,hypothesis", "--label-field", "label", "--official-splits", "--dry-run"]
+def test_mnli_official_splits_from_the_command_line(mnli_search: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*mnli_search, "--official-splits", "--dry-run"]
     code = main([*args, "--split-names", "validation_matched=validation,validation_mismatched=test"])
     out, err = capsys.readouterr()
     assert code == 0, err
