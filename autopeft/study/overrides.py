@@ -1,7 +1,7 @@
 """Command-line overrides of a recipe: ``--model``, ``--task``, ``--data`` (with its columns and split column) or
-``--hub-dataset`` (with its configuration and columns), the data sizes and ``--official-splits`` (``autopeft
-search`` and ``autopeft trial``). Each is recorded in the recipe's ``overrides``, so that a run's commands can be
-shown again (:mod:`autopeft.study.commands`)."""
+``--hub-dataset`` (with its configuration and columns), the data sizes, ``--official-splits`` and
+``--split-names`` (``autopeft search`` and ``autopeft trial``). Each is recorded in the recipe's ``overrides``, so
+that a run's commands can be shown again (:mod:`autopeft.study.commands`)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,9 @@ How the splits are made (:func:`split_examples`):
 4. A task with a ``split_field`` (a column naming each row's split: a benchmark's official test set, a team's
    fixed held-out file) keeps those splits: each split the column names is that split, put in the same seeded
    order and cut to its ``n_*`` only when it has more rows (the sizes are caps here); a split it names no row of
-   is carved from the train rows as in 3; train is what is left, also cut to ``n_train`` when it has more.
+   is carved from the train rows as in 3; train is what is left, also cut to ``n_train`` when it has more. A Hub
+   task with official splits (``Task.with_source_splits``) is read the same way, its dataset's split names standing
+   for the column.
 """
 
 from __future__ import annotations
