@@ -13,9 +13,10 @@ from typing import Any
 from autopeft.objectives import PARAMS
 from autopeft.report import plots
 from autopeft.report.cells import lr_text, metric_label, minutes, num, params_text, plus_minus, shown_path
-from autopeft.report.collect import ReferencePoint, RunData, reference_points
+from autopeft.report.collect import RunData
 from autopeft.report.document import Code, Document, Figure, Heading, Paragraph, Table
 from autopeft.report.finalized import finalized_section, per_class_section
+from autopeft.report.references import ReferencePoint, reference_points
 from autopeft.study.classes import lost_classes
 from autopeft.study.commands import search_flags
 from autopeft.study.journal import Trial

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from autopeft.report import write_report
-from autopeft.report.collect import load_run, reference_points
+from autopeft.report.collect import load_run
 from autopeft.report.plots import pareto_plot, reference_marks
+from autopeft.report.references import reference_points
 from autopeft.study.journal import Journal
 from autopeft.trial import Fidelity, TrialResult
 
