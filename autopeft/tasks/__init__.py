@@ -17,8 +17,9 @@ from __future__ import annotations
 from autopeft.tasks.adhoc import task_from_file, task_from_hub
 from autopeft.tasks.base import Example, Task
 from autopeft.tasks.registry import get_task, load_task_data, offline_task_names, register_task, task_names
-from autopeft.tasks.sources import Source, Table, read_source, register_source_kind
+from autopeft.tasks.sources import Source, read_source, register_source_kind
 from autopeft.tasks.splits import TaskData, split_examples
+from autopeft.tasks.table import Table
 
 __all__ = ["Example", "Source", "Table", "Task", "TaskData", "get_task", "load_task_data", "offline_task_names",
            "read_source", "register_source_kind", "register_task", "split_examples", "task_from_file",

@@ -16,7 +16,8 @@ from typing import Any
 from autopeft.errors import TaskError
 from autopeft.tasks.base import KINDS, Task
 from autopeft.tasks.examples import build_examples, check_flat
-from autopeft.tasks.sources import FILE_FORMATS, SOURCE_SPLIT, Source, Table, read_source
+from autopeft.tasks.sources import FILE_FORMATS, SOURCE_SPLIT, Source, read_source
+from autopeft.tasks.table import Table
 
 __all__ = ["FREE_TEXT_CLASSES", "hub_task_name", "task_from_file", "task_from_hub"]
 

@@ -14,8 +14,9 @@ import numpy as np
 
 from autopeft.errors import TaskError
 from autopeft.tasks.base import Example, Task
-from autopeft.tasks.sources import SOURCE_SPLIT, Table
+from autopeft.tasks.sources import SOURCE_SPLIT
 from autopeft.tasks.splits import Dropped
+from autopeft.tasks.table import Table
 
 __all__ = ["SPLIT_NAMES", "build_examples", "prediction_examples"]
 
