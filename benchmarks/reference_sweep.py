@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     factors = sorted(float(f) for f in args.factors.split(",") if f.strip())
     from autopeft.methods import get_method
-    from autopeft.report.collect import load_run, reference_points
+    from autopeft.report.collect import load_run
+    from autopeft.report.references import reference_points
     from autopeft.runner.worker import Worker
     from autopeft.study.journal import Journal
     from autopeft.study.provenance import run_recipe
