@@ -9,9 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from autopeft.errors import RecipeError
+from autopeft.errors import AutopeftError, RecipeError
 from autopeft.study.recipe import Recipe
 from autopeft.tasks.adhoc import hub_task_name
+from autopeft.tasks.sources import SOURCE_SPLIT, Source, read_source
 
 __all__ = ["apply_overrides", "parse_split_names"]
 
@@ -67,8 +68,8 @@ def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_co
     """The recipe on a file (``--data``) or a Hub dataset (``--hub-dataset``), with its columns."""
     flag = "--data" if data else "--hub-dataset"
     if not text_fields or not label_field:
-        raise RecipeError(f"{flag} needs --text-fields and --label-field (the "
-                          f"{'file' if data else 'dataset'}'s column names)")
+        raise RecipeError(f"{flag} needs --text-fields and --label-field (the {'file' if data else 'dataset'}'s "
+                          f"column names{_columns(data, hub_dataset, hub_config)})")
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
     columns = {"text_fields": fields, "label_field": label_field}
     shown = {"text_fields": ",".join(fields), "label_field": label_field}
@@ -102,3 +103,17 @@ def parse_split_names(text: str) -> dict[str, str]:
         raise RecipeError(f"--split-names wants NAME=SPLIT pairs separated by commas, got {text!r}; allowed: e.g. "
                           "validation_matched=validation,validation_mismatched=test (SPLIT: train, validation or test)")
     return {name.strip(): split.strip() for name, _, split in pairs}
+
+
+def _columns(data: str | None, hub_dataset: str | None, hub_config: str | None) -> str:
+    """``": text, label (classes: neg, pos)"``: the columns of the file or dataset, where it can be read here
+    (``""`` where it cannot: the error then says what is missing without them)."""
+    try:
+        source = (Source("file", str(Path(data).resolve())) if data
+                  else Source("hub", str(hub_dataset).strip(), hub_config.strip() if hub_config else None))
+        table = read_source(source)
+    except AutopeftError:
+        return ""
+    shown = [f"{c} (classes: {', '.join(table.classes_of(c) or ())})" if table.classes_of(c) else c
+             for c in table.columns if c != SOURCE_SPLIT]
+    return f": {', '.join(shown)}"

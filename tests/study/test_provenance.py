@@ -118,7 +118,7 @@ def test_search_data_file(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Pa
         assert j.recipe["task"]["file"] == "mine.csv" and j.recipe["name"] == "tiny-mine"
         assert j.meta("provenance")["task"]["file"] == "mine.csv"
     code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--out", "run2"], capsys)
-    assert code == 2 and "--data needs --text-fields and --label-field" in err
+    assert code == 2 and "--data needs --text-fields and --label-field (the file's column names: text, label)" in err
     code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "nope",
                         "--label-field", "label", "--out", "run3"], capsys)
     assert code == 2 and "nope" in err and len(err.strip().splitlines()) == 1

@@ -113,7 +113,8 @@ def test_a_recipe_names_a_hub_task(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         parse_recipe(text.replace(", label_field: label", ""), "r.yaml", tmp_path)
 
 
-def test_the_command_line_names_a_hub_dataset(tmp_path: Path) -> None:
+def test_the_command_line_names_a_hub_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    swap_hub(monkeypatch, lambda path, config: mnli_like())
     plain = parse_recipe("model: bert\ntask: sst2\nspace: s.yaml\n", "r.yaml", tmp_path)
     recipe = apply_overrides(plain, hub_dataset="nyu-mll/glue", hub_config="mnli", text_fields="premise,hypothesis",
                              label_field="label", official_splits=True)
@@ -124,7 +125,9 @@ def test_the_command_line_names_a_hub_dataset(tmp_path: Path) -> None:
                                               "--text-fields", "premise,hypothesis", "--label-field", "label",
                                               "--official-splits"]
     for kwargs, message in (
-            ({"hub_dataset": "x/y"}, "--hub-dataset needs --text-fields and --label-field"),
+            ({"hub_dataset": "x/y"}, r"--hub-dataset needs --text-fields and --label-field \(the dataset's column "
+                                     r"names: premise, hypothesis, label \(classes: entailment, neutral, "
+                                     r"contradiction\), idx\)$"),
             ({"hub_config": "mnli"}, "--hub-config with --hub-dataset NAME"),
             ({"hub_dataset": "x/y", "data": "d.csv"}, "give one of --task, --data and --hub-dataset, not --data and "
                                                       "--hub-dataset"),
