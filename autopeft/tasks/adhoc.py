@@ -96,7 +96,7 @@ def task_from_hub(path: str, config: str | None = None, *, text_fields: str | Se
     ...                      label_field="label")                                          # doctest: +SKIP
     """
     for key, value in (("hub", path), ("config", config)):
-        if value is not None and (not isinstance(value, str) or not value.strip()):
+        if (value is not None or key == "hub") and (not isinstance(value, str) or not value.strip()):
             allowed = "a Hub dataset such as nyu-mll/glue" if key == "hub" else "a configuration name such as mnli"
             raise TaskError(f"Hub task: {key} must be {allowed}, got {value!r}")
     task_name = name or hub_task_name(path, config)

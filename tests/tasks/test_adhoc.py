@@ -94,8 +94,10 @@ def test_an_unreachable_hub_says_how_to_bring_the_rows(monkeypatch: pytest.Monke
     with pytest.raises(TaskError, match=r"task 'glue-mnli' needs the Hugging Face Hub, which is unreachable; download "
                                         r"it where the Hub is reachable .*--data glue-mnli\.csv"):
         task_from_hub("nyu-mll/glue", "mnli", text_fields=["premise", "hypothesis"], label_field="label")
-    with pytest.raises(TaskError, match="hub must be a Hub dataset such as nyu-mll/glue, got ' '"):
-        task_from_hub(" ", text_fields="premise", label_field="label")
+    for path, config in ((" ", None), (None, None), ("nyu-mll/glue", 3)):
+        with pytest.raises(TaskError, match=r"must be a (Hub dataset such as nyu-mll/glue|configuration name such as "
+                                            r"mnli), got "):
+            task_from_hub(path, config, text_fields="premise", label_field="label")  # type: ignore[arg-type]
 
 
 def test_a_recipe_names_a_hub_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
