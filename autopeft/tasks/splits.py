@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,9 @@ class TaskData:
     seed: int
     pool_size: int = 0
     dropped: Dropped = Dropped()
+    #: validation or test -> the rows a split column gave it before its ``n_*`` cut it (those cut; results scored on
+    #: a cut split are not comparable with others' on the whole one, so the note says so)
+    capped: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def duplicates_dropped(self) -> int:
@@ -141,9 +144,11 @@ class TaskData:
         sizes = ", ".join(f"{len(self.split(name))} {name}" for name in SPLITS)
         drawn = [name for name in ("test", "validation") if name not in self.given()]
         why = f" ({' and '.join(drawn)} drawn from the rows marked train: no usable row is marked so)" if drawn else ""
-        field = self.task.split_field
-        origin = "the dataset's own splits" if field == SOURCE_SPLIT else f"the splits of column {field!r}"
-        return f"{origin}: {sizes}{why}"
+        column = self.task.split_field
+        origin = "the dataset's own splits" if column == SOURCE_SPLIT else f"the splits of column {column!r}"
+        cut = "; ".join(f"{name} cut to {len(self.split(name))} of its {n} rows by n_{name} (--n-{name} {n} keeps "
+                        "them all)" for name, n in self.capped.items())
+        return f"{origin}: {sizes}{why}" + (f"; {cut}" if cut else "")
 
     def class_notes(self) -> list[str]:
         """What a split that lacks classes means: no trial can learn a class train lacks; a validation or test
@@ -186,8 +191,8 @@ class TaskData:
         return tuple(name for i, name in enumerate(self.task.label_names) if i not in present)
 
     def summary(self) -> dict[str, Any]:
-        """``{"task", "seed", "pool", "split_field", "given", "duplicates_dropped", "dropped": Dropped.to_dict(),
-        "splits": {split: {"size", "labels": {name: n}}}}``."""
+        """``{"task", "seed", "pool", "split_field", "given", "capped", "duplicates_dropped", "dropped":
+        Dropped.to_dict(), "splits": {split: {"size", "labels": {name: n}}}}``."""
         splits: dict[str, Any] = {}
         for name in SPLITS:
             examples = self.split(name)
@@ -195,7 +200,7 @@ class TaskData:
             labels = {label: counts.get(i, 0) for i, label in enumerate(self.task.label_names)}
             splits[name] = {"size": len(examples), "labels": labels}
         return {"task": self.task.name, "seed": self.seed, "pool": self.pool_size,
-                "split_field": self.task.split_field or None, "given": self.given(),
+                "split_field": self.task.split_field or None, "given": self.given(), "capped": dict(self.capped),
                 "duplicates_dropped": self.duplicates_dropped, "dropped": self.dropped.to_dict(), "splits": splits}
 
 
@@ -248,11 +253,14 @@ def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dic
     pool = [groups["train"][i] for i in _order(task, groups["train"], seed)]
     default_test, default_validation = default_split_sizes(len(pool))
     out: dict[str, tuple[Example, ...]] = {}
+    capped: dict[str, int] = {}
     for name, default in (("test", default_test), ("validation", default_validation)):
         cap = sizes[f"n_{name}"]
         if groups[name]:
             ordered = [groups[name][i] for i in _order(task, groups[name], seed)]
             out[name] = tuple(ordered[:cap] if cap else ordered)
+            if len(out[name]) < len(ordered):
+                capped[name] = len(ordered)
             continue
         n = cap or default
         if n >= len(pool):
@@ -261,7 +269,8 @@ def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dic
                             f"allowed: rows marked {name}, or n_{name} below {len(pool)} (--n-{name})")
         out[name], pool = tuple(pool[:n]), pool[n:]
     return TaskData(task=task, test=out["test"], validation=out["validation"], train=tuple(pool[:sizes["n_train"]]),
-                    seed=seed, pool_size=len(examples), dropped=dropped)
+                    seed=seed, pool_size=len(examples), dropped=dropped,
+                    capped={name: capped[name] for name in SPLITS if name in capped})
 
 
 def _order(task: Task, examples: Sequence[Example], seed: int) -> np.ndarray:

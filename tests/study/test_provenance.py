@@ -143,11 +143,14 @@ def test_search_keeps_a_files_own_splits(tmp_path: Path, tiny_bert_dir: Path, se
     code, _, err = run(["search", "recipe.yaml", "--data", "mine.csv", "--text-fields", "text", "--label-field",
                           "label", "--split-field", "part", "--out", "run"], capsys)
     assert code == 0, err
-    assert "note: the splits of column 'part': 72 train, 16 validation, 16 test\n" in err  # the recipe's 16 caps
+    assert ("note: the splits of column 'part': 72 train, 16 validation, 16 test; validation cut to 16 of its 24 "
+            "rows by n_validation (--n-validation 24 keeps them all); test cut to 16 of its 24 rows by n_test "
+            "(--n-test 24 keeps them all)\n") in err  # the recipe's 16 caps
     with Journal.open("run", lock=False) as j:
         assert j.recipe["task"]["split_field"] == "part" and j.recipe["overrides"]["split_field"] == "part"
         made = j.meta("data")
         assert made["split_field"] == "part" and made["given"] == ["train", "validation", "test"]
+        assert made["capped"] == {"validation": 24, "test": 24}
         assert {name: split["size"] for name, split in made["splits"].items()} == {"train": 72, "validation": 16,
                                                                                     "test": 16}
     from autopeft.study.provenance import run_recipe

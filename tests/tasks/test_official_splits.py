@@ -49,6 +49,9 @@ def test_glue_keeps_its_validation_split_and_draws_test_from_train(monkeypatch: 
     assert split_of(pooled.validation) == {"train", "validation"}
     capped = load_task_data(task, seed=0, n_validation=4, n_test=8, n_train=10)
     assert capped.validation == data.validation[:4] and capped.train == data.train[:10]
+    assert capped.capped == {"validation": 12} and data.capped == {}  # n_train is the data scale: not noted
+    assert capped.given_note().endswith("; validation cut to 4 of its 12 rows by n_validation (--n-validation 12 "
+                                        "keeps them all)")
 
 
 def test_a_labelled_test_split_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
