@@ -41,13 +41,17 @@ AUTO_CLASSES = {"encoder": "AutoModelForSequenceClassification", "seq2seq": "Aut
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """The task as a card names it: ``kind`` classification or generation; ``dataset`` a Hub dataset id, if any."""
+    """The task as a card names it: ``kind`` classification or generation; ``dataset`` a Hub dataset id, if any,
+    with its ``config``; ``given``: the splits the dataset's own splits made (official splits), the others drawn by
+    autopeft from its pooled rows."""
 
     name: str
     kind: str = "classification"
     dataset: str | None = None
     metric: str = ""
     description: str = ""
+    config: str | None = None
+    given: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -168,8 +172,10 @@ def _model_index(data: CardData) -> list[dict[str, Any]]:
         names = [n for n in ev.metric_names() if n != "temperature" and _finite(ev.mean(n))]
         if not names:
             continue
+        own = not data.task.dataset or ev.split in data.task.given  # else not the Hub dataset's split of that name
         dataset: dict[str, Any] = {"name": data.task.name, "type": data.task.dataset or data.task.name,
-                                   "split": ev.split}
+                                   **({"config": data.task.config} if data.task.config else {}),
+                                   "split": ev.split if own else f"{ev.split} (drawn by autopeft from the pooled rows)"}
         how = f"{ev.steps} steps, " + (f"mean over seeds {_seeds(ev.seeds)}" if len(ev.seeds) > 1
                                        else f"seed {ev.seeds[0]}")
         task = {"type": data.pipeline_tag or f"text-{data.task.kind}"}
@@ -205,6 +211,8 @@ def _intro(data: CardData) -> list[str]:
         text += f", metric {data.task.metric})" if data.task.metric else ")"
         if data.task.dataset:
             text += f"; dataset [`{data.task.dataset}`](https://huggingface.co/datasets/{data.task.dataset})"
+            text += (f"; {' and '.join(data.task.given)} as the dataset splits them, the rest drawn by autopeft"
+                     if data.task.given else "; its splits pooled and drawn again by autopeft")
         if data.task.description:
             text += f". {data.task.description}"
         lines.append(text.rstrip(".") + ".")

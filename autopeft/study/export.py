@@ -211,8 +211,9 @@ def card_data(manifest: Mapping[str, Any], journal: Journal | None = None, trial
                         key=lambda t: t.seed)
         spec = pick or f"trial:{chosen.number}"
         run_text = run if run is not None else str(journal.folder)
-        facts.update(task=_task_info(recipe.get("task")), objectives=tuple(settings.get("objectives") or ()),
-                     trial=chosen.number, pick=pick, run_known=True, validation=_validation(chosen),
+        facts.update(task=_task_info(recipe.get("task"), journal.meta("data")),
+                     objectives=tuple(settings.get("objectives") or ()), trial=chosen.number, pick=pick,
+                     run_known=True, validation=_validation(chosen),
                      test=_test(finals), per_class=_per_class(journal, chosen.number, facts["labels"]),
                      commands=_run_commands(recipe, settings, journal.meta("engine"), run_text, spec, folder,
                                             finals, merged=bool(manifest.get("merged"))))
@@ -257,8 +258,13 @@ def _test(finals: list[Trial]) -> Evaluation | None:
                                                if t.result and t.result.test_metrics}, fidelity.train_fraction)
 
 
-def _task_info(task: Any) -> TaskInfo | None:
-    """The recipe's task (a registered name, or a file or Hub task's mapping) as the card names it."""
+def _task_info(task: Any, made: Mapping[str, Any] | None = None) -> TaskInfo | None:
+    """The recipe's task (a registered name, or a file or Hub task's mapping) as the card names it; ``made``: the
+    splits as the search made them (journal meta ``data``), which say the splits a Hub dataset gave."""
+    from autopeft.tasks.sources import SOURCE_SPLIT
+
+    made = made or {}
+    given = tuple(n for n in made.get("given") or () if n != "train") if made.get("split_field") == SOURCE_SPLIT else ()
     if isinstance(task, str):
         from autopeft.tasks import get_task
 
@@ -266,8 +272,9 @@ def _task_info(task: Any) -> TaskInfo | None:
             known = get_task(task)
         except AutopeftError:
             return TaskInfo(task)
-        dataset = known.source.location if known.source.kind == "hub" else None
-        return TaskInfo(known.name, known.kind, dataset, known.metric, known.description)
+        hub = known.source.kind == "hub"
+        return TaskInfo(known.name, known.kind, known.source.location if hub else None, known.metric,
+                        known.description, known.source.config if hub else None, given)
     if not isinstance(task, Mapping) or not (task.get("hub") or task.get("file")):
         return None
     kind = str(task.get("kind") or "classification")
@@ -279,7 +286,8 @@ def _task_info(task: Any) -> TaskInfo | None:
         config = f" ({task['config']})" if task.get("config") else ""
         local = Path(str(task["hub"])).expanduser().is_dir()  # a dataset folder in the Hub's layout: not an id
         return TaskInfo(name, kind, None if local else str(task["hub"]), metric,
-                        f"the {'dataset folder' if local else 'Hub dataset'} {task['hub']}{config}")
+                        f"the {'dataset folder' if local else 'Hub dataset'} {task['hub']}{config}",
+                        task.get("config"), given)
     name = str(task.get("name") or Path(str(task["file"])).stem)
     return TaskInfo(name, kind, None, metric, f"a local {Path(str(task['file'])).suffix.lstrip('.')} file")
 

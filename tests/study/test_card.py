@@ -20,6 +20,7 @@ from autopeft.errors import ExportError
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.export import CARD, MANIFEST, write_card
 from autopeft.study.journal import Journal
+from autopeft.tasks.sources import SOURCE_SPLIT
 from autopeft.trial import Fidelity, TrialResult
 
 CLASSIFICATION = {"accuracy": 0.8125, "macro_f1": 0.79, "ece": 0.0612, "ece_ts": 0.0431, "mce": 0.2, "brier": 0.301,
@@ -44,7 +45,7 @@ def shifted(metrics: Mapping[str, float], by: float) -> dict[str, float]:
 def make_run(tmp_path: Path, *, task: Any = "sst2", objectives: Sequence[str] = ("accuracy", "trainable_params"),
              metrics: Mapping[str, float] = CLASSIFICATION, final_seeds: Sequence[int] = (0, 1, 2),
              provenance: Mapping[str, Any] | None = None, workers: int = 1,
-             confusions: Mapping[int, Any] | None = None) -> tuple[Path, int]:
+             confusions: Mapping[int, Any] | None = None, data: Mapping[str, Any] | None = None) -> tuple[Path, int]:
     """A run folder written through the journal (no training): one complete search trial, finalized or not
     (``confusions``: each finalized seed's test confusion matrix)."""
     folder = tmp_path / "run"
@@ -56,6 +57,8 @@ def make_run(tmp_path: Path, *, task: Any = "sst2", objectives: Sequence[str] = 
         journal.set_meta("engine", {"name": "pool" if workers > 1 else "inprocess", "workers": workers, "at": 0.0})
         if provenance is not None:
             journal.set_meta("provenance", dict(provenance))
+        if data is not None:
+            journal.set_meta("data", dict(data))
         trial = journal.add_trial(config, Fidelity(steps=4, train_fraction=0.5), seed=3, origin="random")
         journal.start(trial.number)
         journal.finish(trial.number, TrialResult(config=config, fidelity=Fidelity(steps=4, train_fraction=0.5),
@@ -98,7 +101,7 @@ def card_of(tmp_path: Path, pick: str | None = "knee", **run: Any) -> tuple[dict
 
 def index_metrics(meta: Mapping[str, Any], split: str) -> dict[str, float]:
     (entry,) = meta["model-index"]
-    results = [r for r in entry["results"] if r["dataset"]["split"] == split]
+    results = [r for r in entry["results"] if r["dataset"]["split"].split(" (")[0] == split]
     assert len(results) <= 1
     return {m["type"]: m["value"] for m in results[0]["metrics"]} if results else {}
 
@@ -120,6 +123,25 @@ def test_header_is_yaml_with_base_model_and_library_peft(tmp_path: Path) -> None
     assert "# Model Card for Model ID" not in body  # peft's card is replaced, not appended to
     assert "PeftModel.from_pretrained(base, " in body
     assert "AutoModelForSeq2SeqLM.from_pretrained('google/flan-t5-small')" in body
+
+
+@pytest.mark.parametrize(("data", "validation", "test", "said"), [
+    (None, "validation (drawn by autopeft from the pooled rows)", "test (drawn by autopeft from the pooled rows)",
+     "its splits pooled and drawn again by autopeft"),
+    ({"split_field": SOURCE_SPLIT, "given": ["train", "validation"]}, "validation",
+     "test (drawn by autopeft from the pooled rows)", "validation as the dataset splits them, the rest drawn"),
+])
+def test_a_hub_datasets_split_is_named_only_where_it_is_that_split(
+        tmp_path: Path, data: Mapping[str, Any] | None, validation: str, test: str, said: str) -> None:
+    """GLUE's test split has no labels: a card must not say its scores are on it (nor on GLUE's validation
+    split where autopeft drew its own from the pooled rows)."""
+    meta, body, journal = card_of(tmp_path, data=data)
+    journal.close()
+    (entry,) = meta["model-index"]
+    datasets = {r["dataset"]["split"].split(" (")[0]: r["dataset"] for r in entry["results"]}
+    assert datasets["validation"]["split"] == validation and datasets["test"]["split"] == test
+    assert datasets["test"]["type"] == "nyu-mll/glue" and datasets["test"]["config"] == "sst2"
+    assert said in body
 
 
 def test_the_card_says_the_journals_numbers(tmp_path: Path) -> None:
