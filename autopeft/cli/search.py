@@ -111,8 +111,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
            split_names: str | None = None) -> str:
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
-    from autopeft.errors import RecipeError
-    from autopeft.study.overrides import apply_overrides
+    from autopeft.study.overrides import apply_overrides, check_one_task
     from autopeft.study.recipe import load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
@@ -139,10 +138,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if model is not None:
             rec = apply_overrides(rec, model=model)
+        check_one_task(task, data, hub_dataset)
         if task is not None:
-            if data or hub_dataset:
-                raise RecipeError(f"give one of --task, --data and --hub-dataset, not --task and "
-                                  f"{'--data' if data else '--hub-dataset'}")
             rec = with_task(rec, task)
         rec = apply_overrides(rec, data=data, hub_dataset=hub_dataset, hub_config=hub_config,
                               text_fields=text_fields, label_field=label_field, split_field=split_field,

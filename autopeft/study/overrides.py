@@ -14,7 +14,7 @@ from autopeft.study.recipe import Recipe
 from autopeft.tasks.adhoc import hub_task_name
 from autopeft.tasks.sources import SOURCE_SPLIT, Source, read_source
 
-__all__ = ["apply_overrides", "parse_split_names"]
+__all__ = ["apply_overrides", "check_one_task", "parse_split_names"]
 
 
 def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | None = None, data: str | None = None,
@@ -36,9 +36,7 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
         recipe = replace(recipe, model=model, overrides={**recipe.overrides, "model": model})
-    given = [flag for flag, value in (("--task", task), ("--data", data), ("--hub-dataset", hub_dataset)) if value]
-    if len(given) > 1:
-        raise RecipeError(f"give one of --task, --data and --hub-dataset, not {' and '.join(given)}")
+    check_one_task(task, data, hub_dataset)
     if task:
         recipe = replace(recipe, task=task, overrides={**recipe.overrides, "task": task})
     if data or hub_dataset:
@@ -61,6 +59,13 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
     if bad:
         raise RecipeError(", ".join(f"--{k.replace('_', '-')} must be >= 1, got {v}" for k, v in bad.items()))
     return replace(recipe, data=replace(recipe.data, **sizes), overrides={**recipe.overrides, **sizes})
+
+
+def check_one_task(task: str | None, data: str | None, hub_dataset: str | None) -> None:
+    """Refuse more than one of ``--task``, ``--data`` and ``--hub-dataset``, naming those given."""
+    given = [flag for flag, value in (("--task", task), ("--data", data), ("--hub-dataset", hub_dataset)) if value]
+    if len(given) > 1:
+        raise RecipeError(f"give one of --task, --data and --hub-dataset, not {' and '.join(given)}")
 
 
 def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_config: str | None,

@@ -17,7 +17,7 @@ from typing import Any
 from autopeft.errors import TaskError
 from autopeft.tasks.sources import SOURCE_SPLIT, Source
 
-__all__ = ["KINDS", "METRICS", "REPORTED", "Example", "Task", "default_template", "split_origin"]
+__all__ = ["KINDS", "METRICS", "OWN_SPLITS", "REPORTED", "Example", "Task", "default_template", "split_origin"]
 
 KINDS: tuple[str, ...] = ("classification", "generation")
 #: Metrics allowed per kind; the first is the default.
@@ -48,6 +48,10 @@ def default_template(text_fields: Sequence[str], kind: str) -> str:
     return "\n".join(lines)
 
 
+#: What a Hub dataset's own splits are called in notes, errors and status lines.
+OWN_SPLITS = "the dataset's own splits"
+
+
 def split_origin(split_field: str, verb: str = "") -> str:
     """What marks a task's splits, in words (with ``verb`` in the plural form, agreeing): its split column, or
     a Hub dataset's own splits.
@@ -56,7 +60,7 @@ def split_origin(split_field: str, verb: str = "") -> str:
     ("split column 'part' marks", "the dataset's own splits mark")
     """
     own = split_field == SOURCE_SPLIT
-    subject = "the dataset's own splits" if own else f"split column {split_field!r}"
+    subject = OWN_SPLITS if own else f"split column {split_field!r}"
     return f"{subject} {verb if own else verb + 's'}" if verb else subject
 
 

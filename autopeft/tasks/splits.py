@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from autopeft.errors import TaskError
-from autopeft.tasks.base import Example, Task, split_origin
+from autopeft.tasks.base import OWN_SPLITS, Example, Task, split_origin
 from autopeft.tasks.sources import SOURCE_SPLIT
 
 __all__ = ["SPLITS", "Dropped", "TaskData", "default_split_sizes", "describe_splits", "split_examples"]
@@ -145,7 +145,7 @@ class TaskData:
         drawn = [name for name in ("test", "validation") if name not in self.given()]
         why = f" ({' and '.join(drawn)} drawn from the rows marked train: no usable row is marked so)" if drawn else ""
         column = self.task.split_field
-        origin = "the dataset's own splits" if column == SOURCE_SPLIT else f"the splits of column {column!r}"
+        origin = OWN_SPLITS if column == SOURCE_SPLIT else f"the splits of column {column!r}"
         cut = "; ".join(f"{name} cut to {len(self.split(name))} of its {n} rows by n_{name} (--n-{name} {n} keeps "
                         "them all)" for name, n in self.capped.items())
         return f"{origin}: {sizes}{why}" + (f"; {cut}" if cut else "")
@@ -215,7 +215,7 @@ def describe_splits(recipe: Mapping[str, Any], made: Mapping[str, Any] | None) -
     rows = int(made["pool"]) + sum(int(n) for n in dropped.values())
     why = f": {rows} rows less {describe_dropped(dropped)}" if any(dropped.values()) else ""
     given = [n for n in made.get("given") or () if n != "train"]
-    marks = ("the dataset's own splits mark" if made.get("split_field") == SOURCE_SPLIT
+    marks = (f"{OWN_SPLITS} mark" if made.get("split_field") == SOURCE_SPLIT
              else f"column {made.get('split_field')!r} of the file marks")
     column = (f"; {' and '.join(given) or 'no split'} as {marks} {'them' if len(given) > 1 else 'it'}"
               if made.get("split_field") else "")
