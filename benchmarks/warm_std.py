@@ -11,7 +11,8 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
 - ``warm:bo`` started from ``--other`` with each of ``--settings`` (``OPTION=VALUE``, comma-separated; by default
   ``prior_std=residual,prior_std=stacked``, the two values of :data:`autopeft.controllers.transfer.PRIOR_STDS`;
   ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`;
-  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`; ``prior_trials=N``: the
+  ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`; ``prior_levels=true``
+  gives the residual one level per method, :mod:`autopeft.controllers.transfer`; ``prior_trials=N``: the
   prior guides the first N trials, 1 to 50). One warm start may set
   several options, joined by ``+``: ``prior_std=residual+prior_cover=false`` is the warm start of before
   ``prior_cover`` became bo's default; an option a setting leaves out takes bo's default.
@@ -54,7 +55,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0, the development seeds)")
     p.add_argument("--settings", default=",".join(f"prior_std={v}" for v in PRIOR_STDS),
                    help="warm starts to replay, comma-separated; each OPTION=VALUE, several joined by + (OPTION: "
-                        "prior_std, prior_transform, prior_cover or prior_trials; default: %(default)s)")
+                        "prior_std, prior_transform, prior_cover, prior_levels or prior_trials; default: %(default)s)")
     p.add_argument("--out", default=str(HERE / "results" / "warm_std"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     try:
@@ -74,7 +75,7 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
     options joined by ``+`` (``prior_std=residual+prior_cover=false``). A malformed or unknown option, or one set
     twice in an item, is a ValueError naming what is allowed."""
     allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH),
-               "prior_trials": GUIDED}
+               "prior_levels": tuple(SWITCH), "prior_trials": GUIDED}
     choices = "; ".join(f"{k}={v[0]}..{v[-1]}" if v is GUIDED else f"{k}={'|'.join(v)}" for k, v in allowed.items())
     out: list[tuple[str, dict[str, str]]] = []
     for item in (part.strip() for part in text.split(",")):

@@ -33,7 +33,7 @@ import numpy as np
 from autopeft.controllers.acquisition import ehvi_monte_carlo, pick_candidate
 from autopeft.controllers.base import Controller, FloatArray, Round, register_controller
 from autopeft.controllers.bo_options import check_bo_options
-from autopeft.controllers.cover import untried_filter
+from autopeft.controllers.cover import root_columns, untried_filter
 from autopeft.controllers.design import greedy_maximin
 from autopeft.controllers.surrogate import Surrogate, make_surrogate
 from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_warm_options, fit_prior_model
@@ -60,7 +60,7 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
-        "prior_transform": "standard", "prior_cover": True, "random_fraction": 0.0,
+        "prior_transform": "standard", "prior_cover": True, "prior_levels": True, "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:
@@ -263,12 +263,13 @@ class BayesianOptimization(Controller):
         name = str(self.options["surrogate"])
         params = {"kernel": self.options["kernel"], "std": self.options["std"]} if name == "gp" else {}
         priors = self._priors() if self._prior_on else {}  # past the prior's trials it is not fit at all
+        levels = root_columns(self.space) if priors and self.options["prior_levels"] else None
         models: list[Surrogate] = []
         for i, j in enumerate(columns):
             seed = _child_seed(rng)
             prior = priors.get(j)
             model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params,
-                                       std=str(self.options["prior_std"])) if prior
+                                       std=str(self.options["prior_std"]), levels=levels) if prior
                      else make_surrogate(name, seed=seed, **params))
             models.append(model.fit(x, y[:, i]))
         return models

@@ -24,7 +24,9 @@ comparison in ``benchmarks/warm_std.py``). ``prior_transform`` (``"standard"``; 
 source's values are scaled before the prior is fit (:func:`~autopeft.controllers.transfer.fit_prior_model`).
 ``prior_cover`` (``True``): while the prior guides, propose only members of methods not tried yet, until
 each has been tried once, trials in flight counting as tried (:mod:`autopeft.controllers.cover`; measured
-in ``benchmarks/warm_std.py``).
+in ``benchmarks/warm_std.py``). ``prior_levels`` (``True``): the warm start's residual has one level per
+method, uncertain by the task's spread until the method is tried (:mod:`autopeft.controllers.transfer`;
+measured in ``benchmarks/warm_std.py``).
 ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw (step 5 of
 :mod:`autopeft.controllers.bo`; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report
 seeds, so it is off: ``benchmarks/results/bo_interleave/``).
@@ -70,7 +72,7 @@ def check_bo_options(opts: Mapping[str, Any], defaults: Mapping[str, Any]) -> No
         if opts[key] != defaults[key] and opts["surrogate"] != "gp":
             raise ConfigError(f"controller 'bo': option {key!r} applies to the gp surrogate only, "
                               f"got {key}={opts[key]!r} with surrogate {opts['surrogate']!r}")
-    for key in ("known_inputs", "prior_cover"):
+    for key in ("known_inputs", "prior_cover", "prior_levels"):
         if not isinstance(opts[key], bool):
             raise ConfigError(f"controller 'bo': option {key!r} must be true or false, got {opts[key]!r}")
     for key in ("random_fraction", "min_distance"):

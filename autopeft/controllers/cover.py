@@ -7,7 +7,8 @@ bbc-news front where a LoRA member holds it on tweets. Which member is best *wit
 better. So while a warm start's prior guides the search, bo can spend its first trials on one
 member of each method, the prior choosing which member (bo's option ``prior_cover``).
 
-:func:`untried_filter` gives the predicate that restricts proposals to the choices not yet tried.
+:func:`untried_filter` gives the predicate that restricts proposals to the choices not yet tried;
+:func:`root_columns` where the root choices sit in the encoding (a warm start's per-method levels).
 
 >>> from autopeft.space import parse_space
 >>> space = parse_space('''
@@ -18,6 +19,8 @@ member of each method, the prior choosing which member (bo's option ``prior_cove
 ... ''').resolve({})
 >>> roots(space)
 (('method', ('lora', 'ia3', 'bitfit')),)
+>>> root_columns(space)
+((0, 1, 2),)
 >>> keep = untried_filter(space, [{"method": "lora", "lora.r": 2}])
 >>> keep({"method": "ia3"}), keep({"method": "lora", "lora.r": 4})
 (True, False)
@@ -33,7 +36,7 @@ from typing import Any
 from autopeft.space import Space
 from autopeft.space.dimensions import CategoricalSpec
 
-__all__ = ["roots", "untried_filter"]
+__all__ = ["root_columns", "roots", "untried_filter"]
 
 
 def roots(space: Space) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -42,6 +45,13 @@ def roots(space: Space) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     parents = {c.parent for dim in space.dimensions for c in dim.when}
     return tuple((dim.name, tuple(dim.choices)) for dim in space.dimensions
                  if isinstance(dim, CategoricalSpec) and not dim.when and dim.name in parents)
+
+
+def root_columns(space: Space) -> tuple[tuple[int, ...], ...]:
+    """Per root dimension, the indices of its one-hot columns in the space's encoding (the levels of a warm
+    start's residual, :class:`~autopeft.controllers.transfer.TransferSurrogate`)."""
+    names = space.feature_names
+    return tuple(tuple(names.index(f"{name}={choice}") for choice in choices) for name, choices in roots(space))
 
 
 def untried_filter(space: Space, tried: Iterable[Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], bool] | None:

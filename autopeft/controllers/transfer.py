@@ -26,6 +26,14 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
   bbc-news warm-started from tweets: head-only at its other learning rate); but the prior is then more
   confident where the tasks disagree too, and on 3 of 20 report seeds of tweets the search stalled. Measured
   on both, so the default stays: ``benchmarks/peftbench/README.md``, "How sure the warm start is".
+- With ``levels`` (bo's option ``prior_levels``, on by default), ``r`` starts with one level per choice of each
+  root dimension (per PEFT method): which method suits a task is what transfers worst between tasks, so each
+  method's level is its mean residual, pulled towards 0 by :data:`LEVEL_SHRINK` pseudo-observations, and the
+  residual model fits what is left. A method tried ``n`` times keeps ``b * sqrt(LEVEL_SHRINK / (n +
+  LEVEL_SHRINK))`` of uncertainty about its level, added in quadrature to the std: one not tried yet could be
+  off by the task's whole spread ``b``. So once a method's first member is seen, its other members move with it
+  (on bbc-news from tweets, LN tuning's cheaper member is then tried next, not after LoRA members), and while
+  it is untried, its cheapest promising member gains most from that uncertainty.
 """
 
 from __future__ import annotations
@@ -42,12 +50,15 @@ from scipy.stats import norm, rankdata
 from autopeft.controllers.surrogate import Surrogate, make_surrogate
 from autopeft.errors import ConfigError
 
-__all__ = ["PRIOR_STDS", "PRIOR_TRANSFORMS", "SHRINK", "Prior", "PriorModel", "PriorSource", "TransferSurrogate",
-           "check_prior", "check_warm_options", "finite", "fit_prior_model"]
+__all__ = ["LEVEL_SHRINK", "PRIOR_STDS", "PRIOR_TRANSFORMS", "SHRINK", "Prior", "PriorModel", "PriorSource",
+           "TransferSurrogate", "check_prior", "check_warm_options", "finite", "fit_prior_model"]
 
 Array = np.ndarray
 #: Pseudo-observations that pull the fitted slope ``b`` towards the sources' spread ``b0``.
 SHRINK = 5.0
+#: Pseudo-observations that pull a method's level towards 0, and set how fast its uncertainty falls (see the
+#: module docstring, ``levels``).
+LEVEL_SHRINK = 1.0
 #: How a :class:`TransferSurrogate` states its uncertainty: the residual model's alone, or stacked with the
 #: prior's (see the module docstring).
 PRIOR_STDS = ("residual", "stacked")
@@ -144,13 +155,14 @@ class TransferSurrogate(Surrogate):
 
     def __init__(self, *, prior: PriorModel | None = None, base: str = "gp", random_state: int | None = None,
                  base_params: Mapping[str, Any] | None = None, shrink: float = SHRINK,
-                 std: str = "residual") -> None:
+                 std: str = "residual", levels: Sequence[Sequence[int]] | None = None) -> None:
         self.prior = prior
         self.base = base
         self.random_state = random_state
         self.base_params = base_params
         self.shrink = shrink
         self.std = std
+        self.levels = levels
 
     def fit(self, X: Any, y: Any) -> TransferSurrogate:
         """Calibrate ``a``, ``b`` on the new observations and fit the residual; returns ``self``."""
@@ -170,6 +182,14 @@ class TransferSurrogate(Surrogate):
         a = float(np.mean(target - b * p)) if len(target) else self.prior.mean
         self.a_, self.b_ = a, b
         residual = target - (a + b * p)
+        self.levels_: list[tuple[Array, Array, Array]] = []
+        for columns in self.levels or ():  # one level per root choice, fit before the residual model
+            cols = np.asarray(columns, dtype=int)
+            member = (arr[:, cols] > 0.5).astype(float)
+            counts = member.sum(axis=0)
+            offsets = member.T @ residual / (counts + LEVEL_SHRINK)
+            residual = residual - member @ offsets
+            self.levels_.append((cols, offsets, counts))
         self.residual_ = make_surrogate(self.base, seed=self.random_state or 0,
                                         **dict(self.base_params or {})).fit(arr, residual)
         return self
@@ -183,6 +203,11 @@ class TransferSurrogate(Surrogate):
         if self.std == "stacked" and self.b_ > 0:
             beta = self.shrink / (self.shrink + self.residual_.n_train_)
             std = np.power(self.b_ * np.maximum(p_std, 1e-12), beta) * np.power(np.maximum(std, 1e-12), 1.0 - beta)
+        spread = self.b_ if self.b_ > 0 else self.prior.spread
+        for cols, offsets, counts in self.levels_:
+            member = (X[:, cols] > 0.5).astype(float)
+            mean = mean + member @ offsets
+            std = np.sqrt(np.square(std) + spread ** 2 * (member @ (LEVEL_SHRINK / (counts + LEVEL_SHRINK))))
         return self.a_ + self.b_ * p_mean + mean, std
 
 

@@ -9,7 +9,15 @@ from sklearn.base import clone
 
 from autopeft.controllers import get_controller
 from autopeft.controllers.base import Observation
-from autopeft.controllers.transfer import PRIOR_STDS, SHRINK, Prior, PriorSource, TransferSurrogate, fit_prior_model
+from autopeft.controllers.transfer import (
+    LEVEL_SHRINK,
+    PRIOR_STDS,
+    SHRINK,
+    Prior,
+    PriorSource,
+    TransferSurrogate,
+    fit_prior_model,
+)
 from autopeft.errors import ConfigError
 from autopeft.objectives import get_objective
 from autopeft.pareto import pareto_mask
@@ -244,3 +252,55 @@ def test_the_copula_transform_is_normal_quantiles_of_ranks_and_ignores_the_scale
     with pytest.raises(ConfigError, match=r"option 'prior_transform' is unknown \(got 'rank'\); allowed: "
                                           r"standard, copula"):
         get_controller("bo", synthetic.space(), [get_objective("accuracy")], prior_transform="rank")
+
+
+def grouped_prior() -> object:
+    """A prior on (x, one-hot of two methods A and B): the source scores 0.6 + 0.2 x in both methods."""
+    x = np.linspace(0, 1, 15)
+    rows = np.array([[v, 1.0, 0.0] for v in x] + [[v, 0.0, 1.0] for v in x])
+    model = fit_prior_model([rows], [0.6 + 0.2 * rows[:, 0]], seed=0)
+    assert model is not None
+    return model
+
+
+def test_levels_one_per_method_against_their_closed_form() -> None:
+    """``levels``: each method's level is its rows' summed residual over (count + LEVEL_SHRINK); the residual
+    model fits what is left; a method's std gains b * sqrt(LEVEL_SHRINK / (count + LEVEL_SHRINK)) in quadrature,
+    the whole spread b for a method not tried yet."""
+    prior = grouped_prior()
+    x = np.array([[0.1, 1, 0], [0.5, 1, 0], [0.9, 1, 0]], dtype=float)  # three rows of method A, none of B
+    y = 0.95 + 0.2 * x[:, 0]  # the new task puts A far above the source
+    model = TransferSurrogate(prior=prior, levels=((1, 2),)).fit(x, y)
+    residual = y - (model.a_ + model.b_ * prior.model.predict(x))
+    (cols, offsets, counts), = model.levels_
+    assert cols.tolist() == [1, 2] and counts.tolist() == [3, 0]
+    assert offsets == pytest.approx([residual.sum() / (3 + LEVEL_SHRINK), 0.0])
+    grid = np.array([[0.3, 1, 0], [0.3, 0, 1]], dtype=float)  # the same x under A, then under B
+    mean, std = model.predict(grid, return_std=True)
+    r_mean, r_std = model.residual_.predict(grid, return_std=True)
+    base = model.a_ + model.b_ * prior.model.predict(grid) + r_mean
+    assert mean == pytest.approx(base + np.array([offsets[0], 0.0]))
+    share = np.array([LEVEL_SHRINK / (3 + LEVEL_SHRINK), 1.0])  # of the level's variance b ** 2, for A then B
+    assert std == pytest.approx(np.sqrt(r_std ** 2 + model.b_ ** 2 * share))
+    plain = TransferSurrogate(prior=prior).fit(x, y)  # without levels: the std is the residual model's alone
+    assert plain.levels_ == [] and np.allclose(plain.predict(grid, return_std=True)[1],
+                                               plain.residual_.predict(grid, return_std=True)[1])
+
+
+def test_with_levels_an_untried_method_is_the_uncertain_one() -> None:
+    """Seen only in method A, the new task's levels make B's members about twice as uncertain as A's: the
+    whole spread b for B, b / 2 for A's three rows (sqrt(1 / 4)), the residual model's own std being small."""
+    prior = grouped_prior()
+    x = np.array([[0.1, 1, 0], [0.5, 1, 0], [0.9, 1, 0]], dtype=float)
+    y = 0.95 + 0.2 * x[:, 0]
+    grid = np.array([[0.5, 1, 0], [0.5, 0, 1]], dtype=float)
+    model = TransferSurrogate(prior=prior, levels=((1, 2),)).fit(x, y)
+    _, std = model.predict(grid, return_std=True)
+    assert std[1] >= model.b_ and std[1] > 1.9 * std[0]
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_prior_levels_is_true_or_false(bad: object) -> None:
+    assert get_controller("bo", synthetic.space(), [get_objective("accuracy")]).options["prior_levels"] is True
+    with pytest.raises(ConfigError, match=rf"option 'prior_levels' must be true or false, got {bad!r}"):
+        get_controller("bo", synthetic.space(), [get_objective("accuracy")], prior_levels=bad)
