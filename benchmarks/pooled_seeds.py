@@ -7,9 +7,11 @@ measured on 20 seeds at a time, and on three seed sets:
 
 - ``dev``, seeds 0-19: the development seeds. bo's defaults, and every option tried and rejected, were tuned on
   them, so they lean towards bo;
-- ``report``, seeds 1000-1019: the results of record (``search_efficiency.py``). They were later used to accept
-  or reject changes, all rejected, so bo's defaults were never changed after them;
-- ``fresh``, seeds 2000-2019: used once, to check the goals with the defaults unchanged.
+- ``report``, seeds 1000-1019: the results of record (``search_efficiency.py``). They were later used to confirm
+  or reject changes chosen on the development seeds: every change to bo's own search was rejected; two of the
+  warm start's (``prior_cover``, then ``prior_levels``) were confirmed and became defaults;
+- ``fresh``, seeds 2000-2019: used to check the goals with the defaults unchanged, and each accepted warm-start
+  change once, after it was decided.
 
 Twenty seeds cannot separate a goal that sits at the noise floor. This script pairs the same comparisons by seed
 over the sets, per set and pooled: ``report + fresh`` (40 seeds that tuned nothing) and all 60. The comparisons:
@@ -54,24 +56,24 @@ POOLS = {"report + fresh": ("report", "fresh"), "all": SETS}
 #: table -> seed set -> (the file with the final ratios, its format; the file with the warm start, its format).
 #: Formats: ``compare`` (``autopeft bench --out``), ``efficiency`` (``search_efficiency.py``), ``ablation``
 #: (``bo_ablation.py``), ``warm`` (``warm_std.py``). The warm start is bo's default one (methods covered first,
-#: ``prior_cover``), which ``warm_cover*`` hold beside the earlier default.
+#: ``prior_cover``, and a level per method, ``prior_levels``), which ``warm_levels*`` hold beside the earlier one.
 SOURCES: dict[str, dict[str, tuple[tuple[str, str], tuple[str, str]]]] = {
     "minilm-tweets-v2": {
-        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"), ("warm_cover/minilm-tweets-v2.json", "warm")),
+        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"), ("warm_levels/minilm-tweets-v2.json", "warm")),
         "report": (("search_efficiency/minilm-tweets-v2.json", "efficiency"),
                    ("search_efficiency/minilm-tweets-v2.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"), ("warm_cover_2000/minilm-tweets-v2.json", "warm")),
+        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"), ("warm_levels_2000/minilm-tweets-v2.json", "warm")),
     },
     "minilm-bbc-news": {
         "dev": (("bo_interleave/dev-bbc-news/bo_ablation.json", "ablation"),
-                ("warm_cover/minilm-bbc-news.json", "warm")),
+                ("warm_levels/minilm-bbc-news.json", "warm")),
         "report": (("search_efficiency/minilm-bbc-news.json", "efficiency"),
                    ("search_efficiency/minilm-bbc-news.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"), ("warm_cover_2000/minilm-bbc-news.json", "warm")),
+        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"), ("warm_levels_2000/minilm-bbc-news.json", "warm")),
     },
 }
 #: The default warm start's name in each format.
-WARM = {"efficiency": "warm:bo", "warm": "warm:bo prior_cover=true"}
+WARM = {"efficiency": "warm:bo", "warm": "warm:bo prior_levels=true"}
 
 Finals = dict[str, dict[int, float]]  # strategy -> seed -> ratio at its budget
 Trials = dict[str, dict[int, int | None]]  # "cold" / "warm" -> seed -> trials to TARGET (None: never)

@@ -83,13 +83,13 @@ def write_folder(root: Path) -> None:
     def warm_std(s: str) -> dict[str, Any]:
         cold_runs = [{"seed": x, "to_target": t, "end": e} for x, t, e in zip(seeds[s], cold[s], bo[s], strict=True)]
         warm_runs = [{"seed": x, "to_target": t, "end": 0.0} for x, t in zip(seeds[s], warm[s], strict=True)]
-        return {"runs": {"bo": cold_runs, "warm:bo prior_cover=true": warm_runs}}
+        return {"runs": {"bo": cold_runs, "warm:bo prior_levels=true": warm_runs}}
 
     files = {
         "bo_ablation_v2_dev/bo_ablation.json": {"seeds": seeds["dev"], "curves": {
             "random": [curve(v, 150) for v in rnd["dev"]], "bo:gp before": [curve(v, 50) for v in bo["dev"]],
             "bo:gp +mc 1024": [curve(1.0, 50)] * 3}},
-        "warm_cover/minilm-tweets-v2.json": warm_std("dev"),
+        "warm_levels/minilm-tweets-v2.json": warm_std("dev"),
         "search_efficiency/minilm-tweets-v2.json": {"parts": {
             "peers": {"strategies": strategies("report", {"bo": bo["report"], "optuna:tpe": tpe["report"],
                                                           "optuna:nsga2": tpe["report"], "random": rnd["report"]})},
@@ -99,7 +99,7 @@ def write_folder(root: Path) -> None:
                                      "to_target": {"per_seed": warm["report"]}}]}}},
         "fresh_seeds/peers-tweets-v2.json": {"strategies": strategies("fresh", {
             "bo": bo["fresh"], "optuna:tpe": tpe["fresh"], "optuna:nsga2": tpe["fresh"], "random": rnd["fresh"]})},
-        "warm_cover_2000/minilm-tweets-v2.json": warm_std("fresh"),
+        "warm_levels_2000/minilm-tweets-v2.json": warm_std("fresh"),
     }
     for relative, data in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
