@@ -32,8 +32,8 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
   residual model fits what is left. A method tried ``n`` times keeps ``b * sqrt(LEVEL_SHRINK / (n +
   LEVEL_SHRINK))`` of uncertainty about its level, added in quadrature to the std: one not tried yet could be
   off by the task's whole spread ``b``. So once a method's first member is seen, its other members move with it
-  (on bbc-news from tweets, LN tuning's cheaper member is then tried next, not after LoRA members), and while
-  it is untried, its cheapest promising member gains most from that uncertainty.
+  (on bbc-news from tweets, LN tuning's cheaper member then comes before LoRA members, not after them).
+  Measured on both PEFT-Bench tables: ``benchmarks/peftbench/README.md``, "One level per method".
 """
 
 from __future__ import annotations
