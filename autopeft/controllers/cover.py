@@ -50,8 +50,9 @@ def roots(space: Space) -> tuple[tuple[str, tuple[Any, ...]], ...]:
 def root_columns(space: Space) -> tuple[tuple[int, ...], ...]:
     """Per root dimension, the indices of its one-hot columns in the space's encoding (the levels of a warm
     start's residual, :class:`~autopeft.controllers.transfer.TransferSurrogate`)."""
-    names = space.feature_names
-    return tuple(tuple(names.index(f"{name}={choice}") for choice in choices) for name, choices in roots(space))
+    names, root_names = space.feature_names, {name for name, _ in roots(space)}
+    return tuple(tuple(names.index(column) for column in dim.feature_names())
+                 for dim in space.dimensions if dim.name in root_names)
 
 
 def untried_filter(space: Space, tried: Iterable[Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], bool] | None:
