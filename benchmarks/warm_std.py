@@ -12,7 +12,8 @@ proposal; the ratio is on seed means, from the sharp reference point), on each s
   ``prior_std=residual,prior_std=stacked``, the two values of :data:`autopeft.controllers.transfer.PRIOR_STDS`;
   ``prior_transform=copula`` scales the sources by rank, :data:`~autopeft.controllers.transfer.PRIOR_TRANSFORMS`;
   ``prior_cover=true`` tries each method once first, :mod:`autopeft.controllers.cover`; ``prior_levels=true``
-  gives the residual one level per method, :mod:`autopeft.controllers.transfer`; ``prior_trials=N``: the
+  gives the residual one level per method, :mod:`autopeft.controllers.transfer`; ``prior_level_shrink=K``, a
+  number > 0: the pseudo-observations pulling each level towards the prior; ``prior_trials=N``: the
   prior guides the first N trials, 1 to 50). One warm start may set
   several options, joined by ``+``: ``prior_std=residual+prior_cover=false`` is the warm start of before
   ``prior_cover`` became bo's default; an option a setting leaves out takes bo's default.
@@ -55,7 +56,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed-start", type=int, default=0, help="the first seed (default 0, the development seeds)")
     p.add_argument("--settings", default=",".join(f"prior_std={v}" for v in PRIOR_STDS),
                    help="warm starts to replay, comma-separated; each OPTION=VALUE, several joined by + (OPTION: "
-                        "prior_std, prior_transform, prior_cover, prior_levels or prior_trials; default: %(default)s)")
+                        "prior_std, prior_transform, prior_cover, prior_levels, prior_level_shrink or prior_trials; "
+                        "default: %(default)s)")
     p.add_argument("--out", default=str(HERE / "results" / "warm_std"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     try:
@@ -77,12 +79,14 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
     allowed = {"prior_std": PRIOR_STDS, "prior_transform": PRIOR_TRANSFORMS, "prior_cover": tuple(SWITCH),
                "prior_levels": tuple(SWITCH), "prior_trials": GUIDED}
     choices = "; ".join(f"{k}={v[0]}..{v[-1]}" if v is GUIDED else f"{k}={'|'.join(v)}" for k, v in allowed.items())
+    choices += "; prior_level_shrink=a number > 0"
     out: list[tuple[str, dict[str, str]]] = []
     for item in (part.strip() for part in text.split(",")):
         options: dict[str, str] = {}
         for pair in item.split("+"):
             option, _, value = pair.strip().partition("=")
-            if option not in allowed or value not in allowed[option]:
+            known = positive(value) if option == "prior_level_shrink" else value in allowed.get(option, ())
+            if not known:
                 raise ValueError(f"--settings {pair.strip()!r}: expected OPTION=VALUE among {choices} "
                                  "(several in one warm start joined by +)")
             if option in options:
@@ -95,8 +99,19 @@ def settings(text: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
+def positive(text: str) -> bool:
+    """Whether ``text`` is a finite number > 0 (the values of ``prior_level_shrink``)."""
+    try:
+        return 0 < float(text) < math.inf
+    except ValueError:
+        return False
+
+
 def value(option: str, text: str) -> Any:
-    """An option's value as bo takes it: a switch as a bool, ``prior_trials`` as an int, a name as written."""
+    """An option's value as bo takes it: a switch as a bool, ``prior_trials`` as an int, ``prior_level_shrink``
+    as a float, a name as written."""
+    if option == "prior_level_shrink":
+        return float(text)
     return int(text) if option == "prior_trials" else SWITCH.get(text, text)
 
 

@@ -36,7 +36,13 @@ from autopeft.controllers.bo_options import check_bo_options
 from autopeft.controllers.cover import root_columns, untried_filter
 from autopeft.controllers.design import greedy_maximin
 from autopeft.controllers.surrogate import Surrogate, make_surrogate
-from autopeft.controllers.transfer import PriorModel, TransferSurrogate, check_warm_options, fit_prior_model
+from autopeft.controllers.transfer import (
+    LEVEL_SHRINK,
+    PriorModel,
+    TransferSurrogate,
+    check_warm_options,
+    fit_prior_model,
+)
 from autopeft.objectives import reference_from_values, to_minimize
 from autopeft.pareto import pareto_mask
 from autopeft.trial import config_key
@@ -60,7 +66,8 @@ class BayesianOptimization(Controller):
         "surrogate": "gp", "n_initial": 8, "n_candidates": 512, "mc_samples": 64, "reference": None,
         "min_distance": 0.05, "incumbent": "observed", "known_inputs": False, "kernel": "matern52",
         "std": "predictive", "prior": None, "prior_trials": None, "prior_std": "residual",
-        "prior_transform": "standard", "prior_cover": True, "prior_levels": True, "random_fraction": 0.0,
+        "prior_transform": "standard", "prior_cover": True, "prior_levels": True,
+        "prior_level_shrink": LEVEL_SHRINK, "random_fraction": 0.0,
     }
 
     def _check_options(self) -> None:
@@ -269,7 +276,8 @@ class BayesianOptimization(Controller):
             seed = _child_seed(rng)
             prior = priors.get(j)
             model = (TransferSurrogate(prior=prior, base=name, random_state=seed, base_params=params,
-                                       std=str(self.options["prior_std"]), levels=levels) if prior
+                                       std=str(self.options["prior_std"]), levels=levels,
+                                       level_shrink=float(self.options["prior_level_shrink"])) if prior
                      else make_surrogate(name, seed=seed, **params))
             models.append(model.fit(x, y[:, i]))
         return models

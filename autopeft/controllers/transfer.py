@@ -28,11 +28,14 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
   on both, so the default stays: ``benchmarks/peftbench/README.md``, "How sure the warm start is".
 - With ``levels`` (bo's option ``prior_levels``, on by default), ``r`` starts with one level per choice of each
   root dimension (per PEFT method): which method suits a task is what transfers worst between tasks, so each
-  method's level is its mean residual, pulled towards 0 by :data:`LEVEL_SHRINK` pseudo-observations, and the
-  residual model fits what is left. A method tried ``n`` times keeps ``b * sqrt(LEVEL_SHRINK / (n +
-  LEVEL_SHRINK))`` of uncertainty about its level, added in quadrature to the std: one not tried yet could be
-  off by the task's whole spread ``b``. So once a method's first member is seen, its other members move with it
-  (on bbc-news from tweets, LN tuning's cheaper member then comes before LoRA members, not after them).
+  method's level is its mean residual, pulled towards 0 by ``k`` pseudo-observations (bo's option
+  ``prior_level_shrink``, :data:`LEVEL_SHRINK` by default), and the residual model fits what is left. A method
+  tried ``n`` times keeps ``b * sqrt(k / (n + k))`` of uncertainty about its level, added in quadrature to the
+  std: one not tried yet could be off by the task's whole spread ``b``. This is the posterior of a normal
+  level with spread ``b`` seen through observations whose own noise (the seed's, and how far a member strays
+  from its method's level) has variance ``k * b ** 2``. So once a method's first member is seen, its other
+  members move with it (on bbc-news from tweets, LN tuning's cheaper member then comes before LoRA members, not
+  after them).
   Measured on both PEFT-Bench tables: ``benchmarks/peftbench/README.md``, "One level per method".
 """
 
@@ -57,7 +60,7 @@ Array = np.ndarray
 #: Pseudo-observations that pull the fitted slope ``b`` towards the sources' spread ``b0``.
 SHRINK = 5.0
 #: Pseudo-observations that pull a method's level towards 0, and set how fast its uncertainty falls (see the
-#: module docstring, ``levels``).
+#: module docstring, ``levels``): bo's default ``prior_level_shrink``.
 LEVEL_SHRINK = 1.0
 #: How a :class:`TransferSurrogate` states its uncertainty: the residual model's alone, or stacked with the
 #: prior's (see the module docstring).
@@ -155,7 +158,8 @@ class TransferSurrogate(Surrogate):
 
     def __init__(self, *, prior: PriorModel | None = None, base: str = "gp", random_state: int | None = None,
                  base_params: Mapping[str, Any] | None = None, shrink: float = SHRINK,
-                 std: str = "residual", levels: Sequence[Sequence[int]] | None = None) -> None:
+                 std: str = "residual", levels: Sequence[Sequence[int]] | None = None,
+                 level_shrink: float = LEVEL_SHRINK) -> None:
         self.prior = prior
         self.base = base
         self.random_state = random_state
@@ -163,6 +167,7 @@ class TransferSurrogate(Surrogate):
         self.shrink = shrink
         self.std = std
         self.levels = levels
+        self.level_shrink = level_shrink
 
     def fit(self, X: Any, y: Any) -> TransferSurrogate:
         """Calibrate ``a``, ``b`` on the new observations and fit the residual; returns ``self``."""
@@ -187,7 +192,7 @@ class TransferSurrogate(Surrogate):
             cols = np.asarray(columns, dtype=int)
             member = (arr[:, cols] > 0.5).astype(float)
             counts = member.sum(axis=0)
-            offsets = member.T @ residual / (counts + LEVEL_SHRINK)
+            offsets = member.T @ residual / (counts + self.level_shrink)
             residual = residual - member @ offsets
             self.levels_.append((cols, offsets, counts))
         self.residual_ = make_surrogate(self.base, seed=self.random_state or 0,
@@ -207,7 +212,8 @@ class TransferSurrogate(Surrogate):
         for cols, offsets, counts in self.levels_:
             member = (X[:, cols] > 0.5).astype(float)
             mean = mean + member @ offsets
-            std = np.sqrt(np.square(std) + spread ** 2 * (member @ (LEVEL_SHRINK / (counts + LEVEL_SHRINK))))
+            share = self.level_shrink / (counts + self.level_shrink)
+            std = np.sqrt(np.square(std) + spread ** 2 * (member @ share))
         return self.a_ + self.b_ * p_mean + mean, std
 
 
@@ -226,13 +232,18 @@ def check_prior(value: Any, objectives: Sequence[str]) -> None:
 
 def check_warm_options(options: Mapping[str, Any], objectives: Sequence[str]) -> None:
     """bo's warm-start options: ``prior`` (:func:`check_prior`), ``prior_trials`` (an integer >= 1 or ``None``),
-    ``prior_std`` (:data:`PRIOR_STDS`) and ``prior_transform`` (:data:`PRIOR_TRANSFORMS`); a bad one is a
+    ``prior_level_shrink`` (a number > 0), ``prior_std`` (:data:`PRIOR_STDS`) and ``prior_transform``
+    (:data:`PRIOR_TRANSFORMS`); a bad one is a
     :class:`ConfigError` naming it, its value and what is allowed."""
     check_prior(options["prior"], objectives)
     guided = options["prior_trials"]
     if guided is not None and (isinstance(guided, bool) or not isinstance(guided, numbers.Integral) or guided < 1):
         raise ConfigError(f"controller 'bo': option 'prior_trials' must be an integer >= 1 or null "
                           f"(null: n_initial), got {guided!r}")
+    shrink = options["prior_level_shrink"]
+    if isinstance(shrink, bool) or not isinstance(shrink, numbers.Real) or not 0 < float(shrink) < math.inf:
+        raise ConfigError(f"controller 'bo': option 'prior_level_shrink' must be a number > 0 (pseudo-observations "
+                          f"pulling a method's level towards the prior), got {shrink!r}")
     for key, allowed in (("prior_std", PRIOR_STDS), ("prior_transform", PRIOR_TRANSFORMS)):
         if options[key] not in allowed:
             raise ConfigError(f"controller 'bo': option {key!r} is unknown (got {options[key]!r}); "

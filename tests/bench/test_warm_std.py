@@ -67,7 +67,8 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
         ("prior_std=residual+prior_cover=false", {"prior_std": "residual", "prior_cover": "false"})]
     for bad in ("prior_std=wide", "shrink=3", "prior_std", "prior_std=residual,prior_std=residual", "prior_cover=yes",
                 "prior_cover=true+prior_cover=false", "prior_std=residual+", "prior_std=residual+prior_cover=no",
-                "prior_levels=on",
+                "prior_levels=on", "prior_level_shrink=0", "prior_level_shrink=-1", "prior_level_shrink=inf",
+                "prior_level_shrink=nan", "prior_level_shrink=few",
                 "prior_std=residual+prior_cover=true,prior_cover=true+prior_std=residual"):
         with pytest.raises(SystemExit):
             module().main(["--table", "a.csv", "--other", "b.csv", "--settings", bad])
@@ -76,18 +77,21 @@ def test_settings_choose_the_warm_starts_and_bad_ones_are_one_line(tmp_path: Pat
 
 
 def test_each_option_reaches_the_controller_and_one_warm_start_may_set_several(tmp_path: Path) -> None:
-    """``prior_cover`` and ``prior_levels`` arrive as switches, ``prior_trials`` as an integer, and
+    """``prior_cover`` and ``prior_levels`` arrive as switches, ``prior_level_shrink`` as a number,
+    ``prior_trials`` as an integer, and
     ``prior_std=residual+prior_cover=false`` is one warm start with both options: the warm start of before
-    ``prior_cover`` became the default. One script run replays all four, each checked against its own replay."""
+    ``prior_cover`` became the default. One script run replays all five, each checked against its own replay."""
     data, text, table, prior = run_script(
         tmp_path, "--budget", "6",
-        "--settings", "prior_std=residual+prior_cover=false,prior_cover=true,prior_levels=false,prior_trials=3")
+        "--settings", "prior_std=residual+prior_cover=false,prior_cover=true,prior_levels=false,"
+                      "prior_level_shrink=0.1,prior_trials=3")
     name = "warm:bo prior_std=residual+prior_cover=false"
     assert set(data["runs"]) == {"bo", name, "warm:bo prior_cover=true", "warm:bo prior_levels=false",
-                                 "warm:bo prior_trials=3"}
+                                 "warm:bo prior_level_shrink=0.1", "warm:bo prior_trials=3"}
     for setting, options in ((name, {"prior_std": "residual", "prior_cover": False}),
                              ("warm:bo prior_cover=true", {"prior_cover": True}),
                              ("warm:bo prior_levels=false", {"prior_levels": False}),
+                             ("warm:bo prior_level_shrink=0.1", {"prior_level_shrink": 0.1}),
                              ("warm:bo prior_trials=3", {"prior_trials": 3})):
         run = warm_run(table, prior, 6, 0, **options)
         assert data["runs"][setting][0]["end"] == pytest.approx(float(run.ratio[-1])), setting

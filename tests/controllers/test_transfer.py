@@ -3,6 +3,8 @@ and bo's first proposals under a prior."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -263,24 +265,26 @@ def grouped_prior() -> object:
     return model
 
 
-def test_levels_one_per_method_against_their_closed_form() -> None:
-    """``levels``: each method's level is its rows' summed residual over (count + LEVEL_SHRINK); the residual
-    model fits what is left; a method's std gains b * sqrt(LEVEL_SHRINK / (count + LEVEL_SHRINK)) in quadrature,
-    the whole spread b for a method not tried yet."""
+@pytest.mark.parametrize("k", [LEVEL_SHRINK, 0.1])
+def test_levels_one_per_method_against_their_closed_form(k: float) -> None:
+    """``levels``: each method's level is its rows' summed residual over (count + k); the residual model fits
+    what is left; a method's std gains b * sqrt(k / (count + k)) in quadrature, the whole spread b for a method
+    not tried yet (``k``: ``level_shrink``, LEVEL_SHRINK by default)."""
     prior = grouped_prior()
     x = np.array([[0.1, 1, 0], [0.5, 1, 0], [0.9, 1, 0]], dtype=float)  # three rows of method A, none of B
     y = 0.95 + 0.2 * x[:, 0]  # the new task puts A far above the source
-    model = TransferSurrogate(prior=prior, levels=((1, 2),)).fit(x, y)
+    kwargs = {} if k == LEVEL_SHRINK else {"level_shrink": k}
+    model = TransferSurrogate(prior=prior, levels=((1, 2),), **kwargs).fit(x, y)
     residual = y - (model.a_ + model.b_ * prior.model.predict(x))
     (cols, offsets, counts), = model.levels_
     assert cols.tolist() == [1, 2] and counts.tolist() == [3, 0]
-    assert offsets == pytest.approx([residual.sum() / (3 + LEVEL_SHRINK), 0.0])
+    assert offsets == pytest.approx([residual.sum() / (3 + k), 0.0])
     grid = np.array([[0.3, 1, 0], [0.3, 0, 1]], dtype=float)  # the same x under A, then under B
     mean, std = model.predict(grid, return_std=True)
     r_mean, r_std = model.residual_.predict(grid, return_std=True)
     base = model.a_ + model.b_ * prior.model.predict(grid) + r_mean
     assert mean == pytest.approx(base + np.array([offsets[0], 0.0]))
-    share = np.array([LEVEL_SHRINK / (3 + LEVEL_SHRINK), 1.0])  # of the level's variance b ** 2, for A then B
+    share = np.array([k / (3 + k), 1.0])  # of the level's variance b ** 2, for A then B
     assert std == pytest.approx(np.sqrt(r_std ** 2 + model.b_ ** 2 * share))
     plain = TransferSurrogate(prior=prior).fit(x, y)  # without levels: the std is the residual model's alone
     assert plain.levels_ == [] and np.allclose(plain.predict(grid, return_std=True)[1],
@@ -297,6 +301,21 @@ def test_with_levels_an_untried_method_is_the_uncertain_one() -> None:
     model = TransferSurrogate(prior=prior, levels=((1, 2),)).fit(x, y)
     _, std = model.predict(grid, return_std=True)
     assert std[1] >= model.b_ and std[1] > 1.9 * std[0]
+
+
+def test_level_shrink_reaches_the_surrogate_and_a_bad_one_is_one_line() -> None:
+    """bo passes ``prior_level_shrink`` to every warm-start surrogate; it must be a finite number > 0."""
+    space, objectives = synthetic.space(), [get_objective("accuracy")]
+    assert get_controller("bo", space, objectives).options["prior_level_shrink"] == LEVEL_SHRINK
+    for bad in (0, -1.0, math.inf, math.nan, True, "1", None):
+        with pytest.raises(ConfigError, match=rf"option 'prior_level_shrink' must be a number > 0 .*got {bad!r}"):
+            get_controller("bo", space, objectives, prior_level_shrink=bad)
+    prior = grouped_prior()
+    x = np.array([[0.1, 1, 0], [0.5, 1, 0]], dtype=float)
+    loose, tight = (TransferSurrogate(prior=prior, levels=((1, 2),), level_shrink=k).fit(x, [0.9, 0.95])
+                    for k in (10.0, 0.01))
+    (_, loose_offsets, _), (_, tight_offsets, _) = loose.levels_[0], tight.levels_[0]
+    assert abs(tight_offsets[0]) > abs(loose_offsets[0])  # a small k trusts the method's own rows more
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])
