@@ -312,13 +312,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: Controller options added after replays were first kept with their options, each with the value that does what
+#: the code did before it existed: a kept replay of a controller that has the option, but lacks it, ran at that
+#: value.
+ADDED_SINCE: dict[str, Any] = {"prior_level_shrink": 1.0}
+
+
 class Resumable:
     """Runs strategies one at a time through :func:`autopeft.bench.compare.compare`, keeping each finished
     seed's curve of each strategy in ``folder`` (keyed by the table's bytes, the strategy, its budget, the seed and
     any warm start's bytes), so a killed run of hours goes on where it stopped; replays are deterministic. Each
     kept curve records the options its controller ran with (:func:`autopeft.bench.compare.strategy_options`); one
-    kept under other options than today's (a changed default) is replayed again. Curves kept before options
-    were recorded are taken as they are."""
+    kept under other options than today's (a changed default) is replayed again. An option added since a curve
+    was kept counts as what the code of before did (:data:`ADDED_SINCE`). Curves kept before options were
+    recorded are taken as they are."""
 
     def __init__(self, table: Any, folder: Path, table_digest: str, common: dict[str, Any],
                  fewer: dict[str, int] | None = None) -> None:
@@ -345,7 +352,8 @@ class Resumable:
                 file = cache_file(self.folder, self.table_digest, name, n, seed, self.common["reference"],
                                   prior_digest if name.startswith("warm:") else "")
                 kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
-                if kept is not None and kept.get("options", options) != options:
+                added = {key: value for key, value in ADDED_SINCE.items() if key in options}
+                if kept is not None and {**added, **kept.get("options", options)} != options:
                     print(f"{name} seed {seed}: {file} was replayed under other options, replaying again",
                           file=sys.stderr, flush=True)
                     kept = None

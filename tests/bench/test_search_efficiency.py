@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autopeft.bench.compare import compare
+from autopeft.bench.compare import compare, strategy_options
 from autopeft.bench.table import load_table
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
@@ -99,6 +99,19 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     third = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
     assert third["goals"] == again["goals"]
     assert json.loads(kept[0].read_text(encoding="utf-8"))["options"]["n_initial"] == 8
+    # an option added since a replay was kept counts as the value that does what the code of before did
+    for added, value in module.ADDED_SINCE.items():
+        assert strategy_options("warm:bo")[added] == value  # today's default: a kept replay that lacks it is kept
+    warm = sorted((tmp_path / "task_a.done").glob("warm_bo-5-1000-*.json"))
+    older = json.loads(warm[0].read_text(encoding="utf-8"))
+    for added in module.ADDED_SINCE:
+        del older["options"][added]
+    warm[0].write_text(json.dumps(older), encoding="utf-8")
+    capsys.readouterr()
+    assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
+                        "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "replaying again" not in err and f"warm:bo seed 1000: kept from {warm[0]}" in err
 
 
 def test_machines_text_names_each_machine_and_the_unrecorded_replays() -> None:
