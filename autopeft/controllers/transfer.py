@@ -61,7 +61,7 @@ Array = np.ndarray
 SHRINK = 5.0
 #: Pseudo-observations that pull a method's level towards 0, and set how fast its uncertainty falls (see the
 #: module docstring, ``levels``): bo's default ``prior_level_shrink``.
-LEVEL_SHRINK = 1.0
+LEVEL_SHRINK = 0.25
 #: How a :class:`TransferSurrogate` states its uncertainty: the residual model's alone, or stacked with the
 #: prior's (see the module docstring).
 PRIOR_STDS = ("residual", "stacked")

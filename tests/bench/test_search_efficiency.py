@@ -10,6 +10,7 @@ import pytest
 
 from autopeft.bench.compare import compare, strategy_options
 from autopeft.bench.table import load_table
+from autopeft.controllers.transfer import LEVEL_SHRINK
 from tests.bench import synthetic
 from tests.bench.scripts import load_script
 from tests.bench.synthetic import OBJECTIVES
@@ -26,7 +27,8 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # the optuna: peers come with the optional bench extra, which the README's test line installs
     pytest.importorskip("optuna", reason="optuna (the optional bench extra) is not installed")
     a, b = tables
@@ -99,19 +101,21 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     third = json.loads((tmp_path / "task_a.json").read_text(encoding="utf-8"))
     assert third["goals"] == again["goals"]
     assert json.loads(kept[0].read_text(encoding="utf-8"))["options"]["n_initial"] == 8
-    # an option added since a replay was kept counts as the value that does what the code of before did
-    for added, value in module.ADDED_SINCE.items():
-        assert strategy_options("warm:bo")[added] == value  # today's default: a kept replay that lacks it is kept
+    # an option added since a replay was kept counts as the value that did what the code of before did: a kept
+    # replay that lacks it is kept where today's value is that one, and replayed again where it is not
     warm = sorted((tmp_path / "task_a.done").glob("warm_bo-5-1000-*.json"))
-    older = json.loads(warm[0].read_text(encoding="utf-8"))
-    for added in module.ADDED_SINCE:
-        del older["options"][added]
-    warm[0].write_text(json.dumps(older), encoding="utf-8")
-    capsys.readouterr()
-    assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
-                        "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
-    err = capsys.readouterr().err
-    assert "replaying again" not in err and f"warm:bo seed 1000: kept from {warm[0]}" in err
+    assert len(warm) == 1
+    for before, replayed in ((strategy_options("warm:bo")["prior_level_shrink"], False), (LEVEL_SHRINK * 4, True)):
+        older = json.loads(warm[0].read_text(encoding="utf-8"))
+        older["options"].pop("prior_level_shrink", None)
+        warm[0].write_text(json.dumps(older), encoding="utf-8")
+        capsys.readouterr()
+        monkeypatch.setattr(module, "ADDED_SINCE", {"prior_level_shrink": before})
+        assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
+                            "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
+        err = capsys.readouterr().err
+        assert ("warm:bo seed 1000: " + ("" if replayed else f"kept from {warm[0]}")) in err
+        assert ("warm:bo seed 1000: " in err and "replaying again" in err) == replayed
 
 
 def test_machines_text_names_each_machine_and_the_unrecorded_replays() -> None:
