@@ -9,7 +9,8 @@ measured on 20 seeds at a time, and on three seed sets:
   them, so they lean towards bo;
 - ``report``, seeds 1000-1019: the results of record (``search_efficiency.py``). They were later used to confirm
   or reject changes chosen on the development seeds: every change to bo's own search was rejected; two of the
-  warm start's (``prior_cover``, then ``prior_levels``) were confirmed and became defaults;
+  warm start's (``prior_cover``, then ``prior_levels``, then ``prior_level_shrink`` 0.25) were confirmed and
+  became defaults;
 - ``fresh``, seeds 2000-2019: used to check the goals with the defaults unchanged, and each accepted warm-start
   change once, after it was decided.
 
@@ -53,27 +54,31 @@ PEERS = ("optuna:tpe", "optuna:nsga2")
 SETS = ("dev", "report", "fresh")
 POOLS = {"report + fresh": ("report", "fresh"), "all": SETS}
 
-#: table -> seed set -> (the file with the final ratios, its format; the file with the warm start, its format).
-#: Formats: ``compare`` (``autopeft bench --out``), ``efficiency`` (``search_efficiency.py``), ``ablation``
-#: (``bo_ablation.py``), ``warm`` (``warm_std.py``). The warm start is bo's default one (methods covered first,
-#: ``prior_cover``, and a level per method, ``prior_levels``), which ``warm_levels*`` hold beside the earlier one.
-SOURCES: dict[str, dict[str, tuple[tuple[str, str], tuple[str, str]]]] = {
+#: table -> seed set -> (the file with the final ratios, its format; the file with the warm start, its format, the
+#: warm start's strategy name in it). Formats: ``compare`` (``autopeft bench --out``), ``efficiency``
+#: (``search_efficiency.py``), ``ablation`` (``bo_ablation.py``), ``warm`` (``warm_std.py``). The warm start is
+#: the one that covers the methods first (``prior_cover``) and gives each method a level (``prior_levels``) with
+#: one pseudo-observation (``prior_level_shrink=1``, the default until 0.25 replaced it), on every set: the report
+#: seeds' comes from ``warm_level_shrink_1000``, with that file's own cold bo, since ``search_efficiency.py``
+#: now holds the new default.
+SOURCES: dict[str, dict[str, tuple[tuple[str, str], tuple[str, str, str]]]] = {
     "minilm-tweets-v2": {
-        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"), ("warm_levels/minilm-tweets-v2.json", "warm")),
+        "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"),
+                ("warm_levels/minilm-tweets-v2.json", "warm", "warm:bo prior_levels=true")),
         "report": (("search_efficiency/minilm-tweets-v2.json", "efficiency"),
-                   ("search_efficiency/minilm-tweets-v2.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"), ("warm_levels_2000/minilm-tweets-v2.json", "warm")),
+                   ("warm_level_shrink_1000/minilm-tweets-v2.json", "warm", "warm:bo prior_level_shrink=1")),
+        "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"),
+                  ("warm_levels_2000/minilm-tweets-v2.json", "warm", "warm:bo prior_levels=true")),
     },
     "minilm-bbc-news": {
         "dev": (("bo_interleave/dev-bbc-news/bo_ablation.json", "ablation"),
-                ("warm_levels/minilm-bbc-news.json", "warm")),
+                ("warm_levels/minilm-bbc-news.json", "warm", "warm:bo prior_levels=true")),
         "report": (("search_efficiency/minilm-bbc-news.json", "efficiency"),
-                   ("search_efficiency/minilm-bbc-news.json", "efficiency")),
-        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"), ("warm_levels_2000/minilm-bbc-news.json", "warm")),
+                   ("warm_level_shrink_1000/minilm-bbc-news.json", "warm", "warm:bo prior_level_shrink=1")),
+        "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"),
+                  ("warm_levels_2000/minilm-bbc-news.json", "warm", "warm:bo prior_levels=true")),
     },
 }
-#: The default warm start's name in each format.
-WARM = {"efficiency": "warm:bo", "warm": "warm:bo prior_levels=true"}
 
 Finals = dict[str, dict[int, float]]  # strategy -> seed -> ratio at its budget
 Trials = dict[str, dict[int, int | None]]  # "cold" / "warm" -> seed -> trials to TARGET (None: never)
@@ -98,29 +103,23 @@ def finals(data: Mapping[str, Any], form: str) -> Finals:
     raise ValueError(f"unknown results format {form!r}; allowed: compare, efficiency, ablation")
 
 
-def trials(data: Mapping[str, Any], form: str) -> tuple[Trials, dict[int, float]]:
-    """Cold and warm trials to :data:`TARGET` by seed, and cold bo's ratio at the end by seed where the file has
-    it (for the consistency check)."""
-    if form == "efficiency":
-        out: Trials = {}
-        for s in data["parts"]["warm"]["strategies"]:
-            key = "warm" if s["strategy"] == WARM[form] else "cold"
-            out[key] = dict(zip((int(x) for x in s["seeds"]), s["to_target"]["per_seed"], strict=True))
-        return out, {}
+def trials(data: Mapping[str, Any], form: str, warm: str) -> tuple[Trials, dict[int, float]]:
+    """Cold and warm (strategy ``warm``) trials to :data:`TARGET` by seed, and cold bo's ratio at the end by seed
+    where the file has it (for the consistency check)."""
     if form == "warm":
         runs = data["runs"]
-        pick = {"cold": runs["bo"], "warm": runs[WARM[form]]}
+        pick = {"cold": runs["bo"], "warm": runs[warm]}
         return ({k: {int(r["seed"]): r["to_target"] for r in v} for k, v in pick.items()},
                 {int(r["seed"]): float(r["end"]) for r in runs["bo"]})
-    raise ValueError(f"unknown results format {form!r}; allowed: efficiency, warm")
+    raise ValueError(f"unknown results format {form!r}; allowed: warm")
 
 
 def load(table: str, results: Path = RESULTS) -> dict[str, dict[str, Any]]:
     """Seed set -> its finals, trials to the target and consistency check, for ``table``."""
     out = {}
-    for name, ((ratio_file, ratio_form), (warm_file, warm_form)) in SOURCES[table].items():
+    for name, ((ratio_file, ratio_form), (warm_file, warm_form, warm)) in SOURCES[table].items():
         ratios = finals(json.loads((results / ratio_file).read_text(encoding="utf-8")), ratio_form)
-        counted, cold_end = trials(json.loads((results / warm_file).read_text(encoding="utf-8")), warm_form)
+        counted, cold_end = trials(json.loads((results / warm_file).read_text(encoding="utf-8")), warm_form, warm)
         shared = sorted(set(cold_end) & set(ratios.get("bo", {})))
         agree = sum(abs(cold_end[s] - ratios["bo"][s]) <= 5e-7 for s in shared)
         out[name] = {"finals": ratios, "trials": counted, "files": sorted({ratio_file, warm_file}),

@@ -26,8 +26,9 @@ source's values are scaled before the prior is fit (:func:`~autopeft.controllers
 each has been tried once, trials in flight counting as tried (:mod:`autopeft.controllers.cover`; measured
 in ``benchmarks/warm_std.py``). ``prior_levels`` (``True``): the warm start's residual has one level per
 method, uncertain by the task's spread until the method is tried (:mod:`autopeft.controllers.transfer`;
-measured in ``benchmarks/warm_std.py``). ``prior_level_shrink`` (``1.0``, a number > 0): the pseudo-observations
-that pull each method's level towards the prior; smaller trusts a method's first members more.
+measured in ``benchmarks/warm_std.py``). ``prior_level_shrink`` (``0.25``, a number > 0): the pseudo-observations
+that pull each method's level towards the prior; smaller trusts a method's first members more (1 was the
+default before; measured in ``benchmarks/warm_std.py``).
 ``random_fraction`` (``0.0``, in [0, 1)): the chance that a proposal past the design is a uniform draw (step 5 of
 :mod:`autopeft.controllers.bo`; 0.1 helped on the development seeds of both PEFT-Bench tables and not on the report
 seeds, so it is off: ``benchmarks/results/bo_interleave/``).

@@ -60,7 +60,9 @@ Array = np.ndarray
 #: Pseudo-observations that pull the fitted slope ``b`` towards the sources' spread ``b0``.
 SHRINK = 5.0
 #: Pseudo-observations that pull a method's level towards 0, and set how fast its uncertainty falls (see the
-#: module docstring, ``levels``): bo's default ``prior_level_shrink``.
+#: module docstring, ``levels``): bo's default ``prior_level_shrink``. A quarter: one observation's own noise is
+#: taken as half the spread of the methods' levels. Chosen on the development seeds from 1, 0.25, 0.1 and 0.05
+#: (smaller helped bbc-news and stalled searches on the noisier tweets v2): ``benchmarks/peftbench/README.md``.
 LEVEL_SHRINK = 0.25
 #: How a :class:`TransferSurrogate` states its uncertainty: the residual model's alone, or stacked with the
 #: prior's (see the module docstring).

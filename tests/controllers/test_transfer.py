@@ -292,8 +292,9 @@ def test_levels_one_per_method_against_their_closed_form(k: float) -> None:
 
 
 def test_with_levels_an_untried_method_is_the_uncertain_one() -> None:
-    """Seen only in method A, the new task's levels make B's members about twice as uncertain as A's: the
-    whole spread b for B, b / 2 for A's three rows (sqrt(1 / 4)), the residual model's own std being small."""
+    """Seen only in method A, the new task's levels make B's members far more uncertain than A's: the whole
+    spread b for B, b * sqrt(k / (3 + k)) for A's three rows (at most b / 2, with k <= 1), the residual model's
+    own std being small."""
     prior = grouped_prior()
     x = np.array([[0.1, 1, 0], [0.5, 1, 0], [0.9, 1, 0]], dtype=float)
     y = 0.95 + 0.2 * x[:, 0]
