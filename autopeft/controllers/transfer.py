@@ -36,7 +36,8 @@ and their objective values, in the objectives' own units. ``bo`` turns it into a
   from its method's level) has variance ``k * b ** 2``. So once a method's first member is seen, its other
   members move with it (on bbc-news from tweets, LN tuning's cheaper member then comes before LoRA members, not
   after them).
-  Measured on both PEFT-Bench tables: ``benchmarks/peftbench/README.md``, "One level per method".
+  Measured on both PEFT-Bench tables: ``benchmarks/peftbench/README.md``, "One level per method" and, for
+  ``k``, "Trusting a method's first member".
 """
 
 from __future__ import annotations
