@@ -15,7 +15,11 @@ reference point), and writes ``NAME.{json,md}`` into ``--out``:
   of its first try; how many trials went to each method; trials to 0.99 of the sharp ratio per seed (these
   equal ``search_efficiency.py``'s);
 - the first ``--show`` proposals of the first three seeds, each as method, front number if on the front, and
-  its seed-mean accuracy.
+  its seed-mean accuracy;
+- with ``--group-by COLUMNS`` (the table's dimension columns, such as ``lora.modules,lora.ranks[encoder.5]``):
+  the members grouped by method and their values in those columns, each group's rows and seed-mean accuracies,
+  and how many trials each strategy spent on it (the mean per replay), so a reader sees which part of a method a
+  search favours.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--show", type=int, default=12, help="proposals listed for each of the first 3 seeds")
     p.add_argument("--random", type=int, default=0, metavar="N",
                    help="also replay random search for N trials on the same seeds (default 0: not)")
+    p.add_argument("--group-by", default="", metavar="COLUMNS",
+                   help="comma-separated dimension columns to count trials by (default: none)")
     p.add_argument("--out", default=str(HERE / "results" / "front_trace"), help="folder for NAME.{json,md}")
     args = p.parse_args(argv)
     for name in ("budget", "seeds", "show"):
@@ -64,10 +70,30 @@ def key(config: Mapping[str, Any]) -> str:
     return json.dumps(dict(config), sort_keys=True)
 
 
+def group_of(space: Any, config: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """A member's group: its method and its values in ``columns`` (the columns it leaves empty are left out)."""
+    from autopeft.bench.table.cells import config_cells
+
+    cells = config_cells(space, config)
+    values = [f"{c}={cells[c]}" for c in columns if cells.get(c)]
+    return " ".join([str(config["method"]), *values])
+
+
+def check_columns(space: Any, columns: Sequence[str]) -> str | None:
+    """The error for a ``--group-by`` column the space does not have, or None."""
+    from autopeft.bench.table.cells import dimension_columns
+
+    allowed = dimension_columns(space)
+    bad = [c for c in columns if c not in allowed]
+    return (f"--group-by {bad[0]!r} is not a dimension column of the table; allowed: {', '.join(allowed)}"
+            if bad else None)
+
+
 def trace(table: Any, strategies: Mapping[str, Any], objectives: Any, seeds: Sequence[int],
-          budget: int, budgets: Mapping[str, int] | None = None) -> dict[str, Any]:
+          budget: int, budgets: Mapping[str, int] | None = None, group_by: Sequence[str] = ()) -> dict[str, Any]:
     """Replay every strategy on every seed (for ``budget`` trials, or its own in ``budgets``): the front,
-    per-method summary and each replay's proposals."""
+    per-method summary and each replay's proposals (each with its group of ``group_of`` when ``group_by`` names
+    columns)."""
     from autopeft.bench.reference import reference_for
     from autopeft.bench.replay import replay
 
@@ -90,15 +116,28 @@ def trace(table: Any, strategies: Mapping[str, Any], objectives: Any, seeds: Seq
             runs[name].append({
                 "seed": seed, "ratio": float(run.ratio[-1]),
                 "to_target": int(reached[0]) + 1 if reached.size else None,
-                "proposals": [{"method": str(c["method"]), "front": index.get(key(c)), "accuracy": round(float(a), 4)}
+                "proposals": [{"method": str(c["method"]), "front": index.get(key(c)), "accuracy": round(float(a), 4),
+                               **({"group": group_of(table.space, c, group_by)} if group_by else {})}
                               for c, a in zip(run.configs, accuracy, strict=True)]})
+    groups: dict[str, list[float]] = {}
+    if group_by:
+        for config, point in zip(members, points, strict=True):
+            groups.setdefault(group_of(table.space, config, group_by), []).append(float(point[0]))
     return {"table": table.name, "fidelity": steps,
             "front": [{"number": i, "config": dict(c), "accuracy": float(v[0]), "trainable_params": float(v[1])}
                       for i, (c, v) in enumerate(zip(front, values, strict=True))],
             "methods": {m: {"rows": len(a), "best_accuracy": max(a),
                             "rows_above_the_rest": above(a, [v for o, b in methods.items() if o != m for v in b])}
                         for m, a in sorted(methods.items())},
-            "runs": runs}
+            "runs": runs,
+            **({"group_by": list(group_by),
+                "groups": {g: {"rows": len(a), "best_accuracy": max(a), "median_accuracy": float(np.median(a))}
+                           for g, a in sorted(groups.items())}} if group_by else {})}
+
+
+def per_group(runs: Sequence[Mapping[str, Any]], group: str) -> float:
+    """The mean number of trials a replay spent on ``group``'s members."""
+    return float(np.mean([sum(p.get("group") == group for p in r["proposals"]) for r in runs]))
 
 
 def above(accuracies: Sequence[float], others: Sequence[float]) -> int:
@@ -149,6 +188,14 @@ def markdown(data: Mapping[str, Any], command: str, show: int) -> str:
             counts = per_method(runs, method)
             cells.append(f"{float(np.median(counts)):g} ({min(counts)}-{max(counts)})")
         lines.append(f"| {name} | {len(runs[0]['proposals'])} | " + " | ".join(cells) + " |")
+    if data.get("groups"):
+        columns = ", ".join(f"`{c}`" for c in data["group_by"])
+        lines += ["", f"## Trials per group of method and {columns} (mean per replay)", "",
+                  "| group | rows | median accuracy | best accuracy | " + " | ".join(data["runs"]) + " |",
+                  "|---|---:|---:|---:|" + "---:|" * len(data["runs"])]
+        for group, g in data["groups"].items():
+            lines.append(f"| {group} | {g['rows']} | {g['median_accuracy']:.4f} | {g['best_accuracy']:.4f} | "
+                         + " | ".join(f"{per_group(runs, group):.1f}" for runs in data["runs"].values()) + " |")
     lines += ["", f"## Trials to {TARGET} of the sharp ratio (median over seeds; one that never gets there counts as "
               "never, as in search_efficiency.py)", ""]
     for name, runs in data["runs"].items():
@@ -177,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     try:
         table = load_table(os.path.relpath(args.table))
+        group_by = [c.strip() for c in args.group_by.split(",") if c.strip()]
+        problem = check_columns(table.space, group_by)
+        if problem:
+            print(f"front_trace.py: error: {problem}", file=sys.stderr)
+            return 2
         bo = controller_spec("bo")
         strategies: dict[str, Any] = {"bo": bo}
         if args.other:
@@ -186,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             strategies["warm:bo"] = bo.warm(prior)
         if args.random:
             strategies["random"] = controller_spec("random")
-        data = trace(table, strategies, objectives, seeds, args.budget, {"random": args.random})
+        data = trace(table, strategies, objectives, seeds, args.budget, {"random": args.random}, group_by)
     except AutopeftError as exc:
         print(f"front_trace.py: error: {exc}", file=sys.stderr)
         return 2

@@ -92,3 +92,41 @@ def test_a_table_without_a_sharp_reference_is_one_line(tmp_path: Path, capsys: p
     code = trace_module().main(["--table", str(csv), "--seeds", "1", "--budget", "3", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "states no majority_accuracy" in err
+
+
+def test_group_by_counts_each_proposal_in_its_group(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--group-by``: a group is the method and the named columns' cells; its rows and accuracies are the
+    table's (brute force), and every proposal is counted in exactly one group."""
+    from autopeft.bench.table.cells import config_cells
+
+    task, _ = synthetic.sharp_pair(tmp_path)
+    out = tmp_path / "out"
+    columns = "lora.modules,lora.ranks[encoder.5]"
+    assert trace_module().main(["--table", str(task), "--seeds", "2", "--budget", "8", "--random", "12",
+                                "--group-by", columns, "--out", str(out)]) == 0
+    data = json.loads((out / "task_a.json").read_text(encoding="utf-8"))
+    table = load_table(task)
+    steps = table.main_fidelity
+    members = table.configs(steps)
+    accuracy = table.points(members, steps, OBJECTIVES)[:, 0]
+    expected: dict[str, list[float]] = {}
+    for config, a in zip(members, accuracy, strict=True):
+        cells = config_cells(table.space, config)
+        label = str(config["method"])
+        if config["method"] == "lora":
+            label += f" lora.modules={cells['lora.modules']} lora.ranks[encoder.5]={cells['lora.ranks[encoder.5]']}"
+        expected.setdefault(label, []).append(float(a))
+    assert data["group_by"] == columns.split(",")
+    assert set(data["groups"]) == set(expected)
+    for label, values in expected.items():
+        group = data["groups"][label]
+        assert group["rows"] == len(values) and group["best_accuracy"] == pytest.approx(max(values))
+        assert group["median_accuracy"] == pytest.approx(float(np.median(values)))
+    for name, runs in data["runs"].items():
+        per_group = trace_module().per_group
+        assert sum(per_group(runs, g) for g in data["groups"]) == pytest.approx(len(runs[0]["proposals"])), name
+    text = (out / "task_a.md").read_text(encoding="utf-8")
+    assert "## Trials per group of method and `lora.modules`, `lora.ranks[encoder.5]`" in text
+    assert trace_module().main(["--table", str(task), "--group-by", "lora.rank", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'lora.rank'" in err and "allowed: method, lora.ranks[encoder.2]" in err
