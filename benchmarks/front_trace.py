@@ -70,32 +70,14 @@ def key(config: Mapping[str, Any]) -> str:
     return json.dumps(dict(config), sort_keys=True)
 
 
-def group_of(space: Any, config: Mapping[str, Any], columns: Sequence[str]) -> str:
-    """A member's group: its method and its values in ``columns`` (the columns it leaves empty are left out)."""
-    from autopeft.bench.table.cells import config_cells
-
-    cells = config_cells(space, config)
-    values = [f"{c}={cells[c]}" for c in columns if cells.get(c)]
-    return " ".join([str(config["method"]), *values])
-
-
-def check_columns(space: Any, columns: Sequence[str]) -> str | None:
-    """The error for a ``--group-by`` column the space does not have, or None."""
-    from autopeft.bench.table.cells import dimension_columns
-
-    allowed = dimension_columns(space)
-    bad = [c for c in columns if c not in allowed]
-    return (f"--group-by {bad[0]!r} is not a dimension column of the table; allowed: {', '.join(allowed)}"
-            if bad else None)
-
-
 def trace(table: Any, strategies: Mapping[str, Any], objectives: Any, seeds: Sequence[int],
           budget: int, budgets: Mapping[str, int] | None = None, group_by: Sequence[str] = ()) -> dict[str, Any]:
     """Replay every strategy on every seed (for ``budget`` trials, or its own in ``budgets``): the front,
-    per-method summary and each replay's proposals (each with its group of ``group_of`` when ``group_by`` names
+    per-method summary and each replay's proposals (each with its group of ``group_label`` when ``group_by`` names
     columns)."""
     from autopeft.bench.reference import reference_for
     from autopeft.bench.replay import replay
+    from autopeft.bench.table.cells import group_label
 
     steps = table.main_fidelity
     front, values, _ = table.front(steps, objectives, reference=reference_for(table, objectives, "sharp"))
@@ -117,12 +99,12 @@ def trace(table: Any, strategies: Mapping[str, Any], objectives: Any, seeds: Seq
                 "seed": seed, "ratio": float(run.ratio[-1]),
                 "to_target": int(reached[0]) + 1 if reached.size else None,
                 "proposals": [{"method": str(c["method"]), "front": index.get(key(c)), "accuracy": round(float(a), 4),
-                               **({"group": group_of(table.space, c, group_by)} if group_by else {})}
+                               **({"group": group_label(table.space, c, group_by)} if group_by else {})}
                               for c, a in zip(run.configs, accuracy, strict=True)]})
     groups: dict[str, list[float]] = {}
     if group_by:
         for config, point in zip(members, points, strict=True):
-            groups.setdefault(group_of(table.space, config, group_by), []).append(float(point[0]))
+            groups.setdefault(group_label(table.space, config, group_by), []).append(float(point[0]))
     return {"table": table.name, "fidelity": steps,
             "front": [{"number": i, "config": dict(c), "accuracy": float(v[0]), "trainable_params": float(v[1])}
                       for i, (c, v) in enumerate(zip(front, values, strict=True))],
@@ -218,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from autopeft.bench.replay import controller_spec
     from autopeft.bench.table import load_table, objectives_from
+    from autopeft.bench.table.cells import unknown_column
     from autopeft.errors import AutopeftError
 
     objectives = objectives_from(["accuracy", "trainable_params"])
@@ -225,9 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         table = load_table(os.path.relpath(args.table))
         group_by = [c.strip() for c in args.group_by.split(",") if c.strip()]
-        problem = check_columns(table.space, group_by)
+        problem = unknown_column(table.space, group_by)
         if problem:
-            print(f"front_trace.py: error: {problem}", file=sys.stderr)
+            print(f"front_trace.py: error: --group-by {problem}", file=sys.stderr)
             return 2
         bo = controller_spec("bo")
         strategies: dict[str, Any] = {"bo": bo}

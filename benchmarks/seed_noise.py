@@ -11,7 +11,12 @@ Nothing is trained or replayed; everything comes from the table's rows at its ma
 - the share of the exhaustive front's hypervolume that only its most accurate point holds (the hypervolume
   lost when that configuration is left out of the table);
 - how a GP surrogate fit on every configuration with one seed's accuracy ranks the configuration with the best
-  seed mean (1 = first), once per seed.
+  seed mean (1 = first), once per seed;
+- with ``--group-by COLUMNS`` (dimension columns of the table, such as ``lora.modules,lora.ranks[encoder.5]``),
+  per group of method and values in those columns: its configurations, the seed noise within it, the spread
+  (sd) of its 2-seed means against their standard error, and the correlation of the two seeds over its
+  configurations. Where the spread is no larger than the standard error and the seeds do not correlate, which
+  of the group's configurations has the best seed mean is decided by the seeds, and no search can learn it.
 """
 
 from __future__ import annotations
@@ -30,12 +35,31 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def analyse(table_path: str, top: int) -> dict[str, Any]:
-    from autopeft.bench.table import load_table, objectives_from
+def group_noise(acc: np.ndarray, labels: Sequence[str], smallest: int = 3) -> dict[str, dict[str, float]]:
+    """Per group of at least ``smallest`` configurations (rows of ``acc``, one column per seed): the seed sd,
+    the sd of the seed means, the standard error of a mean and the correlation of the two seeds."""
+    out = {}
+    for label in sorted(set(labels)):
+        rows = acc[[i for i, g in enumerate(labels) if g == label]]
+        if len(rows) < smallest:
+            continue
+        sd = float((rows[:, 0] - rows[:, 1]).std(ddof=1) / np.sqrt(2))
+        out[label] = {"configurations": len(rows), "seed_sd": sd, "sd_of_means": float(rows.mean(axis=1).std(ddof=1)),
+                      "se_of_mean": sd / np.sqrt(2), "best_mean": float(rows.mean(axis=1).max()),
+                      "seed_correlation": float(np.corrcoef(rows[:, 0], rows[:, 1])[0, 1])}
+    return out
+
+
+def analyse(table_path: str, top: int, group_by: Sequence[str] = ()) -> dict[str, Any]:
+    from autopeft.bench.table import TableError, load_table, objectives_from
+    from autopeft.bench.table.cells import group_label, unknown_column
     from autopeft.controllers.surrogate import make_surrogate
     from autopeft.trial import describe
 
     table = load_table(table_path)
+    problem = unknown_column(table.space, group_by)
+    if problem:
+        raise TableError(f"--group-by {problem}")
     objectives = objectives_from(["accuracy", "trainable_params"])
     fidelity = table.main_fidelity
     configs, per_seed = [], []
@@ -72,6 +96,8 @@ def analyse(table_path: str, top: int) -> dict[str, Any]:
         "top_spread": float(means[order[0]] - means[order[top - 1]]),
         "best_hypervolume_share": float(share),
         "gp_rank_of_best": gp_rank,
+        **({"group_by": list(group_by),
+            "groups": group_noise(acc, [group_label(table.space, c, group_by) for c in configs])} if group_by else {}),
     }
 
 
@@ -96,6 +122,13 @@ def markdown(data: dict[str, Any], command: str) -> str:
     ]
     lines += [f"| {i} | {t['seed_mean']:.4f} | {' / '.join(f'{v:.3f}' for v in t['seeds'])} | {t['configuration']} |"
               for i, t in enumerate(top, 1)]
+    if data.get("groups"):
+        columns = ", ".join(f"`{c}`" for c in data["group_by"])
+        lines += ["", f"Groups of method and {columns} (at least 3 configurations):", "",
+                  "| group | configurations | best seed mean | seed sd | sd of seed means | se of a seed mean | "
+                  "correlation of the seeds |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {g} | {v['configurations']} | {v['best_mean']:.4f} | {v['seed_sd']:.4f} | {v['sd_of_means']:.4f} "
+                  f"| {v['se_of_mean']:.4f} | {v['seed_correlation']:.3f} |" for g, v in data["groups"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -103,11 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--table", default=str(HERE / "peftbench" / "minilm-tweets.csv"), help="a PEFT-Bench CSV")
     p.add_argument("--top", type=int, default=8, help="how many of the best configurations to list (default 8)")
+    p.add_argument("--group-by", default="", metavar="COLUMNS",
+                   help="comma-separated dimension columns: the noise within each group (default: none)")
     p.add_argument("--out", default=str(HERE / "results"), help="folder for seed_noise.{json,md}")
     args = p.parse_args(argv)
     if args.top < 2:
         p.error(f"--top must be >= 2, got {args.top}")
-    data = analyse(args.table, args.top)
+    from autopeft.errors import AutopeftError
+
+    try:
+        data = analyse(args.table, args.top, [c.strip() for c in args.group_by.split(",") if c.strip()])
+    except AutopeftError as exc:
+        print(f"seed_noise.py: error: {exc}", file=sys.stderr)
+        return 2
     command = recorded_command("benchmarks/seed_noise.py", argv if argv is not None else sys.argv[1:],
                                ("--table", "--out"), ROOT)
     text = markdown(data, command)

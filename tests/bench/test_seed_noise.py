@@ -36,3 +36,35 @@ def test_the_noise_figures_are_the_tables(synthetic_csv: Path, table: Table, tmp
     assert all(1 <= r <= len(acc) for r in data["gp_rank_of_best"].values())
     text = (tmp_path / "seed_noise.md").read_text(encoding="utf-8")
     assert f"| 1 | {means[0]:.4f} |" in text and "python benchmarks/seed_noise.py --table" in text
+
+
+def test_group_by_gives_each_groups_noise(synthetic_csv: Path, table: Table, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``--group-by``: every group's figures, by brute force over its configurations' two seeds."""
+    from autopeft.bench.table.cells import config_cells
+
+    module = load_script("seed_noise.py", "seed_noise")
+    assert module.main(["--table", str(synthetic_csv), "--group-by", "lora.modules", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "seed_noise.json").read_text(encoding="utf-8"))
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for config in table.configs(table.main_fidelity):
+        rows = {r.seed: r.metrics["accuracy"] for r in table.entry(config, table.main_fidelity).rows if r.ok}
+        if len(rows) == 2:
+            modules = config_cells(table.space, config)["lora.modules"]
+            label = str(config["method"]) + (f" lora.modules={modules}" if modules else "")
+            groups.setdefault(label, []).append((rows[0], rows[1]))
+    expected = {g: np.array(v) for g, v in groups.items() if len(v) >= 3}
+    assert data["group_by"] == ["lora.modules"] and set(data["groups"]) == set(expected)
+    assert any(g.startswith("lora lora.modules=") for g in expected)
+    for label, acc in expected.items():
+        got = data["groups"][label]
+        sd = np.std(acc[:, 0] - acc[:, 1], ddof=1) / np.sqrt(2)
+        assert got["configurations"] == len(acc) and got["seed_sd"] == pytest.approx(sd)
+        assert got["se_of_mean"] == pytest.approx(sd / np.sqrt(2))
+        assert got["sd_of_means"] == pytest.approx(np.std(acc.mean(axis=1), ddof=1))
+        assert got["best_mean"] == pytest.approx(acc.mean(axis=1).max())
+        assert got["seed_correlation"] == pytest.approx(np.corrcoef(acc[:, 0], acc[:, 1])[0, 1])
+    assert "| correlation of the seeds |" in (tmp_path / "seed_noise.md").read_text(encoding="utf-8")
+    assert module.main(["--table", str(synthetic_csv), "--group-by", "rank", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--group-by 'rank' is not a dimension column" in err and "allowed: method" in err

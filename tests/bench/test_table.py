@@ -69,6 +69,21 @@ def test_columns_are_the_dimensions_with_one_per_block() -> None:
     assert "head_only.learning_rate" in columns
 
 
+def test_a_group_label_is_the_method_and_the_cells_it_has() -> None:
+    from autopeft.bench.table.cells import group_label, unknown_column
+
+    space = synthetic.space()
+    lora = {"method": "lora", "lora.ranks": {"encoder.2": 0, "encoder.3": 4, "encoder.4": 0, "encoder.5": 16},
+            "lora.modules": "qv", "lora.alpha_ratio": 2.0, "lora.learning_rate": 0.008}
+    columns = ["lora.modules", "lora.ranks[encoder.5]"]
+    assert group_label(space, lora, columns) == "lora lora.modules=qv lora.ranks[encoder.5]=16"
+    assert group_label(space, {"method": "head_only", "head_only.learning_rate": 0.01}, columns) == "head_only"
+    assert unknown_column(space, columns) is None
+    problem = unknown_column(space, ["lora.modules", "lora.ranks"])
+    assert problem is not None and problem.startswith("'lora.ranks' is not a dimension column")
+    assert "allowed: method, lora.ranks[encoder.2]" in problem
+
+
 def test_missing_and_extra_columns_are_named(synthetic_csv: Path, tmp_path: Path) -> None:
     def drop(rows: list[list[str]]) -> list[list[str]]:
         i = rows[0].index("lora.ranks[encoder.3]")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,22 @@ def dimension_columns(space: Space) -> list[str]:
         else:
             out.append(dim.name)
     return out
+
+
+def group_label(space: Space, config: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """A member's group by ``columns``: its method and its cells there, the empty ones left out.
+
+    A diagnostic's way to split a method's members, as ``lora lora.modules=qv lora.ranks[encoder.5]=16``;
+    ``columns`` come from :func:`dimension_columns` (:func:`unknown_column` checks them)."""
+    cells = config_cells(space, config)
+    return " ".join([str(config["method"]), *(f"{c}={cells[c]}" for c in columns if cells.get(c))])
+
+
+def unknown_column(space: Space, columns: Sequence[str]) -> str | None:
+    """The error for the first of ``columns`` that is not a dimension column of ``space``, or None."""
+    allowed = dimension_columns(space)
+    bad = [c for c in columns if c not in allowed]
+    return f"{bad[0]!r} is not a dimension column of the table; allowed: {', '.join(allowed)}" if bad else None
 
 
 def config_cells(space: Space, config: Mapping[str, Any]) -> dict[str, str]:
