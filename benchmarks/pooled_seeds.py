@@ -57,26 +57,25 @@ POOLS = {"report + fresh": ("report", "fresh"), "all": SETS}
 #: table -> seed set -> (the file with the final ratios, its format; the file with the warm start, its format, the
 #: warm start's strategy name in it). Formats: ``compare`` (``autopeft bench --out``), ``efficiency``
 #: (``search_efficiency.py``), ``ablation`` (``bo_ablation.py``), ``warm`` (``warm_std.py``). The warm start is
-#: the one that covers the methods first (``prior_cover``) and gives each method a level (``prior_levels``) with
-#: one pseudo-observation (``prior_level_shrink=1``, the default until 0.25 replaced it), on every set: the report
-#: seeds' comes from ``warm_level_shrink_1000``, with that file's own cold bo, since ``search_efficiency.py``
-#: now holds the new default.
+#: today's default on every set: it covers the methods first (``prior_cover``) and gives each method a level
+#: (``prior_levels``) with ``prior_level_shrink`` 0.25, read from the ``warm_std.py`` files that compared 0.25 with
+#: 1 (each with its own cold bo, replayed beside it on one machine).
 SOURCES: dict[str, dict[str, tuple[tuple[str, str], tuple[str, str, str]]]] = {
     "minilm-tweets-v2": {
         "dev": (("bo_ablation_v2_dev/bo_ablation.json", "ablation"),
-                ("warm_levels/minilm-tweets-v2.json", "warm", "warm:bo prior_levels=true")),
+                ("warm_level_shrink/minilm-tweets-v2.json", "warm", "warm:bo prior_level_shrink=0.25")),
         "report": (("search_efficiency/minilm-tweets-v2.json", "efficiency"),
-                   ("warm_level_shrink_1000/minilm-tweets-v2.json", "warm", "warm:bo prior_level_shrink=1")),
+                   ("warm_level_shrink_1000/minilm-tweets-v2.json", "warm", "warm:bo prior_level_shrink=0.25")),
         "fresh": (("fresh_seeds/peers-tweets-v2.json", "compare"),
-                  ("warm_levels_2000/minilm-tweets-v2.json", "warm", "warm:bo prior_levels=true")),
+                  ("warm_level_shrink_2000/minilm-tweets-v2.json", "warm", "warm:bo prior_level_shrink=0.25")),
     },
     "minilm-bbc-news": {
         "dev": (("bo_interleave/dev-bbc-news/bo_ablation.json", "ablation"),
-                ("warm_levels/minilm-bbc-news.json", "warm", "warm:bo prior_levels=true")),
+                ("warm_level_shrink/minilm-bbc-news.json", "warm", "warm:bo prior_level_shrink=0.25")),
         "report": (("search_efficiency/minilm-bbc-news.json", "efficiency"),
-                   ("warm_level_shrink_1000/minilm-bbc-news.json", "warm", "warm:bo prior_level_shrink=1")),
+                   ("warm_level_shrink_1000/minilm-bbc-news.json", "warm", "warm:bo prior_level_shrink=0.25")),
         "fresh": (("fresh_seeds/peers-bbc-news.json", "compare"),
-                  ("warm_levels_2000/minilm-bbc-news.json", "warm", "warm:bo prior_levels=true")),
+                  ("warm_level_shrink_2000/minilm-bbc-news.json", "warm", "warm:bo prior_level_shrink=0.25")),
     },
 }
 
