@@ -68,3 +68,18 @@ def test_group_by_gives_each_groups_noise(synthetic_csv: Path, table: Table, tmp
     assert module.main(["--table", str(synthetic_csv), "--group-by", "rank", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--group-by 'rank' is not a dimension column" in err and "allowed: method" in err
+
+
+def test_seed_sd_is_the_two_way_residual_and_two_seeds_the_difference_formula() -> None:
+    module = load_script("seed_noise.py", "seed_noise")
+    rng = np.random.default_rng(3)
+    residual = rng.normal(size=(6, 3))
+    residual -= residual.mean(axis=1, keepdims=True)
+    residual -= residual.mean(axis=0, keepdims=True)  # rows and columns of the residual now sum to 0
+    acc = 0.6 + rng.normal(size=(6, 1)) + np.array([[0.01, -0.02, 0.03]]) + residual
+    assert module.seed_sd(acc) == pytest.approx(np.sqrt((residual ** 2).sum() / (5 * 2)))
+    two = acc[:, :2]
+    assert module.seed_sd(two) == pytest.approx(np.std(two[:, 0] - two[:, 1], ddof=1) / np.sqrt(2))
+    pairs = [np.corrcoef(acc[:, i], acc[:, j])[0, 1] for i, j in ((0, 1), (0, 2), (1, 2))]
+    assert module.seed_correlation(acc) == pytest.approx(np.mean(pairs))
+    assert module.seed_correlation(two) == pytest.approx(pairs[0])
