@@ -83,3 +83,13 @@ def test_seed_sd_is_the_two_way_residual_and_two_seeds_the_difference_formula() 
     pairs = [np.corrcoef(acc[:, i], acc[:, j])[0, 1] for i, j in ((0, 1), (0, 2), (1, 2))]
     assert module.seed_correlation(acc) == pytest.approx(np.mean(pairs))
     assert module.seed_correlation(two) == pytest.approx(pairs[0])
+
+
+def test_a_table_with_one_seed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.bench import synthetic
+
+    csv = synthetic.write(tmp_path, "one_seed", seeds=(0,), high=None)
+    module = load_script("seed_noise.py", "seed_noise")
+    assert module.main(["--table", str(csv), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no configuration has two or more training seeds" in err
