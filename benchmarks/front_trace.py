@@ -199,7 +199,7 @@ def markdown(data: Mapping[str, Any], command: str, show: int) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from autopeft.bench.replay import controller_spec
-    from autopeft.bench.table import load_table, objectives_from
+    from autopeft.bench.table import TableError, load_table, objectives_from
     from autopeft.bench.table.cells import unknown_column
     from autopeft.errors import AutopeftError
 
@@ -207,11 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     try:
         table = load_table(os.path.relpath(args.table))
-        group_by = [c.strip() for c in args.group_by.split(",") if c.strip()]
+        group_by = [c.strip() for c in args.group_by.split(",")] if args.group_by else []
         problem = unknown_column(table.space, group_by)
         if problem:
-            print(f"front_trace.py: error: --group-by {problem}", file=sys.stderr)
-            return 2
+            raise TableError(f"--group-by {problem}")
         bo = controller_spec("bo")
         strategies: dict[str, Any] = {"bo": bo}
         if args.other:

@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from autopeft.errors import AutopeftError
 
     try:
-        data = analyse(args.table, args.top, [c.strip() for c in args.group_by.split(",") if c.strip()])
+        data = analyse(args.table, args.top, [c.strip() for c in args.group_by.split(",")] if args.group_by else [])
     except AutopeftError as exc:
         print(f"seed_noise.py: error: {exc}", file=sys.stderr)
         return 2

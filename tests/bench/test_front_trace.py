@@ -130,3 +130,5 @@ def test_group_by_counts_each_proposal_in_its_group(tmp_path: Path, capsys: pyte
     assert trace_module().main(["--table", str(task), "--group-by", "lora.rank", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'lora.rank'" in err and "allowed: method, lora.ranks[encoder.2]" in err
+    assert trace_module().main(["--table", str(task), "--group-by", ",", "--out", str(out)]) == 2
+    assert "--group-by '' is not a dimension column" in capsys.readouterr().err
