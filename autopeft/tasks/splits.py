@@ -238,6 +238,17 @@ def default_split_sizes(pool: int) -> tuple[int, int]:
     return n_test, n_validation
 
 
+def _fitting(pool: int) -> str:
+    """``"; e.g. --n-train 90 --n-validation 12 --n-test 18 fit these 120"``: sizes that fit a pool (the default
+    shares of :func:`default_split_sizes`, train the rest), so a size error is fixed in one go; ``""`` for a pool
+    too small to split three ways."""
+    n_test, n_validation = default_split_sizes(pool)
+    n_train = pool - n_test - n_validation
+    if n_train < 1:
+        return ""
+    return f"; e.g. --n-train {n_train} --n-validation {n_validation} --n-test {n_test} fit these {pool}"
+
+
 def _given_splits(task: Task, examples: Sequence[Example], seed: int, sizes: dict[str, int | None],
                   dropped: Dropped) -> TaskData:
     """The splits a task's split column assigns. A split it names is that split, in the seeded order, cut to its
@@ -306,7 +317,7 @@ def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_
     if left < 1:
         raise TaskError(f"task {task.name!r}: the pool has {pool} examples{why}; n_test={n_te} and n_validation={n_va} "
                         f"leave none for train; allowed: n_test + n_validation below {pool} (the recipe's data, or "
-                        f"--n-test and --n-validation)")
+                        f"--n-test and --n-validation){_fitting(pool)}")
     n_tr = sizes["n_train"] or left
     if n_tr > left:
         raise TaskError(f"task {task.name!r}: n_train={n_tr} is more than the {left} examples available after "

@@ -132,7 +132,7 @@ def test_a_small_data_file_runs_with_its_own_split_sizes(tmp_path: Path, tiny_be
             str(tiny_bert_dir)]
     assert main(["trial", "--config", '{"method": "ia3"}', "--steps", "2", *data]) == 2
     assert "leave none for train; allowed: n_test + n_validation below 120 (the recipe's data, or --n-test and " \
-           "--n-validation)" in capsys.readouterr().err
+           "--n-validation); e.g. --n-train 90 --n-validation 12 --n-test 18 fit these 120" in capsys.readouterr().err
     sizes = ["--n-train", "60", "--n-validation", "20", "--n-test", "16"]
     assert main(["trial", "--config", '{"method": "ia3"}', "--steps", "2", *data, *sizes]) == 0
     record = json.loads(capsys.readouterr().out)

@@ -222,13 +222,18 @@ def test_split_size_errors() -> None:
     with pytest.raises(TaskError, match=r"n_train=90 is more than the 75 examples available after test \(15\) "
                                         r"and validation \(10\); allowed: 1..75"):
         split_examples(task, examples, n_train=90)
-    with pytest.raises(TaskError, match="the pool has 100 examples; n_test=60 and n_validation=40 leave none"):
+    with pytest.raises(TaskError, match="the pool has 100 examples; n_test=60 and n_validation=40 leave none") as err:
         split_examples(task, examples, n_test=60, n_validation=40)
+    # the sizes it offers fit: the default shares (15 % test, 10 % validation) and the rest for train
+    assert str(err.value).endswith("; e.g. --n-train 75 --n-validation 10 --n-test 15 fit these 100")
+    fitted = split_examples(task, examples, n_train=75, n_validation=10, n_test=15)
+    assert (len(fitted.train), len(fitted.validation), len(fitted.test)) == (75, 10, 15)
     with pytest.raises(TaskError, match="seed must be an integer >= 0"):
         split_examples(task, examples, seed=-1)
     tiny_task, tiny = pool((1, 1))
-    with pytest.raises(TaskError, match="the pool has 2 examples; n_test=1 and n_validation=1 leave none"):
+    with pytest.raises(TaskError, match="the pool has 2 examples; n_test=1 and n_validation=1 leave none") as err:
         split_examples(tiny_task, tiny)
+    assert "e.g." not in str(err.value)  # two rows cannot be split three ways: no sizes are offered
 
 
 def test_taskdata_rejects_empty_split_and_unknown_split_name() -> None:
