@@ -149,7 +149,8 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
             from autopeft.study.plan import plan_text
 
             return plan_text(rec, budget=budget, controller=controller, seed=seed, warm_start=warm_start or (),
-                             load_prior=load_prior)
+                             load_prior=load_prior, engine=engine, workers=workers, workers_per_gpu=workers_per_gpu,
+                             nni=nni)
         folder = Path(out) if out else default_out(rec.name)
         with naming_the_run(folder):
             run_search(rec, folder, budget=budget, controller=controller, seed=seed, workers=workers,

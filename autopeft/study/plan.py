@@ -3,8 +3,9 @@
 A search on this CPU takes tens of minutes to hours; a file with a class missing from validation, a budget the
 reference points fill, or a split column that marks no test row is better seen before than after. The plan runs
 every check a new search runs (:func:`autopeft.study.search.check_search`: the recipe, the space on the model's
-weight-free skeleton, the data and its splits, the weights being here, the controller and a warm start) and says
-what the search would train: the splits, the notes the search would print, the reference points with their
+weight-free skeleton, the data and its splits, the weights being here, the controller and a warm start; and
+:func:`autopeft.study.search.check_placement`: the engine and its workers) and says what the search would
+train: where the trials run, the splits, the notes the search would print, the reference points with their
 trainable parameters, and how the budget divides between them and the controller's proposals.
 """
 
@@ -19,14 +20,19 @@ __all__ = ["plan_text"]
 
 
 def plan_text(recipe: Recipe, *, budget: int | None = None, controller: str | None = None, seed: int | None = None,
-              warm_start: Sequence[str] = (), load_prior: Any = None) -> str:
-    """The dry run's text (see the module docstring); a one-line error where the search would refuse to start."""
+              warm_start: Sequence[str] = (), load_prior: Any = None, engine: str | None = None,
+              workers: int | None = None, workers_per_gpu: int | None = None, nni: Any = None) -> str:
+    """The dry run's text (see the module docstring); a one-line error where the search would refuse to start.
+    ``engine``, ``workers``, ``workers_per_gpu`` and ``nni``: where the trials would run, checked as a start
+    checks them (:func:`autopeft.study.search.check_placement`)."""
     from autopeft.controllers.cover import roots
     from autopeft.objectives import PARAMS
-    from autopeft.study.search import check_search, references_note
+    from autopeft.study.search import check_placement, check_search, references_note
     from autopeft.study.status import warm_start_lines
     from autopeft.tasks.splits import describe_splits
 
+    engine_name, n_workers = check_placement(recipe, engine=engine, workers=workers, workers_per_gpu=workers_per_gpu,
+                                             nni=nni)
     recipe, ctx, settings, prior, ctl = check_search(recipe, budget=budget, controller=controller, seed=seed,
                                                      warm_start=warm_start, load_prior=load_prior)
     n_budget, refs = int(settings["budget"]), list(ctx.references)
@@ -39,7 +45,8 @@ def plan_text(recipe: Recipe, *, budget: int | None = None, controller: str | No
              *(f"note: {note}" for note in ctx.data.notes()),
              f"objectives: {', '.join(settings['objectives'])}; controller {settings['controller']}, seed "
              f"{settings['seed']}; {recipe.fidelity.steps} steps a trial, then finalize at "
-             f"{recipe.final_fidelity.steps} steps over {search.final_seeds} seeds"]
+             f"{recipe.final_fidelity.steps} steps over {search.final_seeds} seeds",
+             f"trials run on engine {engine_name}, {n_workers} at a time"]
     if refs:
         lines.append(f"reference points ({len(refs)}, trained first):")
         lines += [f"  {name}: {_count(ctx, config)} {PARAMS.replace('_', ' ')}"

@@ -23,7 +23,7 @@ from autopeft.errors import ConfigError, check_count, check_seed
 from autopeft.objectives import PARAMS, objectives_of
 from autopeft.study.asha import Asha
 from autopeft.study.context import SearchContext, make_context, require_weights
-from autopeft.study.engines import Finished, Job
+from autopeft.study.engines import Finished, Job, check_engine_workers, default_engine
 from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
@@ -78,7 +78,7 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         check_count(name, value)
     check_engine(engine)
     if not resume and recipe is not None:
-        check_engine_options(engine or recipe.search.engine, nni)
+        check_placement(recipe, engine=engine, workers=workers, workers_per_gpu=workers_per_gpu, nni=nni)
     if resume:
         check_resume(recipe=recipe is not None, controller=controller, seed=seed, warm_start=bool(warm_start))
         journal = Journal.open(out)
@@ -86,7 +86,7 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
             recipe = run_recipe(journal)
             if (engine or recipe.search.engine) != "nni":  # NNI's trials may run where the weights are
                 require_weights(recipe.model)
-            check_engine_options(engine or recipe.search.engine, nni)
+            check_placement(recipe, engine=engine, workers=workers, workers_per_gpu=workers_per_gpu, nni=nni)
             settings = journal.meta("settings")
             if budget is not None:
                 settings["budget"] = resume_budget(budget, settings, journal)
@@ -126,6 +126,22 @@ def session(journal: Journal) -> Iterator[None]:
 
 #: What a resumed search may change: where its trials run, and how many it has in all.
 RESUME_OPTIONS = "--budget, --workers, --workers-per-gpu, --engine, --nni-port, --nni-host, --nni-config"
+
+
+def check_placement(recipe: Recipe, *, engine: str | None = None, workers: int | None = None,
+                    workers_per_gpu: int | None = None, nni: NniSettings | None = None) -> tuple[str, int]:
+    """Before anything is written, and in a dry run: where the trials would run. The engine (the command line's,
+    else the recipe's, else by the worker count), its worker counts and NNI's options, each refused in one line;
+    returns the engine's name and worker count."""
+    for flag, value in (("--workers", workers), ("--workers-per-gpu", workers_per_gpu)):
+        check_count(flag, value)
+    count = recipe.search.workers if workers is None else workers
+    name = engine or recipe.search.engine
+    check_engine(name)
+    check_engine_options(name, nni)
+    name = name or default_engine(count)
+    check_engine_workers(name, count)
+    return name, count
 
 
 def check_engine_options(engine: str | None, nni: NniSettings | None) -> None:

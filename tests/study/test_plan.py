@@ -33,6 +33,9 @@ def test_a_dry_run_says_what_the_search_would_train_and_writes_nothing(
     assert "method: lora, ia3, head_only" in lines[1]
     assert lines[2] == ("data: 88 train / 16 validation / 16 test examples (data seed 0; drawn from 120 examples)")
     assert "budget 4: 2 reference point(s), then 2 proposal(s) by random" in lines
+    assert "trials run on engine inprocess, 1 at a time" in lines
+    code, text, err = run(["search", str(tiny_recipe), "--dry-run", "--workers", "2"], capsys)
+    assert code == 0 and "trials run on engine pool, 2 at a time" in text.splitlines(), err
     shown = dict(re.findall(r"^  (\S+): ([\d,]+) trainable params$", text, flags=re.M))
     assert list(shown) == ["peft_default_lora", "later_layers_only"]
 
@@ -52,8 +55,24 @@ def test_a_dry_run_names_the_references_the_budget_leaves_out_and_refuses_what_a
            "later_layers_only is left out" in text
     for args, message in ((["--controller", "nope"], "unknown controller 'nope'"),
                           (["--budget", "0"], "--budget must be"),
-                          (["--n-test", "500"], "leave none for train")):
+                          (["--n-test", "500"], "leave none for train"),
+                          # where the trials would run is checked too, as a start checks it
+                          (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
+                          (["--workers-per-gpu", "0"], "--workers-per-gpu must be an integer >= 1, got 0"),
+                          (["--engine", "inprocess", "--workers", "2"], "engine 'inprocess' runs one trial at a time"),
+                          (["--engine", "nope"], "unknown engine 'nope'; allowed: inprocess, nni, pool"),
+                          (["--nni-port", "8090"], "--nni-port, --nni-host and --nni-config need --engine nni")):
         code, _, err = run(["search", str(tiny_recipe), "--dry-run", *args], capsys)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     code, _, err = run(["search", "--resume", str(tmp_path), "--dry-run"], capsys)
     assert code == 2 and "--dry-run checks a new search, and a resumed one goes on from its journal" in err
+
+
+def test_a_search_whose_engine_cannot_run_its_workers_writes_nothing(
+        tiny_recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Refused before the run folder is made, as the dry run refuses it (it used to leave an empty journal)."""
+    out = tmp_path / "run"
+    code, _, err = run(["search", str(tiny_recipe), "--engine", "inprocess", "--workers", "2", "--out", str(out)],
+                       capsys)
+    assert code == 2 and "engine 'inprocess' runs one trial at a time, got --workers 2" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

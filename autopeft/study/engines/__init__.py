@@ -19,8 +19,8 @@ from typing import Any, TextIO
 from autopeft.errors import EngineError
 from autopeft.study.engines.base import Engine, Finished, Job, WorkerSpec, build_worker, run_job
 
-__all__ = ["Engine", "Finished", "Job", "WorkerSpec", "build_worker", "default_engine", "engine_names",
-           "make_engine", "register_engine", "run_job"]
+__all__ = ["Engine", "Finished", "Job", "WorkerSpec", "build_worker", "check_engine_workers", "default_engine",
+           "engine_names", "make_engine", "register_engine", "run_job"]
 
 EngineFactory = Callable[..., Engine]
 _REGISTRY: dict[str, EngineFactory] = {}
@@ -59,13 +59,19 @@ def make_engine(name: str | None, spec: WorkerSpec, *, workers: int = 1, workers
                            options=dict(options or {}))
 
 
+def check_engine_workers(name: str, workers: int) -> None:
+    """A worker count the engine cannot run refused in one line (``inprocess`` runs one trial at a time); called
+    before anything is written, and by the engine's factory."""
+    if name == "inprocess" and workers != 1:
+        raise EngineError(f"engine 'inprocess' runs one trial at a time, got --workers {workers}; allowed: "
+                          "--workers 1, or --engine pool")
+
+
 def _inprocess(spec: WorkerSpec, *, workers: int, workers_per_gpu: int | None, data: Any, space: Any,
                log: TextIO | None, options: Mapping[str, Any]) -> Engine:
     from autopeft.study.engines.inprocess import InProcessEngine
 
-    if workers != 1:
-        raise EngineError(f"engine 'inprocess' runs one trial at a time, got --workers {workers}; allowed: "
-                          "--workers 1, or --engine pool")
+    check_engine_workers("inprocess", workers)
     if workers_per_gpu is not None and log is not None:  # said, as the pool says it on the CPU
         log.write(f"  --workers-per-gpu {workers_per_gpu} ignored: one trial at a time runs in this process "
                   "(--workers N > 1 shares GPUs among N worker processes)\n")
