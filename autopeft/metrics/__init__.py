@@ -25,6 +25,8 @@ from autopeft.metrics.calibration import (
     fit_temperature,
     mce,
     reliability_bins,
+    scaling_temperature,
+    separated,
 )
 from autopeft.metrics.classification import (
     accuracy,
@@ -57,5 +59,7 @@ __all__ = [
     "per_class",
     "reliability_bins",
     "rouge_l",
+    "scaling_temperature",
+    "separated",
     "softmax",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 from autopeft.metrics._checks import (
     DEFAULT_BINS,
@@ -181,6 +181,61 @@ def fit_temperature(logits: npt.ArrayLike, y_true: npt.ArrayLike, low: float = 0
     candidates.append((_mean_nll_at(x, y, default), default))
     _, t_best = min(candidates)
     return float(min(max(t_best, low), high))
+
+
+def separated(logits: npt.ArrayLike, y_true: npt.ArrayLike) -> bool:
+    """Whether every row's label holds the row's one largest logit (every example right, none tied).
+
+    Then ``softmax(logits / T)`` gives each label more probability as ``T`` falls, so the NLL has no minimum:
+    its fit runs to the lowest temperature allowed.
+
+    >>> separated([[2.0, 0.0], [0.0, 1.0]], [0, 1]), separated([[2.0, 0.0], [0.0, 1.0]], [0, 0])
+    (True, False)
+    >>> separated([[1.0, 1.0]], [0])  # a tie: as T falls, the label's probability stays 1/2
+    False
+    """
+    x = as_float_2d(logits, "logits")
+    y = as_labels(y_true, "y_true", n_classes=x.shape[1])
+    check_lengths(y, x, "y_true", "logits")
+    label = x[np.arange(y.shape[0]), y]
+    others = np.where(np.arange(x.shape[1]) == y[:, None], -np.inf, x)
+    return bool(np.all(label > others.max(axis=1, initial=-np.inf)))
+
+
+def scaling_temperature(logits: npt.ArrayLike, y_true: npt.ArrayLike, low: float = 0.05,
+                        high: float = 20.0) -> float:
+    """The temperature a trial records from its validation split: :func:`fit_temperature`, except where the split
+    is :func:`separated`.
+
+    On a separated split of ``n`` rows the NLL falls without end as ``T`` goes to 0, so its fit stops at ``low``
+    only because the range ends there, and claims a certainty no finite split shows: a model that got 30 easy
+    validation rows right gave new rows 1 - 6e-38 at ``T = 0.05``. There the temperature is the one whose mean
+    confidence on the split is ``(n + 1) / (n + 2)``, the accuracy that ``n`` right of ``n`` supports (Laplace's
+    rule of succession), clipped into ``[low, high]``. Each row's confidence falls as ``T`` rises, so there is one
+    such ``T``. With two classes and every margin ``m`` it is ``m / log(n + 1)``:
+
+    >>> round(scaling_temperature([[2.0, 0.0], [0.0, 2.0]], [0, 1]), 6), round(2 / math.log(3), 6)
+    (1.820478, 1.820478)
+    >>> round(fit_temperature([[2.0, 0.0], [0.0, 2.0]], [0, 1]), 6)  # the NLL's fit runs to the bound
+    0.05
+    """
+    if not separated(logits, y_true):
+        return fit_temperature(logits, y_true, low, high)
+    x = as_float_2d(logits, "logits")
+    n = int(x.shape[0])
+    if n == 0:
+        return 1.0
+    target = (n + 1) / (n + 2)
+
+    def excess(log_t: float) -> float:
+        return float(np.mean(softmax(x, math.exp(log_t)).max(axis=1))) - target
+
+    if excess(math.log(high)) >= 0:
+        return float(high)
+    if excess(math.log(low)) <= 0:
+        return float(low)
+    root: float = brentq(excess, math.log(low), math.log(high), xtol=1e-12)
+    return math.exp(root)
 
 
 def classification_metrics(

@@ -252,7 +252,7 @@ class Worker:
         t1 = time.perf_counter()
         ev = last["validation"]
         classified = ev.scores is not None and ev.labels is not None
-        temperature = M.fit_temperature(ev.scores, ev.labels) if classified else None  # type: ignore[arg-type]
+        temperature = M.scaling_temperature(ev.scores, ev.labels) if classified else None  # type: ignore[arg-type]
         metrics = self._metrics(ev, temperature)
         reliability, scored = None, {"validation": ev}
         if ev.scores is not None and ev.labels is not None:

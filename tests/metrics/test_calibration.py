@@ -21,6 +21,8 @@ from autopeft.metrics import (
     mce,
     nll,
     reliability_bins,
+    scaling_temperature,
+    separated,
     softmax,
 )
 from tests.metrics.strategies import FAST, labelled_probs
@@ -185,6 +187,47 @@ def test_fit_temperature_edge_cases() -> None:
     assert fit_temperature(np.zeros((5, 3)), [0, 1, 2, 0, 1], low=2.0, high=3.0) == 2.0
     separable = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert fit_temperature(separable, [0, 1]) == pytest.approx(0.05, rel=1e-3)  # sharper is always better
+
+
+@settings(max_examples=40, deadline=None)
+@given(labelled_probs(max_n=60), st.floats(0.1, 10.0))
+def test_the_recorded_temperature_is_the_fit_unless_nll_has_no_minimum(data: tuple[np.ndarray, np.ndarray],
+                                                                        scale: float) -> None:
+    """``scaling_temperature`` is ``fit_temperature`` wherever the NLL has a minimum; on a separated split (each
+    label its row's one largest logit) the NLL falls on the whole grid towards T = 0, and the temperature is 1."""
+    probs, y = data
+    logits = np.log(probs) * scale
+    grid = np.exp(np.linspace(math.log(0.05), math.log(20.0), 200))
+    by_grid = np.array([nll(softmax(logits, g), y) for g in grid])
+    brute = all(row[label] > max(v for j, v in enumerate(row) if j != label)
+                for row, label in zip(logits.tolist(), y.tolist(), strict=True))
+    assert separated(logits, y) == brute
+    if brute:
+        # lower T, lower NLL (down to 0 in floats) on the whole grid: no minimum to fit
+        assert np.all(np.diff(by_grid) >= 0) and by_grid[0] < by_grid[-1]
+        t = scaling_temperature(logits, y)
+        confidence = softmax(logits, t).max(axis=1).mean()
+        target = (len(y) + 1) / (len(y) + 2)
+        assert confidence == pytest.approx(target, abs=1e-9) or (t, confidence > target) in ((0.05, False),
+                                                                                               (20.0, True))
+    else:
+        assert scaling_temperature(logits, y) == fit_temperature(logits, y)
+
+
+def test_a_separated_split_gets_the_confidence_its_accuracy_supports() -> None:
+    """30 validation rows all right (the case a user met: 1 - 6e-38 for new rows at the fit's T = 0.05); two
+    classes with one margin m everywhere, where the temperature is m / log(n + 1) in closed form."""
+    y = np.array([0, 1] * 15)
+    logits = np.where(np.arange(2) == y[:, None], 3.0, 0.0)
+    assert separated(logits, y) and fit_temperature(logits, y) == pytest.approx(0.05, rel=1e-3)
+    assert scaling_temperature(logits, y) == pytest.approx(3.0 / math.log(31), rel=1e-9)
+    assert softmax(logits, scaling_temperature(logits, y)).max(axis=1) == pytest.approx(31 / 32)
+    rng = np.random.default_rng(0)
+    logits = logits + rng.normal(scale=0.3, size=(30, 2))
+    y[0] = 1 - y[0]  # one row wrong: the NLL has its minimum inside the range, and the fit is kept
+    assert not separated(logits, y)
+    t = scaling_temperature(logits, y)
+    assert t == fit_temperature(logits, y) and 0.05 < t < 20.0
 
 
 def test_classification_metrics_keys_and_values() -> None:
