@@ -322,7 +322,8 @@ def split_examples(task: Task, examples: Sequence[Example], *, seed: int = 0, n_
     if n_tr > left:
         raise TaskError(f"task {task.name!r}: n_train={n_tr} is more than the {left} examples available after "
                         f"test ({n_te}) and validation ({n_va}); allowed: 1..{left} (data.n_train in the recipe, "
-                        f"or --n-train), or smaller test and validation splits ({pool} examples in all{why})")
+                        f"or --n-train), or smaller test and validation splits ({pool} examples in all{why})"
+                        f"{_fitting(pool)}")
     order = _order(task, examples, int(seed))
 
     def take(start: int, stop: int) -> tuple[Example, ...]:

@@ -220,8 +220,9 @@ def test_split_sizes_must_be_positive_integers(arg: str, value: Any) -> None:
 def test_split_size_errors() -> None:
     task, examples = pool((50, 50))
     with pytest.raises(TaskError, match=r"n_train=90 is more than the 75 examples available after test \(15\) "
-                                        r"and validation \(10\); allowed: 1..75"):
+                                        r"and validation \(10\); allowed: 1..75") as err:
         split_examples(task, examples, n_train=90)
+    assert str(err.value).endswith("; e.g. --n-train 75 --n-validation 10 --n-test 15 fit these 100")
     with pytest.raises(TaskError, match="the pool has 100 examples; n_test=60 and n_validation=40 leave none") as err:
         split_examples(task, examples, n_test=60, n_validation=40)
     # the sizes it offers fit: the default shares (15 % test, 10 % validation) and the rest for train
