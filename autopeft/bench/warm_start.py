@@ -47,8 +47,9 @@ def load_prior(paths: Sequence[str | Path], space: Space, objectives: Sequence[O
 def load_source(path: str | Path, space: Space, objectives: Sequence[Objective]) -> PriorSource:
     """One run folder or table as a :class:`PriorSource` over ``space``."""
     where = Path(path)
+    references: set[str] = set()  # a run's reference points: fixed configurations, most of them outside the space
     if where.is_dir() and (where / DB_NAME).is_file():
-        kind, observed, note = "run", *_from_run(where, objectives)
+        kind, observed, note, references = "run", *_from_run(where, objectives)
     elif where.is_file() and where.suffix == ".csv":
         kind, observed, note = "table", *_from_table(where, objectives)
     else:
@@ -57,18 +58,24 @@ def load_source(path: str | Path, space: Space, objectives: Sequence[Objective])
                           f"benchmarks/peftbench/minilm-tweets.csv")
     configs: list[dict[str, Any]] = []
     rows: list[Mapping[str, float]] = []
-    dropped = 0
+    dropped = dropped_references = 0
     for config, values in observed:
         try:
             member = space.validate(config, fill=False)
         except ConfigError:
             dropped += 1
+            dropped_references += config_key(config) in references
             continue
         configs.append(member)
         rows.append(values)
     if not configs:
+        why = ""
+        if dropped_references:
+            why = (f" ({'all' if dropped_references == dropped else dropped_references} of them its reference points, "
+                   "fixed configurations outside the space, which a search trains before it proposes members)")
         raise ConfigError(f"--warm-start {path}: none of its {dropped} observations is a member of this search's "
-                          f"space {space.spec.name!r}; allowed: a run or table over the same space or a shared part")
+                          f"space {space.spec.name!r}{why}; allowed: a run or table over the same space or a shared "
+                          "part, with complete trials of members (a run whose budget went past its reference points)")
     columns = {o.name: tuple(float(r.get(o.name, math.nan)) for r in rows) for o in objectives}
     usable = {name for name, column in columns.items() if sum(math.isfinite(v) for v in column) >= 2}
     modelled = [o.name for o in objectives if o.name != PARAMS]  # the parameter count is known, not learned
@@ -85,7 +92,7 @@ def load_source(path: str | Path, space: Space, objectives: Sequence[Objective])
 
 
 def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],
-                                                                       str]:
+                                                                       str, set[str]]:
     try:
         with Journal.open(folder, lock=False) as journal:
             trials = journal.trials(states=("complete",))
@@ -107,8 +114,9 @@ def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple
         grouped.setdefault(key, (dict(trial.config), []))[1].append(values)
         steps.add(trial.fidelity.steps)
     observed = [(config, _mean(rows, objectives)) for config, rows in grouped.values()]
+    references = {config_key(t.config) for t in trials if t.origin.startswith("reference:")}
     return observed, (f"model {model}, task {task if isinstance(task, str) else 'from a file'}, "
-                      f"{_steps(steps)}")
+                      f"{_steps(steps)}"), references
 
 
 def _from_table(path: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],

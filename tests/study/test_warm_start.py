@@ -101,3 +101,21 @@ def test_warm_start_lines_name_each_source_and_the_trials_the_prior_guides() -> 
                      "fits this search's own observations alone"]
     assert warm_start_lines([source]) == lines[:1]  # a run journaled before the count was recorded
     assert warm_start_lines([], 8) == []  # no warm start, nothing to say
+
+
+def test_a_run_of_reference_points_alone_is_refused_saying_so(earlier: tuple[Path, Path], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A run whose budget ended within its reference points has no member of the space to transfer; the error
+    says that its observations are those points, not only that none is a member (which read as a wrong space)."""
+    recipe, _ = earlier
+    refs = tmp_path / "refs"
+    assert main(["search", str(recipe), "--out", str(refs), "--budget", "2"]) == 0
+    with Journal.open(refs, lock=False) as j:
+        assert [t.origin.partition(":")[0] for t in j.trials()] == ["reference", "reference"]
+    capsys.readouterr()
+    assert main(["search", str(recipe), "--out", str(tmp_path / "run"), "--controller", "bo",
+                 "--warm-start", str(refs)]) == 2
+    err = capsys.readouterr().err
+    assert (f"--warm-start {refs}: none of its 2 observations is a member of this search's space 'tiny-layers' (all "
+            "of them its reference points, fixed configurations outside the space") in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
