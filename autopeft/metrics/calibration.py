@@ -219,12 +219,10 @@ def scaling_temperature(logits: npt.ArrayLike, y_true: npt.ArrayLike, low: float
     >>> round(fit_temperature([[2.0, 0.0], [0.0, 2.0]], [0, 1]), 6)  # the NLL's fit runs to the bound
     0.05
     """
-    if not separated(logits, y_true):
-        return fit_temperature(logits, y_true, low, high)
     x = as_float_2d(logits, "logits")
     n = int(x.shape[0])
-    if n == 0:
-        return 1.0
+    if n == 0 or not separated(x, y_true):  # (no rows: fit_temperature's 1.0)
+        return fit_temperature(x, y_true, low, high)
     target = (n + 1) / (n + 2)
 
     def excess(log_t: float) -> float:
