@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import AutopeftError, RecipeError
-from autopeft.study.recipe import Recipe, resolve_model
+from autopeft.model.loading import resolve_model
+from autopeft.study.recipe import Recipe
 from autopeft.tasks.adhoc import hub_task_name
 from autopeft.tasks.sources import SOURCE_SPLIT, Source, read_source
 

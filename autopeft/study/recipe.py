@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import MAX_SEED, AutopeftError, RecipeError, SpaceError
-from autopeft.model.loading import ALIASES
+from autopeft.model.loading import resolve_model
 from autopeft.runner.config import TrainingConfig
 from autopeft.space.yaml_fields import Fields, load_yaml
 from autopeft.study.rungs import AshaConfig
@@ -174,18 +174,6 @@ def _resolve_path(raw: str, base: Path) -> str:
     from autopeft.paths import find_space
 
     return find_space(raw, base=base)
-
-
-def resolve_model(raw: str, base: Path) -> str:
-    """A model folder relative to the recipe file (``base``), as the space and a data file are, else to the working
-    directory, as an absolute path: a run, its export and ``predict`` then find it from any folder. Anything else
-    (an alias, which wins over a folder of its name as loading does, or a Hub id) is ``raw`` as it is."""
-    if raw in ALIASES:
-        return raw
-    for folder in (base / raw, Path(raw)):
-        if raw and folder.is_dir():
-            return str(folder.resolve())
-    return raw
 
 
 def parse_recipe(text: str, source: str = "<recipe>", base: Path | None = None) -> Recipe:
