@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -43,7 +42,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-ORIGIN_LOW, ORIGIN_HIGH = "peftbench:low", "peftbench:high"
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from table_files import ORIGIN_HIGH, ORIGIN_LOW, records, write  # noqa: E402 - after the path it is found on
+
 SETTINGS_KEY, SUBSET_KEY = "peftbench", "peftbench_high_subset"
 #: Measured on this stack (2 CPU cores, MiniLM-L6, batch 16, max_length 64): seconds per training step, seconds
 #: to score 500 validation examples, seconds to copy the model and build the adapter (for --dry-run estimates).
@@ -276,109 +279,6 @@ def import_rows(journal: Any, ctx: Any, path: Path, steps: int, seeds: int, orig
         imported.append({"table": str(path), "fidelity_steps": steps, "rows": added})
         journal.set_meta("imported", imported)
     return added
-
-
-# ---- the table ---------------------------------------------------------------------------------------------------
-def records(journal: Any) -> list[dict[str, Any]]:
-    """One record per finished build trial, in the shape :func:`autopeft.bench.table.write_table` takes."""
-    out = []
-    for trial in journal.trials(states=("complete", "failed")):
-        if trial.origin not in (ORIGIN_LOW, ORIGIN_HIGH) or trial.result is None:
-            continue
-        r = trial.result
-        out.append({"config": trial.config, "fidelity_steps": trial.fidelity.steps, "seed": trial.seed,
-                    "state": trial.state, "error": trial.error, "metrics": dict(r.metrics),
-                    "trainable_params": r.trainable_params, "total_params": r.total_params, "steps": r.steps,
-                    "train_fraction": trial.fidelity.train_fraction, "train_seconds": r.train_seconds,
-                    "eval_seconds": r.eval_seconds, "peak_memory_mb": r.peak_memory_mb, "device": r.device})
-    return out
-
-
-def machine() -> dict[str, Any]:
-    import torch
-
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "processor": platform.processor() or platform.machine()}
-
-
-def majority_accuracy(data: Any) -> float | None:
-    """The accuracy of always answering the validation split's most frequent class (the sharp reference of
-    :mod:`autopeft.bench.reference`); ``None`` for a generation task."""
-    labels = [e.label for e in data.split("validation") if e.label >= 0]
-    if not labels:
-        return None
-    return round(max(labels.count(c) for c in set(labels)) / len(labels), 6)
-
-
-def write(journal: Any, ctx: Any, table: Path, settings: dict[str, Any], command: str) -> Path:
-    from autopeft.bench.table import TableMeta, write_table
-
-    recipe = ctx.recipe
-    rows = records(journal)
-    trials = [t for t in journal.trials() if t.origin in (ORIGIN_LOW, ORIGIN_HIGH) and t.finished and t.started]
-    seconds = sum(t.finished - t.started for t in trials)
-    space_file = Path(recipe.space).resolve()
-    try:
-        source = os.path.relpath(space_file, ROOT)
-    except ValueError:
-        source = str(space_file)
-    info = {"model": recipe.model, "task": recipe.task_name, "data": vars(recipe.data),
-            "training": recipe.training.to_dict(), "fidelities": {"low": settings["low_steps"],
-                                                                  "high": settings["high_steps"] or None},
-            "seeds": list(range(settings["seeds"])), "settings": settings, "command": command,
-            "compute_seconds": round(seconds, 1), "trials": len(trials), "machine": machine(),
-            "written": time.strftime("%Y-%m-%d %H:%M:%S"), "journal": str(journal.folder),
-            "total_params": max((r["total_params"] or 0 for r in rows), default=None),
-            "majority_accuracy": majority_accuracy(ctx.data), "imported": journal.meta("imported", []),
-            "complete": journal.meta("finished") is not None}
-    meta = TableMeta(name=table.stem, space_text=ctx.space.spec.text, space_source=source,
-                     layout=dict(ctx.graph.layout), info=info)
-    path = write_table(table, meta, ctx.space, rows)
-    summary = table.with_suffix(".md")
-    summary.write_text(summarise(path, info), encoding="utf-8")
-    return path
-
-
-def summarise(path: Path, info: Mapping[str, Any]) -> str:
-    """The generated Markdown summary of a written table."""
-    from autopeft.bench.multifidelity import MultiFidelity
-    from autopeft.bench.table import load_table, objectives_from
-    from autopeft.trial import describe
-
-    table = load_table(path)
-    objectives = objectives_from(["accuracy", "trainable_params"])
-    low = table.main_fidelity
-    front, values, hv = table.front(low, objectives)
-    lines = [f"# PEFT-Bench table `{path.name}` (generated by build.py; do not edit)", "",
-             f"- space `{table.meta.space_source}` ({int(table.space.cardinality())} members), model "
-             f"`{info['model']}`, task `{info['task']}`",
-             f"- fidelities (steps): {', '.join(map(str, table.fidelities))}; training seeds "
-             f"{', '.join(map(str, info['seeds']))}",
-             f"- rows: {sum(len(e.rows) for e in table.entries.values())}; configurations per fidelity: "
-             + ", ".join(f"{f} steps: {sum(1 for _, g in table.entries if g == f)}" for f in table.fidelities),
-             f"- members that do not build: {len(table.unbuildable(low))}",
-             f"- compute: {info['trials']} trials, {info['compute_seconds'] / 3600:.2f} h "
-             f"({info['compute_seconds'] / max(info['trials'], 1):.1f} s per trial)",
-             f"- machine: {info['machine']['platform']}, {info['machine']['cpus']} CPUs, torch "
-             f"{info['machine']['torch']} ({info['machine']['torch_threads']} threads)",
-             f"- command: `{info['command']}`",
-             *([] if info.get("complete", True) else [
-                 "- **unfinished build**: stopped before every planned trial ran; this table is partial (run the "
-                 "build again: it imports this CSV and goes on)"]),
-             *(f"- imported: {i['rows']} rows at {i['fidelity_steps']} steps from `{i['table']}`"
-               for i in info.get("imported") or []), "",
-             f"## Exhaustive front at {low} steps (seed means): {len(front)} points, hypervolume {hv:.4f}", "",
-             "| trainable params | accuracy | configuration |", "|---:|---:|---|"]
-    lines += [f"| {int(v[1]):,} | {v[0]:.4f} | {describe(c, 200)} |" for c, v in zip(front, values, strict=True)]
-    if len(table.fidelities) > 1:
-        mf = MultiFidelity(table, objectives)
-        rho = mf.correlation()
-        lines += ["", f"## Fidelity check: {mf.low} vs {mf.high} steps", "",
-                  f"Spearman's rho of the seed-mean accuracy over the {len(mf.paired)} configurations trained at "
-                  f"both: **{rho:.3f}**. A {mf.high}-step trial cost {mf.cost:.2f} {mf.low}-step trials "
-                  f"(mean measured wall time)."]
-    return "\n".join(lines) + "\n"
 
 
 # ---- main ----------------------------------------------------------------------------------------------------------
