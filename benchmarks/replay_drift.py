@@ -56,12 +56,12 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict[str, int]:
 
 def drift(table_path: str, results: Path) -> dict[str, Any]:
     """bo's kept curves against fresh replays on the same seeds, and bo's paired goals with each."""
+    from replay_cache import cache_file, digest, stack
+
     from autopeft.bench.compare import SINGLE, Summary, compare
     from autopeft.bench.table import load_table, objectives_from
     from autopeft.errors import ConfigError
-    from tests.bench.scripts import load_script
 
-    efficiency = load_script("search_efficiency.py", "search_efficiency")
     table = load_table(table_path)
     summary_file = results / f"{table.name}.json"
     if not summary_file.is_file():
@@ -71,10 +71,10 @@ def drift(table_path: str, results: Path) -> dict[str, Any]:
     peers = {s["strategy"]: s for s in kept_summary["parts"]["peers"]["strategies"]}
     bo = peers.pop("bo")
     budget, seeds = int(bo["budget"]), [int(s) for s in bo["seeds"]]
-    table_digest = efficiency.digest(table_path)
+    table_digest = digest(table_path)
     kept = []
     for seed in seeds:
-        file = efficiency.cache_file(results / f"{table.name}.done", table_digest, "bo", budget, seed, "sharp")
+        file = cache_file(results / f"{table.name}.done", table_digest, "bo", budget, seed, "sharp")
         if not file.is_file():
             raise ConfigError(f"bo's kept replay of seed {seed} is missing ({file.name}); allowed: the results of "
                               f"a finished search_efficiency.py run on this table")
@@ -99,7 +99,7 @@ def drift(table_path: str, results: Path) -> dict[str, Any]:
         goals[name] = {"budget": int(peer["budget"]), "seeds": len(rows),
                        "kept": paired(np.round(kept_curves[rows, -1], 6), theirs),
                        "fresh": paired(np.round(fresh_curves[rows, -1], 6), theirs)}
-    return {"table": table.name, "budget": budget, "seeds": seeds, "stack": efficiency.stack(),
+    return {"table": table.name, "budget": budget, "seeds": seeds, "stack": stack(),
             "differing_seeds": sum(r["first_difference"] is not None for r in per_seed),
             "median_at_budget": {"kept": float(np.median(kept_curves[:, -1])),
                                  "fresh": float(np.median(fresh_curves[:, -1]))},
@@ -137,8 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from autopeft.errors import AutopeftError
 
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    for folder in (ROOT, HERE):  # the package's tree; benchmarks/replay_cache.py
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     try:
         data = drift(os.path.relpath(args.table), Path(args.results))
     except AutopeftError as exc:

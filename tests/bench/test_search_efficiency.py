@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     pytest.importorskip("optuna", reason="optuna (the optional bench extra) is not installed")
     a, b = tables
     module = load_script("search_efficiency.py", "search_efficiency")
+    cache = sys.modules["replay_cache"]  # the kept replays' module, as the script imported it
     code = module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
                         "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)])
     assert code == 0
@@ -84,10 +86,10 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     assert again["goals"] == json.loads(first)["goals"]
     assert "kept from" in capsys.readouterr().err
     # where the replays ran: one entry per replay file (bo's, shared by two parts, once), kept ones included
-    here = json.dumps(module.stack(), sort_keys=True)
+    here = json.dumps(cache.stack(), sort_keys=True)
     assert data["machines"] == again["machines"] == {here: 2 + 1 + 2 + 2 + 2 + 2}
     assert again["replay_seconds"] == data["replay_seconds"] > 0
-    assert f"Replays: 11 on {module.stack()['cpu'] or 'an unnamed CPU'}" in text
+    assert f"Replays: 11 on {cache.stack()['cpu'] or 'an unnamed CPU'}" in text
     # a replay kept under other controller options (a default changed since) is replayed again, not reused
     kept = sorted((tmp_path / "task_a.done").glob("bo-5-1000-*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text(encoding="utf-8"))["options"]["n_initial"] == 8
@@ -110,7 +112,7 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
         older["options"].pop("prior_level_shrink", None)
         warm[0].write_text(json.dumps(older), encoding="utf-8")
         capsys.readouterr()
-        monkeypatch.setattr(module, "ADDED_SINCE", {"prior_level_shrink": before})
+        monkeypatch.setattr(cache, "ADDED_SINCE", {"prior_level_shrink": before})
         assert module.main(["--table", str(a), "--other", str(b), "--seeds", "2", "--budget", "5",
                             "--peers", "optuna:tpe", "--seeds-for", "optuna:tpe=1", "--out", str(tmp_path)]) == 0
         err = capsys.readouterr().err
