@@ -64,18 +64,6 @@ def resolve(name: str) -> str:
     return name
 
 
-def resolve_model(raw: str, base: Path) -> str:
-    """A model folder relative to ``base`` (a recipe's folder, where its space and data file are found too), else to
-    the working directory, as an absolute path: a run, its export and ``predict`` then find it from any folder.
-    Anything else (an alias, which wins over a folder of its name as loading does, or a Hub id) is ``raw`` as is."""
-    if raw in ALIASES:
-        return raw
-    for folder in (base / raw, Path(raw)):
-        if raw and folder.is_dir():
-            return str(folder.resolve())
-    return raw
-
-
 def _offline_message(name: str, source: str, exc: BaseException) -> str:
     if Path(source).is_file():
         where = "" if source == name else f" ({source})"

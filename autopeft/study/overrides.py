@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import AutopeftError, RecipeError
-from autopeft.model.loading import resolve_model
 from autopeft.study.recipe import Recipe
 from autopeft.tasks.adhoc import hub_task_name
 from autopeft.tasks.sources import SOURCE_SPLIT, Source, read_source
@@ -36,7 +35,6 @@ def apply_overrides(recipe: Recipe, *, model: str | None = None, task: str | Non
         if value is not None and not value.strip():  # "" would quietly mean the recipe's own
             raise RecipeError(f"{flag} is empty; allowed: {allowed}")
     if model:
-        model = resolve_model(model, Path.cwd())
         recipe = replace(recipe, model=model, overrides={**recipe.overrides, "model": model})
     check_one_task(task, data, hub_dataset)
     if task:

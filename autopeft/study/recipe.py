@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from autopeft.errors import MAX_SEED, AutopeftError, RecipeError, SpaceError
-from autopeft.model.loading import resolve_model
 from autopeft.runner.config import TrainingConfig
 from autopeft.space.yaml_fields import Fields, load_yaml
 from autopeft.study.rungs import AshaConfig
@@ -176,6 +175,12 @@ def _resolve_path(raw: str, base: Path) -> str:
     return find_space(raw, base=base)
 
 
+def _resolve_model(raw: str, base: Path) -> str:
+    """A model folder relative to the recipe file, as the space and a data file are; else ``raw`` as it is (a
+    folder relative to the working directory, an alias or a Hub id)."""
+    return str(base / raw) if raw and not Path(raw).is_absolute() and (base / raw).is_dir() else raw
+
+
 def parse_recipe(text: str, source: str = "<recipe>", base: Path | None = None) -> Recipe:
     """Parse recipe ``text``; relative paths resolve against ``base`` (the recipe's folder)."""
     base = base if base is not None else Path.cwd()
@@ -192,7 +197,7 @@ def _parse(text: str, source: str, base: Path) -> Recipe:
                          allowed="model: ..., task: ..., space: ...")
     top = Fields(data, source)
     top.check_keys(TOP_FIELDS, required=("model", "task", "space"), what=" in a recipe")
-    model = resolve_model(top.string("model", required=True) or "", base)
+    model = _resolve_model(top.string("model", required=True) or "", base)
     task_raw = data["task"]
     task: str | dict[str, Any]
     if isinstance(task_raw, str) and task_raw.strip():

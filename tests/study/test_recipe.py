@@ -149,38 +149,20 @@ def test_a_small_data_file_runs_with_its_own_split_sizes(tmp_path: Path, tiny_be
 
 
 def test_paths_in_a_recipe_are_read_from_its_folder_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model folder beside the recipe is found from any working directory, as its space and data file are; a
-    folder in the working directory is kept as its absolute path (an export's base model is then found from any
-    folder); an alias (even where a folder has its name) and a Hub id stay as written."""
+    """A model folder beside the recipe is found from any working directory, as its space and data file are;
+    a name with no folder beside the recipe stays as written (an alias, a Hub id, a folder in the working
+    directory)."""
     folder = tmp_path / "exp"
     (folder / "t5").mkdir(parents=True)
     (tmp_path / "cwd-model").mkdir()
-    (tmp_path / "minilm").mkdir()
     (folder / "space.yaml").write_text("name: s\ndimensions:\n  - {name: method, type: categorical, choices: [ia3]}\n")
     monkeypatch.chdir(tmp_path)
-    cwd_model = str(tmp_path / "cwd-model")
-    for model, expect in [("t5", str(folder / "t5")), ("minilm", "minilm"),
-                          ("google/flan-t5-small", "google/flan-t5-small"), ("cwd-model", cwd_model),
-                          (cwd_model, cwd_model)]:
+    for model, expect in [("t5", str(folder / "t5")), ("minilm", "minilm"), ("google/flan-t5-small",
+                          "google/flan-t5-small"), ("cwd-model", "cwd-model"), (str(tmp_path / "cwd-model"),
+                                                                                str(tmp_path / "cwd-model"))]:
         path = folder / "recipe.yaml"
         path.write_text(f"model: {model}\ntask: {{file: data.csv, text_fields: [text], label_field: label}}\n"
                         "space: space.yaml\n")
         recipe = load_recipe(path)
         assert recipe.model == expect, model
         assert recipe.task["file"] == str(folder / "data.csv") and recipe.space == str(folder / "space.yaml")
-
-
-def test_a_model_flag_naming_a_folder_in_the_working_directory_is_kept_absolute(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--model t5`` (a folder here) used to be journaled as 't5', so an export made from it named base model
-    't5' and ``predict`` run from another folder could not load it; an alias or a Hub id stays as given."""
-    from autopeft.study.overrides import apply_overrides
-
-    (tmp_path / "t5").mkdir()
-    (tmp_path / "minilm").mkdir()
-    monkeypatch.chdir(tmp_path)
-    default = load_recipe(ROOT / "search" / "default.yaml")
-    for model, expect in [("t5", str(tmp_path / "t5")), ("./t5/", str(tmp_path / "t5")), ("minilm", "minilm"),
-                          ("google/flan-t5-small", "google/flan-t5-small")]:
-        recipe = apply_overrides(default, model=model)
-        assert (recipe.model, recipe.overrides["model"]) == (expect, expect), model
