@@ -87,6 +87,8 @@ def export(
     work.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
     base_ref = resolve(model_id)
+    if Path(base_ref).is_dir():  # a folder named as the run names it (relative to where it ran): found from anywhere
+        base_ref = str(Path(base_ref).resolve())
     facts = _model_facts(built)
     outputs = _outputs(task, facts["model_kind"])
     if outputs and facts["model_kind"] == "encoder":

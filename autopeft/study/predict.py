@@ -65,7 +65,7 @@ def load_export(folder: str | Path, *, base_model: str | None = None) -> tuple[A
     if kind not in ("encoder", "seq2seq"):
         raise ExportError(f"{str(path)!r}: autopeft.json names no model kind it can run ({kind!r}); allowed: an "
                           "export of an encoder or a seq2seq model")
-    base = str(base_model or manifest.get("model_id") or manifest.get("base_model"))
+    base = base_model or manifest_base(manifest)
     try:
         under = load_model(base, num_labels=manifest.get("num_labels")) if manifest.get("peft_adapter") else None
         own = (path / "tokenizer_config.json").is_file() or (path / "tokenizer.json").is_file()
@@ -80,6 +80,18 @@ def load_export(folder: str | Path, *, base_model: str | None = None) -> tuple[A
         raise ExportError(f"{str(path)!r}: cannot read its weights ({type(exc).__name__}: {first}); allowed: the "
                           "folder as `autopeft export` wrote it") from None
     return model.eval(), tokenizer, manifest
+
+
+def manifest_base(manifest: Mapping[str, Any]) -> str:
+    """The base model an export names: an alias as it is; else the folder the model was in when exported
+    (absolute), while it is there; else the model as the run named it (a Hub id, or a folder relative to the
+    working directory, as exports before the absolute folder name it)."""
+    from autopeft.model.loading import ALIASES
+
+    named, resolved = manifest.get("model_id"), manifest.get("base_model")
+    if named not in ALIASES and resolved and Path(str(resolved)).is_dir():
+        return str(resolved)
+    return str(named or resolved)
 
 
 def _adapter(base: Any, path: Path) -> Any:

@@ -239,3 +239,36 @@ def test_every_method_predicts_what_its_trial_scored(model: str, methods: list[s
                                                                                                  name)
         done.append(manifest["method"])
     assert sorted(done) == sorted(methods)
+
+
+def test_an_export_of_a_model_named_relative_to_the_working_directory_loads_from_anywhere(
+        tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A run on ``--model t5`` (a folder where it runs) keeps 't5' as named; its export used to name base model
+    't5' too, so ``predict`` and ``PeftModel.from_pretrained`` from another folder could not find it. The export
+    names the folder's absolute path; the run keeps the name (a moved project folder still reopens)."""
+    import shutil
+
+    from autopeft.study.predict import load_export, manifest_base
+
+    project = tmp_path / "project"
+    shutil.copytree(tiny_t5_dir, project / "t5")
+    monkeypatch.chdir(project)
+    recipe = write_recipe(project / "exp", Path("t5"), sentiment_csv)
+    run_search(load_recipe(recipe), project / "run", stream=io.StringIO())
+    assert load_recipe(recipe).model == "t5"
+    folder = export_pick(project / "run", "best", project / "export")
+    manifest = json.loads((folder / "autopeft.json").read_text())
+    adapter = json.loads((folder / "adapter_config.json").read_text())
+    assert (manifest["model_id"], manifest["base_model"]) == ("t5", str(project / "t5"))
+    assert adapter["base_model_name_or_path"] == str(project / "t5")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert manifest_base(manifest) == str(project / "t5")
+    load_export(folder)  # loads, from a folder where 't5' means nothing
+    code, out, err = run_cli(["predict", str(folder), "--data", str(sentiment_csv)], capsys)
+    assert code == 0 and "Traceback" not in err and out.startswith("row,prediction,confidence")
+    # an export made before (base model named 't5', relative) still loads where 't5' is found
+    assert manifest_base({"model_id": "t5", "base_model": "t5"}) == "t5"
+    assert manifest_base({"model_id": "minilm", "base_model": str(project / "t5")}) == "minilm"  # an alias
