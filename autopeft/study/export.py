@@ -86,9 +86,7 @@ def export(
         shutil.rmtree(work)  # left by an export that was killed
     work.mkdir(parents=True, exist_ok=True)
     method = get_method(built.method)
-    base_ref = resolve(model_id)
-    if Path(base_ref).is_dir():  # a folder named as the run names it (relative to where it ran): found from anywhere
-        base_ref = str(Path(base_ref).resolve())
+    base_ref = absolute_base(resolve(model_id))
     facts = _model_facts(built)
     outputs = _outputs(task, facts["model_kind"])
     if outputs and facts["model_kind"] == "encoder":
@@ -366,6 +364,23 @@ def name_labels(config: Any, labels: Sequence[str]) -> None:
     """Give an encoder's config the class names (``id2label``/``label2id``), so that a pipeline says them."""
     config.id2label = dict(enumerate(labels))
     config.label2id = {name: i for i, name in enumerate(labels)}
+
+
+def absolute_base(base_ref: str) -> str:
+    """A base model folder (named as the run names it, relative to where it runs) as its absolute path, so that the
+    export finds it from anywhere; a Hub id as it is."""
+    return str(Path(base_ref).resolve()) if base_ref and Path(base_ref).is_dir() else base_ref
+
+
+def anchor_base(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of export ``folder`` (weights a finalize saved before exports named their base folder
+    absolutely) with its base model folder absolute, in ``adapter_config.json`` too."""
+    base_ref = absolute_base(str(manifest.get("base_model") or ""))
+    if not base_ref or base_ref == manifest.get("base_model"):
+        return manifest
+    if manifest.get("peft_adapter"):
+        _set_base_model(folder, base_ref)
+    return {**manifest, "base_model": base_ref}
 
 
 def _set_base_model(folder: Path, base_ref: str) -> None:

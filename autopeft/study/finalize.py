@@ -305,7 +305,7 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, 
 
 
 def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: bool) -> Path:
-    from autopeft.study.export import check_export_folder, read_manifest, write_card, write_manifest
+    from autopeft.study.export import anchor_base, check_export_folder, read_manifest, write_card, write_manifest
 
     journal = Journal.open(folder, lock=False)
     try:
@@ -329,7 +329,7 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(path, target)
-        manifest = read_manifest(target)
+        manifest = anchor_base(target, read_manifest(target))
         manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": why}
         if "inputs" not in manifest:  # weights a finalize saved before exports recorded their inputs
             manifest.update(recipe_inputs(recipe))
