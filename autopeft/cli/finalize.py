@@ -20,6 +20,7 @@ def configure(sub: Any) -> None:
     fi.add_argument("--pick", default="knee", help=f"{PICK_HELP}, or front: every point of the front")
     fi.add_argument("--seeds", type=int, help="training seeds (default: the recipe's final_seeds)")
     add_engine_options(fi)
+    add_moved_options(fi)
     fi.set_defaults(func=cmd_finalize)
 
     ex = sub.add_parser("export", help="write a picked point as a folder plain peft loads")
@@ -30,14 +31,29 @@ def configure(sub: Any) -> None:
     ex.add_argument("--merge", action="store_true",
                     help="merge the adapter into the base weights: a whole transformers model that loads without "
                          "peft (not for prompt or prefix tuning)")
+    add_moved_options(ex)
     ex.set_defaults(func=cmd_export)
+
+
+def add_moved_options(parser: Any) -> None:
+    """``--model`` and ``--data``: where a run's model folder and data file are now, if they moved."""
+    parser.add_argument("--model", metavar="FOLDER", help="where the run's local model folder is now, if it moved "
+                                                          "(checked to be the same model)")
+    parser.add_argument("--data", metavar="FILE", help="where the run's data file is now, if it moved (checked to be "
+                                                       "the same file)")
+
+
+def moved(args: argparse.Namespace) -> Any:
+    from autopeft.study.provenance import Moved
+
+    return Moved(model=args.model, data=args.data)
 
 
 def cmd_finalize(args: argparse.Namespace) -> int:
     from autopeft.study.finalize import finalize
 
     finalize(Path(args.run), args.pick, seeds=args.seeds, workers=args.workers, engine=args.engine,
-             workers_per_gpu=args.workers_per_gpu)
+             workers_per_gpu=args.workers_per_gpu, moved=moved(args))
     print(finalize_text(Path(args.run)))
     return 0
 
@@ -47,7 +63,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from autopeft.study.export import read_manifest
     from autopeft.study.finalize import export_pick
 
-    path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite, merge=args.merge)
+    path = export_pick(Path(args.run), args.pick, Path(args.out), overwrite=args.overwrite, merge=args.merge,
+                       moved=moved(args))
     manifest = read_manifest(path)
     if manifest.get("peft_adapter"):
         print(f"exported to {path} (load with PeftModel.from_pretrained(base, {str(path)!r}))")

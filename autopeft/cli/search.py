@@ -22,7 +22,8 @@ def configure(sub: Any) -> None:
     s.add_argument("--seed", type=int, help="controller and training seed (default: the recipe's)")
     s.add_argument("--model", help="search the recipe on another model: an alias (minilm, flan-t5-small|base|large|"
                                     "xl), a local folder or a Hub id (default: the recipe's); the recipe's space "
-                                    "must fit it, which `autopeft spaces check SPACE --model M` tells at once")
+                                    "must fit it, which `autopeft spaces check SPACE --model M` tells at once; with "
+                                    "--resume: where the run's model folder is now, if it moved")
     s.add_argument("--task", help="search the recipe on another registered task (default: the recipe's); the "
                                    "recipe's data sizes must fit it: bbc-news has its own recipe, "
                                    "search/default-bbc-news.yaml")
@@ -37,7 +38,8 @@ def configure(sub: Any) -> None:
                         "notes, reference points, budget); nothing is trained or written")
     s.add_argument("--resume", metavar="RUN",
                    help="continue RUN after a crash or Ctrl-C (with a larger --budget: extend it); the recipe, "
-                        "controller and seed are the run's")
+                        "controller and seed are the run's; --model FOLDER and --data FILE say where its model "
+                        "folder and data file are now, if they moved (checked to be the same ones)")
     add_engine_options(s, engines="inprocess, pool or nni")
     add_nni_options(s)
     s.set_defaults(func=cmd_search)
@@ -112,6 +114,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
     """Run or resume a search; the run's status text."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study.overrides import apply_overrides, check_one_task
+    from autopeft.study.provenance import Moved
     from autopeft.study.recipe import load_recipe, with_task
     from autopeft.study.search import check_engine, check_resume, default_out, run_search
 
@@ -124,7 +127,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         raise ConfigError(f"--dry-run checks a new search, and a resumed one goes on from its journal (`autopeft "
                           f"status {resume}` says where it stands); allowed with --resume: {RESUME_OPTIONS}")
     if resume:
-        check_resume(recipe=recipe, controller=controller, seed=seed, model=model, task=task, out=out, data=data,
+        check_resume(recipe=recipe, controller=controller, seed=seed, task=task, out=out,
                      text_fields=text_fields, label_field=label_field, split_field=split_field,
                      official_splits=official_splits, hub_dataset=hub_dataset, hub_config=hub_config,
                      split_names=split_names,
@@ -133,7 +136,7 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
         folder = Path(resume)
         with naming_the_run(folder):
             run_search(None, folder, budget=budget, resume=True, workers=workers, workers_per_gpu=workers_per_gpu,
-                       engine=engine, nni=nni, load_prior=load_prior)
+                       engine=engine, nni=nni, load_prior=load_prior, moved=Moved(model=model, data=data))
     else:
         rec = load_recipe(recipe_path(str(recipe) if recipe is not None else None))
         if model is not None:

@@ -28,6 +28,7 @@ from autopeft.model.loading import load_model, model_kind, quiet_transformers, r
 from autopeft.paths import unwritable
 from autopeft.runner.config import TrainingConfig
 from autopeft.space import SpaceSpec
+from autopeft.study.base_model import absolute_base, set_adapter_base
 from autopeft.study.card import CardData, Evaluation, TaskInfo, render_card
 from autopeft.study.commands import search_flags
 from autopeft.study.journal import Journal, Trial
@@ -95,7 +96,7 @@ def export(
         method.save(built, work)
         if tokenizer is not None:
             tokenizer.save_pretrained(str(work))
-    _set_base_model(work, base_ref)
+    set_adapter_base(work, base_ref)
     manifest = {
         "format_version": FORMAT_VERSION,
         "autopeft_version": __version__,
@@ -364,31 +365,6 @@ def name_labels(config: Any, labels: Sequence[str]) -> None:
     """Give an encoder's config the class names (``id2label``/``label2id``), so that a pipeline says them."""
     config.id2label = dict(enumerate(labels))
     config.label2id = {name: i for i, name in enumerate(labels)}
-
-
-def absolute_base(base_ref: str) -> str:
-    """A base model folder (named as the run names it, relative to where it runs) as its absolute path, so that the
-    export finds it from anywhere; a Hub id as it is."""
-    return str(Path(base_ref).resolve()) if base_ref and Path(base_ref).is_dir() else base_ref
-
-
-def anchor_base(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest of export ``folder`` (weights a finalize saved before exports named their base folder
-    absolutely) with its base model folder absolute, in ``adapter_config.json`` too."""
-    base_ref = absolute_base(str(manifest.get("base_model") or ""))
-    if not base_ref or base_ref == manifest.get("base_model"):
-        return manifest
-    if manifest.get("peft_adapter"):
-        _set_base_model(folder, base_ref)
-    return {**manifest, "base_model": base_ref}
-
-
-def _set_base_model(folder: Path, base_ref: str) -> None:
-    config_path = folder / "adapter_config.json"
-    if config_path.is_file():
-        data = json.loads(config_path.read_text())
-        data["base_model_name_or_path"] = base_ref
-        config_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _space_record(space: SpaceSpec | None) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from autopeft.study.engines import Finished, Job
 from autopeft.study.front import front, front_trials
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.loop import LoopState, Planned, run_loop
-from autopeft.study.provenance import run_recipe
+from autopeft.study.provenance import Moved, check_model_folder, check_task_file, run_recipe
 from autopeft.study.recipe import Recipe
 from autopeft.study.rungs import top_steps
 from autopeft.trial import TrialResult, describe, jsonable
@@ -124,7 +124,8 @@ def local_engine(given: str | None, recipes: str | None) -> str | None:
 
 
 def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextIO | None = None,
-             workers: int | None = None, engine: str | None = None, workers_per_gpu: int | None = None) -> list[Trial]:
+             workers: int | None = None, engine: str | None = None, workers_per_gpu: int | None = None,
+             moved: Moved | None = None) -> list[Trial]:
     """Re-train the picked trial (``front``: every front point) at the recipe's final fidelity over ``seeds``
     seeds, scoring the test split.
 
@@ -140,7 +141,8 @@ def finalize(folder: Path, spec: str, *, seeds: int | None = None, stream: TextI
         picks(view, spec, objectives_of(view.meta("settings")["objectives"]))
     journal = Journal.open(folder)
     try:
-        recipe = run_recipe(journal)
+        recipe = run_recipe(journal, moved)
+        check_model_folder(recipe, journal.meta("provenance"))
         require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = {f"finalize:{t.number}": t for t in picks(journal, spec, objectives)}
@@ -292,11 +294,12 @@ def finalized_weights(folder: Path, number: int, finals: Mapping[int, Trial],
                                f"{len(scored)} finalized seeds, {scored[seed]:.4f})")
 
 
-def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, merge: bool = False) -> Path:
+def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, merge: bool = False,
+                moved: Moved | None = None) -> Path:
     """Export the picked trial: its finalized weights when they exist (the seed with the best validation score,
     :func:`finalized_weights`), else re-trained as searched; with ``merge``, its adapter merged into the base
     weights (:mod:`autopeft.study.merge`)."""
-    target = _export_pick(folder, spec, out, overwrite=overwrite, merge=merge)
+    target = _export_pick(folder, spec, out, overwrite=overwrite, merge=merge, moved=moved)
     if merge:
         from autopeft.study.merge import merge_export
 
@@ -304,12 +307,15 @@ def export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool = False, 
     return target
 
 
-def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: bool) -> Path:
-    from autopeft.study.export import anchor_base, check_export_folder, read_manifest, write_card, write_manifest
+def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: bool, moved: Moved | None) -> Path:
+    from autopeft.study.base_model import anchor_base
+    from autopeft.study.export import check_export_folder, read_manifest, write_card, write_manifest
 
     journal = Journal.open(folder, lock=False)
     try:
-        recipe, top = run_recipe(journal), top_steps(journal.recipe)
+        stored = journal.meta("provenance")
+        recipe, top = run_recipe(journal, moved, check_data=False), top_steps(journal.recipe)
+        check_model_folder(recipe, stored)
         require_weights(recipe.model)  # before a seed is added to the journal
         objectives = objectives_of(journal.meta("settings")["objectives"])
         chosen = pick(journal, spec, objectives)
@@ -321,6 +327,8 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
         finals = {t.seed: t for t in journal.trials(phase="finalize", states=("complete",))
                   if t.origin == f"finalize:{chosen.number}"}
         final = finalized_weights(journal.folder, chosen.number, finals, score_objective(objectives))
+        if final is None:  # finalized weights are copied; re-training the trial reads the data file
+            check_task_file(recipe, stored)
     finally:
         journal.close()
     target = check_export_folder(out, overwrite=overwrite)
@@ -329,7 +337,7 @@ def _export_pick(folder: Path, spec: str, out: Path, *, overwrite: bool, merge: 
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(path, target)
-        manifest = anchor_base(target, read_manifest(target))
+        manifest = anchor_base(target, read_manifest(target), recipe.model)
         manifest["source"] = {"run": str(folder), "trial": chosen.number, "weights": why}
         if "inputs" not in manifest:  # weights a finalize saved before exports recorded their inputs
             manifest.update(recipe_inputs(recipe))

@@ -17,6 +17,7 @@ from autopeft.errors import ExportError
 from autopeft.methods import get_method, method_names
 from autopeft.methods.base import quiet_peft
 from autopeft.model.loading import load_model, quiet_transformers
+from autopeft.study.base_model import manifest_base
 from autopeft.study.export import name_labels, read_manifest, write_card, write_manifest
 
 __all__ = ["check_mergeable", "merge_export"]
@@ -46,7 +47,7 @@ def merge_export(folder: str | Path, *, pick: str | None = None) -> Path:
         return out
     from peft import PeftModel
 
-    base = load_model(str(manifest["model_id"]), num_labels=manifest.get("num_labels"))
+    base = load_model(manifest_base(manifest), num_labels=manifest.get("num_labels"))
     if manifest.get("labels") and manifest.get("model_kind") == "encoder":
         name_labels(base.config, manifest["labels"])
     with quiet_peft():

@@ -57,6 +57,7 @@ def load_export(folder: str | Path, *, base_model: str | None = None) -> tuple[A
     (``head_only``, ``full``, merged) alone. The tokenizer is the folder's own when it holds one, else the
     base model's."""
     from autopeft.model.loading import load_model, load_tokenizer
+    from autopeft.study.base_model import manifest_base
     from autopeft.study.export import read_manifest
 
     path = Path(folder)
@@ -80,18 +81,6 @@ def load_export(folder: str | Path, *, base_model: str | None = None) -> tuple[A
         raise ExportError(f"{str(path)!r}: cannot read its weights ({type(exc).__name__}: {first}); allowed: the "
                           "folder as `autopeft export` wrote it") from None
     return model.eval(), tokenizer, manifest
-
-
-def manifest_base(manifest: Mapping[str, Any]) -> str:
-    """The base model an export names: an alias as it is; else the folder the model was in when exported
-    (absolute), while it is there; else the model as the run named it (a Hub id, or a folder relative to the
-    working directory, as exports before the absolute folder name it)."""
-    from autopeft.model.loading import ALIASES
-
-    named, resolved = manifest.get("model_id"), manifest.get("base_model")
-    if named not in ALIASES and resolved and Path(str(resolved)).is_dir():
-        return str(resolved)
-    return str(named or resolved)
 
 
 def _adapter(base: Any, path: Path) -> Any:

