@@ -231,4 +231,12 @@ def cases() -> list[Case]:
         Case("cli-pareto-format", "cli", "`pareto --format xml`", ["pareto", "RUN", "--format", "xml"], (), "xml"),
         Case("cli-out-is-a-file", "cli", "`search --out` naming an existing file",
              ["search", "tiny.yaml", "--out", "tiny.yaml", "--budget", "1"], (), "tiny.yaml"),
+        Case("cli-moved-data-other-file", "cli", "`search --resume --data` of another file than the run's",
+             ["search", "--resume", "RUN", "--data", "other.csv"],
+             (("other.csv", b"text,label\nthe movie was good,positive\n"),), "other.csv"),
+        Case("cli-moved-model-other-model", "cli", "`finalize --model` of another model than the run's",
+             ["finalize", "RUN", "--model", "other-model"], (("other-model/config.json", b'{"model_type": "bert"}'),),
+             "other-model"),
+        Case("cli-moved-model-missing", "cli", "`export --model` of a folder that does not exist",
+             ["export", "RUN", "--out", "OUT", "--model", "no-such-folder"], (), "no-such-folder"),
     ]
