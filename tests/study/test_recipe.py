@@ -62,7 +62,7 @@ def test_stored_recipe_reapplies_the_override() -> None:
 @pytest.mark.parametrize("argv, expect", [
     (["search", "--task", "nope"], "unknown task 'nope'"),
     (["search", "--resume", "runs/x", "--task", "bbc-news"], "--task cannot be given with --resume"),
-    (["search", "--resume", "runs/x", "--model", "minilm"], "--model cannot be given with --resume"),
+    (["search", "--resume", "runs/x", "--split-field", "s"], "--split-field cannot be given with --resume"),
     (["search", "--model", ""], "--model is empty; allowed: an alias such as minilm, a local folder or a Hub id"),
     (["search", "--task", " "], "unknown task ' '; allowed: ag_news"),
     (["search", "--data", "", "--text-fields", "t", "--label-field", "l"], "--data is empty; allowed: "),

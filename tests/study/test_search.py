@@ -238,7 +238,9 @@ def test_a_run_whose_model_folder_is_gone_is_refused_before_anything_changes(
     shutil.rmtree(model)
     for args in (["search", "--resume", str(out), "--budget", "2"], ["finalize", str(out), "--pick", "knee"]):
         code, _, err = run(args, capsys)
-        assert code == 2 and len(err.strip().splitlines()) == 1 and f"model folder '{model}' does not exist" in err
+        assert code == 2 and len(err.strip().splitlines()) == 1 and f"model folder '{model}' of this run is " \
+            "missing; allowed: the folder the run was made with at that path, relative to the working directory, " \
+            "or --model FOLDER where it is now" in err
     with Journal.open(out, lock=False) as j:
         assert [t.state for t in j.trials(phase=None)] == ["complete"]
 
