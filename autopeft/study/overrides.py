@@ -76,7 +76,9 @@ def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_co
         raise RecipeError(f"{flag} needs --text-fields and --label-field (the {'file' if data else 'dataset'}'s "
                           f"column names{_columns(data, hub_dataset, hub_config)})")
     fields = [f.strip() for f in text_fields.split(",") if f.strip()]
-    columns = {"text_fields": fields, "label_field": label_field}
+    columns: dict[str, Any] = {"text_fields": fields, "label_field": label_field}
+    if recipe_kind(recipe) == "generation":  # a generation recipe's objectives and lengths are for text targets
+        columns["kind"] = "generation"
     shown = {"text_fields": ",".join(fields), "label_field": label_field}
     if data:
         if hub_config:
@@ -94,6 +96,19 @@ def _with_rows(recipe: Recipe, data: str | None, hub_dataset: str | None, hub_co
                    name=f"{recipe.name}-{hub_task_name(hub_dataset, hub_config)}",
                    overrides={**recipe.overrides, "hub_dataset": hub_dataset.strip(),
                               **({"hub_config": hub_config.strip()} if hub_config else {}), **shown})
+
+
+def recipe_kind(recipe: Recipe) -> str:
+    """The kind of the recipe's task (classification or generation), which ``--data`` and ``--hub-dataset`` keep:
+    the recipe's objectives, prompt and target length are for that kind."""
+    from autopeft.tasks.registry import get_task
+
+    if isinstance(recipe.task, str):
+        try:
+            return get_task(recipe.task).kind
+        except AutopeftError:
+            return "classification"
+    return str(recipe.task.get("kind") or "classification")
 
 
 def parse_split_names(text: str) -> dict[str, str]:

@@ -38,7 +38,8 @@ def plan_text(recipe: Recipe, *, budget: int | None = None, controller: str | No
     n_budget, refs = int(settings["budget"]), list(ctx.references)
     search = recipe.search
     lines = ["dry run: every check a search makes before it starts passed; nothing was trained or written",
-             f"recipe {recipe.name}: model {recipe.model}, task {ctx.data.task.name}, space {ctx.space.spec.name} "
+             f"recipe {recipe.name}: model {recipe.model}, task {ctx.data.task.name} ({ctx.data.task.kind}), space "
+             f"{ctx.space.spec.name} "
              f"({len(ctx.space.dimensions)} dimensions"
              + "".join(f"; {name}: {', '.join(map(str, choices))}" for name, choices in roots(ctx.space)) + ")",
              f"data: {describe_splits({}, ctx.data.summary())}",

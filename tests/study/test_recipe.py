@@ -166,3 +166,21 @@ def test_paths_in_a_recipe_are_read_from_its_folder_first(tmp_path: Path, monkey
         recipe = load_recipe(path)
         assert recipe.model == expect, model
         assert recipe.task["file"] == str(folder / "data.csv") and recipe.space == str(folder / "space.yaml")
+
+
+def test_data_and_hub_dataset_keep_the_recipes_kind_of_task(tmp_path: Path) -> None:
+    """``--data`` on a generation recipe (samsum's: ROUGE-L objective, long targets) used to read the file as
+    classification, and the search stopped at "'rouge_l' is not reported by the classification task"; the
+    file now keeps the recipe's kind. A classification recipe's file stays classification."""
+    from autopeft.study.overrides import apply_overrides, recipe_kind
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"source": "a b c", "target": "a"}\n')
+    samsum = load_recipe(ROOT / "search" / "flan-t5-base-samsum.yaml")
+    default = load_recipe(ROOT / "search" / "default.yaml")
+    assert (recipe_kind(samsum), recipe_kind(default)) == ("generation", "classification")
+    for recipe, kind in ((samsum, "generation"), (default, None)):
+        for where in ({"data": str(rows)}, {"hub_dataset": "knkarthick/samsum"}):
+            moved = apply_overrides(recipe, text_fields="source", label_field="target", **where)
+            assert isinstance(moved.task, dict) and moved.task.get("kind") == kind, (recipe.name, where)
+            assert recipe_kind(moved) == (kind or "classification")
