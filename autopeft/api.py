@@ -34,9 +34,11 @@ def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Pat
                                warm_start=warm_start, load_prior=load_prior, model=model)
 
 
-def load_study(folder: str | Path) -> Study:
-    """The study in run folder ``folder``, made by ``autopeft search`` (warm-started or not) or in code."""
+def load_study(folder: str | Path, *, model: str | None = None, data: str | None = None) -> Study:
+    """The study in run folder ``folder``, made by ``autopeft search`` (warm-started or not) or in code; ``model``
+    and ``data``: where its local model folder and data file are now, if they moved (each checked to be the same
+    one, as ``--model`` and ``--data`` with ``search --resume``, ``finalize`` and ``export``)."""
     from autopeft.bench.warm_start import load_prior
     from autopeft.study import facade
 
-    return facade.load_study(folder, load_prior=load_prior)
+    return facade.load_study(folder, load_prior=load_prior, model=model, data=data)

@@ -32,6 +32,7 @@ from autopeft.study.classes import at_chance, run_chance
 from autopeft.study.front import Front, front
 from autopeft.study.journal import Journal, Trial
 from autopeft.study.overrides import apply_overrides
+from autopeft.study.provenance import Moved
 from autopeft.study.recipe import Recipe, load_recipe, parse_recipe, with_task
 
 if TYPE_CHECKING:
@@ -110,20 +111,26 @@ def create_study(recipe: str | Path | Recipe | Mapping[str, Any], out: str | Pat
     return Study(folder, load_prior=load_prior)
 
 
-def load_study(folder: str | Path, *, load_prior: PriorLoader | None = None) -> Study:
+def load_study(folder: str | Path, *, load_prior: PriorLoader | None = None, model: str | None = None,
+               data: str | None = None) -> Study:
     """The study in run folder ``folder`` (made by ``autopeft search`` or :func:`create_study`); ``load_prior``
-    as for :func:`create_study`, for a warm-started study to go on."""
+    as for :func:`create_study`, for a warm-started study to go on; ``model`` and ``data``: where the run's local
+    model folder and data file are now, if they moved (as ``--model`` and ``--data`` with ``search --resume``,
+    ``finalize`` and ``export``; each checked to be the same one)."""
+    moved = Moved(model=model, data=data)
     with Journal.open(folder, lock=False):
         pass  # a folder that is not a run is a one-line JournalError here
-    return Study(Path(folder), load_prior=load_prior)
+    return Study(Path(folder), load_prior=load_prior, moved=moved)
 
 
 class Study:
     """One search run, by its folder; see the module docstring."""
 
-    def __init__(self, folder: str | Path, *, load_prior: PriorLoader | None = None) -> None:
+    def __init__(self, folder: str | Path, *, load_prior: PriorLoader | None = None,
+                 moved: Moved | None = None) -> None:
         self.folder = Path(folder)
         self._load_prior = load_prior
+        self._moved = moved
 
     def __repr__(self) -> str:
         return f"Study({str(self.folder)!r})"
@@ -144,7 +151,7 @@ class Study:
         from autopeft.study.provenance import run_recipe
 
         with self._read() as journal:
-            return run_recipe(journal)
+            return run_recipe(journal, self._moved)
 
     @property
     def trials(self) -> list[Trial]:
@@ -212,7 +219,8 @@ class Study:
                 callback(self, trial)
 
         run_search(None, self.folder, budget=budget, resume=True, stream=stream or sys.stderr, workers=workers,
-                   engine=engine, workers_per_gpu=workers_per_gpu, callbacks=(each,), load_prior=self._load_prior)
+                   engine=engine, workers_per_gpu=workers_per_gpu, callbacks=(each,), load_prior=self._load_prior,
+                   moved=self._moved)
         return self
 
     def finalize(self, pick: str = "knee", *, seeds: int | None = None, workers: int | None = None,
@@ -224,7 +232,7 @@ class Study:
 
         from autopeft.study.finalize import finalize, finalize_table
 
-        finalize(self.folder, pick, seeds=seeds, stream=stream, workers=workers)
+        finalize(self.folder, pick, seeds=seeds, stream=stream, workers=workers, moved=self._moved)
         with self._read() as journal:
             return pd.DataFrame(finalize_table(journal))
 
@@ -245,7 +253,7 @@ class Study:
 
         if not isinstance(merge, bool):
             raise ConfigError(f"merge must be True or False, got {merge!r}")
-        return export_pick(self.folder, pick, Path(out), overwrite=overwrite, merge=merge)
+        return export_pick(self.folder, pick, Path(out), overwrite=overwrite, merge=merge, moved=self._moved)
 
 
 def check_callbacks(callbacks: Any) -> None:

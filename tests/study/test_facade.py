@@ -149,3 +149,36 @@ def test_pareto_of_a_study_with_no_trial_yet_says_so(tiny_recipe: Path, tmp_path
         assert out[2] == f"({what}; `autopeft status {study.folder}` says where the run stands)"
     assert main(["pareto", str(study.folder), "--format", "json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"
+
+
+def test_a_moved_study_goes_on_from_load_study(tmp_path: Path, tiny_bert_dir: Path, sentiment_csv: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_study(folder, model=..., data=...)``: the API's ``--model`` and ``--data`` for a run whose model
+    folder and data file moved; optimize, finalize, export and the recipe take them, each checked."""
+    import shutil
+
+    from tests.study.conftest import write_recipe
+
+    made = tmp_path / "made"
+    shutil.copytree(tiny_bert_dir, made / "bert")
+    shutil.copy(sentiment_csv, made / "data.csv")
+    write_recipe(made, Path("bert"), Path("data.csv"), steps=2, budget=2)
+    monkeypatch.chdir(made)
+    autopeft.create_study(made / "recipe.yaml", out="run").optimize(stream=io.StringIO())
+    shutil.copytree(made, tmp_path / "moved")
+    shutil.rmtree(made)
+    monkeypatch.chdir(tmp_path / "moved")
+    with pytest.raises(ConfigError, match="of this run is missing"):
+        autopeft.load_study("run").optimize(budget=3, stream=io.StringIO())
+    with pytest.raises(ConfigError, match=r"--data data\.csv: not the file"):
+        (tmp_path / "moved" / "data.csv").write_text("text,label\nthe movie was good,positive\n")
+        autopeft.load_study("run", data="data.csv").recipe  # noqa: B018 - the property is the check
+    shutil.copy(sentiment_csv, tmp_path / "moved" / "data.csv")
+    study = autopeft.load_study("run", model="bert", data="data.csv")
+    assert study.recipe.model == "bert"
+    study.optimize(budget=3, stream=io.StringIO())
+    assert len(study.trials) == 3
+    study.finalize("knee", seeds=1, stream=io.StringIO())
+    assert study.export("knee", out="knee").is_dir()
+    with pytest.raises(ConfigError, match="--model is empty"):
+        autopeft.load_study("run", model="")
