@@ -161,4 +161,5 @@ def search(recipe: str | Path | None, *, budget: int | None, controller: str | N
                        load_prior=load_prior)
     from autopeft.study.status import next_text, status_text
 
-    return f"{status_text(folder)}\n{next_text(folder)}"
+    moved = [a for flag, value in (("--model", model), ("--data", data)) if resume and value for a in (flag, value)]
+    return f"{status_text(folder)}\n{next_text(folder, moved)}"

@@ -93,23 +93,25 @@ def status_text(folder: Path) -> str:
         return "\n".join(lines)
 
 
-def next_text(folder: Path) -> str:
+def next_text(folder: Path, moved: Sequence[str] = ()) -> str:
     """The line a finished search ends with: the commands that come next (finalize the front, export a point,
-    report), or, where the front is empty, why there is nothing to finalize and how to look and go on."""
+    report), or, where the front is empty, why there is nothing to finalize and how to look and go on. ``moved``:
+    the ``--model``/``--data`` arguments a moved run was resumed with, which finalize and export need too."""
     with Journal.open(folder, lock=False) as opened, opened.snapshot() as journal:
         f = front(journal, objectives_of(journal.meta("settings")["objectives"]))
         failed = journal.counts().get("failed", 0)
         top = top_steps(journal.recipe)
     where = shlex.quote(str(folder))
+    given = "".join(f" {shlex.quote(a)}" for a in moved)
     if not f.trials:
         rung = f" at the top rung ({top} steps)" if top else ""
         errors = f"; the first failed trials' errors are listed above ({failed} failed)" if failed else ""
         return (f"next: no trial completed{rung}, so the front is empty and there is nothing to finalize or export"
                 f"{errors}; `autopeft pareto {where} --all` lists every trial with its state and error, and "
-                f"`autopeft search --resume {where} --budget N` runs more trials (N in all)")
-    return (f"next: `autopeft finalize {where} --pick front` re-trains every front point at the final fidelity "
-            f"(--pick knee: the knee alone) and scores the test split; then `autopeft export {where} --pick "
-            f"trial:ID --out DIR` and `autopeft report {where} --out DIR`")
+                f"`autopeft search --resume {where} --budget N{given}` runs more trials (N in all)")
+    return (f"next: `autopeft finalize {where} --pick front{given}` re-trains every front point at the final "
+            f"fidelity (--pick knee: the knee alone) and scores the test split; then `autopeft export {where} --pick "
+            f"trial:ID --out DIR{given}` and `autopeft report {where} --out DIR`")
 
 
 def finalize_lines(seeds: Sequence[Trial], folder: Path, *, live: bool) -> list[str]:

@@ -228,8 +228,9 @@ def test_a_moved_run_goes_on_where_model_and_data_say(tmp_path: Path, tiny_bert_
     with Journal.open("run", lock=False) as j:
         assert len(j.trials()) == 3 and j.meta("settings")["budget"] == 3
     where = ["--model", "bert-here", "--data", "rows.csv"]
-    code, _, err = run(["search", "--resume", "run", "--budget", "4", *where], capsys)
+    code, out, err = run(["search", "--resume", "run", "--budget", "4", *where], capsys)
     assert code == 0, err
+    assert "`autopeft finalize run --pick front --model bert-here --data rows.csv`" in out.splitlines()[-1]
     code, out, err = run(["finalize", "run", "--pick", "knee", "--seeds", "1", *where], capsys)
     assert code == 0 and "test split" in out, err
     code, out, err = run(["export", "run", "--pick", "knee", "--out", "knee", "--model", "bert-here"], capsys)
