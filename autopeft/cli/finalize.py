@@ -6,12 +6,15 @@ import argparse
 import math
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopeft.cli.common import PICK_HELP
 from autopeft.cli.search import add_engine_options
 from autopeft.objectives import OBJECTIVES
 from autopeft.study.journal import Journal
+
+if TYPE_CHECKING:
+    from autopeft.study.provenance import Moved
 
 
 def configure(sub: Any) -> None:
@@ -43,7 +46,8 @@ def add_moved_options(parser: Any) -> None:
                                                        "the same file)")
 
 
-def moved(args: argparse.Namespace) -> Any:
+def moved(args: argparse.Namespace) -> Moved:
+    """The run's moved model folder and data file, as ``--model`` and ``--data`` give them."""
     from autopeft.study.provenance import Moved
 
     return Moved(model=args.model, data=args.data)
