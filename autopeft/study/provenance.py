@@ -190,7 +190,8 @@ def run_recipe(journal: Any, moved: Moved | None = None, *, check_data: bool = T
     ``moved`` says they are now; its data file checked against the journal (``check_data``; an export of
     finalized weights reads no data)."""
     stored = journal.meta("provenance")
-    recipe = (moved or Moved()).apply(stored_recipe(journal.recipe), stored)
-    if check_data:
+    moved = moved or Moved()
+    recipe = moved.apply(stored_recipe(journal.recipe), stored)
+    if check_data and moved.data is None:  # a moved data file was checked by apply: not hashed twice
         check_task_file(recipe, stored)
     return recipe
