@@ -225,6 +225,17 @@ def low_means(journal: Any, members: Sequence[dict[str, Any]]) -> list[tuple[dic
 
 
 # ---- importing an earlier table -----------------------------------------------------------------------------------
+def data_fields(data: Any) -> dict[str, Any]:
+    """A table's data settings with every field a later version added at its default (a table written before
+    ``official_splits`` existed was built with it off)."""
+    from dataclasses import fields
+
+    from autopeft.study.recipe import DataConfig
+
+    defaults = {f.name: getattr(DataConfig(), f.name) for f in fields(DataConfig)}
+    return {**defaults, **dict(data or {})}
+
+
 def check_importable(source: Any, ctx: Any, where: str) -> None:
     """Refuse a table whose rows a rebuild here would not reproduce, naming what differs."""
     from autopeft.errors import ConfigError
@@ -235,9 +246,11 @@ def check_importable(source: Any, ctx: Any, where: str) -> None:
         differ.append("the space text")
     if dict(source.meta.layout) != dict(ctx.graph.layout):
         differ.append(f"the layout ({dict(source.meta.layout)} here {dict(ctx.graph.layout)})")
-    for key, here in (("model", recipe.model), ("task", recipe.task_name), ("data", vars(recipe.data))):
+    for key, here in (("model", recipe.model), ("task", recipe.task_name)):
         if info.get(key) != here:
             differ.append(f"{key} ({info.get(key)!r}, here {here!r})")
+    if data_fields(info.get("data")) != data_fields(vars(recipe.data)):
+        differ.append(f"data ({info.get('data')!r}, here {vars(recipe.data)!r})")
     theirs, ours = dict(info.get("training") or {}), recipe.training.to_dict()
     differ += [f"training.{k} ({theirs[k]!r}, here {ours[k]!r})" for k in sorted(set(theirs) & set(ours))
                if theirs[k] != ours[k]]

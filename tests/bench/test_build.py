@@ -132,6 +132,32 @@ def test_import_takes_an_earlier_tables_rows_and_trains_only_the_rest(tmp_path: 
     assert "built with other settings: data (" in capsys.readouterr().err
 
 
+def test_import_reads_data_fields_added_later_at_their_defaults() -> None:
+    """A table written before ``official_splits``/``split_names`` existed (the 2-seed bbc-news table) was built with
+    them at their defaults: it is importable; one built with official splits is not."""
+    from types import SimpleNamespace
+
+    from autopeft.errors import ConfigError
+    from autopeft.study.recipe import DataConfig
+
+    build = build_module()
+    old = {"seed": 0, "n_train": 1000, "n_validation": 500, "n_test": 600}
+    recipe = SimpleNamespace(model="minilm", task_name="bbc-news", data=DataConfig(0, 1000, 500, 600),
+                             training=SimpleNamespace(to_dict=dict))
+    ctx = SimpleNamespace(recipe=recipe, space=SimpleNamespace(spec=SimpleNamespace(text="space")),
+                          graph=SimpleNamespace(layout={"encoder": 6}))
+
+    def source(data: dict[str, Any]) -> Any:
+        info = {"model": "minilm", "task": "bbc-news", "data": data, "training": {}}
+        return SimpleNamespace(meta=SimpleNamespace(info=info, space_text="space", layout={"encoder": 6}))
+
+    build.check_importable(source(old), ctx, "old.csv")  # no error
+    with pytest.raises(ConfigError, match="official_splits"):
+        build.check_importable(source({**old, "official_splits": True}), ctx, "official.csv")
+    with pytest.raises(ConfigError, match="n_train"):
+        build.check_importable(source({**old, "n_train": 900}), ctx, "smaller.csv")
+
+
 def test_choose_subset_takes_the_front_then_strata() -> None:
     build = build_module()
     low = [({"method": "head_only", "i": 0}, 0.60, 1_000.0), ({"method": "lora", "i": 1}, 0.70, 10_000.0),
