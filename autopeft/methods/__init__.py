@@ -79,17 +79,22 @@ def count_trainable(config: Mapping[str, Any], graph: ModelGraph, skeleton: Any 
     """Exact trainable parameters of ``config`` on the graph's model, known before any training.
 
     Uses the method's closed form over the graph's shapes; a method without one is built on a copy of
-    ``skeleton`` (a weight-free ``meta``-device model), which is exact but slower.
+    ``skeleton`` (a weight-free ``meta``-device model), which is exact but slower. A configuration that
+    adapts nothing (LoRA with every block at rank 0) or trains no parameter raises :class:`ConfigError`, as its
+    build does, so a controller treats it as infeasible instead of as the cheapest point of the space.
     """
     import copy
 
     method, options = parse_config(config, graph)
     count = method.count_trainable(options, graph)
-    if count is not None:
-        return count
-    if skeleton is None:
-        raise ConfigError(f"method {method.name!r} has no closed-form parameter count; pass a skeleton model")
-    return method.build(copy.deepcopy(skeleton), graph, options).trainable_params
+    if count is None:
+        if skeleton is None:
+            raise ConfigError(f"method {method.name!r} has no closed-form parameter count; pass a skeleton model")
+        count = method.build(copy.deepcopy(skeleton), graph, options).trainable_params
+    if count <= 0:  # nothing to train (a seq2seq model has no head that always trains): not a configuration
+        raise ConfigError(f"{method.name}: the configuration trains no parameter on this model; allowed: a "
+                          f"configuration that adapts at least one module")
+    return count
 
 
 def build(model: Any, config: Mapping[str, Any], graph: ModelGraph | None = None) -> BuiltModel:

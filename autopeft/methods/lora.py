@@ -75,15 +75,22 @@ class Lora(PeftMethod):
     def count_trainable(self, options: dict[str, Any], graph: ModelGraph) -> int | None:
         shapes = {m.path: m.shape for m in graph.modules()}
         total = graph.head_params
-        for path, r in self.module_ranks(options, graph).items():
+        ranks = self.adapted(options, graph)  # a configuration that does not build has no count
+        for path, r in ranks.items():
             fan_in, fan_out = shapes[path]
             total += r * (fan_in + fan_out) + (fan_out if self.use_dora else 0)  # DoRA: a magnitude per output
         return total
 
-    def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> LoraConfig:
+    def adapted(self, options: dict[str, Any], graph: ModelGraph) -> dict[str, int]:
+        """:meth:`module_ranks`, refused when empty: every block at rank 0, or modules the ranked blocks lack
+        (``cross_attention`` on encoder blocks only)."""
         ranks = self.module_ranks(options, graph)
         if not ranks:
             raise ConfigError(f"{self.name}: the configuration adapts no module (check 'modules' and the ranks)")
+        return ranks
+
+    def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> LoraConfig:
+        ranks = self.adapted(options, graph)
         base_r = Counter(ranks.values()).most_common(1)[0][0]
 
         def alpha_of(r: int) -> float | int:

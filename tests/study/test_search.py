@@ -527,3 +527,35 @@ def test_a_search_whose_every_trial_failed_says_so_and_how_to_go_on(tiny_recipe:
     code, text, err = run(["search", "--resume", str(out), "--budget", "5"], capsys)
     assert code == 0, err
     assert "complete 2, failed 3" in text and text.rstrip().splitlines()[-1].startswith("next: `autopeft finalize")
+
+
+def test_bo_on_t5_skips_lora_that_adapts_no_module(tmp_path: Path, tiny_t5_dir: Path, sentiment_csv: Path) -> None:
+    """The shipped T5 space holds LoRA members that adapt nothing on a given model (``cross_attention`` with every
+    decoder block at rank 0). Their parameter count was 0, and bo's model phase crashed on it ("compared on a log
+    scale and needs values > 0"); now such a member is infeasible and the search runs to its budget."""
+    import io
+
+    from autopeft.study.recipe import load_recipe
+    from autopeft.study.search import run_search
+
+    space = Path(__file__).resolve().parents[2] / "spaces" / "flan-t5-layers.yaml"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"""\
+name: t5-bo
+model: {tiny_t5_dir}
+task: {{file: {sentiment_csv}, text_fields: [text], label_field: label}}
+space: {space}
+data: {{seed: 0, n_train: 32, n_validation: 16, n_test: 8}}
+fidelity: {{steps: 1}}
+training: {{batch_size: 8, eval_batch_size: 16, max_length: 16, target_max_length: 4, curve_fractions: [1.0]}}
+search: {{budget: 11, controller: bo, references: false, final_seeds: 1}}
+""")
+    run = tmp_path / "run"
+    run_search(load_recipe(recipe), run, stream=io.StringIO())
+    journal = Journal.open(run)
+    try:
+        trials = journal.trials()
+    finally:
+        journal.close()
+    assert len(trials) == 11 and all(t.state == "complete" for t in trials)
+    assert all(t.result is not None and (t.result.trainable_params or 0) > 0 for t in trials)
