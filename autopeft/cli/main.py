@@ -70,6 +70,14 @@ def _command_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None)
     return parser
 
 
+def _kept(exc: BaseException) -> str:
+    """For a search that stopped with a journal written (``exc.run``): what it keeps and how it goes on."""
+    run = getattr(exc, "run", None)
+    if run is None:
+        return ""
+    return f" (the journal is intact: `autopeft search --resume {shlex.quote(str(run))}` goes on)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
@@ -88,8 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"autopeft: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Terminated
-        run = getattr(exc, "run", None)  # set by a search whose run folder holds a journal
-        hint = f" (the journal is intact: `autopeft search --resume {shlex.quote(str(run))}` goes on)" if run else ""
+        hint = _kept(exc)
         if isinstance(exc, Terminated):
             print(f"autopeft: stopped by SIGTERM{hint}", file=sys.stderr)
             return 143
@@ -100,6 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a fault of autopeft's own, mid-search: the traceback is for the report
+        if getattr(exc, "run", None) is None:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        print(f"autopeft: internal error: {type(exc).__name__}: {exc}; this is a bug, please report it with the "
+              f"traceback above{_kept(exc)}", file=sys.stderr)
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -90,15 +90,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def naming_the_run(folder: Path) -> Iterator[None]:
-    """A search stopped by Ctrl-C or SIGTERM carries its run folder (``exc.run``) once the folder holds a journal,
-    so that the one line it ends with can say what to resume."""
+    """A search stopped by Ctrl-C, SIGTERM or an internal error carries its run folder (``exc.run``) once the
+    folder holds a journal, so that the line it ends with can say that the trials are kept and what resumes them."""
+    from autopeft.errors import AutopeftError
     from autopeft.study.journal import DB_NAME
 
     try:
         yield
-    except KeyboardInterrupt as exc:
-        if (folder / DB_NAME).is_file():
-            exc.run = folder  # type: ignore[attr-defined]
+    except AutopeftError:  # bad input, said in one line
+        raise
+    except (KeyboardInterrupt, Exception) as exc:  # a stop, or a fault of autopeft's own (main prints its traceback)
+        if (folder / DB_NAME).is_file() and getattr(exc, "run", None) is None:
+            exc.run = folder  # type: ignore[union-attr]
         raise
 
 

@@ -210,3 +210,33 @@ def test_a_stopped_search_names_the_run_to_resume(error: str, line: str, code: i
     err = capsys.readouterr().err
     hint = f" (the journal is intact: `autopeft search --resume '{out}'` goes on)" if journal else ""
     assert err == f"{line}{hint}\n"
+
+
+@pytest.mark.parametrize("journal", [True, False])
+def test_an_internal_error_mid_search_keeps_the_traceback_and_names_the_run(journal: bool, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A fault of autopeft's own once the journal exists (a controller crash): the traceback, for the bug report,
+    then one line saying it is a bug and what resumes the kept trials. Before a journal exists it propagates."""
+    import autopeft.study.search as study_search
+    from autopeft.study.journal import DB_NAME
+
+    out = tmp_path / "my run"
+
+    def crashed(*args: object, **kwargs: object) -> None:
+        if journal:
+            out.mkdir()
+            (out / DB_NAME).write_bytes(b"")
+        raise ValueError("needs values > 0")
+
+    monkeypatch.setattr(study_search, "run_search", crashed)
+    if not journal:
+        with pytest.raises(ValueError, match="needs values > 0"):
+            main(["search", "--out", str(out)])
+        return
+    assert main(["search", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and 'raise ValueError("needs values > 0")' in err
+    assert err.endswith("autopeft: internal error: ValueError: needs values > 0; this is a bug, please report it "
+                        f"with the traceback above (the journal is intact: `autopeft search --resume '{out}'` "
+                        "goes on)\n")
