@@ -64,7 +64,7 @@ class ReportBuilder:
         mixed = len({run.score for run in self.runs}) > 1  # e.g. a classification and a generation task
         d.add(Paragraph(f"{len(self.runs)} run(s). Every number from the search is on the [validation]; only "
                         "the finalize tables are on the [test], which the search never saw. Trainable "
-                        "parameters are counted from the model (classification head included)."
+                        "parameters are counted from the model (a classifier's head included)."
                         + (" The runs score different metrics, so each figure below names its own." if mixed
                            else "")))
         rows, csv_rows = [], []
@@ -73,8 +73,8 @@ class ReportBuilder:
             fin = {r["trial"]: r for r in run.finalized}
             knee_test = plus_minus(fin[knee.number], run.score) if knee is not None and knee.number in fin else ""
             unit = f" {run.score_label}" if mixed else ""
-            rows.append((run.task, run.model, f"{len(run.complete)}/{len(run.trials)}", len(run.front.trials),
-                         num(run.front.hypervolume, 3),
+            rows.append((run.folder.name, run.task, run.model, f"{len(run.complete)}/{len(run.trials)}",
+                         len(run.front.trials), num(run.front.hypervolume, 3),
                          f"{num(best.values.get(run.score))}{unit} ({params_text(best.values.get('trainable_params'))})"
                          if best else "",
                          f"{num(knee.values.get(run.score))}{unit} ({params_text(knee.values.get('trainable_params'))})"
@@ -94,10 +94,10 @@ class ReportBuilder:
                              **_versus_csv(run), "wall_seconds": round(run.wall_seconds, 1)})
         first = "score" if mixed else self.runs[0].score_label
         d.add(Heading("Summary across tasks", 2, "summary"),
-              Table(("task", "model", "trials complete/all", "front points", "hypervolume",
+              Table(("run", "task", "model", "trials complete/all", "front points", "hypervolume",
                      f"best val {first} (params)", f"knee val {first} (params)",
                      f"knee test {first} (mean ± std)", "wall time"),
-                    tuple(rows), (False, False, True, True, True, True, True, True, True)))
+                    tuple(rows), (False, False, False, True, True, True, True, True, True, True)))
         self.csvs["summary"] = csv_rows
 
     # ---- one run ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ are left out, with the reason stated, when the model cannot be loaded here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,13 +216,20 @@ def check_comparable(run: RunData, baseline: RunData) -> None:
                           "allowed: a baseline over the same objectives as its run")
 
 
+def run_space(recipe: Mapping[str, Any]) -> Any:
+    """The run's space: the text its journal keeps (a run reported on another machine or after its space file
+    changed), else the file it names (journals written before the text was kept)."""
+    from autopeft.space import load_space, parse_space
+
+    path, text = str(recipe.get("space")), recipe.get("space_text")
+    return parse_space(str(text), path) if text else load_space(path)
+
+
 def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
-    from autopeft.space import load_space
     from autopeft.space.dimensions import show
 
-    path = recipe.get("space")
     try:
-        spec = load_space(str(path))
+        spec = run_space(recipe)
     except AutopeftError as exc:
         return [], [f"the space file could not be read here, so its dimensions are not listed: {exc}"]
     rows = []
@@ -245,7 +253,6 @@ def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, l
     from autopeft.methods.checks import check_space
     from autopeft.model.graph import ModelGraph
     from autopeft.model.loading import skeleton
-    from autopeft.space import load_space
 
     notes: list[str] = []
     try:
@@ -257,7 +264,7 @@ def _model_details(run: RunData) -> tuple[Placement | None, Importance | None, l
     placement = placement_of(run.front.trials, graph)
     importance = None
     try:
-        space = check_space(load_space(str(run.recipe.get("space"))), graph, run.model).space
+        space = check_space(run_space(run.recipe), graph, run.model).space
         importance = importance_of(run, space)
         if importance is None:
             notes.append("too few completed trials (< 12) to fit the importance surrogate")

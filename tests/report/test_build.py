@@ -191,9 +191,14 @@ def test_failed_trials_listed_and_every_run_string_escaped(tiny_run: Path, tmp_p
 
 
 def test_two_runs_side_by_side(tiny_run: Path, unfinalized_run: Path, tmp_path: Path) -> None:
+    """Two runs of one task and model: the summary's first column tells their rows apart by run folder."""
     write_report([tiny_run, unfinalized_run], tmp_path / "r")
     page = (tmp_path / "r" / "index.html").read_text()
     assert page.count("<h3>What was searched</h3>") == 2
+    summary = (tmp_path / "r" / "report.md").read_text().split("## Summary across tasks", 1)[1]
+    rows = [line for line in summary.splitlines() if line.startswith("| ")][1:3]
+    assert summary.splitlines()[2].startswith("| run | task | model |")
+    assert [row.split(" | ")[0] for row in rows] == [f"| {tiny_run.name}", f"| {unfinalized_run.name}"]
     with open(tmp_path / "r" / "summary.csv") as fh:
         assert len(list(csv.DictReader(fh))) == 2
 

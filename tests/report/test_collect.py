@@ -110,3 +110,23 @@ def test_runs_over_different_objectives(tiny_run: Path, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"--random .*ece'\], but .* optimised \['accuracy', 'trainable_params'\]; "
                                           "allowed: a baseline over the same objectives as its run"):
         check_comparable(run, other)
+
+
+def test_a_run_whose_space_file_is_gone_is_reported_from_the_journaled_space(tiny_run: Path, tmp_path: Path) -> None:
+    """The journal keeps the space's text: a run reported on another machine, or after its space file moved or
+    changed, still lists its dimensions and gets the importance, as the run where it was made does."""
+    import json
+
+    copy = tmp_path / "moved"
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("finalized", "*.lock"))
+    with sqlite3.connect(copy / "study.db") as conn:
+        (text,) = conn.execute("SELECT value FROM meta WHERE key = 'recipe'").fetchone()
+        recipe = json.loads(text)
+        assert recipe["space_text"]
+        recipe["space"] = str(tmp_path / "gone" / "space.yaml")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'recipe'", (json.dumps(recipe),))
+    here, there = load_run(tiny_run), load_run(copy)
+    assert there.space_rows == here.space_rows and there.space_rows
+    assert there.importance is not None and here.importance is not None
+    assert there.importance.names == here.importance.names
+    assert not [n for n in there.notes if "space" in n]
