@@ -86,7 +86,13 @@ class Lora(PeftMethod):
         (``cross_attention`` on encoder blocks only)."""
         ranks = self.module_ranks(options, graph)
         if not ranks:
-            raise ConfigError(f"{self.name}: the configuration adapts no module (check 'modules' and the ranks)")
+            having = sorted({m.block_id for m in graph.select(options["modules"]) if m.kind == "linear"},
+                            key=graph.block_ids().index)
+            ranked = [b for b, r in self.block_ranks(options, graph).items() if r > 0]
+            raise ConfigError(f"{self.name}: the configuration adapts no module: modules {options['modules']!r} are "
+                              f"in blocks {', '.join(having) or 'none of this model'}, and the blocks with a rank "
+                              f"above 0 are {', '.join(ranked) or 'none'} (check 'modules' and the ranks); allowed: "
+                              f"a rank of at least 1 on a block that has the modules")
         return ranks
 
     def peft_config(self, options: dict[str, Any], graph: ModelGraph) -> LoraConfig:
