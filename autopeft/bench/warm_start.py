@@ -88,7 +88,7 @@ def load_source(path: str | Path, space: Space, objectives: Sequence[Objective])
     if missing:
         note += f"; no prior for {', '.join(missing)}, which it did not record"
     return PriorSource(str(path), kind, tuple(configs), {k: v for k, v in columns.items() if k in usable},
-                       dropped=dropped, note=note)
+                       dropped=dropped, note=note, dropped_references=dropped_references)
 
 
 def _from_run(folder: Path, objectives: Sequence[Objective]) -> tuple[list[tuple[dict[str, Any], dict[str, float]]],

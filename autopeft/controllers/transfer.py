@@ -77,7 +77,7 @@ class PriorSource:
     """One earlier run or table: its name (a path), what it is (``run`` or ``table``), the configurations it
     observed and each objective's values (objective name -> one number per configuration, ``nan`` where
     missing), in the objectives' own units. ``dropped`` counts observations left out (not members of the new
-    space, or failed)."""
+    space, or failed), ``dropped_references`` those of them that were the run's reference points."""
 
     name: str
     kind: str
@@ -85,6 +85,7 @@ class PriorSource:
     values: Mapping[str, tuple[float, ...]]
     dropped: int = 0
     note: str = ""
+    dropped_references: int = 0
 
     def __post_init__(self) -> None:
         for objective, column in self.values.items():
@@ -95,7 +96,8 @@ class PriorSource:
     def describe(self) -> dict[str, Any]:
         """What was transferred from this source (for the journal, ``status`` and the report)."""
         return {"source": self.name, "kind": self.kind, "observations": len(self.configs), "dropped": self.dropped,
-                "objectives": sorted(self.values), **({"note": self.note} if self.note else {})}
+                "dropped_references": self.dropped_references, "objectives": sorted(self.values),
+                **({"note": self.note} if self.note else {})}
 
 
 @dataclass(frozen=True)

@@ -150,12 +150,20 @@ def chance_lines(trials: Sequence[Trial], score: Objective) -> list[str]:
             f"{shown}); they learned nothing at their learning rate and steps"]
 
 
+def _left_out(source: Mapping[str, object]) -> str:
+    """How many of a warm start's observations were left out, and how many of those were reference points."""
+    dropped, references = source.get("dropped") or 0, source.get("dropped_references") or 0
+    if not dropped:
+        return "none left out"
+    of = f" ({'all' if references == dropped else references} of them its reference points)" if references else ""
+    return f"{dropped} more left out, not in this space{of}"
+
+
 def warm_start_lines(sources: list[dict[str, object]], guided: int | None = None) -> list[str]:
     """What a warm start transferred, one line per source, then how many trials its prior guided (``status``
     and the report; ``guided`` is ``None`` for runs journaled before it was recorded)."""
     lines = [f"warm start: {s.get('observations')} observations from {s.get('kind')} {s.get('source')} "
-             f"({s.get('note') or 'no note'}; {s.get('dropped')} not in this space; not counted in the budget)"
-             for s in sources]
+             f"({s.get('note') or 'no note'}; {_left_out(s)}; not counted in the budget)" for s in sources]
     if sources and guided is not None:
         lines.append(f"warm start: the prior guides the first {guided} trial(s) (bo option prior_trials); "
                      f"after them bo fits this search's own observations alone")

@@ -33,6 +33,7 @@ def test_a_warm_started_search_journals_what_it_took_and_resumes(earlier: tuple[
         took = j.meta("warm_start")[0]
     observed = took["observations"]
     assert observed >= 1 and observed + took["dropped"] == 4  # the references outside the space are dropped
+    assert took["dropped_references"] == took["dropped"]  # and they were all reference points
     assert f"warm start: {observed} observations from run {source}" in out.err
     assert f"warm start: {observed} observations from run {source}" in out.out  # the status printed at the end
     assert "the prior guides the first 8 trial(s) (bo option prior_trials)" in out.out  # n_initial by default
@@ -95,12 +96,18 @@ def test_warm_start_lines_name_each_source_and_the_trials_the_prior_guides() -> 
 
     source = {"source": "runs/a", "kind": "run", "observations": 5, "dropped": 1}
     lines = warm_start_lines([source], 3)
-    assert lines == ["warm start: 5 observations from run runs/a (no note; 1 not in this space; not counted in "
-                     "the budget)",
+    assert lines == ["warm start: 5 observations from run runs/a (no note; 1 more left out, not in this space; not "
+                     "counted in the budget)",
                      "warm start: the prior guides the first 3 trial(s) (bo option prior_trials); after them bo "
                      "fits this search's own observations alone"]
     assert warm_start_lines([source]) == lines[:1]  # a run journaled before the count was recorded
     assert warm_start_lines([], 8) == []  # no warm start, nothing to say
+    references = {**source, "dropped": 12, "dropped_references": 12}
+    assert "; 12 more left out, not in this space (all of them its reference points);" in \
+        warm_start_lines([references])[0]
+    assert "; 12 more left out, not in this space (3 of them its reference points);" in \
+        warm_start_lines([{**references, "dropped_references": 3}])[0]
+    assert "; none left out;" in warm_start_lines([{**source, "dropped": 0}])[0]
 
 
 def test_a_run_of_reference_points_alone_is_refused_saying_so(earlier: tuple[Path, Path], tmp_path: Path,
