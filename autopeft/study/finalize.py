@@ -67,7 +67,8 @@ def pick(journal: Journal, spec: str, objectives: Sequence[Objective]) -> Trial:
             raise ConfigError(f"--pick {spec!r}: trial {number} is a {trial.phase} seed of trial {source}, not a "
                               f"trial of the search; allowed: a search trial's id, such as trial:{source}")
         if trial.state != "complete":
-            raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete")
+            raise ConfigError(f"--pick {spec!r}: trial {number} is {trial.state}, not complete; allowed: a complete "
+                              f"trial's id (`autopeft pareto {journal.folder} --all` lists them)")
         return trial
     if not f.trials:
         complete = [t for t in front_trials(journal) if t.state == "complete"]

@@ -522,6 +522,9 @@ def test_a_search_whose_every_trial_failed_says_so_and_how_to_go_on(tiny_recipe:
                          f"runs more trials (N in all)")
     code, listed, _ = run(["pareto", str(out), "--all"], capsys)
     assert code == 0 and listed.count("failed") == 3 and "out of disk" in listed
+    code, _, err = run(["export", str(out), "--pick", "trial:2", "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and err == (f"autopeft: error: --pick 'trial:2': trial 2 is failed, not complete; allowed: a "
+                                 f"complete trial's id (`autopeft pareto {out} --all` lists them)\n")
 
     monkeypatch.setattr(Worker, "_run", real)  # the cause mended
     code, text, err = run(["search", "--resume", str(out), "--budget", "5"], capsys)
