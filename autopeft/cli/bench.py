@@ -22,9 +22,10 @@ def configure(sub: Any) -> None:
     """Add ``bench`` to the top-level subparsers ``sub``."""
     parser = sub.add_parser("bench", help="replay controllers on a PEFT-Bench table: a comparison in seconds")
     parser.set_defaults(func=cmd_bench)
-    parser.add_argument("--table", required=True,
+    parser.add_argument("table_file", nargs="?", metavar="TABLE",
                         help="a PEFT-Bench CSV (its sidecar NAME.json beside it), "
                              "e.g. benchmarks/peftbench/minilm-tweets.csv")
+    parser.add_argument("--table", help="the same as TABLE, as an option")
     parser.add_argument("--controller", action="append", default=[], metavar="NAME",
                         help="repeatable or comma-separated: random, bo, bo:gp, bo:forest, evolution, nni:TPE, "
                              "nni:Evolution, nni:Anneal, nni:Random, optuna:tpe, optuna:nsga2, optuna:gp, "
@@ -66,6 +67,13 @@ def run(args: argparse.Namespace) -> str:
     from autopeft.errors import ConfigError
     from autopeft.paths import find_space
 
+    if args.table_file and args.table and args.table_file != args.table:
+        raise ConfigError(f"two tables: {args.table_file} and --table {args.table}; allowed: one table, as TABLE or "
+                          "as --table")
+    args.table = args.table_file or args.table
+    if not args.table:
+        raise ConfigError("no table given; allowed: a PEFT-Bench CSV, e.g. `autopeft bench "
+                          "benchmarks/peftbench/minilm-tweets.csv`")
     names = [n.strip() for value in (args.controller or ["random,bo"]) for n in value.split(",") if n.strip()]
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:

@@ -118,6 +118,25 @@ def test_cli_prints_the_table_and_writes_json(synthetic_csv: Path, tmp_path: Pat
     assert [s["seeds"] for s in json.loads(out.read_text())["strategies"]] == [[1, 2]] * 3
 
 
+def test_cli_takes_the_table_as_its_first_argument(synthetic_csv: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``autopeft bench TABLE`` as ``autopeft report RUN``; ``--table`` still works, and the two may not differ."""
+    args = ["--controller", "random", "--budget", "5", "--seeds", "1"]
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["bench", str(synthetic_csv), *args, "--out", str(first)]) == 0
+    assert main(["bench", "--table", str(synthetic_csv), *args, "--out", str(second)]) == 0
+    curves = [[s["curves"] for s in json.loads(f.read_text())["strategies"]] for f in (first, second)]
+    assert curves[0] == curves[1]
+    assert main(["bench", str(synthetic_csv), "--table", str(synthetic_csv), *args]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other.csv"
+    assert main(["bench", str(synthetic_csv), "--table", str(other), *args]) == 2
+    assert capsys.readouterr().err == (f"autopeft: error: two tables: {synthetic_csv} and --table {other}; allowed: "
+                                       "one table, as TABLE or as --table\n")
+    assert main(["bench", *args]) == 2
+    assert "no table given; allowed: a PEFT-Bench CSV, e.g. `autopeft bench " in capsys.readouterr().err
+
+
 def test_cli_budget_for_gives_one_controller_its_own_budget(synthetic_csv: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r.json"
