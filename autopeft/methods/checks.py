@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ class SpaceCheck:
     #: Reference name -> trainable parameters of the model built from it; empty when no skeleton was given.
     built: dict[str, int] = dataclasses.field(default_factory=dict)
 
+    @functools.cached_property
+    def void(self) -> tuple[int, int, str]:
+        """Of 2,000 seeded random members, how many train nothing on this model, and the first one's reason
+        (computed when asked: ``spaces check`` prints it, a search need not)."""
+        return void_members(self.space, self.graph)
+
     def text(self) -> str:
         size = self.space.cardinality()
         lines = [
@@ -54,6 +61,11 @@ class SpaceCheck:
                 for name in self.references]
         lines.append(f"references: {', '.join(refs) or 'none'}")
         lines.append(f"default configuration: {json.dumps(self.space.default())}")
+        void, draws, reason = self.void
+        if void:
+            reason = reason.split(" (check ")[0].split("; allowed")[0]
+            lines.append(f"members that train nothing on this model: {void:,} of {draws:,} random draws "
+                         f"({100 * void / draws:.1f} %), e.g. {reason}; a search never proposes them")
         return "\n".join(lines)
 
 
@@ -172,6 +184,30 @@ def check_space(spec: SpaceSpec, graph: ModelGraph, model: str = "model", skelet
     references = resolve_references(spec.references, graph, spec.source)
     built = build_references(spec.references, references, graph, skeleton, spec.source) if skeleton is not None else {}
     return SpaceCheck(spec, space, graph, model, references, built)
+
+
+def void_members(space: Space, graph: ModelGraph, draws: int = 2000, seed: int = 0) -> tuple[int, int, str]:
+    """How many of ``draws`` seeded random members train nothing on ``graph``'s model, and the first one's reason.
+
+    Each choice may apply to the model on its own and still make a member that adapts nothing in combination (a
+    T5 space's ``cross_attention`` with every decoder block at rank 0): the search treats those as infeasible,
+    and ``spaces check`` says how much of the space they are. Methods without a closed-form count are not
+    judged (their members build whenever they parse)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    void, reason = 0, ""
+    for _ in range(draws):
+        config = space.sample(rng)
+        try:
+            method, options = parse_config(config, graph)
+            count = method.count_trainable(options, graph)
+        except AutopeftError as exc:
+            void, reason = void + 1, reason or str(exc)
+            continue
+        if count is not None and count <= 0:
+            void, reason = void + 1, reason or f"{method.name}: trains no parameter"
+    return void, draws, reason
 
 
 def check_space_file(path: str | Path, model: str) -> SpaceCheck:

@@ -156,3 +156,35 @@ def test_a_reference_that_does_not_build_fails_the_check_in_one_line(monkeypatch
     assert (err.value.file, err.value.line, err.value.field) == ("bad.yaml", 6, "references.mine"), message
     assert "reference point 'mine' does not build" in message and "ValueError: Target modules" in message
     assert "\n" not in message
+
+
+def test_spaces_check_says_how_much_of_the_space_trains_nothing(tiny_t5_dir: Path) -> None:
+    """The T5 space's ``cross_attention`` with every decoder block at rank 0 trains nothing: the share is counted
+    on seeded draws, each void draw is exactly one whose build fails, and a space without such members says
+    nothing."""
+    import copy
+
+    import numpy as np
+
+    from autopeft.errors import ConfigError
+    from autopeft.methods import build
+    from autopeft.methods.checks import void_members
+    from autopeft.model.loading import load_model
+    from autopeft.space import load_space
+
+    model = load_model(str(tiny_t5_dir))
+    graph = ModelGraph.from_model(model)
+    check = check_space(load_space(SPACES / "flan-t5-layers.yaml"), graph, "t5")
+    void, draws, reason = check.void
+    assert draws == 2000 and 0 < void < draws and "modules 'cross_attention' are in blocks decoder.0" in reason
+    assert f"members that train nothing on this model: {void:,} of 2,000 random draws" in check.text()
+    rng = np.random.default_rng(0)
+    failed = 0
+    for _ in range(300):  # brute force: the same seeded draws, each built
+        try:
+            build(copy.deepcopy(model), check.space.sample(rng), graph)
+        except ConfigError:
+            failed += 1
+    assert void_members(check.space, graph, draws=300)[0] == failed > 0
+    minilm = check_space_file(SPACES / "minilm-layers.yaml", "minilm")  # 6 blocks: all at rank 0 is 1 in 15,625
+    assert minilm.void == (0, 2000, "") and "train nothing" not in minilm.text()
