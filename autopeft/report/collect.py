@@ -217,12 +217,11 @@ def check_comparable(run: RunData, baseline: RunData) -> None:
 
 
 def run_space(recipe: Mapping[str, Any]) -> Any:
-    """The run's space: the text its journal keeps (a run reported on another machine or after its space file
-    changed), else the file it names (journals written before the text was kept)."""
-    from autopeft.space import load_space, parse_space
+    """The run's space as the study read it (:meth:`Recipe.load_space` of the journaled recipe): the text the
+    journal keeps, so a run reported on another machine or after its space file moved still has it."""
+    from autopeft.study.recipe import stored_recipe
 
-    path, text = str(recipe.get("space")), recipe.get("space_text")
-    return parse_space(str(text), path) if text else load_space(path)
+    return stored_recipe(recipe).load_space()
 
 
 def _space_rows(recipe: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
