@@ -1,10 +1,17 @@
 """The replays behind ``search_efficiency.py``, kept: each finished (strategy, seed) replay is a JSON file named by
-what it depends on (the table's bytes, the strategy, its budget, the seed, the reference point and any warm start's
-bytes), with the controller options and the package versions and machine it ran on, so a killed run of hours goes
-on where it stopped and a kept replay under other options is run again."""
+what it depends on (what the replay reads of the table, the strategy, its budget, the seed, the reference point
+and any warm start's bytes), with the controller options and the package versions and machine it ran on, so a
+killed run of hours goes on where it stopped and a kept replay under other options is run again.
+
+What a replay reads of its table (:func:`replay_digest`) is the rows at the fidelities its study replays and the
+few sidecar fields the score uses, not the table's bytes: a table whose build goes on at the other fidelity, or
+whose sidecar's build record (compute seconds, command, ``complete``) changes, keeps the single-fidelity
+replays already made on it. Replays kept under the older key (the SHA-256 of the CSV and sidecar bytes,
+:func:`digest`) are still found under it."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -21,8 +28,9 @@ ADDED_SINCE: dict[str, Any] = {"prior_level_shrink": 1.0}
 
 class Resumable:
     """Runs strategies one at a time through :func:`autopeft.bench.compare.compare`, keeping each finished
-    seed's curve of each strategy in ``folder`` (keyed by the table's bytes, the strategy, its budget, the seed and
-    any warm start's bytes), so a killed run of hours goes on where it stopped; replays are deterministic. Each
+    seed's curve of each strategy in ``folder`` (keyed by what the replay reads of the table, the strategy, its
+    budget, the seed and any warm start's bytes; ``table_digest``, the table's bytes, is the older key, still
+    read), so a killed run of hours goes on where it stopped; replays are deterministic. Each
     kept curve records the options its controller ran with (:func:`autopeft.bench.compare.strategy_options`); one
     kept under other options than today's (a changed default) is replayed again. An option added since a curve
     was kept counts as what the code of before did (:data:`ADDED_SINCE`). Curves kept before options were
@@ -49,9 +57,10 @@ class Resumable:
                           self.common["seed_start"] + self.fewer.get(name, self.common["seeds"]))
             rows, seconds, study = [], 0.0, ""
             options = json.loads(json.dumps(strategy_options(name), default=repr))  # as a kept file holds them
+            reads = replay_digest(self.table, study_of(name))
             for seed in seeds:
-                file = cache_file(self.folder, self.table_digest, name, n, seed, self.common["reference"],
-                                  prior_digest if name.startswith("warm:") else "")
+                file = kept_file(self.folder, [reads, self.table_digest], name, n, seed, self.common["reference"],
+                                 prior_digest if name.startswith("warm:") else "")
                 kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
                 added = {key: value for key, value in ADDED_SINCE.items() if key in options}
                 if kept is not None and {**added, **kept.get("options", options)} != options:
@@ -69,6 +78,8 @@ class Resumable:
                     (summary,) = result.summaries
                     study, curve, took = summary.study, summary.ratios[0].tolist(), summary.seconds
                     self.folder.mkdir(parents=True, exist_ok=True)
+                    file = cache_file(self.folder, reads, name, n, seed, self.common["reference"],
+                                      prior_digest if name.startswith("warm:") else "")
                     tmp = file.with_suffix(".tmp")
                     tmp.write_text(json.dumps({"strategy": name, "study": study, "seed": seed, "seconds": took,
                                                "curve": curve, "stack": stack(), "options": options}),
@@ -117,8 +128,44 @@ def cache_file(folder: Path, table_digest: str, name: str, budget: int, seed: in
     return folder / f"{name.replace(':', '_')}-{budget}-{seed}-{key.hexdigest()[:12]}.json"
 
 
+def kept_file(folder: Path, table_digests: list[str], name: str, budget: int, seed: int, reference: str,
+              prior_digest: str = "") -> Path:
+    """The file of a kept replay under the first of ``table_digests`` that has one; the first's when none has."""
+    files = [cache_file(folder, d, name, budget, seed, reference, prior_digest) for d in table_digests]
+    return next((f for f in files if f.is_file()), files[0])
+
+
+def study_of(name: str) -> str:
+    """The study a strategy name replays in (:data:`autopeft.bench.compare.STUDIES`)."""
+    from autopeft.bench.compare import MULTI, SINGLE, STUDIES
+
+    prefix, colon, _ = name.partition(":")
+    return MULTI if colon and prefix in STUDIES else SINGLE
+
+
+def replay_digest(table: Any, study: str) -> str:
+    """The SHA-256 of what a replay in ``study`` reads of ``table``: every row (all its recorded columns) at the
+    fidelities the study replays, in the table's order (the main fidelity for the single-fidelity study, every
+    fidelity for the multi-fidelity one), the space text and layout, the main fidelity, and the sharp reference's
+    inputs (the sidecar's majority-class accuracy and total parameters, the largest adapter of any fidelity).
+    Rows at other fidelities and the sidecar's build record do not enter it."""
+    from autopeft.bench.compare import MULTI
+
+    fidelities = list(table.fidelities) if study == MULTI else [table.main_fidelity]
+    largest = max((float(table.trainable_params(c)) for f in table.fidelities for c in table.configs(f)), default=0.0)
+    info = table.meta.info
+    parts: list[Any] = ["replay/1", study, table.name, table.meta.space_text, sorted(table.meta.layout.items()),
+                        table.main_fidelity, fidelities, info.get("majority_accuracy"), info.get("total_params"),
+                        largest]
+    for (key, fidelity), entry in table.entries.items():
+        if fidelity in fidelities:
+            parts.append([key, fidelity, [dataclasses.astuple(row) for row in entry.rows]])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def digest(path: str) -> str:
-    """The SHA-256 of a table's CSV and sidecar."""
+    """The SHA-256 of a table's CSV and sidecar (the key replays were kept under before :func:`replay_digest`,
+    and a warm start's key)."""
     csv = Path(path)
     h = hashlib.sha256(csv.read_bytes())
     h.update(csv.with_suffix(".json").read_bytes())

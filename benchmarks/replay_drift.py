@@ -56,7 +56,7 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict[str, int]:
 
 def drift(table_path: str, results: Path) -> dict[str, Any]:
     """bo's kept curves against fresh replays on the same seeds, and bo's paired goals with each."""
-    from replay_cache import cache_file, digest, stack
+    from replay_cache import digest, kept_file, replay_digest, stack
 
     from autopeft.bench.compare import SINGLE, Summary, compare
     from autopeft.bench.table import load_table, objectives_from
@@ -71,10 +71,10 @@ def drift(table_path: str, results: Path) -> dict[str, Any]:
     peers = {s["strategy"]: s for s in kept_summary["parts"]["peers"]["strategies"]}
     bo = peers.pop("bo")
     budget, seeds = int(bo["budget"]), [int(s) for s in bo["seeds"]]
-    table_digest = digest(table_path)
+    table_digests = [replay_digest(table, SINGLE), digest(table_path)]  # today's key, then the older one
     kept = []
     for seed in seeds:
-        file = cache_file(results / f"{table.name}.done", table_digest, "bo", budget, seed, "sharp")
+        file = kept_file(results / f"{table.name}.done", table_digests, "bo", budget, seed, "sharp")
         if not file.is_file():
             raise ConfigError(f"bo's kept replay of seed {seed} is missing ({file.name}); allowed: the results of "
                               f"a finished search_efficiency.py run on this table")
