@@ -58,9 +58,10 @@ class Resumable:
             rows, seconds, study = [], 0.0, ""
             options = json.loads(json.dumps(strategy_options(name), default=repr))  # as a kept file holds them
             reads = replay_digest(self.table, study_of(name))
+            warm = prior_digest if name.startswith("warm:") else ""
             for seed in seeds:
                 file = kept_file(self.folder, [reads, self.table_digest], name, n, seed, self.common["reference"],
-                                 prior_digest if name.startswith("warm:") else "")
+                                 warm)
                 kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
                 added = {key: value for key, value in ADDED_SINCE.items() if key in options}
                 if kept is not None and {**added, **kept.get("options", options)} != options:
@@ -78,8 +79,7 @@ class Resumable:
                     (summary,) = result.summaries
                     study, curve, took = summary.study, summary.ratios[0].tolist(), summary.seconds
                     self.folder.mkdir(parents=True, exist_ok=True)
-                    file = cache_file(self.folder, reads, name, n, seed, self.common["reference"],
-                                      prior_digest if name.startswith("warm:") else "")
+                    file = cache_file(self.folder, reads, name, n, seed, self.common["reference"], warm)
                     tmp = file.with_suffix(".tmp")
                     tmp.write_text(json.dumps({"strategy": name, "study": study, "seed": seed, "seconds": took,
                                                "curve": curve, "stack": stack(), "options": options}),
@@ -150,9 +150,10 @@ def replay_digest(table: Any, study: str) -> str:
     inputs (the sidecar's majority-class accuracy and total parameters, the largest adapter of any fidelity).
     Rows at other fidelities and the sidecar's build record do not enter it."""
     from autopeft.bench.compare import MULTI
+    from autopeft.bench.reference import largest_adapter
 
     fidelities = list(table.fidelities) if study == MULTI else [table.main_fidelity]
-    largest = max((float(table.trainable_params(c)) for f in table.fidelities for c in table.configs(f)), default=0.0)
+    largest = largest_adapter(table)
     info = table.meta.info
     parts: list[Any] = ["replay/1", study, table.name, table.meta.space_text, sorted(table.meta.layout.items()),
                         table.main_fidelity, fidelities, info.get("majority_accuracy"), info.get("total_params"),

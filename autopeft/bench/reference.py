@@ -35,7 +35,7 @@ from autopeft.objectives import PARAMS, Objective, reference_point, to_minimize
 if TYPE_CHECKING:
     from autopeft.bench.table import Table
 
-__all__ = ["REFERENCES", "SHARP_PARAMS_FACTOR", "reference_for", "sharp_point"]
+__all__ = ["REFERENCES", "SHARP_PARAMS_FACTOR", "largest_adapter", "reference_for", "sharp_point"]
 
 FloatArray = npt.NDArray[np.float64]
 #: The reference points a replay can score against.
@@ -72,5 +72,9 @@ def reference_for(table: Table, objectives: Sequence[Objective], kind: str = "st
         raise ConfigError(f"table {table.name!r} states no majority_accuracy (the majority-class accuracy of its "
                           f"validation split) in its sidecar, so it has no sharp reference; rewrite the sidecar "
                           f"with benchmarks/peftbench/build.py --write-only, or use the stated reference")
-    largest = max(float(table.trainable_params(c)) for f in table.fidelities for c in table.configs(f))
-    return sharp_point(objectives, majority=float(majority), largest_params=largest)
+    return sharp_point(objectives, majority=float(majority), largest_params=largest_adapter(table))
+
+
+def largest_adapter(table: Table) -> float:
+    """The largest trainable-parameter count of any configuration at any fidelity (the sharp reference's scale)."""
+    return max(float(table.trainable_params(c)) for f in table.fidelities for c in table.configs(f))
