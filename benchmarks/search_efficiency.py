@@ -127,7 +127,10 @@ def peer_goals(result: Any, peers: list[str]) -> dict[str, Any]:
     bo_median, random_median = bo.at(at)[2], random.at(random_at)[2]
     optuna = [n for n in peers if n in OPTUNA]
     return {"at": at, "random_at": random_at, "bo_median_at": bo_median, "random_median_at": random_median,
+            "random_median_same": random.at(at)[2] if random.budget >= at else None,
             "bo_vs_random": paired(bo, random, at, random_at), "peers": rows,
+            # not a goal: whether bo's model helps at all, against random at bo's own budget
+            "bo_vs_random_same_budget": paired(bo, random, at, at) if random.budget >= at else None,
             # 14 of 20 seeds, in proportion for a peer run on fewer seeds (--seeds-for)
             "goal_wins": all(rows[n]["bo_vs"]["ahead"] >= WIN_SEEDS * rows[n]["bo_vs"]["seeds"] / 20 for n in optuna),
             "goal_random": bool(bo_median >= random_median - 1e-12), "optuna_compared": optuna}
@@ -217,6 +220,10 @@ def markdown(table: Any, parts: dict[str, Any], goals: dict[str, Any], command: 
         v = g["bo_vs_random"]
         lines.append(f"  - against `random` at {random_at} (median {g['random_median_at']:.4f}): ahead on "
                      f"{v['ahead']}, tied on {v['tied']}, behind on {v['behind']} ({p_text(v)}).")
+        v = g.get("bo_vs_random_same_budget")
+        if v:
+            lines.append(f"  - against `random` at {at}, the same budget (median {g['random_median_same']:.4f}): "
+                         f"ahead on {v['ahead']}, tied on {v['tied']}, behind on {v['behind']} ({p_text(v)}).")
         lines.append(f"- Goal, bo ahead of every Optuna sampler on >= {WIN_SEEDS} of 20 seeds (pro rata on fewer): "
                      f"{'met' if g['goal_wins'] else 'NOT met'}; bo's median at {at} >= random's at {random_at}: "
                      f"{'met' if g['goal_random'] else 'NOT met'}.")

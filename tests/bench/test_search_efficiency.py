@@ -56,6 +56,11 @@ def test_the_goals_are_the_replays_numbers(tables: tuple[Path, Path], tmp_path: 
     assert vs["ahead"] == int(bo[0] > tpe[0] + 1e-12) and vs["ahead"] + vs["tied"] + vs["behind"] == 1
     assert peers["random_median_at"] == pytest.approx(np.median(direct.summary("random").ratios[:, 14]))
     assert peers["goal_random"] == (peers["bo_median_at"] >= peers["random_median_at"] - 1e-12)
+    # random at bo's own budget, paired by seed: the same replays' numbers at trial 5
+    same = peers["bo_vs_random_same_budget"]
+    rnd5 = direct.summary("random").ratios[:, 4]
+    assert same["ahead"] == int(((bo - rnd5) > 1e-12).sum()) and same["behind"] == int(((rnd5 - bo) > 1e-12).sum())
+    assert peers["random_median_same"] == pytest.approx(np.median(rnd5))
     # the oracle's floor: no seed of any strategy beats its curve, and it reaches 0.99 where it says
     oracle = data["oracle"]["curve"]
     k = data["oracle"]["trials_to_target"]
