@@ -17,6 +17,7 @@ Three parts (``--parts``, default all three), each with its goal (budgets as at 
 - ``peers``: ``bo`` (bo:gp) at 50 trials against Optuna's samplers (``optuna:tpe``, ``optuna:nsga2``,
   ``optuna:gp``, ``optuna:botorch``), NNI's TPE (``nni:TPE``) at 50, and ``random`` at 150. Goal: bo ahead of every
   Optuna sampler on at least 14 of 20 seeds (paired by seed), and its median at 50 at least random's at 150.
+  bo is also paired against random at 50, the same budget: not a goal, but whether bo's model helps at all.
 - ``mf``: the multi-fidelity study on the configurations the table has at both fidelities, costs in low-fidelity
   trials: ``mf:bo`` (ASHA promotion by Pareto rank, eta 3) against ``high:bo`` (every proposal at the high
   fidelity, the single-fidelity search). Goal: mf:bo reaches high:bo's median ratio at 100 cost units for at
