@@ -60,8 +60,7 @@ class Resumable:
             reads = replay_digest(self.table, study_of(name))
             warm = prior_digest if name.startswith("warm:") else ""
             for seed in seeds:
-                file = kept_file(self.folder, [reads, self.table_digest], name, n, seed, self.common["reference"],
-                                 warm)
+                file = kept_file(self.folder, [reads, self.table_digest], name, n, seed, self.common["reference"], warm)
                 kept = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
                 added = {key: value for key, value in ADDED_SINCE.items() if key in options}
                 if kept is not None and {**added, **kept.get("options", options)} != options:

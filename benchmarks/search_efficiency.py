@@ -127,11 +127,11 @@ def peer_goals(result: Any, peers: list[str]) -> dict[str, Any]:
                       "bo_vs": paired(bo, s, at, at), "seconds": round(s.seconds, 1), "optuna": name in OPTUNA}
     bo_median, random_median = bo.at(at)[2], random.at(random_at)[2]
     optuna = [n for n in peers if n in OPTUNA]
+    same = random.budget >= at  # not a goal: whether bo's model helps at all, against random at bo's own budget
     return {"at": at, "random_at": random_at, "bo_median_at": bo_median, "random_median_at": random_median,
-            "random_median_same": random.at(at)[2] if random.budget >= at else None,
+            "random_median_same": random.at(at)[2] if same else None,
             "bo_vs_random": paired(bo, random, at, random_at), "peers": rows,
-            # not a goal: whether bo's model helps at all, against random at bo's own budget
-            "bo_vs_random_same_budget": paired(bo, random, at, at) if random.budget >= at else None,
+            "bo_vs_random_same_budget": paired(bo, random, at, at) if same else None,
             # 14 of 20 seeds, in proportion for a peer run on fewer seeds (--seeds-for)
             "goal_wins": all(rows[n]["bo_vs"]["ahead"] >= WIN_SEEDS * rows[n]["bo_vs"]["seeds"] / 20 for n in optuna),
             "goal_random": bool(bo_median >= random_median - 1e-12), "optuna_compared": optuna}
